@@ -1,0 +1,39 @@
+/**
+ * Benchmark entry point: `deno task bench <name>` runs one benchmark by name.
+ *
+ * Each benchmark lives in its own module under tests/bench/ and joins by adding one entry to `BENCHES`;
+ * modules are imported only when their benchmark is chosen, so one benchmark's dependencies never slow
+ * another's start.
+ *
+ * @module
+ */
+
+/** A runnable benchmark: what it measures, and how to load and start it. */
+interface Bench {
+  description: string;
+  run: () => Promise<void>;
+}
+
+const BENCHES: Record<string, Bench> = {
+  codec: {
+    description: "CRC-32C, batch header parse/stamp, batch build/decode, compression codecs",
+    run: async () => (await import("./codec.ts")).runCodecBench(),
+  },
+};
+
+function usage(): string {
+  const names = Object.keys(BENCHES);
+  const lines = names.map((name) => `  ${name.padEnd(12)} ${BENCHES[name].description}`);
+  return `usage: deno task bench <${names.join("|")}>\n${lines.join("\n")}`;
+}
+
+if (import.meta.main) {
+  const name = Deno.args[0];
+  const bench = name === undefined ? undefined : BENCHES[name];
+  if (bench === undefined) {
+    if (name !== undefined) console.error(`unknown benchmark "${name}"`);
+    console.error(usage());
+    Deno.exit(2);
+  }
+  await bench.run();
+}
