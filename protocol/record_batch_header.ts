@@ -53,18 +53,31 @@ export enum Compression {
 
 /** The decoded fixed header of one batch. */
 export interface BatchHeader {
+  /** Offset of the first record; stamped by the leader. */
   baseOffset: bigint;
+  /** Bytes after this field to the end of the batch. */
   batchLength: number;
+  /** Epoch of the leader that appended the batch (its Raft term). */
   partitionLeaderEpoch: number;
+  /** Format version; 2 for every batch Samsa accepts. */
   magic: number;
+  /** CRC-32C from `attributes` to the end. */
   crc: number;
+  /** Compression, timestamp type, transactional and control bits. */
   attributes: number;
+  /** Offset of the last record minus `baseOffset`. */
   lastOffsetDelta: number;
+  /** Timestamp of the first record. */
   baseTimestamp: bigint;
+  /** Largest timestamp in the batch (or the log append time). */
   maxTimestamp: bigint;
+  /** Idempotent/transactional producer id, or -1. */
   producerId: bigint;
+  /** Epoch of that producer id, or -1. */
   producerEpoch: number;
+  /** Sequence number of the first record, or -1. */
   baseSequence: number;
+  /** Number of records in the batch. */
   recordsCount: number;
 }
 
