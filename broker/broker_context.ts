@@ -1,0 +1,88 @@
+/**
+ * What every API handler receives: the broker's configuration, its metadata image, its replicas and the
+ * controller that changes metadata. Handlers take this and a decoded request and return a response body; they
+ * never touch sockets or frames (the dispatcher does).
+ *
+ * @module
+ */
+import type { RequestByKey, RequestHeader, ResponseByKey } from "../protocol/messages.ts";
+import type { BrokerConfig } from "./config.ts";
+import type { ConnectionInfo } from "./connection.ts";
+import type { Logger } from "./logger.ts";
+import type { MetadataImage } from "./metadata_image.ts";
+import type { ReplicaManager } from "./replica_manager.ts";
+
+/** A topic to create, as CreateTopics (or auto-creation) asks for it. */
+export interface TopicCreation {
+  name: string;
+  /** -1 means `num.partitions`. */
+  numPartitions: number;
+  /** -1 means `default.replication.factor`. */
+  replicationFactor: number;
+  /** Explicit replica assignments by partition (CreateTopics `assignments`); empty for automatic. */
+  assignments: { partitionIndex: number; brokerIds: number[] }[];
+  /** Topic-level config overrides. */
+  configs: Record<string, string>;
+}
+
+/** The outcome for one topic of a metadata change. */
+export interface TopicChangeResult {
+  name: string;
+  /** The topic id ("" or ZERO_UUID when there is none). */
+  topicId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  numPartitions: number;
+  replicationFactor: number;
+}
+
+/** Changes the cluster metadata: the single writer of `__cluster_metadata`. */
+export interface Controller {
+  /** Validates and (unless `validateOnly`) creates topics; one result per requested topic, in order. */
+  createTopics(topics: TopicCreation[], validateOnly: boolean): Promise<TopicChangeResult[]>;
+  /** Deletes topics named, or identified by id; one result per entry, in order. */
+  deleteTopics(topics: { name: string | null; topicId: string | null }[]): Promise<TopicChangeResult[]>;
+  /** Raises partition counts; one result per topic, in order. */
+  createPartitions(
+    topics: { name: string; count: number; assignments: number[][] | null }[],
+    validateOnly: boolean,
+  ): Promise<TopicChangeResult[]>;
+  /** Hands out a new producer id (epoch 0) for InitProducerId. */
+  allocateProducerId(): Promise<bigint>;
+}
+
+/** Everything a handler may use. */
+export interface BrokerContext {
+  readonly config: BrokerConfig;
+  readonly nodeId: number;
+  readonly clusterId: string;
+  /** The host and port clients should connect to, per listener name. */
+  readonly advertised: ReadonlyMap<string, { host: string; port: number }>;
+  readonly metadata: MetadataImage;
+  readonly replicas: ReplicaManager;
+  readonly controller: Controller;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** A decoded request as a handler sees it. */
+export interface HandlerRequest<K extends keyof RequestByKey> {
+  apiVersion: number;
+  header: RequestHeader;
+  body: RequestByKey[K];
+}
+
+/**
+ * Answers one API. Returns the response body, or null to send no response (Produce with acks=0).
+ *
+ * @example
+ * ```ts ignore
+ * export const handleDescribeCluster: Handler<60> = (ctx, req) => ({ ... });
+ * ```
+ */
+export type Handler<K extends keyof RequestByKey> = (
+  ctx: BrokerContext,
+  request: HandlerRequest<K>,
+  conn: ConnectionInfo,
+) => Promise<ResponseByKey[K] | null> | ResponseByKey[K] | null;

@@ -1,0 +1,179 @@
+/**
+ * The partitions this broker hosts: opens their logs at startup (recovering after a crash), rebuilds each
+ * partition's idempotent-producer state, creates and deletes partitions as the metadata says, and applies
+ * retention in the background.
+ *
+ * @module
+ */
+import { PartitionLog } from "../log/partition_log.ts";
+import { iterateBatches } from "../protocol/record_batch.ts";
+import type { BrokerConfig } from "./config.ts";
+import type { Logger } from "./logger.ts";
+import type { TopicImage } from "./metadata_image.ts";
+import { PartitionReplica } from "./partition_replica.ts";
+import { lastSequenceOf, ProducerStateTable } from "./producer_state.ts";
+import { topicSettings } from "./topic_settings.ts";
+
+/** The file, in a partition directory, holding the producer state as of an offset. */
+const PRODUCER_SNAPSHOT_FILE = "producer-state.json";
+/** How much of the log is read per step when rebuilding producer state. */
+const REBUILD_READ_BYTES = 4 * 1024 * 1024;
+
+function key(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** Reads the producer snapshot of a partition; returns the table and the offset it is valid up to. */
+function loadProducerSnapshot(dir: string): { table: ProducerStateTable; offset: number } {
+  try {
+    const json = JSON.parse(Deno.readTextFileSync(`${dir}/${PRODUCER_SNAPSHOT_FILE}`));
+    return { table: ProducerStateTable.fromJSON(json.producers), offset: Number(json.offset) };
+  } catch {
+    return { table: new ProducerStateTable(), offset: 0 };
+  }
+}
+
+/**
+ * Replays batch headers from `from` to the log end into `table` (after a crash, or when no snapshot exists).
+ * Only headers are read; the records stay opaque.
+ */
+function rebuildProducerState(log: PartitionLog, table: ProducerStateTable, from: number): void {
+  let offset = Math.max(from, log.logStartOffset);
+  while (offset < log.logEndOffset) {
+    const { records } = log.read(offset, REBUILD_READ_BYTES, { upTo: log.logEndOffset });
+    if (records.length === 0) break;
+    for (const { header } of iterateBatches(records)) {
+      const base = Number(header.baseOffset);
+      const last = base + header.lastOffsetDelta;
+      if (header.producerId >= 0n && header.baseSequence >= 0) {
+        table.record(
+          {
+            producerId: header.producerId,
+            producerEpoch: header.producerEpoch,
+            firstSequence: header.baseSequence,
+            lastSequence: lastSequenceOf(header.baseSequence, header.lastOffsetDelta),
+          },
+          base,
+          last,
+          Number(header.maxTimestamp),
+        );
+      }
+      offset = last + 1;
+    }
+  }
+}
+
+/**
+ * Every partition replica of this broker.
+ *
+ * @example
+ * ```ts ignore
+ * const replicas = new ReplicaManager(config, logger);
+ * await replicas.ensureTopic(topicImage);
+ * replicas.get("orders", 0)?.append(batch, settings, Date.now());
+ * ```
+ */
+export class ReplicaManager {
+  readonly #replicas = new Map<string, PartitionReplica>();
+  readonly #logDir: string;
+  #retentionTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly config: BrokerConfig, private readonly logger: Logger) {
+    this.#logDir = config.logDirs[0];
+  }
+
+  /** The replica of a partition this broker hosts, if any. */
+  get(topic: string, partition: number): PartitionReplica | undefined {
+    return this.#replicas.get(key(topic, partition));
+  }
+
+  /** Every replica. */
+  all(): IterableIterator<PartitionReplica> {
+    return this.#replicas.values();
+  }
+
+  /** The directory of a partition, named as Kafka names it. */
+  partitionDir(topic: string, partition: number): string {
+    return `${this.#logDir}/${topic}-${partition}`;
+  }
+
+  /** Opens (or creates) every partition of `topic` led by this broker that is not open yet. */
+  async ensureTopic(topic: TopicImage): Promise<void> {
+    const settings = topicSettings(this.config, Object.fromEntries(topic.configs));
+    for (const p of topic.partitions) {
+      if (!p || p.leader !== this.config.nodeId || this.#replicas.has(key(topic.name, p.partition))) continue;
+      const dir = this.partitionDir(topic.name, p.partition);
+      const log = await PartitionLog.open(dir, {
+        config: settings.log,
+        onEvent: (event) =>
+          this.logger.info("partition log event", { topic: topic.name, partition: p.partition, ...event }),
+      });
+      const snapshot = loadProducerSnapshot(dir);
+      if (snapshot.offset > log.logEndOffset) {
+        // The log lost its tail since the snapshot (recovery cut it): the snapshot cannot be trusted past the end.
+        snapshot.table.truncateFrom(log.logEndOffset);
+        snapshot.offset = log.logEndOffset;
+      }
+      rebuildProducerState(log, snapshot.table, snapshot.offset);
+      const replica = new PartitionReplica(topic.name, p.partition, log, p.leaderEpoch, snapshot.table);
+      this.#replicas.set(key(topic.name, p.partition), replica);
+    }
+  }
+
+  /** Closes and deletes the partitions of a deleted topic. */
+  async removeTopic(name: string): Promise<void> {
+    for (const [k, replica] of this.#replicas) {
+      if (replica.topic !== name) continue;
+      this.#replicas.delete(k);
+      await replica.log.close();
+      await Deno.remove(this.partitionDir(replica.topic, replica.partition), { recursive: true }).catch(() => {});
+    }
+  }
+
+  /** Applies retention to every partition now and then (`log.retention.check.interval.ms`). */
+  startRetention(intervalMs: number): void {
+    this.#retentionTimer = setInterval(async () => {
+      for (const replica of this.#replicas.values()) {
+        try {
+          const deleted = await replica.log.applyRetention();
+          if (deleted.length > 0) {
+            this.logger.info("retention deleted segments", {
+              topic: replica.topic,
+              partition: replica.partition,
+              segments: deleted.length,
+              logStartOffset: replica.log.logStartOffset,
+            });
+          }
+        } catch (e) {
+          this.logger.error("retention failed", {
+            topic: replica.topic,
+            partition: replica.partition,
+            error: String(e),
+          });
+        }
+      }
+    }, intervalMs);
+  }
+
+  /** Writes producer snapshots and closes every log (flushing it and writing its clean marker). */
+  async close(): Promise<void> {
+    if (this.#retentionTimer !== undefined) clearInterval(this.#retentionTimer);
+    for (const replica of this.#replicas.values()) {
+      try {
+        const snapshot = { offset: replica.log.logEndOffset, producers: replica.producers.toJSON() };
+        Deno.writeTextFileSync(
+          `${this.partitionDir(replica.topic, replica.partition)}/${PRODUCER_SNAPSHOT_FILE}`,
+          JSON.stringify(snapshot),
+        );
+        await replica.log.close();
+      } catch (e) {
+        this.logger.error("closing partition failed", {
+          topic: replica.topic,
+          partition: replica.partition,
+          error: String(e),
+        });
+      }
+    }
+    this.#replicas.clear();
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The API versions this broker serves, exactly what ApiVersions advertises and the dispatcher accepts.
+ *
+ * Record batches are magic v2 only, so Produce starts at v3 and Fetch at v4 (the first versions that carry v2
+ * batches), as in Kafka 4.x (KIP-896). Each range is a subset of what Kafka 4.x serves.
+ *
+ * @module
+ */
+import { ApiKey } from "../protocol/messages.ts";
+
+/** One served API and its version range. */
+export interface SupportedApi {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+}
+
+/** Every served API, by key order. */
+export const SUPPORTED_APIS: readonly SupportedApi[] = [
+  { apiKey: ApiKey.Produce, minVersion: 3, maxVersion: 11 },
+  { apiKey: ApiKey.Fetch, minVersion: 4, maxVersion: 17 },
+  { apiKey: ApiKey.ListOffsets, minVersion: 1, maxVersion: 10 },
+  { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 12 },
+  { apiKey: ApiKey.FindCoordinator, minVersion: 0, maxVersion: 6 },
+  { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 },
+  { apiKey: ApiKey.CreateTopics, minVersion: 2, maxVersion: 7 },
+  { apiKey: ApiKey.DeleteTopics, minVersion: 1, maxVersion: 6 },
+  { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 5 },
+  { apiKey: ApiKey.DescribeConfigs, minVersion: 1, maxVersion: 4 },
+  { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3 },
+  { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1 },
+].sort((a, b) => a.apiKey - b.apiKey);
+
+const BY_KEY = new Map(SUPPORTED_APIS.map((api) => [api.apiKey, api]));
+
+/**
+ * True when this broker serves `apiKey` at `apiVersion`.
+ *
+ * @example
+ * ```ts
+ * import { isSupported } from "./supported_apis.ts";
+ * isSupported(0, 2); // false: Produce v2 carries magic v1 message sets
+ * ```
+ */
+export function isSupported(apiKey: number, apiVersion: number): boolean {
+  const api = BY_KEY.get(apiKey);
+  return api !== undefined && apiVersion >= api.minVersion && apiVersion <= api.maxVersion;
+}

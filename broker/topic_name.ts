@@ -1,0 +1,43 @@
+/**
+ * Topic name rules, as Kafka's `Topic.validate` applies them: 1 to 249 characters of `[a-zA-Z0-9._-]`, not
+ * `.` or `..`; and two names that differ only by `.` versus `_` collide, because both map to the same metric name.
+ *
+ * @module
+ */
+
+/** The longest legal topic name. */
+export const MAX_TOPIC_NAME_LENGTH = 249;
+
+const LEGAL = /^[a-zA-Z0-9._-]+$/;
+
+/**
+ * Returns why `name` is not a legal topic name, or undefined when it is.
+ *
+ * @example
+ * ```ts
+ * import { topicNameProblem } from "./topic_name.ts";
+ * topicNameProblem("orders"); // undefined
+ * topicNameProblem("a/b"); // "Topic name 'a/b' is illegal, it contains a character other than ..."
+ * ```
+ */
+export function topicNameProblem(name: string): string | undefined {
+  if (name.length === 0) return "Topic name is illegal, it can't be empty";
+  if (name === "." || name === "..") return `Topic name cannot be "." or ".."`;
+  if (name.length > MAX_TOPIC_NAME_LENGTH) {
+    return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters, topic name: ${name}`;
+  }
+  if (!LEGAL.test(name)) {
+    return `Topic name '${name}' is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  }
+  return undefined;
+}
+
+/** The name with `.` replaced by `_`: two topics with the same collision key cannot coexist. */
+export function topicCollisionKey(name: string): string {
+  return name.replaceAll(".", "_");
+}
+
+/** True for Kafka's internal topics, which clients may not create or delete. */
+export function isInternalTopic(name: string): boolean {
+  return name === "__consumer_offsets" || name === "__transaction_state" || name === "__cluster_metadata";
+}
