@@ -15,6 +15,12 @@ interface Bench {
 }
 
 const BENCHES: Record<string, Bench> = {
+  log: {
+    description: "partition log: group commit of 1 KiB batches (1/4/16 writers) vs raw write+fdatasync",
+    run: async () => {
+      await (await import("./log.ts")).runLogBench();
+    },
+  },
   codec: {
     description: "CRC-32C, batch header parse/stamp, batch build/decode, compression codecs",
     run: async () => (await import("./codec.ts")).runCodecBench(),

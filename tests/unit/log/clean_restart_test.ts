@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { DenoFileSystem, type FileSystem, type LogFile } from "../../../log/file_system.ts";
+import { FaultyFileSystem } from "../../../log/faulty_file_system.ts";
+import { PartitionLog } from "../../../log/partition_log.ts";
+import { buildBatch, listBatches } from "./batch_fixture.ts";
+
+/**
+ * The real file system minus fsyncs: this test is about which files are read, and 1,000 partitions' worth of
+ * fsyncs would make its run time hostage to the disk.
+ */
+class NoSyncFileSystem extends DenoFileSystem implements FileSystem {
+  override open(path: string, options?: { create?: boolean }): LogFile {
+    const file = super.open(path, options);
+    file.syncData = () => Promise.resolve();
+    return file;
+  }
+  override syncDir(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+Deno.test("opening 1,000 partitions after a clean stop reads no segment .log file", async () => {
+  const root = await Deno.makeTempDir({ prefix: "samsa-clean-" });
+  try {
+    const config = { "segment.bytes": 400, "index.interval.bytes": 100 };
+    const fs = new FaultyFileSystem(new NoSyncFileSystem());
+    const partitions = 1_000;
+    const dirs = Array.from({ length: partitions }, (_, p) => `${root}/topic-${p}`);
+    const logs = await Promise.all(dirs.map((dir) => PartitionLog.open(dir, { fs, config })));
+    for (const [p, log] of logs.entries()) {
+      for (let i = 0; i < 3 + (p % 2); i++) log.append(buildBatch({ payloadBytes: 100, timestamp: i })); // 2 segments
+    }
+    await Promise.all(logs.map((log) => log.close()));
+
+    fs.resetCounts();
+    const started = performance.now();
+    const reopened = await Promise.all(dirs.map((dir) => PartitionLog.open(dir, { fs, config })));
+    const openMs = performance.now() - started;
+    assert.equal(fs.readsOf(".log"), 0, "no segment was read");
+    for (const [p, log] of reopened.entries()) {
+      assert.equal(log.recovery.clean, true);
+      assert.equal(log.recovery.scannedSegments, 0);
+      assert.equal(log.logEndOffset, 3 + (p % 2));
+      assert.deepEqual(log.segmentBaseOffsets(), [0, 2]);
+    }
+    console.log(`opened ${partitions} partitions after a clean stop in ${openMs.toFixed(0)} ms`);
+    // Appends continue where they left off, and the data reads back.
+    const last = reopened[partitions - 1];
+    assert.equal(last.append(buildBatch()).baseOffset, last.logEndOffset - 1);
+    await last.flush();
+    assert.equal(listBatches(last.read(0, 100_000).records).length >= 1, true);
+    await Promise.all(reopened.map((log) => log.close()));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a clean marker that does not match the active segment falls back to scanning that segment only", async () => {
+  const root = await Deno.makeTempDir({ prefix: "samsa-clean-" });
+  try {
+    const dir = `${root}/topic-0`;
+    const config = { "segment.bytes": 400 };
+    const log = await PartitionLog.open(dir, { config });
+    for (let i = 0; i < 10; i++) log.append(buildBatch({ payloadBytes: 100 }));
+    await log.close();
+    const active = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".log")).sort().pop()!;
+    Deno.writeFileSync(`${dir}/${active}`, new Uint8Array(7), { append: true }); // written after the marker
+    const reopened = await PartitionLog.open(dir, { config });
+    assert.equal(reopened.recovery.clean, false);
+    assert.equal(reopened.recovery.scannedSegments, 1);
+    assert.equal(reopened.recovery.truncation?.bytesCut, 7);
+    assert.equal(reopened.logEndOffset, 10);
+    await reopened.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
