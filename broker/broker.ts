@@ -1,44 +1,122 @@
 /**
- * PLACEHOLDER until the Kafka API handlers exist: `startBroker` binds the configured listeners and closes every
- * connection at its first request. The lead replaces this file with the real broker (storage, handlers).
+ * The broker: opens the metadata log and every partition log (recovering what a crash left), then serves the
+ * Kafka APIs on the configured listeners until `close()`.
+ *
+ * Startup order: metadata image → partition replicas → controller → listeners. Shutdown runs it backwards:
+ * stop accepting and finish in-flight requests, then flush and close every log (writing their clean markers).
  *
  * @module
  */
-
 import type { BrokerConfig } from "./config.ts";
+import type { BrokerContext } from "./broker_context.ts";
+import { LocalController } from "./controller.ts";
 import { KafkaServer, serverOptionsFromConfig } from "./listener.ts";
 import type { Logger } from "./logger.ts";
+import { METADATA_TOPIC, MetadataLog } from "./metadata_log.ts";
+import { ReplicaManager } from "./replica_manager.ts";
+import { RequestDispatcher } from "./request_dispatcher.ts";
 
 /** A running broker. */
 export interface RunningBroker {
-  /** Stops accepting, finishes requests in progress (within `shutdown.timeout.ms`), closes everything. */
+  /** The bound address of each listener (port 0 in the config becomes the real port here). */
+  readonly addresses: readonly { name: string; hostname: string; port: number }[];
+  /** Stops accepting, finishes requests in progress (within `shutdown.timeout.ms`), flushes and closes the logs. */
   close(): Promise<void>;
 }
 
+const META_PROPERTIES = "meta.properties";
+
+/** A new cluster id as Kafka makes them: 16 random bytes, URL-safe base64 without padding (22 characters). */
+function newClusterId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Reads or creates `meta.properties` in the log directory: the cluster id survives restarts. */
+function clusterIdFor(logDir: string, config: BrokerConfig): string {
+  const path = `${logDir}/${META_PROPERTIES}`;
+  let stored: string | undefined;
+  try {
+    stored = Deno.readTextFileSync(path).match(/^cluster\.id=(.*)$/m)?.[1]?.trim();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const configured = config.clusterId;
+  if (stored && configured && stored !== configured) {
+    throw new Error(`cluster.id ${configured} does not match ${stored} stored in ${path}`);
+  }
+  const clusterId = stored ?? configured ?? newClusterId();
+  if (!stored) {
+    Deno.writeTextFileSync(path, `version=1\nnode.id=${config.nodeId}\ncluster.id=${clusterId}\n`);
+  }
+  return clusterId;
+}
+
 /**
- * Starts the broker described by `config`. For now only the network shell runs: every request closes its
- * connection, since no Kafka API is wired yet.
+ * Starts the broker described by `config`.
  *
  * @example
  * ```ts ignore
- * import { BrokerConfig } from "./config.ts";
+ * import { loadBrokerConfig } from "./config.ts";
  * import { startBroker } from "./broker.ts";
  * import { createLogger } from "./logger.ts";
- * const broker = await startBroker(BrokerConfig.from([]), createLogger());
+ * const broker = await startBroker(await loadBrokerConfig(), createLogger());
  * await broker.close();
  * ```
  */
-export function startBroker(config: BrokerConfig, logger: Logger): Promise<RunningBroker> {
-  logger.warn("the Kafka APIs are not wired yet: every request closes its connection");
+export async function startBroker(config: BrokerConfig, logger: Logger): Promise<RunningBroker> {
+  const logDir = config.logDirs[0];
+  Deno.mkdirSync(logDir, { recursive: true });
+  const clusterId = clusterIdFor(logDir, config);
+  const started = performance.now();
+
+  const metadata = await MetadataLog.open(`${logDir}/${METADATA_TOPIC}-0`);
+  const replicas = new ReplicaManager(config, logger);
+  for (const topic of metadata.image.topics()) await replicas.ensureTopic(topic);
+  const controller = new LocalController(metadata, replicas, config, logger);
+
+  const advertised = new Map<string, { host: string; port: number }>();
+  const ctx: BrokerContext = {
+    config,
+    nodeId: config.nodeId,
+    clusterId,
+    advertised,
+    metadata: metadata.image,
+    replicas,
+    controller,
+    logger,
+    now: () => Date.now(),
+  };
   const server = KafkaServer.listen({
     ...serverOptionsFromConfig(config),
     logger,
-    handler: {
-      handle(_frame, conn) {
-        conn.close("no Kafka API handlers yet");
-        return null;
-      },
-    },
+    handler: new RequestDispatcher(ctx),
   });
-  return Promise.resolve({ close: () => server.close({ timeoutMs: config.shutdownTimeoutMs }) });
+  // Filled before the event loop can accept a connection: a port 0 listener advertises its bound port.
+  for (const listener of config.advertisedListeners) {
+    const bound = server.addresses.find((a) => a.name === listener.name);
+    advertised.set(listener.name, {
+      host: listener.host || bound?.hostname || "127.0.0.1",
+      port: listener.port === 0 && bound ? bound.port : listener.port,
+    });
+  }
+  replicas.startRetention(Number(config.get("log.retention.check.interval.ms") ?? 300_000));
+  logger.info("broker started", {
+    nodeId: config.nodeId,
+    clusterId,
+    logDir,
+    topics: metadata.image.topics().length,
+    listeners: server.addresses.map((a) => `${a.name}://${a.hostname}:${a.port}`).join(","),
+    startupMs: Math.round(performance.now() - started),
+  });
+
+  return {
+    addresses: server.addresses,
+    async close() {
+      await server.close({ timeoutMs: config.shutdownTimeoutMs });
+      await replicas.close();
+      await metadata.close();
+      logger.info("broker stopped", { nodeId: config.nodeId });
+    },
+  };
 }

@@ -1,0 +1,40 @@
+/**
+ * FindCoordinator (key 10): with one broker, this broker coordinates every group and transactional id. Both
+ * the single-key form (v0-3) and the batched form (v4+, KIP-699) are answered.
+ *
+ * @module
+ */
+import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
+import type { Handler } from "../broker_context.ts";
+import { advertisedEndpoint } from "./metadata.ts";
+
+const GROUP = 0;
+const TRANSACTION = 1;
+
+/** Answers FindCoordinator. */
+export const handleFindCoordinator: Handler<typeof ApiKey.FindCoordinator> = (ctx, request, conn) => {
+  const { body, apiVersion } = request;
+  const endpoint = advertisedEndpoint(ctx, conn.listenerName);
+  const answer = (keyType: number) =>
+    keyType === GROUP || keyType === TRANSACTION
+      ? { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: ctx.nodeId, host: endpoint.host, port: endpoint.port }
+      : {
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: `Unknown key type ${keyType}`,
+        nodeId: -1,
+        host: "",
+        port: -1,
+      };
+  if (apiVersion >= 4) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      nodeId: -1,
+      host: "",
+      port: -1,
+      coordinators: body.coordinatorKeys.map((key) => ({ key, ...answer(body.keyType) })),
+    };
+  }
+  return { throttleTimeMs: 0, ...answer(body.keyType), coordinators: [] };
+};

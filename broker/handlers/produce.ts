@@ -1,0 +1,125 @@
+/**
+ * Produce (key 0): appends each partition's record batch to its replica and answers per partition. acks=0 gets
+ * no response (a failure closes the connection, as Kafka does, so the client notices); acks=1 answers once the
+ * batch is in the leader's log; acks=-1 answers once it is committed (fsynced, the high watermark past it).
+ *
+ * @module
+ */
+import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
+import type {
+  ProduceResponsePartitionProduceResponse,
+  ProduceResponseTopicProduceResponse,
+} from "../../protocol/generated/messages/produce_response.ts";
+import { Attributes, BatchOffsets, Compression } from "../../protocol/record_batch_header.ts";
+import type { BrokerContext, Handler } from "../broker_context.ts";
+import type { TopicImage } from "../metadata_image.ts";
+import type { ProduceOutcome, ProduceSettings } from "../partition_replica.ts";
+import { topicSettings } from "../topic_settings.ts";
+
+const settingsCache = new WeakMap<TopicImage, ProduceSettings>();
+
+function produceSettings(ctx: BrokerContext, topic: TopicImage): ProduceSettings {
+  let settings = settingsCache.get(topic);
+  if (!settings) {
+    settings = topicSettings(ctx.config, Object.fromEntries(topic.configs)).produce;
+    settingsCache.set(topic, settings);
+  }
+  return settings;
+}
+
+function partitionAnswer(
+  index: number,
+  errorCode: number,
+  errorMessage: string | null,
+  outcome?: ProduceOutcome,
+): ProduceResponsePartitionProduceResponse {
+  return {
+    index,
+    errorCode,
+    baseOffset: BigInt(outcome?.baseOffset ?? -1),
+    logAppendTimeMs: BigInt(outcome?.logAppendTimeMs ?? -1),
+    logStartOffset: BigInt(outcome?.logStartOffset ?? -1),
+    recordErrors: [],
+    errorMessage,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  };
+}
+
+/** Checks a partition's payload against what this request version may carry, before it reaches the replica. */
+function versionProblem(records: Uint8Array, apiVersion: number): { code: number; message: string } | undefined {
+  if (records.length <= BatchOffsets.attributes + 1) return undefined; // the replica reports truncation
+  const attributes = new DataView(records.buffer, records.byteOffset, records.byteLength).getInt16(
+    BatchOffsets.attributes,
+  );
+  if (apiVersion < 7 && (attributes & Attributes.compressionMask) === Compression.Zstd) {
+    return {
+      code: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      message: `Produce requests with version ${apiVersion} are not allowed to use ZStandard compression`,
+    };
+  }
+  if (attributes & Attributes.transactional) {
+    return { code: ErrorCode.INVALID_TXN_STATE, message: "Transactions are not supported by this broker yet" };
+  }
+  return undefined;
+}
+
+/** Answers Produce. */
+export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request, conn) => {
+  const { body, apiVersion } = request;
+  const acks = body.acks;
+  const now = ctx.now();
+  const responses: ProduceResponseTopicProduceResponse[] = [];
+  const pending: Array<{ answer: ProduceResponsePartitionProduceResponse; durable: Promise<void> }> = [];
+  let anyError = false;
+
+  for (const topicData of body.topicData) {
+    const topic = ctx.metadata.topic(topicData.name);
+    const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
+    responses.push({ name: topicData.name, partitionResponses });
+    for (const partitionData of topicData.partitionData) {
+      const fail = (code: number, message: string | null) => {
+        anyError = true;
+        partitionResponses.push(partitionAnswer(partitionData.index, code, message));
+      };
+      if (acks !== 0 && acks !== 1 && acks !== -1) {
+        fail(ErrorCode.INVALID_REQUIRED_ACKS, null);
+        continue;
+      }
+      const replica = topic && ctx.replicas.get(topic.name, partitionData.index);
+      if (!topic || !replica) {
+        fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+        continue;
+      }
+      const records = partitionData.records ?? new Uint8Array(0);
+      const problem = versionProblem(records, apiVersion);
+      if (problem) {
+        fail(problem.code, problem.message);
+        continue;
+      }
+      const outcome = replica.append(records, produceSettings(ctx, topic), now);
+      if (outcome.errorCode !== ErrorCode.NONE) anyError = true;
+      const answer = partitionAnswer(partitionData.index, outcome.errorCode, outcome.errorMessage, outcome);
+      partitionResponses.push(answer);
+      if (outcome.durable) pending.push({ answer, durable: outcome.durable });
+    }
+  }
+
+  if (acks === 0) {
+    // Nothing is sent back; a failed partition closes the connection so the client learns of it.
+    if (anyError) conn.close("a Produce request with acks=0 failed");
+    for (const { durable } of pending) durable.catch(() => {});
+    return null;
+  }
+  if (acks === -1) {
+    await Promise.all(pending.map(({ answer, durable }) =>
+      durable.catch((e) => {
+        answer.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        answer.errorMessage = `The record batch could not be made durable: ${(e as Error).message}`;
+        answer.baseOffset = -1n;
+      })
+    ));
+  } else {
+    for (const { durable } of pending) durable.catch(() => {});
+  }
+  return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+};

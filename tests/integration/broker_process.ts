@@ -1,0 +1,116 @@
+/**
+ * Starts a real Samsa broker process for the integration and real-client tests: on a free 127.0.0.1 port,
+ * with its own data directory, stopped cleanly (SIGTERM) or killed (SIGKILL) by the test.
+ *
+ * @module
+ */
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** A running broker process. */
+export interface BrokerProcess {
+  /** `127.0.0.1:PORT`. */
+  bootstrap: string;
+  port: number;
+  dataDir: string;
+  /** Everything the broker wrote to stderr so far. */
+  logs(): string;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number>;
+  /** SIGKILL and wait (a crash). */
+  kill(): Promise<void>;
+}
+
+/** Options for `startBroker`. */
+export interface StartOptions {
+  /** Reuse a data directory (a restart); a new temp dir otherwise. */
+  dataDir?: string;
+  /** Reuse a port (a restart); a free one otherwise. */
+  port?: number;
+  /** Extra `key=value` settings. */
+  settings?: Record<string, string | number | boolean>;
+  /** How long to wait for the port to accept, default 20 s. */
+  startTimeoutMs?: number;
+}
+
+/** Finds a port that is free on 127.0.0.1 now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function waitForPort(port: number, timeoutMs: number, exited: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exited()) throw new Error("broker exited before it listened");
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`broker did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+/**
+ * Starts `main.ts start` as a child process.
+ *
+ * @example
+ * ```ts
+ * import { startBroker } from "./broker_process.ts";
+ * const broker = await startBroker();
+ * // ... kcat -b broker.bootstrap ...
+ * await broker.stop();
+ * ```
+ */
+export async function startBroker(options: StartOptions = {}): Promise<BrokerProcess> {
+  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "samsa-test-" });
+  const port = options.port ?? freePort();
+  const settings: Record<string, string | number | boolean> = {
+    "listeners": `PLAINTEXT://127.0.0.1:${port}`,
+    "log.dirs": dataDir,
+    ...options.settings,
+  };
+  const args = ["run", "--allow-all", MAIN, "start"];
+  for (const [k, v] of Object.entries(settings)) args.push("--set", `${k}=${v}`);
+  const child = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped", stdin: "null" }).spawn();
+  let stderr = "";
+  let exited = false;
+  const decoder = new TextDecoder();
+  const drained = (async () => {
+    for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
+  })();
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  try {
+    await waitForPort(port, options.startTimeoutMs ?? 20_000, () => exited);
+  } catch (e) {
+    if (!exited) child.kill("SIGKILL");
+    await status;
+    await drained;
+    throw new Error(`${(e as Error).message}\n--- broker log ---\n${stderr}`);
+  }
+  return {
+    bootstrap: `127.0.0.1:${port}`,
+    port,
+    dataDir,
+    logs: () => stderr,
+    async stop() {
+      if (!exited) child.kill("SIGTERM");
+      const s = await status;
+      await drained;
+      return s.code;
+    },
+    async kill() {
+      if (!exited) child.kill("SIGKILL");
+      await status;
+      await drained;
+    },
+  };
+}
