@@ -123,7 +123,9 @@ export class PartitionReplica {
   append(records: Uint8Array, settings: ProduceSettings, nowMs: number): ProduceOutcome {
     const logStartOffset = this.log.logStartOffset;
     const problem = this.#validate(records, settings, nowMs);
-    if (problem) return failure(problem.errorCode, problem.message, logStartOffset);
+    // Kafka reports the log start offset with errors its LogValidator raises (record-level checks) and -1 with
+    // errors found while parsing the request or checking size and CRC.
+    if (problem) return failure(problem.errorCode, problem.message, problem.recordLevel ? logStartOffset : -1);
 
     const header = readBatchHeader(records, 0);
     let incoming: IncomingBatch | undefined;
@@ -159,7 +161,7 @@ export class PartitionReplica {
     try {
       appended = this.log.append(records, { leaderEpoch: this.leaderEpoch });
     } catch (e) {
-      if (e instanceof LogError) return failure(errorCodeForLogError(e), e.message, logStartOffset);
+      if (e instanceof LogError) return failure(errorCodeForLogError(e), e.message, -1);
       throw e;
     }
     if (incoming) this.producers.record(incoming, appended.baseOffset, appended.lastOffset, nowMs);
@@ -190,12 +192,13 @@ export class PartitionReplica {
     records: Uint8Array,
     settings: ProduceSettings,
     nowMs: number,
-  ): { errorCode: number; message: string } | undefined {
+  ): { errorCode: number; message: string; recordLevel?: boolean } | undefined {
     if (records.length === 0) {
       return { errorCode: ErrorCode.INVALID_RECORD, message: "Produce requests must have at least one record batch" };
     }
+    // A truncated batch is no batch at all to Kafka's request parser: "at least one record batch" fails.
     if (records.length < BATCH_HEADER_SIZE) {
-      return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: `Record batch of ${records.length} bytes is truncated` };
+      return { errorCode: ErrorCode.INVALID_RECORD, message: `Record batch of ${records.length} bytes is truncated` };
     }
     const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
     const magic = view.getInt8(BatchOffsets.magic);
@@ -208,7 +211,7 @@ export class PartitionReplica {
     const size = batchSize(records, 0);
     if (size < BATCH_HEADER_SIZE || size > records.length) {
       return {
-        errorCode: ErrorCode.CORRUPT_MESSAGE,
+        errorCode: ErrorCode.INVALID_RECORD,
         message: `Record batch length ${size - BATCH_LENGTH_PREFIX} is invalid`,
       };
     }
@@ -228,17 +231,37 @@ export class PartitionReplica {
       return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: "Record batch is corrupt (CRC-32C mismatch)" };
     }
     const header = readBatchHeader(records, 0);
+    if (header.baseOffset !== 0n) {
+      return {
+        errorCode: ErrorCode.INVALID_RECORD,
+        message: `The baseOffset of the record batch in the append to ${this.topic}-${this.partition} should ` +
+          `be 0, but it is ${header.baseOffset}`,
+        recordLevel: true,
+      };
+    }
     if ((header.attributes & Attributes.compressionMask) > Compression.Zstd) {
       return { errorCode: ErrorCode.CORRUPT_MESSAGE, message: "Record batch has an unknown compression codec" };
     }
     if (header.attributes & Attributes.control) {
-      return { errorCode: ErrorCode.INVALID_RECORD, message: "Clients are not allowed to write control records" };
+      return {
+        errorCode: ErrorCode.INVALID_RECORD,
+        message: "Clients are not allowed to write control records",
+        recordLevel: true,
+      };
     }
     if (header.recordsCount <= 0 || header.lastOffsetDelta + 1 !== header.recordsCount) {
-      return { errorCode: ErrorCode.INVALID_RECORD, message: "Inconsistent batch offset range and record count" };
+      return {
+        errorCode: ErrorCode.INVALID_RECORD,
+        message: "Inconsistent batch offset range and record count",
+        recordLevel: true,
+      };
     }
     if (header.producerId >= 0n && header.baseSequence < 0) {
-      return { errorCode: ErrorCode.INVALID_RECORD, message: "Idempotent batch has no base sequence" };
+      return {
+        errorCode: ErrorCode.INVALID_RECORD,
+        message: "Idempotent batch has no base sequence",
+        recordLevel: true,
+      };
     }
     if (!settings.logAppendTime) {
       const maxTimestamp = Number(header.maxTimestamp);
@@ -248,6 +271,7 @@ export class PartitionReplica {
           return {
             errorCode: ErrorCode.INVALID_TIMESTAMP,
             message: `Timestamp ${ts} of the record batch is out of range (now ${nowMs})`,
+            recordLevel: true,
           };
         }
       }

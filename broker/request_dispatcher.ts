@@ -21,6 +21,7 @@ import type { ConnectionInfo, RequestHandler } from "./connection.ts";
 import { apiVersionsBody, handleApiVersions } from "./handlers/api_versions.ts";
 import { handleCreatePartitions } from "./handlers/create_partitions.ts";
 import { handleCreateTopics } from "./handlers/create_topics.ts";
+import { handleDeleteRecords } from "./handlers/delete_records.ts";
 import { handleDeleteTopics } from "./handlers/delete_topics.ts";
 import { handleDescribeCluster } from "./handlers/describe_cluster.ts";
 import { handleDescribeConfigs } from "./handlers/describe_configs.ts";
@@ -44,6 +45,7 @@ const HANDLERS = new Map<number, AnyHandler>([
   [ApiKey.ApiVersions, handleApiVersions as AnyHandler],
   [ApiKey.CreateTopics, handleCreateTopics as AnyHandler],
   [ApiKey.DeleteTopics, handleDeleteTopics as AnyHandler],
+  [ApiKey.DeleteRecords, handleDeleteRecords as AnyHandler],
   [ApiKey.InitProducerId, handleInitProducerId as AnyHandler],
   [ApiKey.DescribeConfigs, handleDescribeConfigs as AnyHandler],
   [ApiKey.CreatePartitions, handleCreatePartitions as AnyHandler],

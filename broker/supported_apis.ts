@@ -25,6 +25,7 @@ export const SUPPORTED_APIS: readonly SupportedApi[] = [
   { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 },
   { apiKey: ApiKey.CreateTopics, minVersion: 2, maxVersion: 7 },
   { apiKey: ApiKey.DeleteTopics, minVersion: 1, maxVersion: 6 },
+  { apiKey: ApiKey.DeleteRecords, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 5 },
   { apiKey: ApiKey.DescribeConfigs, minVersion: 1, maxVersion: 4 },
   { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3 },

@@ -1,23 +1,44 @@
 /**
- * DescribeCluster (key 60): the cluster id, the controller and the brokers (this one).
+ * DescribeCluster (key 60): the cluster id, the controller and the brokers (this one). A broker listener
+ * answers only for brokers: asking it for controllers (endpoint type 2) is MISMATCHED_ENDPOINT_TYPE, as in
+ * Kafka, where controllers answer on their own listener.
  *
  * @module
  */
 import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
 import type { Handler } from "../broker_context.ts";
-import { advertisedEndpoint } from "./metadata.ts";
+import { advertisedEndpoint, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS_ALL } from "./metadata.ts";
 
-/** Answers DescribeCluster. Endpoint type 2 (controllers) is answered with this node too: it is both. */
-export const handleDescribeCluster: Handler<typeof ApiKey.DescribeCluster> = (ctx, _request, conn) => {
+const BROKERS = 1;
+
+/** Answers DescribeCluster. */
+export const handleDescribeCluster: Handler<typeof ApiKey.DescribeCluster> = (ctx, request, conn) => {
+  const { body } = request;
+  const clusterAuthorizedOperations = body.includeClusterAuthorizedOperations
+    ? CLUSTER_OPERATIONS_ALL
+    : AUTHORIZED_OPERATIONS_OMITTED;
+  if (body.endpointType !== BROKERS) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+      errorMessage: "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type " +
+        (body.endpointType === 2 ? "CONTROLLER" : "UNKNOWN"),
+      endpointType: BROKERS,
+      clusterId: ctx.clusterId,
+      controllerId: -1,
+      brokers: [],
+      clusterAuthorizedOperations,
+    };
+  }
   const endpoint = advertisedEndpoint(ctx, conn.listenerName);
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
     errorMessage: null,
-    endpointType: _request.body.endpointType,
+    endpointType: BROKERS,
     clusterId: ctx.clusterId,
     controllerId: ctx.nodeId,
     brokers: [{ brokerId: ctx.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
-    clusterAuthorizedOperations: -2147483648,
+    clusterAuthorizedOperations,
   };
 };

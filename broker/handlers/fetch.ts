@@ -109,7 +109,8 @@ function readPartition(
   const replica = ctx.replicas.get(slot.topic.name, slot.partition);
   slot.replica = replica;
   if (!replica) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-  if (replica.log.isOffline) return fail(ErrorCode.KAFKA_STORAGE_ERROR);
+  // A log that went offline after a failed write still serves what is durable (Kafka takes the whole log
+  // directory offline instead); a failing read answers KAFKA_STORAGE_ERROR through replica.read.
   if (slot.currentLeaderEpoch >= 0) {
     if (slot.currentLeaderEpoch < replica.leaderEpoch) return fail(ErrorCode.FENCED_LEADER_EPOCH);
     if (slot.currentLeaderEpoch > replica.leaderEpoch) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);

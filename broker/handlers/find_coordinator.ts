@@ -28,11 +28,12 @@ export const handleFindCoordinator: Handler<typeof ApiKey.FindCoordinator> = (ct
   if (apiVersion >= 4) {
     return {
       throttleTimeMs: 0,
+      // v4+ carries only `coordinators`; the single-key fields keep their defaults.
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      nodeId: -1,
+      nodeId: 0,
       host: "",
-      port: -1,
+      port: 0,
       coordinators: body.coordinatorKeys.map((key) => ({ key, ...answer(body.keyType) })),
     };
   }

@@ -119,7 +119,6 @@ function listOffset(
     const known = topic !== undefined && p.partitionIndex >= 0 && topic.partitions[p.partitionIndex] !== undefined;
     return noOffset(p.partitionIndex, known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }
-  if (replica.log.isOffline) return noOffset(p.partitionIndex, ErrorCode.KAFKA_STORAGE_ERROR);
   // ListOffsets treats only -1 as "no epoch" (Fetch: any negative).
   if (p.currentLeaderEpoch !== -1) {
     if (p.currentLeaderEpoch < replica.leaderEpoch) return noOffset(p.partitionIndex, ErrorCode.FENCED_LEADER_EPOCH);

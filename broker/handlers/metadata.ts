@@ -18,6 +18,14 @@ import { isInternalTopic, topicNameProblem } from "../topic_name.ts";
 
 /** "Authorized operations not requested", Kafka's Int.MIN_VALUE. */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+/**
+ * With no authorizer every operation is allowed; Kafka reports these bit sets (AclOperation codes): for a topic
+ * READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS; for the cluster CREATE, ALTER,
+ * DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
+ */
+export const TOPIC_OPERATIONS_ALL = 3576;
+/** See {@link TOPIC_OPERATIONS_ALL}. */
+export const CLUSTER_OPERATIONS_ALL = 8096;
 
 /** Where clients of `listenerName` reach this broker. */
 export function advertisedEndpoint(ctx: BrokerContext, listenerName: string): { host: string; port: number } {
@@ -36,14 +44,14 @@ function partitionsOf(topic: TopicImage): MetadataResponsePartition[] {
   }));
 }
 
-function topicAnswer(topic: TopicImage): MetadataResponseTopic {
+function topicAnswer(topic: TopicImage, includeOperations = false): MetadataResponseTopic {
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: isInternalTopic(topic.name),
     partitions: partitionsOf(topic),
-    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    topicAuthorizedOperations: includeOperations ? TOPIC_OPERATIONS_ALL : AUTHORIZED_OPERATIONS_OMITTED,
   };
 }
 
@@ -78,19 +86,20 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
   const all = body.topics === null || (apiVersion === 0 && body.topics.length === 0);
   const allowAutoCreate = ctx.config.autoCreateTopicsEnable && (apiVersion < 4 || body.allowAutoTopicCreation);
   const topics: MetadataResponseTopic[] = [];
+  const withOperations = body.includeTopicAuthorizedOperations;
   if (all) {
-    for (const topic of ctx.metadata.topics()) topics.push(topicAnswer(topic));
+    for (const topic of ctx.metadata.topics()) topics.push(topicAnswer(topic, withOperations));
   } else {
     for (const requested of body.topics ?? []) {
       if (requested.name === null || requested.name === "") {
         const topic = ctx.metadata.topicById(requested.topicId);
         topics.push(
-          topic ? topicAnswer(topic) : topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
+          topic ? topicAnswer(topic, withOperations) : topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
         );
         continue;
       }
       const topic = ctx.metadata.topic(requested.name);
-      if (topic) topics.push(topicAnswer(topic));
+      if (topic) topics.push(topicAnswer(topic, withOperations));
       else if (allowAutoCreate && !isInternalTopic(requested.name)) topics.push(await autoCreate(ctx, requested.name));
       else topics.push(topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, requested.name));
     }
@@ -101,6 +110,8 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
     clusterId: ctx.clusterId,
     controllerId: ctx.nodeId,
     topics,
-    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    clusterAuthorizedOperations: body.includeClusterAuthorizedOperations
+      ? CLUSTER_OPERATIONS_ALL
+      : AUTHORIZED_OPERATIONS_OMITTED,
   };
 };

@@ -63,6 +63,12 @@ function versionProblem(records: Uint8Array, apiVersion: number): { code: number
   return undefined;
 }
 
+function isTransactional(records: Uint8Array | null): boolean {
+  if (records === null || records.length <= BatchOffsets.attributes + 1) return false;
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  return (view.getInt16(BatchOffsets.attributes) & Attributes.transactional) !== 0;
+}
+
 /** Answers Produce. */
 export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request, conn) => {
   const { body, apiVersion } = request;
@@ -71,6 +77,9 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
   const responses: ProduceResponseTopicProduceResponse[] = [];
   const pending: Array<{ answer: ProduceResponsePartitionProduceResponse; durable: Promise<void> }> = [];
   let anyError = false;
+  // Transactional records need a transactional id; Kafka fails the whole request without one.
+  const unauthorizedTransactional = body.transactionalId === null &&
+    body.topicData.some((t) => t.partitionData.some((p) => isTransactional(p.records)));
 
   for (const topicData of body.topicData) {
     const topic = ctx.metadata.topic(topicData.name);
@@ -81,6 +90,10 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
         anyError = true;
         partitionResponses.push(partitionAnswer(partitionData.index, code, message));
       };
+      if (unauthorizedTransactional) {
+        fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null);
+        continue;
+      }
       if (acks !== 0 && acks !== 1 && acks !== -1) {
         fail(ErrorCode.INVALID_REQUIRED_ACKS, null);
         continue;

@@ -1,0 +1,45 @@
+/**
+ * DeleteRecords (key 21): advances a partition's log start offset, as `kafka-delete-records` does. Offset -1
+ * means the high watermark; an offset past it is OFFSET_OUT_OF_RANGE; whole segments below the new start are
+ * deleted. The answer carries the new low watermark (log start offset).
+ *
+ * @module
+ */
+import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
+import type { DeleteRecordsResponseDeleteRecordsTopicResult } from "../../protocol/generated/messages/delete_records_response.ts";
+import { LogError } from "../../log/log_error.ts";
+import type { Handler } from "../broker_context.ts";
+import { errorCodeForLogError } from "../partition_replica.ts";
+
+const HIGH_WATERMARK = -1n;
+
+/** Answers DeleteRecords. */
+export const handleDeleteRecords: Handler<typeof ApiKey.DeleteRecords> = async (ctx, request) => {
+  const topics: DeleteRecordsResponseDeleteRecordsTopicResult[] = [];
+  for (const topic of request.body.topics) {
+    const result: DeleteRecordsResponseDeleteRecordsTopicResult = { name: topic.name, partitions: [] };
+    topics.push(result);
+    for (const p of topic.partitions) {
+      const answer = (errorCode: number, lowWatermark = -1) =>
+        result.partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: BigInt(lowWatermark), errorCode });
+      const replica = ctx.replicas.get(topic.name, p.partitionIndex);
+      if (!replica) {
+        const known = ctx.metadata.topic(topic.name)?.partitions[p.partitionIndex] !== undefined;
+        answer(known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        continue;
+      }
+      const target = p.offset === HIGH_WATERMARK ? replica.highWatermark : Number(p.offset);
+      if (target < 0 || target > replica.highWatermark) {
+        answer(ErrorCode.OFFSET_OUT_OF_RANGE);
+        continue;
+      }
+      try {
+        answer(ErrorCode.NONE, await replica.log.deleteRecordsBefore(target));
+      } catch (e) {
+        if (!(e instanceof LogError)) throw e;
+        answer(errorCodeForLogError(e));
+      }
+    }
+  }
+  return { throttleTimeMs: 0, topics };
+};

@@ -1,0 +1,87 @@
+/**
+ * Differences between Samsa and Apache Kafka that are known and justified. A difference listed here is
+ * reported by `diff_test.ts` and `main.ts` but does not fail them. Every entry says why the difference is
+ * acceptable (or which issue will remove it); an entry without a good reason belongs in a bug report instead.
+ *
+ * @example
+ * ```ts
+ * import { explainDifference } from "./known_differences.ts";
+ * explainDifference("metadata", "[all topics] Metadata v12: topics[0].name"); // undefined: not known
+ * ```
+ *
+ * @module
+ */
+
+/** One justified difference. */
+export interface KnownDifference {
+  /** The scenario's name. */
+  scenario: string;
+  /** Matches the difference's full path (`[step] Api vN: field.path`); every difference of the scenario if absent. */
+  path?: RegExp;
+  /** Why Samsa may answer differently. */
+  reason: string;
+}
+
+/** The list. Differences that are bugs (or missing features) stay out of it and fail the test. */
+export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
+  {
+    scenario: "metadata",
+    path: /^\[missing topic, auto-create on v(6|12)\] Metadata v\d+: topics\[0\]\.(errorCode|partitions\[0\]|topicId)$/,
+    reason: "Kafka 4.x (KRaft) creates the topic asynchronously and answers the first Metadata with " +
+      "UNKNOWN_TOPIC_OR_PARTITION; Samsa creates it before answering and returns it. Clients retry on the " +
+      "error and then see the same topic, so Samsa's answer only saves them a round trip.",
+  },
+  {
+    scenario: "create_topics",
+    path: /configs\["min\.insync\.replicas"\]\.configSource$/,
+    reason: "Kafka 4.x writes min.insync.replicas as a cluster-wide dynamic default when it formats storage " +
+      "(KIP-966), so its source is DYNAMIC_DEFAULT_BROKER_CONFIG (3); Samsa has no dynamic broker configs and " +
+      "reports DEFAULT_CONFIG (5). Value, readOnly and sensitivity agree.",
+  },
+  {
+    scenario: "describe_configs",
+    path: /configs\["min\.insync\.replicas"\]\.configSource$/,
+    reason: "See create_topics: Kafka 4.x stores min.insync.replicas as a cluster-wide dynamic default (KIP-966).",
+  },
+  {
+    scenario: "produce",
+    path: /^\[null records field\] Produce v9: error$/,
+    reason: "Kafka 4.3.1 throws a NullPointerException for a partition with null records and never answers " +
+      "(a Kafka bug, see the broker log); Samsa answers with an error code, which is what a client can use.",
+  },
+  {
+    scenario: "produce",
+    path:
+      /^\[idempotent seq (2 again|0 again) .*\] Produce v9: responses\[0\]\.partitionResponses\[0\]\.logAppendTimeMs$/,
+    reason: "For a duplicate batch Kafka returns the original batch's max timestamp as logAppendTimeMs even on " +
+      "a CreateTime topic (it replays cached batch metadata); Samsa returns -1 as for any CreateTime append. " +
+      "Clients then report the record's own create time, which is the same instant.",
+  },
+  {
+    scenario: "list_offsets",
+    path:
+      /^\[timestamp (T0\+1 \(exact\)|0 \(before every record\)) v\d+\] ListOffsets v\d+: topics\[0\]\.partitions\[0\]\.(offset|timestamp)$/,
+    reason: "By design (broker/handlers/list_offsets.ts): Samsa does not decode records, so a lookup by time " +
+      "answers the base offset and max timestamp of the first batch whose max timestamp is >= the target; Kafka " +
+      "answers the first record's own offset and timestamp. Samsa's offset is never later and lies in the same " +
+      "batch, so a consumer seeking there misses nothing (it may re-read a few records of that batch).",
+  },
+  {
+    scenario: "fetch",
+    path: /^\[open a fetch session \(epoch 0\) v\d+\] Fetch v\d+: sessionId$/,
+    reason: "Samsa declines incremental fetch sessions, answering sessionId 0, which KIP-227 allows: clients " +
+      "then keep sending full fetch requests. Costs request size with many partitions, not correctness.",
+  },
+  {
+    scenario: "api_versions",
+    path: /^\[api versions v99 \(unknown version\) answered as v0\] observation: body\.apiKeys/,
+    reason: "To an unknown ApiVersions version Kafka answers UNSUPPORTED_VERSION listing only ApiVersions' own " +
+      "range; Samsa lists every API. Both carry the same ApiVersions range, the only entry clients read " +
+      "(KIP-511) before retrying at a version both know.",
+  },
+];
+
+/** The entry that justifies a difference at `path` in `scenario`, if any. */
+export function explainDifference(scenario: string, path: string): KnownDifference | undefined {
+  return KNOWN_DIFFERENCES.find((k) => k.scenario === scenario && (k.path === undefined || k.path.test(path)));
+}
