@@ -105,8 +105,10 @@ export class ReplicaManager {
       const dir = this.partitionDir(topic.name, p.partition);
       const log = await PartitionLog.open(dir, {
         config: settings.log,
-        onEvent: (event) =>
-          this.logger.info("partition log event", { topic: topic.name, partition: p.partition, ...event }),
+        onEvent: ({ level, event, ...fields }) => {
+          const logLevel = level === "error" || level === "warn" || level === "debug" ? level : "info";
+          this.logger.log(logLevel, String(event), { topic: topic.name, partition: p.partition, ...fields });
+        },
       });
       const snapshot = loadProducerSnapshot(dir);
       if (snapshot.offset > log.logEndOffset) {

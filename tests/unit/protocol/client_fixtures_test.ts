@@ -5,6 +5,7 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { ApiKey, decodeRequest, encodeRequest } from "../../../protocol/messages.ts";
+import { decodeRecordBatch } from "../../../protocol/record_batch.ts";
 import { Compression, isBatchCrcValid, readBatchHeader } from "../../../protocol/record_batch_header.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url);
@@ -67,5 +68,25 @@ for (const [client, expected] of Object.entries(CLIENTS)) {
     strictEqual(batch.recordsCount, 3);
     strictEqual(batch.attributes & 0x07, expected.codec);
     ok(isBatchCrcValid(records), "the batch CRC-32C checks out");
+  });
+
+  Deno.test(`${client}: the captured batch decodes to the records the client produced`, () => {
+    const produce = frames(client).map(({ frame }) => decodeRequest(frame)).find((r) => r.apiKey === ApiKey.Produce);
+    ok(produce && produce.apiKey === ApiKey.Produce);
+    const { records } = decodeRecordBatch(produce.body.topicData[0].partitionData[0].records!);
+    const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
+    deepStrictEqual(
+      records.map((r) => ({
+        offsetDelta: r.offsetDelta,
+        key: text(r.key),
+        value: text(r.value),
+        headers: r.headers.map((h) => [h.key, text(h.value)]),
+      })),
+      [
+        { offsetDelta: 0, key: "k1", value: "v1", headers: [["h", "v"]] },
+        { offsetDelta: 1, key: "k2", value: "v2", headers: [["h", "v"]] },
+        { offsetDelta: 2, key: "k3", value: "samsa ".repeat(200), headers: [["h", "v"]] },
+      ],
+    );
   });
 }
