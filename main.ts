@@ -140,12 +140,10 @@ async function start(configFile: string | undefined, sets: readonly string[], lo
     logger.error("startup failed", { error: e });
     return 1;
   }
-  logger.info("broker started", { node_id: config.nodeId });
 
   const signal = await stop;
   logger.info("shutting down", { signal });
   await broker.close();
-  logger.info("broker stopped");
   for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   return 0;
 }

@@ -102,12 +102,12 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
   }
   replicas.startRetention(Number(config.get("log.retention.check.interval.ms") ?? 300_000));
   logger.info("broker started", {
-    nodeId: config.nodeId,
-    clusterId,
-    logDir,
+    node_id: config.nodeId,
+    cluster_id: clusterId,
+    log_dir: logDir,
     topics: metadata.image.topics().length,
     listeners: server.addresses.map((a) => `${a.name}://${a.hostname}:${a.port}`).join(","),
-    startupMs: Math.round(performance.now() - started),
+    startup_ms: Math.round(performance.now() - started),
   });
 
   return {
@@ -116,7 +116,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
       await server.close({ timeoutMs: config.shutdownTimeoutMs });
       await replicas.close();
       await metadata.close();
-      logger.info("broker stopped", { nodeId: config.nodeId });
+      logger.info("broker stopped", { node_id: config.nodeId });
     },
   };
 }
