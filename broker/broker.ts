@@ -10,6 +10,7 @@
 import type { BrokerConfig } from "./config.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { LocalController } from "./controller.ts";
+import { GroupCoordinator } from "./group/group_coordinator.ts";
 import { KafkaServer, serverOptionsFromConfig } from "./listener.ts";
 import type { Logger } from "./logger.ts";
 import { METADATA_TOPIC, MetadataLog } from "./metadata_log.ts";
@@ -74,6 +75,16 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
   const replicas = new ReplicaManager(config, logger);
   for (const topic of metadata.image.topics()) await replicas.ensureTopic(topic);
   const controller = new LocalController(metadata, replicas, config, logger);
+  // Groups and committed offsets are replayed from __consumer_offsets before any client is served.
+  const groups = new GroupCoordinator({
+    config,
+    metadata: metadata.image,
+    replicas,
+    controller,
+    logger,
+    now: Date.now,
+  });
+  await groups.load();
 
   const advertised = new Map<string, { host: string; port: number }>();
   const ctx: BrokerContext = {
@@ -84,6 +95,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     metadata: metadata.image,
     replicas,
     controller,
+    groups,
     logger,
     now: () => Date.now(),
   };
@@ -100,6 +112,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
       port: listener.port === 0 && bound ? bound.port : listener.port,
     });
   }
+  groups.start();
   replicas.startRetention(Number(config.get("log.retention.check.interval.ms") ?? 300_000));
   logger.info("broker started", {
     node_id: config.nodeId,
@@ -113,6 +126,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
   return {
     addresses: server.addresses,
     async close() {
+      groups.close();
       await server.close({ timeoutMs: config.shutdownTimeoutMs });
       await replicas.close();
       await metadata.close();

@@ -8,6 +8,7 @@
 import type { RequestByKey, RequestHeader, ResponseByKey } from "../protocol/messages.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ConnectionInfo } from "./connection.ts";
+import type { GroupCoordinator } from "./group/group_coordinator.ts";
 import type { Logger } from "./logger.ts";
 import type { MetadataImage } from "./metadata_image.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
@@ -61,6 +62,11 @@ export interface BrokerContext {
   readonly metadata: MetadataImage;
   readonly replicas: ReplicaManager;
   readonly controller: Controller;
+  /**
+   * The group coordinator: consumer groups and their committed offsets. Optional only so that handler tests
+   * which need no groups can leave it out; the broker always has one (see `groupCoordinatorOf`).
+   */
+  readonly groups?: GroupCoordinator;
   readonly logger: Logger;
   /** Milliseconds since the epoch. */
   now(): number;

@@ -22,6 +22,7 @@ import {
   writeBatchCrc,
 } from "../protocol/record_batch_header.ts";
 import { AdvanceSignal } from "./high_watermark_signal.ts";
+import { PartitionRaft } from "./partition_raft.ts";
 import { type IncomingBatch, lastSequenceOf, type ProducerStateTable } from "./producer_state.ts";
 
 /** Topic-level settings the produce path needs. */
@@ -76,12 +77,19 @@ export function errorCodeForLogError(e: LogError): number {
   }
 }
 
+/** A produce waiting for the high watermark to pass its last offset. */
+interface CommitWaiter {
+  endOffset: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * One partition this broker leads.
  *
  * @example
  * ```ts ignore
- * const replica = new PartitionReplica("orders", 0, log, 0, new ProducerStateTable());
+ * const replica = await PartitionReplica.open("orders", 0, log, dir, nodeId, new ProducerStateTable());
  * const outcome = replica.append(batchBytes, settings, Date.now());
  * await outcome.durable; // acks=-1
  * ```
@@ -90,15 +98,51 @@ export class PartitionReplica {
   /** Runs when the high watermark moves (wakes fetch long polls). */
   readonly highWatermarkAdvanced = new AdvanceSignal();
   #highWatermark: number;
+  #raft!: PartitionRaft;
+  #waiters: CommitWaiter[] = [];
 
-  constructor(
+  private constructor(
     readonly topic: string,
     readonly partition: number,
     readonly log: PartitionLog,
-    public leaderEpoch: number,
     readonly producers: ProducerStateTable,
   ) {
     this.#highWatermark = log.flushedOffset;
+  }
+
+  /**
+   * Opens the replica over its log and starts its Raft group with this broker as the only voter; the group
+   * elects itself, which raises the leader epoch by one.
+   */
+  static async open(
+    topic: string,
+    partition: number,
+    log: PartitionLog,
+    dir: string,
+    nodeId: number,
+    producers: ProducerStateTable,
+    minimumLeaderEpoch = 0,
+  ): Promise<PartitionReplica> {
+    const replica = new PartitionReplica(topic, partition, log, producers);
+    replica.#raft = await PartitionRaft.open(
+      dir,
+      log,
+      nodeId,
+      minimumLeaderEpoch,
+      (highWatermark) => replica.#advanceHighWatermark(highWatermark),
+      (e) => replica.#failWaiters(e),
+    );
+    return replica;
+  }
+
+  /** Starts a new leader epoch (a new Raft term), as a leader election does. */
+  startNewLeaderEpoch(): Promise<void> {
+    return this.#raft.startNewTerm();
+  }
+
+  /** The leader epoch: the term of the partition's Raft group. */
+  get leaderEpoch(): number {
+    return this.#raft.leaderEpoch;
   }
 
   /** The committed offset: everything below it is durable and visible to consumers. */
@@ -159,7 +203,7 @@ export class PartitionReplica {
     if (settings.logAppendTime) this.#stampLogAppendTime(records, nowMs);
     let appended;
     try {
-      appended = this.log.append(records, { leaderEpoch: this.leaderEpoch });
+      appended = this.#raft.appendAsLeader(records, header.lastOffsetDelta + 1);
     } catch (e) {
       if (e instanceof LogError) return failure(errorCodeForLogError(e), e.message, -1);
       throw e;
@@ -175,16 +219,28 @@ export class PartitionReplica {
     };
   }
 
-  /** Starts (or joins) the group commit covering `endOffset` and advances the high watermark after it. */
+  /** Resolves once the high watermark (the Raft commit index + 1) reaches `endOffset`. */
   #durableAt(endOffset: number): Promise<void> {
     if (endOffset <= this.#highWatermark) return Promise.resolve();
-    return this.log.waitForDurable(endOffset).then((flushed) => this.#advanceHighWatermark(flushed));
+    return new Promise((resolve, reject) => this.#waiters.push({ endOffset, resolve, reject }));
   }
 
-  #advanceHighWatermark(flushed: number): void {
-    if (flushed <= this.#highWatermark) return;
-    this.#highWatermark = flushed;
+  #advanceHighWatermark(highWatermark: number): void {
+    if (highWatermark <= this.#highWatermark) return;
+    this.#highWatermark = highWatermark;
+    let done = 0;
+    while (done < this.#waiters.length && this.#waiters[done].endOffset <= highWatermark) {
+      this.#waiters[done++].resolve();
+    }
+    if (done > 0) this.#waiters.splice(0, done);
     this.highWatermarkAdvanced.notify();
+  }
+
+  /** The log could not make appended batches durable: everyone waiting learns it. */
+  #failWaiters(error: unknown): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(error);
   }
 
   /** Checks what Kafka checks of a v2 produce payload, reading only batch headers. */

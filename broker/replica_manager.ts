@@ -117,7 +117,15 @@ export class ReplicaManager {
         snapshot.offset = log.logEndOffset;
       }
       rebuildProducerState(log, snapshot.table, snapshot.offset);
-      const replica = new PartitionReplica(topic.name, p.partition, log, p.leaderEpoch, snapshot.table);
+      const replica = await PartitionReplica.open(
+        topic.name,
+        p.partition,
+        log,
+        dir,
+        this.config.nodeId,
+        snapshot.table,
+        p.leaderEpoch,
+      );
       this.#replicas.set(key(topic.name, p.partition), replica);
     }
   }

@@ -21,16 +21,26 @@ import type { ConnectionInfo, RequestHandler } from "./connection.ts";
 import { apiVersionsBody, handleApiVersions } from "./handlers/api_versions.ts";
 import { handleCreatePartitions } from "./handlers/create_partitions.ts";
 import { handleCreateTopics } from "./handlers/create_topics.ts";
+import { handleDeleteGroups } from "./handlers/delete_groups.ts";
 import { handleDeleteRecords } from "./handlers/delete_records.ts";
 import { handleDeleteTopics } from "./handlers/delete_topics.ts";
 import { handleDescribeCluster } from "./handlers/describe_cluster.ts";
 import { handleDescribeConfigs } from "./handlers/describe_configs.ts";
+import { handleDescribeGroups } from "./handlers/describe_groups.ts";
 import { handleFetch } from "./handlers/fetch.ts";
 import { handleFindCoordinator } from "./handlers/find_coordinator.ts";
+import { handleHeartbeat } from "./handlers/heartbeat.ts";
 import { handleInitProducerId } from "./handlers/init_producer_id.ts";
+import { handleJoinGroup } from "./handlers/join_group.ts";
+import { handleLeaveGroup } from "./handlers/leave_group.ts";
+import { handleListGroups } from "./handlers/list_groups.ts";
 import { handleListOffsets } from "./handlers/list_offsets.ts";
 import { handleMetadata } from "./handlers/metadata.ts";
+import { handleOffsetCommit } from "./handlers/offset_commit.ts";
+import { handleOffsetDelete } from "./handlers/offset_delete.ts";
+import { handleOffsetFetch } from "./handlers/offset_fetch.ts";
 import { handleProduce } from "./handlers/produce.ts";
+import { handleSyncGroup } from "./handlers/sync_group.ts";
 import { isSupported } from "./supported_apis.ts";
 
 type AnyHandler = Handler<keyof RequestByKey>;
@@ -41,11 +51,21 @@ const HANDLERS = new Map<number, AnyHandler>([
   [ApiKey.Fetch, handleFetch as AnyHandler],
   [ApiKey.ListOffsets, handleListOffsets as AnyHandler],
   [ApiKey.Metadata, handleMetadata as AnyHandler],
+  [ApiKey.OffsetCommit, handleOffsetCommit as AnyHandler],
+  [ApiKey.OffsetFetch, handleOffsetFetch as AnyHandler],
   [ApiKey.FindCoordinator, handleFindCoordinator as AnyHandler],
+  [ApiKey.JoinGroup, handleJoinGroup as AnyHandler],
+  [ApiKey.Heartbeat, handleHeartbeat as AnyHandler],
+  [ApiKey.LeaveGroup, handleLeaveGroup as AnyHandler],
+  [ApiKey.SyncGroup, handleSyncGroup as AnyHandler],
+  [ApiKey.DescribeGroups, handleDescribeGroups as AnyHandler],
+  [ApiKey.ListGroups, handleListGroups as AnyHandler],
   [ApiKey.ApiVersions, handleApiVersions as AnyHandler],
   [ApiKey.CreateTopics, handleCreateTopics as AnyHandler],
   [ApiKey.DeleteTopics, handleDeleteTopics as AnyHandler],
   [ApiKey.DeleteRecords, handleDeleteRecords as AnyHandler],
+  [ApiKey.DeleteGroups, handleDeleteGroups as AnyHandler],
+  [ApiKey.OffsetDelete, handleOffsetDelete as AnyHandler],
   [ApiKey.InitProducerId, handleInitProducerId as AnyHandler],
   [ApiKey.DescribeConfigs, handleDescribeConfigs as AnyHandler],
   [ApiKey.CreatePartitions, handleCreatePartitions as AnyHandler],

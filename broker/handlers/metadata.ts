@@ -32,25 +32,26 @@ export function advertisedEndpoint(ctx: BrokerContext, listenerName: string): { 
   return ctx.advertised.get(listenerName) ?? ctx.advertised.values().next().value ?? { host: "127.0.0.1", port: 9092 };
 }
 
-function partitionsOf(topic: TopicImage): MetadataResponsePartition[] {
+function partitionsOf(ctx: BrokerContext, topic: TopicImage): MetadataResponsePartition[] {
   return topic.partitions.filter((p) => p !== undefined).map((p) => ({
     errorCode: ErrorCode.NONE,
     partitionIndex: p.partition,
     leaderId: p.leader,
-    leaderEpoch: p.leaderEpoch,
+    // The leader epoch is the term of the partition's Raft group, which the replica knows first.
+    leaderEpoch: ctx.replicas.get(topic.name, p.partition)?.leaderEpoch ?? p.leaderEpoch,
     replicaNodes: p.replicas,
     isrNodes: p.isr,
     offlineReplicas: [],
   }));
 }
 
-function topicAnswer(topic: TopicImage, includeOperations = false): MetadataResponseTopic {
+function topicAnswer(ctx: BrokerContext, topic: TopicImage, includeOperations = false): MetadataResponseTopic {
   return {
     errorCode: ErrorCode.NONE,
     name: topic.name,
     topicId: topic.topicId,
     isInternal: isInternalTopic(topic.name),
-    partitions: partitionsOf(topic),
+    partitions: partitionsOf(ctx, topic),
     topicAuthorizedOperations: includeOperations ? TOPIC_OPERATIONS_ALL : AUTHORIZED_OPERATIONS_OMITTED,
   };
 }
@@ -74,7 +75,7 @@ async function autoCreate(ctx: BrokerContext, name: string): Promise<MetadataRes
     false,
   );
   const created = ctx.metadata.topic(name);
-  if (created) return topicAnswer(created);
+  if (created) return topicAnswer(ctx, created);
   return topicError(result.errorCode === ErrorCode.NONE ? ErrorCode.LEADER_NOT_AVAILABLE : result.errorCode, name);
 }
 
@@ -88,18 +89,20 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
   const topics: MetadataResponseTopic[] = [];
   const withOperations = body.includeTopicAuthorizedOperations;
   if (all) {
-    for (const topic of ctx.metadata.topics()) topics.push(topicAnswer(topic, withOperations));
+    for (const topic of ctx.metadata.topics()) topics.push(topicAnswer(ctx, topic, withOperations));
   } else {
     for (const requested of body.topics ?? []) {
       if (requested.name === null || requested.name === "") {
         const topic = ctx.metadata.topicById(requested.topicId);
         topics.push(
-          topic ? topicAnswer(topic, withOperations) : topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
+          topic
+            ? topicAnswer(ctx, topic, withOperations)
+            : topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
         );
         continue;
       }
       const topic = ctx.metadata.topic(requested.name);
-      if (topic) topics.push(topicAnswer(topic, withOperations));
+      if (topic) topics.push(topicAnswer(ctx, topic, withOperations));
       else if (allowAutoCreate && !isInternalTopic(requested.name)) topics.push(await autoCreate(ctx, requested.name));
       else topics.push(topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, requested.name));
     }

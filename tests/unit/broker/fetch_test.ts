@@ -305,14 +305,15 @@ Deno.test("v16+ tells a fenced client the current leader and its endpoint (KIP-9
 
 Deno.test("a last fetched epoch past where the log's epoch ended answers a diverging epoch", async () => {
   await withReplicas(async (f) => {
-    await f.addTopic("orders", { leaderEpoch: 0 });
+    await f.addTopic("orders", { leaderEpoch: 1 });
     await f.produce("orders", 0, { records: 3 });
-    f.replica("orders", 0).leaderEpoch = 2;
+    await f.replica("orders", 0).startNewLeaderEpoch();
+    await f.replica("orders", 0).startNewLeaderEpoch();
     await f.produce("orders", 0, { records: 3 });
-    // The fetcher believes epoch 1 reached offset 5; this log has epoch 0 up to 3, then epoch 2.
-    const data = only(await fetch(f, fetchRequest([{ topic: "orders", fetchOffset: 5, lastFetchedEpoch: 1 }])));
+    // The fetcher believes epoch 2 reached offset 5; this log has epoch 1 up to 3, then epoch 3.
+    const data = only(await fetch(f, fetchRequest([{ topic: "orders", fetchOffset: 5, lastFetchedEpoch: 2 }])));
     assert.equal(data.errorCode, ErrorCode.NONE);
-    assert.deepEqual(data.divergingEpoch, { epoch: 0, endOffset: 3n });
+    assert.deepEqual(data.divergingEpoch, { epoch: 1, endOffset: 3n });
     assert.equal(data.records?.length, 0);
     assert.equal(data.highWatermark, 6n);
   });

@@ -17,7 +17,7 @@ async function withReplica(fn: (replica: PartitionReplica) => Promise<void>) {
   const dir = await Deno.makeTempDir();
   const log = await PartitionLog.open(`${dir}/t-0`);
   try {
-    await fn(new PartitionReplica("t", 0, log, 3, new ProducerStateTable()));
+    await fn(await PartitionReplica.open("t", 0, log, `${dir}/t-0`, 1, new ProducerStateTable()));
   } finally {
     await log.close();
     await Deno.remove(dir, { recursive: true });
@@ -38,7 +38,8 @@ Deno.test("appended batches get contiguous offsets and become visible once durab
     await second.durable;
     assert.equal(replica.highWatermark, 5);
     const read = replica.read(0, 1 << 20, true);
-    assert.equal(readBatchHeader(read.records, 0).partitionLeaderEpoch, 3, "the leader epoch is stamped");
+    assert.equal(replica.leaderEpoch, 0, "a new partition's group of one elects itself in epoch 0, as Kafka starts");
+    assert.equal(readBatchHeader(read.records, 0).partitionLeaderEpoch, 0, "the leader epoch is stamped");
   });
 });
 
@@ -84,4 +85,24 @@ Deno.test("LogAppendTime topics stamp the broker's time and keep a valid CRC", a
     assert.equal(header.maxTimestamp, 12345n);
     assert.equal(header.attributes & 0x08, 0x08);
   });
+});
+
+Deno.test("every start of the partition's Raft group is a new leader epoch, and committed data stays committed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (let start = 0; start < 3; start++) {
+      const log = await PartitionLog.open(`${dir}/t-0`);
+      const replica = await PartitionReplica.open("t", 0, log, `${dir}/t-0`, 1, new ProducerStateTable());
+      assert.equal(replica.leaderEpoch, start);
+      assert.equal(replica.highWatermark, start * 2, "what earlier terms wrote is committed at once");
+      await replica.append(buildRecordBatch(records(2)), settings, now).durable;
+      assert.equal(replica.highWatermark, start * 2 + 2);
+      await log.close();
+    }
+    const log = await PartitionLog.open(`${dir}/t-0`);
+    assert.deepEqual([0, 2, 4].map((o) => log.epochForOffset(o)), [0, 1, 2], "batches carry the term that wrote them");
+    await log.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,0 +1,849 @@
+/**
+ * The group coordinator: the shell around the pure classic-group state machine and the offset store. It holds
+ * every group, runs one timer for the nearest deadline of all groups, hands held JoinGroup/SyncGroup answers to
+ * their callers, and writes groups and committed offsets to `__consumer_offsets` (a commit is answered only once
+ * its record is durable). At startup it replays every partition of `__consumer_offsets` before serving.
+ *
+ * `__consumer_offsets` is created through the controller on the first write (as Kafka creates it on first use),
+ * with `offsets.topic.num.partitions` partitions, `cleanup.policy=compact` and `offsets.topic.segment.bytes`.
+ *
+ * Seam for other group types (KIP-848 consumer groups): they share `offsets` (the committed offsets of every
+ * group), `writeRecords` (durable appends to the group's partition) and register a `GroupExtension`, which gets
+ * the records of key version 3 and up at load and answers for its groups in DescribeGroups, ListGroups,
+ * DeleteGroups and OffsetCommit validation.
+ *
+ * @module
+ */
+import { ErrorCode } from "../../protocol/messages.ts";
+import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../../protocol/record_batch.ts";
+import type { GroupMetadataValue } from "../../protocol/generated/records/group_coordinator/group_metadata_value.ts";
+import type { BrokerContext, Controller } from "../broker_context.ts";
+import type { BrokerConfig } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import type { MetadataImage } from "../metadata_image.ts";
+import type { ReplicaManager } from "../replica_manager.ts";
+import { topicSettings } from "../topic_settings.ts";
+import {
+  ClassicGroup,
+  type ClassicGroup as ClassicGroupType,
+  type ClassicGroupSettings,
+  type JoinRequest,
+  type JoinResult,
+  type MemberProtocol,
+  NEW_MEMBER_JOIN_TIMEOUT_MS,
+  type Reply,
+  type SyncRequest,
+  type SyncResult,
+} from "./classic_group.ts";
+import {
+  decodeCoordinatorRecord,
+  groupMetadataRecord,
+  offsetCommitRecord,
+  OFFSETS_TOPIC,
+  partitionForGroup,
+  type StoredRecord,
+} from "./coordinator_records.ts";
+import { type CommittedOffset, OffsetStore, type TopicPartition } from "./offset_store.ts";
+
+/** A group as ListGroups shows it. */
+export interface ListedGroup {
+  groupId: string;
+  protocolType: string;
+  groupState: string;
+  groupType: string;
+}
+
+/** What another group type (KIP-848) plugs into the coordinator. Every hook is optional. */
+export interface GroupExtension {
+  /** True when `groupId` is a group of this type (so the classic APIs treat it as taken). */
+  has?(groupId: string): boolean;
+  /** Replays a `__consumer_offsets` record of key version 3 and up, at load. */
+  replay?(record: { keyVersion: number; key: Uint8Array; value: Uint8Array | null }): void;
+  /** This type's groups for ListGroups. */
+  list?(): ListedGroup[];
+  /** Whether a member may commit offsets for `groupId` (an error code), for groups of this type. */
+  validateOffsetCommit?(groupId: string, memberId: string, memberEpoch: number): number;
+  /** Deletes a group of this type (DeleteGroups): an error code; `records` are its tombstones to write. */
+  deleteGroup?(groupId: string): { errorCode: number; records: StoredRecord[] };
+}
+
+/** One partition's answer to an OffsetCommit or OffsetDelete. */
+export interface PartitionError {
+  partitionIndex: number;
+  errorCode: number;
+}
+
+/** A committed offset as OffsetFetch answers it. */
+export interface FetchedOffset {
+  partitionIndex: number;
+  committedOffset: bigint;
+  committedLeaderEpoch: number;
+  metadata: string | null;
+  errorCode: number;
+}
+
+/** What the coordinator needs of the broker. */
+export interface GroupCoordinatorDeps {
+  config: BrokerConfig;
+  metadata: MetadataImage;
+  replicas: ReplicaManager;
+  controller: Controller;
+  logger: Logger;
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+const READ_BYTES = 4 * 1024 * 1024;
+const GROUP_TYPE_CLASSIC = "classic";
+
+function configNumber(config: BrokerConfig, name: string, fallback: number): number {
+  const value = config.get(name);
+  const n = value === undefined ? NaN : Number(value);
+  return Number.isFinite(n) ? n : fallback;
+}
+
+/** Maps an append error to what Kafka answers for a failed group or offset write. */
+function writeErrorCode(code: number): number {
+  switch (code) {
+    case ErrorCode.NONE:
+      return ErrorCode.NONE;
+    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+    case ErrorCode.NOT_ENOUGH_REPLICAS:
+    case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case ErrorCode.REQUEST_TIMED_OUT:
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+    case ErrorCode.KAFKA_STORAGE_ERROR:
+      return ErrorCode.NOT_COORDINATOR;
+    case ErrorCode.MESSAGE_TOO_LARGE:
+    case ErrorCode.RECORD_LIST_TOO_LARGE:
+    case ErrorCode.INVALID_FETCH_SIZE:
+      return ErrorCode.INVALID_COMMIT_OFFSET_SIZE;
+    default:
+      return ErrorCode.UNKNOWN_SERVER_ERROR;
+  }
+}
+
+/** Reads the topics of a ConsumerProtocolSubscription (version int16, then an int32-counted string array). */
+function subscribedTopics(metadata: Uint8Array): Set<string> | undefined {
+  try {
+    const view = new DataView(metadata.buffer, metadata.byteOffset, metadata.byteLength);
+    let pos = 2;
+    const count = view.getInt32(pos);
+    pos += 4;
+    const topics = new Set<string>();
+    const decoder = new TextDecoder();
+    for (let i = 0; i < count; i++) {
+      const len = view.getInt16(pos);
+      pos += 2;
+      topics.add(decoder.decode(metadata.subarray(pos, pos + len)));
+      pos += len;
+    }
+    return topics;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The group coordinator of this broker.
+ *
+ * @example
+ * ```ts ignore
+ * const groups = new GroupCoordinator({ config, metadata: image, replicas, controller, logger, now: Date.now });
+ * await groups.load();
+ * groups.start();
+ * ```
+ */
+export class GroupCoordinator {
+  /** Committed offsets of every group, of every type. */
+  readonly offsets = new OffsetStore();
+  /** The classic groups by id. */
+  readonly classicGroups = new Map<string, ClassicGroupType>();
+  /** Another group type's hooks (KIP-848), if registered. */
+  extension: GroupExtension | undefined;
+
+  readonly #deps: GroupCoordinatorDeps;
+  readonly #settings: ClassicGroupSettings;
+  readonly #heldJoins = new Map<string, (result: JoinResult) => void>();
+  readonly #heldSyncs = new Map<string, (result: SyncResult) => void>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAtMs = Infinity;
+  #retentionTimer: ReturnType<typeof setInterval> | undefined;
+  #creatingTopic: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(deps: GroupCoordinatorDeps) {
+    this.#deps = deps;
+    this.#settings = {
+      initialRebalanceDelayMs: configNumber(deps.config, "group.initial.rebalance.delay.ms", 3000),
+      newMemberJoinTimeoutMs: NEW_MEMBER_JOIN_TIMEOUT_MS,
+    };
+  }
+
+  get #minSessionTimeoutMs(): number {
+    return configNumber(this.#deps.config, "group.min.session.timeout.ms", 6000);
+  }
+
+  get #maxSessionTimeoutMs(): number {
+    return configNumber(this.#deps.config, "group.max.session.timeout.ms", 1_800_000);
+  }
+
+  get #offsetsRetentionMs(): number {
+    return configNumber(this.#deps.config, "offsets.retention.minutes", 10080) * 60_000;
+  }
+
+  get #maxMetadataBytes(): number {
+    return configNumber(this.#deps.config, "offset.metadata.max.bytes", 4096);
+  }
+
+  /** Partitions of `__consumer_offsets`: the topic's when it exists, else what it will be created with. */
+  get #partitionCount(): number {
+    return this.#deps.metadata.topic(OFFSETS_TOPIC)?.partitions.length ??
+      configNumber(this.#deps.config, "offsets.topic.num.partitions", 50);
+  }
+
+  // --- load, start, close --------------------------------------------------------------------------------
+
+  /** Replays every partition of `__consumer_offsets` (when it exists) into the groups and the offsets. */
+  load(): Promise<void> {
+    const topic = this.#deps.metadata.topic(OFFSETS_TOPIC);
+    if (!topic) return Promise.resolve();
+    const started = performance.now();
+    const groupRecords = new Map<string, GroupMetadataValue | null>();
+    let records = 0;
+    for (const p of topic.partitions) {
+      const replica = this.#deps.replicas.get(OFFSETS_TOPIC, p.partition);
+      if (!replica) continue;
+      let offset = replica.logStartOffset;
+      while (offset < replica.highWatermark) {
+        const read = replica.read(offset, READ_BYTES, true);
+        if (read.errorCode !== ErrorCode.NONE || read.records.length === 0) break;
+        for (const slot of iterateBatches(read.records)) {
+          offset = Number(slot.header.baseOffset) + slot.header.lastOffsetDelta + 1;
+          const batch = decodeRecordBatch(read.records.subarray(slot.pos, slot.pos + slot.size));
+          if (batch.attributes.control) continue;
+          for (const r of batch.records) {
+            if (r.key === null) continue;
+            records++;
+            this.#replay(r.key, r.value, groupRecords);
+          }
+        }
+      }
+    }
+    const now = this.#deps.now();
+    for (const [groupId, value] of groupRecords) {
+      if (value === null) continue;
+      this.classicGroups.set(groupId, ClassicGroup.fromRecord(groupId, value, this.#settings, now));
+    }
+    for (const group of this.classicGroups.values()) this.#schedule(group);
+    this.#deps.logger.info("group coordinator loaded", {
+      groups: this.classicGroups.size,
+      groupsWithOffsets: this.offsets.groups().length,
+      records,
+      loadMs: Math.round(performance.now() - started),
+    });
+    return Promise.resolve();
+  }
+
+  #replay(key: Uint8Array, value: Uint8Array | null, groups: Map<string, GroupMetadataValue | null>): void {
+    let record;
+    try {
+      record = decodeCoordinatorRecord(key, value);
+    } catch (e) {
+      this.#deps.logger.warn("skipping undecodable __consumer_offsets record", { error: String(e) });
+      return;
+    }
+    switch (record.type) {
+      case "offset":
+        if (record.value === null) this.offsets.delete(record.group, record.topic, record.partition);
+        else {
+          this.offsets.set(record.group, record.topic, record.partition, {
+            offset: record.value.offset,
+            leaderEpoch: record.value.leaderEpoch,
+            metadata: record.value.metadata,
+            commitTimestampMs: Number(record.value.commitTimestamp),
+            expireTimestampMs: Number(record.value.expireTimestamp),
+          });
+        }
+        break;
+      case "group":
+        groups.set(record.group, record.value);
+        break;
+      case "other":
+        this.extension?.replay?.(record);
+        break;
+    }
+  }
+
+  /** Starts the offset expiry check (`offsets.retention.check.interval.ms`). */
+  start(): void {
+    const intervalMs = configNumber(this.#deps.config, "offsets.retention.check.interval.ms", 600_000);
+    const timer = setInterval(() => {
+      this.expireOffsets().catch((e) => this.#deps.logger.error("offset expiry failed", { error: String(e) }));
+    }, intervalMs);
+    Deno.unrefTimer(timer);
+    this.#retentionTimer = timer;
+  }
+
+  /** Stops the timers; held requests are left to their closing connections. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#retentionTimer !== undefined) clearInterval(this.#retentionTimer);
+  }
+
+  // --- timers and held answers ---------------------------------------------------------------------------
+
+  /** Makes sure the one timer fires by the group's next deadline. */
+  #schedule(group: ClassicGroupType): void {
+    const deadline = group.nextDeadlineMs();
+    if (deadline === undefined || deadline >= this.#timerAtMs || this.#closed) return;
+    this.#arm(deadline);
+  }
+
+  #arm(deadlineMs: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAtMs = deadlineMs;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, deadlineMs - this.#deps.now()));
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerAtMs = Infinity;
+    const now = this.#deps.now();
+    let next = Infinity;
+    for (const group of this.classicGroups.values()) {
+      const deadline = group.nextDeadlineMs();
+      if (deadline !== undefined && deadline <= now) {
+        group.tick(now);
+        this.#flush(group);
+      }
+      next = Math.min(next, group.nextDeadlineMs() ?? Infinity);
+    }
+    if (next < this.#timerAtMs && !this.#closed) this.#arm(next);
+  }
+
+  /** Delivers the group's held answers, writes its metadata when asked, and reschedules its deadline. */
+  #flush(group: ClassicGroupType): void {
+    this.#deliver(group.groupId, group.takeReplies());
+    const store = group.takeStoreRequest();
+    if (store !== undefined) {
+      const record = groupMetadataRecord(group.groupId, group.toRecord());
+      this.writeRecords(group.groupId, [record]).then((errorCode) => {
+        if (store.assignmentPending) {
+          group.assignmentStored(store.generationId, errorCode === ErrorCode.NONE, this.#deps.now());
+          this.#flush(group);
+        } else if (errorCode !== ErrorCode.NONE) {
+          this.#deps.logger.warn("storing group metadata failed", { groupId: group.groupId, errorCode });
+        }
+      });
+    }
+    this.#schedule(group);
+  }
+
+  #deliver(groupId: string, replies: Reply[]): void {
+    for (const reply of replies) {
+      const key = `${groupId}\u0000${reply.memberId}`;
+      if (reply.kind === "join") {
+        const resolve = this.#heldJoins.get(key);
+        this.#heldJoins.delete(key);
+        resolve?.(reply.result);
+      } else {
+        const resolve = this.#heldSyncs.get(key);
+        this.#heldSyncs.delete(key);
+        resolve?.(reply.result);
+      }
+    }
+  }
+
+  // --- writes --------------------------------------------------------------------------------------------
+
+  #ensureOffsetsTopic(): Promise<void> {
+    if (this.#deps.metadata.topic(OFFSETS_TOPIC)) return Promise.resolve();
+    this.#creatingTopic ??= (async () => {
+      const [result] = await this.#deps.controller.createTopics([{
+        name: OFFSETS_TOPIC,
+        numPartitions: configNumber(this.#deps.config, "offsets.topic.num.partitions", 50),
+        replicationFactor: configNumber(this.#deps.config, "offsets.topic.replication.factor", 1),
+        assignments: [],
+        configs: {
+          "cleanup.policy": "compact",
+          "compression.type": "producer",
+          "segment.bytes": String(configNumber(this.#deps.config, "offsets.topic.segment.bytes", 104_857_600)),
+        },
+      }], false);
+      if (result.errorCode !== ErrorCode.NONE && result.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+        throw new Error(`creating ${OFFSETS_TOPIC} failed: ${result.errorCode} ${result.errorMessage}`);
+      }
+      this.#deps.logger.info("created internal topic", { topic: OFFSETS_TOPIC, partitions: result.numPartitions });
+    })().finally(() => this.#creatingTopic = undefined);
+    return this.#creatingTopic;
+  }
+
+  /**
+   * Appends `records` to the `__consumer_offsets` partition of `groupId` and resolves, with an error code, once
+   * they are durable. The one write path of every group type.
+   */
+  async writeRecords(groupId: string, records: StoredRecord[]): Promise<number> {
+    if (records.length === 0) return ErrorCode.NONE;
+    try {
+      await this.#ensureOffsetsTopic();
+    } catch (e) {
+      this.#deps.logger.error("cannot create the offsets topic", { error: String(e) });
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    const partition = partitionForGroup(groupId, this.#partitionCount);
+    const replica = this.#deps.replicas.get(OFFSETS_TOPIC, partition);
+    if (!replica) return ErrorCode.NOT_COORDINATOR;
+    const now = this.#deps.now();
+    const batch = buildRecordBatch(records.map((r) => ({ timestamp: now, key: r.key, value: r.value })));
+    const topic = this.#deps.metadata.topic(OFFSETS_TOPIC)!;
+    const settings = topicSettings(this.#deps.config, Object.fromEntries(topic.configs)).produce;
+    const outcome = replica.append(batch, settings, now);
+    if (outcome.errorCode !== ErrorCode.NONE) return writeErrorCode(outcome.errorCode);
+    try {
+      await outcome.durable;
+    } catch {
+      return ErrorCode.NOT_COORDINATOR;
+    }
+    return ErrorCode.NONE;
+  }
+
+  // --- classic group APIs --------------------------------------------------------------------------------
+
+  /** The group, when it exists and is not Dead. */
+  group(groupId: string): ClassicGroupType | undefined {
+    return this.classicGroups.get(groupId);
+  }
+
+  /** JoinGroup. */
+  joinGroup(
+    req: {
+      groupId: string;
+      memberId: string;
+      groupInstanceId: string | null;
+      sessionTimeoutMs: number;
+      rebalanceTimeoutMs: number;
+      protocolType: string;
+      protocols: MemberProtocol[];
+    },
+    apiVersion: number,
+    clientId: string,
+    clientHost: string,
+  ): Promise<JoinResult> | JoinResult {
+    const error = (errorCode: number): JoinResult => ({
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: "",
+      skipAssignment: false,
+      memberId: req.memberId,
+      members: [],
+    });
+    if (req.groupId === "") return error(ErrorCode.INVALID_GROUP_ID);
+    if (req.sessionTimeoutMs < this.#minSessionTimeoutMs || req.sessionTimeoutMs > this.#maxSessionTimeoutMs) {
+      return error(ErrorCode.INVALID_SESSION_TIMEOUT);
+    }
+    if (this.extension?.has?.(req.groupId)) return error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    let group = this.classicGroups.get(req.groupId);
+    if (!group) {
+      if (req.memberId !== "") return error(ErrorCode.UNKNOWN_MEMBER_ID);
+      group = new ClassicGroup(req.groupId, this.#settings, this.#deps.now());
+      this.classicGroups.set(req.groupId, group);
+    }
+    const joinRequest: JoinRequest = {
+      ...req,
+      // JoinGroup v0 has no rebalance timeout: it is the session timeout.
+      rebalanceTimeoutMs: apiVersion === 0 ? req.sessionTimeoutMs : req.rebalanceTimeoutMs,
+      clientId,
+      clientHost,
+      requireKnownMemberId: apiVersion >= 4,
+      newMemberId: `${req.groupInstanceId ?? clientId}-${crypto.randomUUID()}`,
+    };
+    const answer = group.join(joinRequest, this.#deps.now());
+    let held: Promise<JoinResult> | undefined;
+    if (answer.held) {
+      const key = `${group.groupId}\u0000${answer.memberId}`;
+      held = new Promise((resolve) => this.#heldJoins.set(key, resolve));
+    }
+    this.#flush(group);
+    if (group.isEmpty && group.state === "Empty" && !this.offsets.has(group.groupId) && group.generationId === 0) {
+      // A first JoinGroup that failed (or only reserved a member id) leaves no group behind... unless a member
+      // id is pending, which keeps the group for its second JoinGroup.
+      if (group.pendingMembers.size === 0) this.classicGroups.delete(group.groupId);
+    }
+    return held ?? (answer as { result: JoinResult }).result;
+  }
+
+  /** SyncGroup. */
+  syncGroup(groupId: string, req: SyncRequest): Promise<SyncResult> | SyncResult {
+    const error = (errorCode: number): SyncResult => ({
+      errorCode,
+      protocolType: null,
+      protocolName: null,
+      assignment: new Uint8Array(0),
+    });
+    if (groupId === "") return error(ErrorCode.INVALID_GROUP_ID);
+    const group = this.classicGroups.get(groupId);
+    if (!group) return error(ErrorCode.UNKNOWN_MEMBER_ID);
+    const answer = group.sync(req, this.#deps.now());
+    let held: Promise<SyncResult> | undefined;
+    if (answer.held) {
+      const key = `${groupId}\u0000${answer.memberId}`;
+      held = new Promise((resolve) => this.#heldSyncs.set(key, resolve));
+    }
+    this.#flush(group);
+    return held ?? (answer as { result: SyncResult }).result;
+  }
+
+  /** Heartbeat; returns the error code. */
+  heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
+    if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const group = this.classicGroups.get(groupId);
+    if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
+    const errorCode = group.heartbeat(memberId, groupInstanceId, generationId, this.#deps.now());
+    this.#flush(group);
+    return errorCode;
+  }
+
+  /** LeaveGroup; the group-level error, and each member's. */
+  leaveGroup(
+    groupId: string,
+    members: { memberId: string; groupInstanceId: string | null }[],
+  ): { errorCode: number; memberErrors: number[] } {
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, memberErrors: [] };
+    const group = this.classicGroups.get(groupId);
+    if (!group) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, memberErrors: [] };
+    if (group.state === "Dead") return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, memberErrors: [] };
+    const memberErrors = group.leave(members, this.#deps.now());
+    this.#flush(group);
+    return { errorCode: ErrorCode.NONE, memberErrors };
+  }
+
+  // --- offsets -------------------------------------------------------------------------------------------
+
+  /** OffsetCommit: one error per partition, in request order. Answers once the records are durable. */
+  async commitOffsets(
+    req: {
+      groupId: string;
+      generationIdOrMemberEpoch: number;
+      memberId: string;
+      groupInstanceId: string | null;
+      retentionTimeMs: bigint;
+      topics: {
+        name: string;
+        partitions: {
+          partitionIndex: number;
+          committedOffset: bigint;
+          committedLeaderEpoch: number;
+          committedMetadata: string | null;
+        }[];
+      }[];
+    },
+    apiVersion: number,
+  ): Promise<{ name: string; partitions: PartitionError[] }[]> {
+    const all = (errorCode: number) =>
+      req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      }));
+    if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    const groupError = this.#validateCommit(req, apiVersion);
+    if (groupError !== ErrorCode.NONE) return all(groupError);
+
+    const now = this.#deps.now();
+    const expireTimestampMs = apiVersion <= 4 && req.retentionTimeMs !== -1n ? now + Number(req.retentionTimeMs) : -1;
+    const records: StoredRecord[] = [];
+    const toApply: { topic: string; partition: number; offset: CommittedOffset }[] = [];
+    const results = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p): PartitionError => {
+        const metadata = p.committedMetadata ?? "";
+        if (new TextEncoder().encode(metadata).length > this.#maxMetadataBytes) {
+          return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE };
+        }
+        const offset: CommittedOffset = {
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch,
+          metadata,
+          commitTimestampMs: now,
+          expireTimestampMs,
+        };
+        records.push(offsetCommitRecord(req.groupId, t.name, p.partitionIndex, {
+          offset: offset.offset,
+          leaderEpoch: offset.leaderEpoch,
+          metadata,
+          commitTimestamp: BigInt(now),
+          expireTimestamp: BigInt(expireTimestampMs),
+        }));
+        toApply.push({ topic: t.name, partition: p.partitionIndex, offset });
+        return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
+      }),
+    }));
+    const writeError = await this.writeRecords(req.groupId, records);
+    if (writeError !== ErrorCode.NONE) {
+      for (const t of results) {
+        for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = writeError;
+      }
+      return results;
+    }
+    for (const a of toApply) this.offsets.set(req.groupId, a.topic, a.partition, a.offset);
+    return results;
+  }
+
+  #validateCommit(
+    req: { groupId: string; generationIdOrMemberEpoch: number; memberId: string; groupInstanceId: string | null },
+    apiVersion: number,
+  ): number {
+    if (this.extension?.has?.(req.groupId)) {
+      return this.extension.validateOffsetCommit?.(req.groupId, req.memberId, req.generationIdOrMemberEpoch) ??
+        ErrorCode.NONE;
+    }
+    let group = this.classicGroups.get(req.groupId);
+    if (!group) {
+      if (req.generationIdOrMemberEpoch >= 0) {
+        // OffsetCommit v9 says GROUP_ID_NOT_FOUND; older versions keep ILLEGAL_GENERATION, as Kafka does.
+        return apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION;
+      }
+      // A "simple" group: offsets committed without group management (kcat -C, assign()).
+      group = new ClassicGroup(req.groupId, this.#settings, this.#deps.now());
+      this.classicGroups.set(req.groupId, group);
+    }
+    return group.validateOffsetCommit(req.memberId, req.groupInstanceId, req.generationIdOrMemberEpoch);
+  }
+
+  /** OffsetFetch of one group: `topics` null asks for every committed partition. */
+  fetchOffsets(
+    groupId: string,
+    topics: { name: string; partitionIndexes: number[] }[] | null,
+  ): { errorCode: number; topics: { name: string; partitions: FetchedOffset[] }[] } {
+    const answer = (topic: string, partition: number): FetchedOffset => {
+      const o = this.offsets.get(groupId, topic, partition);
+      return {
+        partitionIndex: partition,
+        committedOffset: o?.offset ?? -1n,
+        committedLeaderEpoch: o?.leaderEpoch ?? -1,
+        metadata: o?.metadata ?? "",
+        errorCode: ErrorCode.NONE,
+      };
+    };
+    if (topics === null) {
+      return {
+        errorCode: ErrorCode.NONE,
+        topics: [...this.offsets.topicsOf(groupId)].map(([name, partitions]) => ({
+          name,
+          partitions: [...partitions.keys()].map((p) => answer(name, p)),
+        })),
+      };
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: topics.map((t) => ({ name: t.name, partitions: t.partitionIndexes.map((p) => answer(t.name, p)) })),
+    };
+  }
+
+  /** OffsetDelete: the group-level error and each partition's. */
+  async deleteOffsets(
+    groupId: string,
+    topics: { name: string; partitions: { partitionIndex: number }[] }[],
+  ): Promise<{ errorCode: number; topics: { name: string; partitions: PartitionError[] }[] }> {
+    const group = this.classicGroups.get(groupId);
+    if (!group || group.state === "Dead") return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    if (group.state !== "Empty" && group.protocolType !== "consumer") {
+      return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
+    }
+    let subscribed: Set<string> | undefined = new Set();
+    if (group.state !== "Empty") {
+      for (const m of group.members.values()) {
+        const topicsOfMember = subscribedTopics(group.metadataOf(m));
+        if (topicsOfMember === undefined) {
+          subscribed = undefined;
+          break;
+        }
+        for (const t of topicsOfMember) subscribed.add(t);
+      }
+    }
+    const records: StoredRecord[] = [];
+    const toDelete: TopicPartition[] = [];
+    const results = topics.map((t) => {
+      const isSubscribed = subscribed === undefined || subscribed.has(t.name);
+      return {
+        name: t.name,
+        partitions: t.partitions.map((p) => {
+          if (isSubscribed) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+          if (this.offsets.get(groupId, t.name, p.partitionIndex) !== undefined) {
+            records.push(offsetCommitRecord(groupId, t.name, p.partitionIndex, null));
+            toDelete.push({ topic: t.name, partition: p.partitionIndex });
+          }
+          return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
+        }),
+      };
+    });
+    const writeError = await this.writeRecords(groupId, records);
+    if (writeError !== ErrorCode.NONE) return { errorCode: writeError, topics: [] };
+    for (const tp of toDelete) this.offsets.delete(groupId, tp.topic, tp.partition);
+    return { errorCode: ErrorCode.NONE, topics: results };
+  }
+
+  // --- admin ---------------------------------------------------------------------------------------------
+
+  /** DeleteGroups: one error code per group, in order. */
+  async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    const results: { groupId: string; errorCode: number }[] = [];
+    for (const groupId of groupIds) {
+      if (groupId === "") {
+        results.push({ groupId, errorCode: ErrorCode.INVALID_GROUP_ID });
+        continue;
+      }
+      if (this.extension?.has?.(groupId) && this.extension.deleteGroup) {
+        const { errorCode, records } = this.extension.deleteGroup(groupId);
+        const tombstones = this.offsets.partitionsOf(groupId).map((tp) =>
+          offsetCommitRecord(groupId, tp.topic, tp.partition, null)
+        );
+        const writeError = errorCode === ErrorCode.NONE
+          ? await this.writeRecords(groupId, [...tombstones, ...records])
+          : errorCode;
+        if (writeError === ErrorCode.NONE) this.#forgetOffsets(groupId);
+        results.push({ groupId, errorCode: writeError });
+        continue;
+      }
+      const group = this.classicGroups.get(groupId);
+      if (!group || group.state === "Dead") {
+        results.push({ groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND });
+        continue;
+      }
+      if (group.state !== "Empty") {
+        results.push({ groupId, errorCode: ErrorCode.NON_EMPTY_GROUP });
+        continue;
+      }
+      results.push({ groupId, errorCode: await this.#deleteEmptyGroup(group) });
+    }
+    return results;
+  }
+
+  /** Writes the tombstones of an Empty group and its offsets, then forgets it. */
+  async #deleteEmptyGroup(group: ClassicGroupType): Promise<number> {
+    const groupId = group.groupId;
+    const records = this.offsets.partitionsOf(groupId).map((tp) =>
+      offsetCommitRecord(groupId, tp.topic, tp.partition, null)
+    );
+    records.push(groupMetadataRecord(groupId, null));
+    const errorCode = await this.writeRecords(groupId, records);
+    if (errorCode !== ErrorCode.NONE) return errorCode;
+    // A member may have joined while the tombstones were written: then the group lives on.
+    if (group.state !== "Empty" || this.classicGroups.get(groupId) !== group) return ErrorCode.NON_EMPTY_GROUP;
+    group.markDead(this.#deps.now());
+    this.classicGroups.delete(groupId);
+    this.#forgetOffsets(groupId);
+    return ErrorCode.NONE;
+  }
+
+  #forgetOffsets(groupId: string): void {
+    for (const tp of this.offsets.partitionsOf(groupId)) this.offsets.delete(groupId, tp.topic, tp.partition);
+  }
+
+  /**
+   * Expires committed offsets of groups without members after `offsets.retention.minutes` (KIP-211): counted
+   * from when a consumer group became Empty, or from each commit for groups that never had members. An Empty
+   * group left without offsets is deleted.
+   */
+  async expireOffsets(): Promise<void> {
+    const now = this.#deps.now();
+    const retentionMs = this.#offsetsRetentionMs;
+    const groupIds = new Set([...this.offsets.groups(), ...this.classicGroups.keys()]);
+    for (const groupId of groupIds) {
+      if (this.extension?.has?.(groupId)) continue;
+      const group = this.classicGroups.get(groupId);
+      if (group && group.state !== "Empty") continue;
+      const base = group && group.protocolType !== null ? group.currentStateTimestampMs : undefined;
+      const expired = this.offsets.expired(groupId, now, retentionMs, base);
+      if (expired.length > 0) {
+        const records = expired.map((tp) => offsetCommitRecord(groupId, tp.topic, tp.partition, null));
+        if (await this.writeRecords(groupId, records) !== ErrorCode.NONE) continue;
+        for (const tp of expired) this.offsets.delete(groupId, tp.topic, tp.partition);
+        this.#deps.logger.info("expired committed offsets", { groupId, partitions: expired.length });
+      }
+      if (group && group.state === "Empty" && !this.offsets.has(groupId)) await this.#deleteEmptyGroup(group);
+    }
+  }
+
+  /** DescribeGroups of one classic group (a group that does not exist is described as Dead). */
+  describeGroup(groupId: string): {
+    errorCode: number;
+    groupId: string;
+    groupState: string;
+    protocolType: string;
+    protocolData: string;
+    members: {
+      memberId: string;
+      groupInstanceId: string | null;
+      clientId: string;
+      clientHost: string;
+      memberMetadata: Uint8Array;
+      memberAssignment: Uint8Array;
+    }[];
+  } {
+    const group = this.classicGroups.get(groupId);
+    if (!group) {
+      return {
+        errorCode: ErrorCode.NONE,
+        groupId,
+        groupState: "Dead",
+        protocolType: "",
+        protocolData: "",
+        members: [],
+      };
+    }
+    const stable = group.state === "Stable";
+    return {
+      errorCode: ErrorCode.NONE,
+      groupId,
+      groupState: group.state,
+      protocolType: group.protocolType ?? "",
+      protocolData: stable ? group.protocolName ?? "" : "",
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        // Kafka shows metadata and assignment only once the group is Stable.
+        memberMetadata: stable ? group.metadataOf(m) : new Uint8Array(0),
+        memberAssignment: stable ? m.assignment : new Uint8Array(0),
+      })),
+    };
+  }
+
+  /** ListGroups, filtered by state and type names (case-insensitive; empty filters match all). */
+  listGroups(statesFilter: readonly string[], typesFilter: readonly string[]): ListedGroup[] {
+    const states = new Set(statesFilter.map((s) => s.toLowerCase()));
+    const types = new Set(typesFilter.map((s) => s.toLowerCase()));
+    const listed: ListedGroup[] = [...this.classicGroups.values()]
+      .filter((g) => g.state !== "Dead")
+      .map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType ?? "",
+        groupState: g.state,
+        groupType: GROUP_TYPE_CLASSIC,
+      }));
+    listed.push(...(this.extension?.list?.() ?? []));
+    return listed.filter((g) =>
+      (states.size === 0 || states.has(g.groupState.toLowerCase())) &&
+      (types.size === 0 || types.has(g.groupType.toLowerCase()))
+    );
+  }
+}
+
+/**
+ * The broker's group coordinator (every running broker has one; a handler test without one fails loudly).
+ *
+ * @example
+ * ```ts ignore
+ * const errorCode = groupCoordinatorOf(ctx).heartbeat("g", memberId, null, generationId);
+ * ```
+ */
+export function groupCoordinatorOf(ctx: BrokerContext): GroupCoordinator {
+  if (!ctx.groups) throw new Error("this broker context has no group coordinator");
+  return ctx.groups;
+}
