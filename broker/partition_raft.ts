@@ -12,7 +12,7 @@
 import type { PartitionLog } from "../log/partition_log.ts";
 import { iterateBatches } from "../protocol/record_batch.ts";
 import { RawNode } from "../raft/raw_node.ts";
-import type { InitialState, Storage } from "../raft/storage.ts";
+import { type InitialState, sliceEntries, type Storage } from "../raft/storage.ts";
 import { type ConfState, type Entry, EntryType, type HardState, NONE, type Snapshot } from "../raft/types.ts";
 
 /** The file in a partition directory holding the Raft term and vote. */
@@ -25,6 +25,12 @@ const ENTRY_READ_BYTES = 1024 * 1024;
  * so answering it reads no segment.
  */
 export class PartitionLogStorage implements Storage {
+  /**
+   * Entries this leader wrote and the core has not applied yet: the ready loop asks for them right after the
+   * fsync, and serving them from memory spares reading back what was just written.
+   */
+  readonly #recent: Entry[] = [];
+
   constructor(
     private readonly log: PartitionLog,
     private readonly hardState: HardState,
@@ -49,7 +55,23 @@ export class PartitionLogStorage implements Storage {
     return Math.max(this.log.epochForOffset(index), 0);
   }
 
+  /** Keeps an entry the leader just wrote, until `forgetThrough` passes it. */
+  remember(entry: Entry): void {
+    this.#recent.push(entry);
+  }
+
+  /** Drops remembered entries that end at or before `index` (they were applied). */
+  forgetThrough(index: number): void {
+    let n = 0;
+    while (n < this.#recent.length && this.#recent[n].index + this.#recent[n].count - 1 <= index) n++;
+    if (n > 0) this.#recent.splice(0, n);
+  }
+
   entries(lo: number, hiExclusive: number, maxBytes: number): Entry[] {
+    if (this.#recent.length > 0 && lo >= this.#recent[0].index) {
+      const cached = sliceEntries(this.#recent, lo, hiExclusive, maxBytes);
+      if (cached.length > 0) return cached;
+    }
     const out: Entry[] = [];
     let offset = lo;
     let bytes = 0;
@@ -125,18 +147,20 @@ async function writeHardState(dir: string, term: number, vote: number, durable: 
  */
 export class PartitionRaft {
   #node: RawNode;
+  #storage: PartitionLogStorage;
   #driving = false;
   #failure: unknown;
 
   private constructor(
     private readonly dir: string,
     private readonly log: PartitionLog,
-    node: RawNode,
+    [node, storage]: [RawNode, PartitionLogStorage],
     private readonly onCommitted: (highWatermark: number) => void,
     private readonly onFailed: (error: unknown) => void,
     persisted: { term: number; vote: number },
   ) {
     this.#node = node;
+    this.#storage = storage;
     this.#persisted = persisted;
   }
 
@@ -172,11 +196,11 @@ export class PartitionRaft {
     return group;
   }
 
-  static #newNode(log: PartitionLog, nodeId: number, term: number, vote: number): RawNode {
+  static #newNode(log: PartitionLog, nodeId: number, term: number, vote: number): [RawNode, PartitionLogStorage] {
     // With one voter every persisted entry is committed: recovery already cut what was not durable.
     const hardState: HardState = { term, vote, commit: log.logEndOffset - 1 };
     const storage = new PartitionLogStorage(log, hardState, { voters: [nodeId], learners: [] });
-    return new RawNode({ id: nodeId, storage, random: Math.random, preVote: false });
+    return [new RawNode({ id: nodeId, storage, random: Math.random, preVote: false }), storage];
   }
 
   async #elect(): Promise<void> {
@@ -192,7 +216,7 @@ export class PartitionRaft {
   async startNewTerm(): Promise<void> {
     await this.#idle();
     const { id, term, vote } = this.#node.status();
-    this.#node = PartitionRaft.#newNode(this.log, id, term, vote);
+    [this.#node, this.#storage] = PartitionRaft.#newNode(this.log, id, term, vote);
     await this.#elect();
   }
 
@@ -234,6 +258,7 @@ export class PartitionRaft {
     if (appended.baseOffset !== proposed.index) {
       throw new Error(`partition ${this.dir}: log offset ${appended.baseOffset} != raft index ${proposed.index}`);
     }
+    this.#storage.remember({ index: proposed.index, count, term: proposed.term, type: EntryType.Normal, data: batch });
     this.#kick();
     return { baseOffset: appended.baseOffset, lastOffset: appended.lastOffset };
   }
@@ -254,7 +279,11 @@ export class PartitionRaft {
     if (this.#driving) return;
     this.#driving = true;
     try {
-      while (this.#node.hasReady()) {
+      while (true) {
+        // Let producers woken by the previous round (a few microtasks away) propose first, so this round's
+        // fsync covers them too; a microtask costs ~30 ns where a timer would cost ~2 ms.
+        for (let i = 0; i < 8; i++) await Promise.resolve();
+        if (!this.#node.hasReady()) break;
         const ready = this.#node.ready();
         if (ready.entries.length > 0) {
           const last = ready.entries[ready.entries.length - 1];
@@ -270,7 +299,9 @@ export class PartitionRaft {
           this.#persisted = { term: hs.term, vote: hs.vote };
         }
         this.#node.advance();
-        this.onCommitted(this.#node.status().commit + 1);
+        const { commit } = this.#node.status();
+        this.#storage.forgetThrough(Math.min(commit, this.#node.raft.log.applied));
+        this.onCommitted(commit + 1);
       }
     } finally {
       this.#driving = false;

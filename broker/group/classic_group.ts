@@ -101,7 +101,7 @@ export interface SyncRequest {
 }
 
 /** Either an answer now, or `held`: the answer comes later as a `Reply` for the member. */
-export type Answer<T> = { result: T; held?: false } | { held: true; memberId: string };
+export type Answer<T> = { held: false; result: T } | { held: true; memberId: string };
 
 /** Settings of the classic protocol. */
 export interface ClassicGroupSettings {
@@ -289,7 +289,7 @@ export class ClassicGroup {
       case "CompletingRebalance":
         if (sameProtocols(member.protocols, req.protocols)) {
           // The member lost its JoinGroup response: send it again.
-          return { result: this.#joinResultFor(member.memberId) };
+          return { held: false, result: this.#joinResultFor(member.memberId) };
         }
         return this.#updateMemberAndRebalance(member, req, nowMs);
       case "Stable":
@@ -297,7 +297,7 @@ export class ClassicGroup {
           // The leader rejoining, or a member changing its subscription, starts a rebalance.
           return this.#updateMemberAndRebalance(member, req, nowMs);
         }
-        return { result: this.#joinResultFor(member.memberId, false) };
+        return { held: false, result: this.#joinResultFor(member.memberId, false) };
       default:
         return this.#joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID);
     }
@@ -389,7 +389,7 @@ export class ClassicGroup {
     if (this.state === "Stable" && !protocolsChanged && !wasLeader) {
       // Same subscription: no rebalance, the member gets its generation back and keeps its assignment.
       this.#storeRequest = { generationId: this.generationId, assignmentPending: false };
-      return { result: this.#joinResultFor(newMemberId, false) };
+      return { held: false, result: this.#joinResultFor(newMemberId, false) };
     }
     member.awaitingJoin = true;
     this.#maybePrepareRebalanceOrCompleteJoin(nowMs);
@@ -531,27 +531,27 @@ export class ClassicGroup {
   }
 
   #joinError(memberId: string, errorCode: number): Answer<JoinResult> {
-    return { result: this.#errorResult(memberId, errorCode) };
+    return { held: false, result: this.#errorResult(memberId, errorCode) };
   }
 
   // --- SyncGroup -----------------------------------------------------------------------------------------
 
   /** Handles a SyncGroup. */
   sync(req: SyncRequest, nowMs: number): Answer<SyncResult> {
-    if (this.state === "Dead") return { result: this.#syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE) };
+    if (this.state === "Dead") return { held: false, result: this.#syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE) };
     const memberError = this.validateMember(req.memberId, req.groupInstanceId);
-    if (memberError !== ErrorCode.NONE) return { result: this.#syncError(memberError) };
-    if (req.generationId !== this.generationId) return { result: this.#syncError(ErrorCode.ILLEGAL_GENERATION) };
+    if (memberError !== ErrorCode.NONE) return { held: false, result: this.#syncError(memberError) };
+    if (req.generationId !== this.generationId) return { held: false, result: this.#syncError(ErrorCode.ILLEGAL_GENERATION) };
     if (
       (req.protocolType !== null && req.protocolType !== this.protocolType) ||
       (req.protocolName !== null && req.protocolName !== this.protocolName)
     ) {
-      return { result: this.#syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL) };
+      return { held: false, result: this.#syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL) };
     }
     const member = this.members.get(req.memberId)!;
     switch (this.state) {
       case "PreparingRebalance":
-        return { result: this.#syncError(ErrorCode.REBALANCE_IN_PROGRESS) };
+        return { held: false, result: this.#syncError(ErrorCode.REBALANCE_IN_PROGRESS) };
       case "CompletingRebalance": {
         this.#heartbeatFrom(member, nowMs);
         this.pendingSyncMembers.delete(member.memberId);
@@ -575,9 +575,9 @@ export class ClassicGroup {
         this.#heartbeatFrom(member, nowMs);
         this.pendingSyncMembers.delete(member.memberId);
         if (this.pendingSyncMembers.size === 0) this.syncDeadlineMs = undefined;
-        return { result: this.#syncResult(member) };
+        return { held: false, result: this.#syncResult(member) };
       default:
-        return { result: this.#syncError(ErrorCode.UNKNOWN_MEMBER_ID) };
+        return { held: false, result: this.#syncError(ErrorCode.UNKNOWN_MEMBER_ID) };
     }
   }
 

@@ -474,7 +474,7 @@ export class GroupCoordinator {
       // id is pending, which keeps the group for its second JoinGroup.
       if (group.pendingMembers.size === 0) this.classicGroups.delete(group.groupId);
     }
-    return held ?? (answer as { result: JoinResult }).result;
+    return answer.held ? held! : answer.result;
   }
 
   /** SyncGroup. */
@@ -495,7 +495,7 @@ export class GroupCoordinator {
       held = new Promise((resolve) => this.#heldSyncs.set(key, resolve));
     }
     this.#flush(group);
-    return held ?? (answer as { result: SyncResult }).result;
+    return answer.held ? held! : answer.result;
   }
 
   /** Heartbeat; returns the error code. */

@@ -1,0 +1,55 @@
+/**
+ * ConsumerGroupDescribe (key 69, v0): the consumer groups of KIP-848 with their epochs, state, assignor and
+ * members (current and target assignments, by topic id and name). A group id that is not a consumer group is
+ * answered GROUP_ID_NOT_FOUND, which tells the admin client to fall back to DescribeGroups for classic groups.
+ *
+ * @module
+ */
+import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
+import type { Handler } from "../broker_context.ts";
+import { consumerGroupsOf } from "../group/consumer_group_manager.ts";
+
+/** "Authorized operations not requested", Kafka's Int.MIN_VALUE. */
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+
+/** Answers ConsumerGroupDescribe. */
+export const handleConsumerGroupDescribe: Handler<typeof ApiKey.ConsumerGroupDescribe> = (ctx, request) => {
+  const { body } = request;
+  const groups = consumerGroupsOf(ctx);
+  if (!groups) {
+    return {
+      throttleTimeMs: 0,
+      groups: body.groupIds.map((groupId) => ({
+        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        errorMessage: null,
+        groupId,
+        groupState: "",
+        groupEpoch: 0,
+        assignmentEpoch: 0,
+        assignorName: "",
+        members: [],
+        authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      })),
+    };
+  }
+  const valid = body.groupIds.filter((id) => id !== "");
+  const described = new Map(
+    groups.describe(valid, body.includeAuthorizedOperations).map((group) => [group.groupId, group]),
+  );
+  return {
+    throttleTimeMs: 0,
+    groups: body.groupIds.map((groupId) =>
+      described.get(groupId) ?? {
+        errorCode: ErrorCode.INVALID_GROUP_ID,
+        errorMessage: null,
+        groupId,
+        groupState: "",
+        groupEpoch: 0,
+        assignmentEpoch: 0,
+        assignorName: "",
+        members: [],
+        authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      }
+    ),
+  };
+};
