@@ -222,7 +222,10 @@ export class PartitionReplica {
   /** Resolves once the high watermark (the Raft commit index + 1) reaches `endOffset`. */
   #durableAt(endOffset: number): Promise<void> {
     if (endOffset <= this.#highWatermark) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#waiters.push({ endOffset, resolve, reject }));
+    const durable = new Promise<void>((resolve, reject) => this.#waiters.push({ endOffset, resolve, reject }));
+    // acks=0/1 producers do not wait for durability: a failure then must not surface as an unhandled rejection.
+    durable.catch(() => {});
+    return durable;
   }
 
   #advanceHighWatermark(highWatermark: number): void {

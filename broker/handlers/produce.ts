@@ -120,7 +120,6 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
   if (acks === 0) {
     // Nothing is sent back; a failed partition closes the connection so the client learns of it.
     if (anyError) conn.close("a Produce request with acks=0 failed");
-    for (const { durable } of pending) durable.catch(() => {});
     return null;
   }
   if (acks === -1) {
@@ -131,8 +130,6 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
         answer.baseOffset = -1n;
       })
     ));
-  } else {
-    for (const { durable } of pending) durable.catch(() => {});
   }
   return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
 };
