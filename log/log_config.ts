@@ -23,6 +23,20 @@ export interface LogConfig {
   "flush.messages": number;
   /** Start an fsync on append once the last one is this old (ms). Default `Infinity`: the caller decides. */
   "flush.ms": number;
+  // --- log compaction (log_cleaner.ts, compaction.ts) ---
+  /**
+   * `delete`, `compact`, or `compact,delete` (Kafka's list, comma-separated). Retention's time and size rules
+   * apply only with `delete`; the cleaner runs only with `compact`. Default `delete`.
+   */
+  "cleanup.policy": string;
+  /** Keep a tombstone this long (ms) after the cleaner first saw it (its delete horizon, KIP-534). Default 1 day. */
+  "delete.retention.ms": number;
+  /** Clean once dirty bytes / (clean + dirty bytes) exceeds this. Default 0.5. */
+  "min.cleanable.dirty.ratio": number;
+  /** Never compact a segment holding a record younger than this (ms). Default 0. */
+  "min.compaction.lag.ms": number;
+  /** Clean regardless of the dirty ratio once the oldest dirty record is this old (ms). Default `Infinity`. */
+  "max.compaction.lag.ms": number;
 }
 
 /** The defaults. */
@@ -34,6 +48,11 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   "retention.bytes": -1,
   "flush.messages": Infinity,
   "flush.ms": Infinity,
+  "cleanup.policy": "delete",
+  "delete.retention.ms": 24 * 60 * 60 * 1000,
+  "min.cleanable.dirty.ratio": 0.5,
+  "min.compaction.lag.ms": 0,
+  "max.compaction.lag.ms": Infinity,
 });
 
 /**
@@ -53,5 +72,16 @@ export function logConfig(overrides: Partial<LogConfig> = {}): LogConfig {
   }
   if (!(config["index.interval.bytes"] >= 0)) throw new RangeError("index.interval.bytes must be >= 0");
   if (!(config["segment.ms"] > 0)) throw new RangeError("segment.ms must be > 0");
+  // --- log compaction ---
+  for (const policy of config["cleanup.policy"].split(",")) {
+    if (policy.trim() !== "delete" && policy.trim() !== "compact") {
+      throw new RangeError(`cleanup.policy must list delete and/or compact, got ${config["cleanup.policy"]}`);
+    }
+  }
+  if (!(config["delete.retention.ms"] >= 0)) throw new RangeError("delete.retention.ms must be >= 0");
+  const ratio = config["min.cleanable.dirty.ratio"];
+  if (!(ratio >= 0 && ratio <= 1)) throw new RangeError("min.cleanable.dirty.ratio must be in [0, 1]");
+  if (!(config["min.compaction.lag.ms"] >= 0)) throw new RangeError("min.compaction.lag.ms must be >= 0");
+  if (!(config["max.compaction.lag.ms"] > 0)) throw new RangeError("max.compaction.lag.ms must be > 0");
   return config;
 }

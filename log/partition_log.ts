@@ -37,6 +37,14 @@ import { DenoFileSystem, type FileSystem, type LogFile } from "./file_system.ts"
 import { type EpochEndOffset, LeaderEpochCache } from "./leader_epoch_cache.ts";
 import { type LogConfig, logConfig } from "./log_config.ts";
 import { LogError, storageError } from "./log_error.ts";
+import { hasCleanupPolicy } from "./compaction.ts";
+import {
+  type CleanerHost,
+  type CompactionReport,
+  type CompactOptions,
+  LogCleaner,
+  recoverInterruptedCleaning,
+} from "./log_cleaner.ts";
 import { type RetentionDecision, segmentsToDelete } from "./retention.ts";
 import { type BatchInfo, LogSegment, parseSegmentLogName, type ScanStop } from "./segment.ts";
 
@@ -199,6 +207,13 @@ export class PartitionLog {
   private lastFlushMs: number;
   private recoveryPointWritten: number;
   private recoveryPointWrittenMs: number;
+  // --- log compaction (log_cleaner.ts) ---
+  private cleaner: LogCleaner | null = null;
+  private cleaning: Promise<CompactionReport> | null = null;
+  /** Held by the cleaner while it swaps segments; truncation, retention and close wait for it (see `idle`). */
+  private segmentsLock: Promise<void> | null = null;
+  /** Segments the cleaner replaced while an fsync round ran: closed when no round can hold their files. */
+  private retiredSegments: LogSegment[] = [];
 
   private constructor(
     /** The partition directory. */
@@ -254,6 +269,10 @@ export class PartitionLog {
     const created = fs.stat(dir) === null;
     fs.mkdir(dir);
     if (created) await fs.syncDir(parentOf(dir));
+    const interrupted = await recoverInterruptedCleaning(fs, dir); // compaction: finish or drop a cut-short swap
+    if (interrupted.removed.length + interrupted.swapped.length > 0) {
+      onEvent({ level: "warn", event: "interrupted_clean_recovered", dir, ...interrupted });
+    }
     const now = clock.now();
     const names = fs.readDir(dir);
     for (const name of names) if (name.endsWith(".tmp")) fs.remove(`${dir}/${name}`);
@@ -626,6 +645,7 @@ export class PartitionLog {
 
   /** One fsync round: every file written since the last round, the directory if segments were created. */
   private async syncRound(): Promise<void> {
+    for (const s of this.retiredSegments.splice(0)) s.close(); // the previous round, if any, is over
     const covered = this.endOffset;
     const boundary = { offset: covered, segment: this.active, position: this.active.sizeBytes };
     const files = [...this.unsynced];
@@ -666,9 +686,12 @@ export class PartitionLog {
     }
   }
 
-  /** Waits until no fsync round is running (truncation and deletion must not close files under one). */
+  /**
+   * Waits until no fsync round is running (truncation and deletion must not close files under one) and the
+   * cleaner holds no segment lock.
+   */
   private async idle(): Promise<void> {
-    while (this.syncing) await this.syncing;
+    while (this.syncing || this.segmentsLock) await (this.syncing ?? this.segmentsLock);
   }
 
   /** Path of a file in the partition directory. */
@@ -912,7 +935,11 @@ export class PartitionLog {
           largestTimestampMs: s.maxTimestamp >= 0 ? s.maxTimestamp : s.mtimeMs(),
         };
       });
-      decisions = segmentsToDelete(metas, this.clock.now(), this.startOffset, this.config);
+      // Time and size retention apply only to `delete` topics; a `compact`-only one keeps its segments.
+      const limits = hasCleanupPolicy(this.config["cleanup.policy"], "delete")
+        ? this.config
+        : { "retention.ms": -1, "retention.bytes": -1 };
+      decisions = segmentsToDelete(metas, this.clock.now(), this.startOffset, limits);
       if (decisions.length === 0) return decisions;
       const newStart = this.segments[decisions.length].baseOffset;
       if (newStart > this.startOffset) {
@@ -934,6 +961,69 @@ export class PartitionLog {
     return decisions;
   }
 
+  // --- log compaction (log_cleaner.ts) ---
+
+  /**
+   * Cleans the log (`cleanup.policy` with `compact`): keeps the latest record of each key in the segments below
+   * the active one and below `options.upTo` (the high watermark; default the durable end), and removes
+   * tombstones `delete.retention.ms` after their first clean. Runs in the background: appends and reads go on;
+   * a second call while one runs gets the same result. Rejects with LogError `storage` (the log goes offline
+   * only when a swap fails past its commit point) or `corrupt` (a batch that does not decode).
+   */
+  compact(options: CompactOptions = {}): Promise<CompactionReport> {
+    try {
+      this.checkWritable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.closing) return Promise.reject(new LogError("storage", `log ${this.dir} is closing`));
+    this.cleaner ??= new LogCleaner(this.cleanerHost());
+    return this.cleaning ??= this.cleaner.clean(options).finally(() => {
+      this.cleaning = null;
+    });
+  }
+
+  /** The cleaner's view of this log. */
+  private cleanerHost(): CleanerHost {
+    return {
+      dir: this.dir,
+      fs: this.fs,
+      config: this.config,
+      now: () => this.clock.now(),
+      segments: () => this.segments,
+      logStartOffset: () => this.startOffset,
+      flushedOffset: () => this.durableOffset,
+      ensureIndexes: (segment) => this.ensureIndexes(segment),
+      stopped: () => this.closing !== null || this.closed || this.offlineError !== null,
+      lockSegments: () => {
+        let release!: () => void;
+        const lock = new Promise<void>((resolve) => release = resolve);
+        const previous = this.segmentsLock;
+        if (previous) throw new LogError("invalid_argument", "segment lock taken twice");
+        this.segmentsLock = lock;
+        return () => {
+          if (this.segmentsLock === lock) this.segmentsLock = null;
+          release();
+        };
+      },
+      replaceSegments: (group, replacement) => {
+        const at = this.segments.indexOf(group[0]);
+        for (const segment of group) {
+          for (const f of [...this.unsynced]) {
+            if (f.path.startsWith(segment.path("log").slice(0, -4))) this.unsynced.delete(f);
+          }
+          if (this.syncing) this.retiredSegments.push(segment); // a running round may be fsyncing its files
+          else segment.close();
+        }
+        replacement.nextOffset = this.segments[at + group.length].baseOffset;
+        this.segments.splice(at, group.length, replacement);
+        this.durableBoundary = null;
+      },
+      fail: (what, cause) => this.goOffline(what, cause),
+      onEvent: (event) => this.onEvent(event),
+    };
+  }
+
   /**
    * Flushes, seals the indexes, and writes the clean-shutdown marker so the next `open` skips scanning; then
    * closes the files. An offline log is closed without the marker (the next open recovers it).
@@ -944,6 +1034,7 @@ export class PartitionLog {
 
   /** The body of `close`, run once however many callers close the log. */
   private async closeOnce(): Promise<void> {
+    await this.cleaning?.catch(() => {}); // the cleaner sees `closing` and stops at its next pause
     await this.idle();
     this.closed = true;
     try {
@@ -965,7 +1056,7 @@ export class PartitionLog {
     } catch (e) {
       throw this.goOffline("close", e);
     } finally {
-      for (const s of this.segments) s.close();
+      for (const s of [...this.segments, ...this.retiredSegments.splice(0)]) s.close();
       const waiters = this.waiters;
       this.waiters = [];
       for (const w of waiters) w.reject(new LogError("storage", `log ${this.dir} closed`));
