@@ -113,7 +113,11 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     });
   }
   groups.start();
-  replicas.startRetention(Number(config.get("log.retention.check.interval.ms") ?? 300_000));
+  replicas.startBackgroundWork(
+    Number(config.get("log.retention.check.interval.ms") ?? 300_000),
+    Number(config.get("log.cleaner.backoff.ms") ?? 15_000),
+    config.get("log.cleaner.enable") !== "false",
+  );
   logger.info("broker started", {
     node_id: config.nodeId,
     cluster_id: clusterId,

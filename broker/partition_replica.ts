@@ -21,6 +21,7 @@ import {
   readBatchHeader,
   writeBatchCrc,
 } from "../protocol/record_batch_header.ts";
+import { decodeRecordBatch } from "../protocol/record_batch.ts";
 import { AdvanceSignal } from "./high_watermark_signal.ts";
 import { PartitionRaft } from "./partition_raft.ts";
 import { type IncomingBatch, lastSequenceOf, type ProducerStateTable } from "./producer_state.ts";
@@ -35,6 +36,8 @@ export interface ProduceSettings {
   timestampBeforeMaxMs: number;
   /** `message.timestamp.after.max.ms`. */
   timestampAfterMaxMs: number;
+  /** `cleanup.policy` includes `compact`: every record needs a key. */
+  compacted?: boolean;
 }
 
 /** The answer to one partition of a Produce request. */
@@ -55,6 +58,21 @@ export interface FetchOutcome {
   highWatermark: number;
   logStartOffset: number;
   records: Uint8Array;
+}
+
+/**
+ * Why a batch cannot go to a compacted topic (a record without a key, or records that do not decode), or
+ * undefined. Only for compacted topics are the records decoded on the produce path, as Kafka does.
+ */
+function compactedTopicProblem(batch: Uint8Array, topicPartition: string): string | undefined {
+  try {
+    if (decodeRecordBatch(batch, { verifyCrc: false }).records.some((r) => r.key === null)) {
+      return `Compacted topic cannot accept message without key in topic partition ${topicPartition}.`;
+    }
+    return undefined;
+  } catch (e) {
+    return `The record batch does not decode: ${(e as Error).message}`;
+  }
 }
 
 function failure(errorCode: number, errorMessage: string | null, logStartOffset: number): ProduceOutcome {
@@ -97,6 +115,8 @@ interface CommitWaiter {
 export class PartitionReplica {
   /** Runs when the high watermark moves (wakes fetch long polls). */
   readonly highWatermarkAdvanced = new AdvanceSignal();
+  /** The topic's `cleanup.policy` includes `compact`: the log cleaner visits this partition. */
+  compacted = false;
   #highWatermark: number;
   #raft!: PartitionRaft;
   #waiters: CommitWaiter[] = [];
@@ -321,6 +341,12 @@ export class PartitionReplica {
         message: "Idempotent batch has no base sequence",
         recordLevel: true,
       };
+    }
+    const compactionProblem = settings.compacted
+      ? compactedTopicProblem(records, `${this.topic}-${this.partition}`)
+      : undefined;
+    if (compactionProblem) {
+      return { errorCode: ErrorCode.INVALID_RECORD, message: compactionProblem, recordLevel: true };
     }
     if (!settings.logAppendTime) {
       const maxTimestamp = Number(header.maxTimestamp);

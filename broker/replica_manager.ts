@@ -76,7 +76,8 @@ function rebuildProducerState(log: PartitionLog, table: ProducerStateTable, from
 export class ReplicaManager {
   readonly #replicas = new Map<string, PartitionReplica>();
   readonly #logDir: string;
-  #retentionTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #running = new Set<string>();
 
   constructor(private readonly config: BrokerConfig, private readonly logger: Logger) {
     this.#logDir = config.logDirs[0];
@@ -126,6 +127,7 @@ export class ReplicaManager {
         snapshot.table,
         p.leaderEpoch,
       );
+      replica.compacted = settings.produce.compacted ?? false;
       this.#replicas.set(key(topic.name, p.partition), replica);
     }
   }
@@ -140,34 +142,50 @@ export class ReplicaManager {
     }
   }
 
-  /** Applies retention to every partition now and then (`log.retention.check.interval.ms`). */
-  startRetention(intervalMs: number): void {
-    this.#retentionTimer = setInterval(async () => {
-      for (const replica of this.#replicas.values()) {
+  /**
+   * Runs retention on every partition now and then (`log.retention.check.interval.ms`) and the log cleaner on
+   * compacted ones (`log.cleaner.backoff.ms`), each pass one partition at a time in the background.
+   */
+  startBackgroundWork(retentionIntervalMs: number, cleanerIntervalMs: number, cleanerEnabled: boolean): void {
+    this.#timers.push(
+      setInterval(() => this.#everyReplica("retention", (r) => r.log.applyRetention()), retentionIntervalMs),
+    );
+    if (cleanerEnabled) {
+      this.#timers.push(
+        setInterval(
+          () => this.#everyReplica("compaction", (r) => r.log.compact({ upTo: r.highWatermark }), (r) => r.compacted),
+          cleanerIntervalMs,
+        ),
+      );
+    }
+  }
+
+  /** Runs `work` on each replica in turn (skipping a pass still running), logging what it did. */
+  async #everyReplica(
+    name: string,
+    work: (replica: PartitionReplica) => Promise<unknown>,
+    wanted: (replica: PartitionReplica) => boolean = () => true,
+  ): Promise<void> {
+    if (this.#running.has(name)) return;
+    this.#running.add(name);
+    try {
+      for (const replica of [...this.#replicas.values()]) {
+        if (!wanted(replica) || replica.log.isOffline) continue;
         try {
-          const deleted = await replica.log.applyRetention();
-          if (deleted.length > 0) {
-            this.logger.info("retention deleted segments", {
-              topic: replica.topic,
-              partition: replica.partition,
-              segments: deleted.length,
-              logStartOffset: replica.log.logStartOffset,
-            });
-          }
+          // The log reports what retention and the cleaner did through its own events.
+          await work(replica);
         } catch (e) {
-          this.logger.error("retention failed", {
-            topic: replica.topic,
-            partition: replica.partition,
-            error: String(e),
-          });
+          this.logger.error(`${name} failed`, { topic: replica.topic, partition: replica.partition, error: String(e) });
         }
       }
-    }, intervalMs);
+    } finally {
+      this.#running.delete(name);
+    }
   }
 
   /** Writes producer snapshots and closes every log (flushing it and writing its clean marker). */
   async close(): Promise<void> {
-    if (this.#retentionTimer !== undefined) clearInterval(this.#retentionTimer);
+    for (const timer of this.#timers) clearInterval(timer);
     for (const replica of this.#replicas.values()) {
       try {
         const snapshot = { offset: replica.log.logEndOffset, producers: replica.producers.toJSON() };

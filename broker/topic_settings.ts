@@ -44,12 +44,18 @@ export function topicSettings(broker: BrokerConfig, overrides: Readonly<Record<s
       "retention.bytes": numberOf(get("retention.bytes", "-1")),
       "flush.messages": numberOf(get("flush.messages", "9223372036854775807")),
       "flush.ms": numberOf(get("flush.ms", "9223372036854775807")),
+      "cleanup.policy": get("cleanup.policy", "delete"),
+      "delete.retention.ms": numberOf(get("delete.retention.ms", "86400000")),
+      "min.cleanable.dirty.ratio": Number(get("min.cleanable.dirty.ratio", "0.5")),
+      "min.compaction.lag.ms": numberOf(get("min.compaction.lag.ms", "0")),
+      "max.compaction.lag.ms": numberOf(get("max.compaction.lag.ms", "9223372036854775807")),
     },
     produce: {
       logAppendTime: get("message.timestamp.type", "CreateTime") === "LogAppendTime",
       maxMessageBytes: numberOf(get("max.message.bytes", "1048588")),
       timestampBeforeMaxMs: numberOf(get("message.timestamp.before.max.ms", "9223372036854775807")),
       timestampAfterMaxMs: numberOf(get("message.timestamp.after.max.ms", "3600000")),
+      compacted: get("cleanup.policy", "delete").split(",").map((p) => p.trim()).includes("compact"),
     },
   };
 }

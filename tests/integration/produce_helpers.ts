@@ -34,3 +34,28 @@ export async function produceBatch(
 }
 
 export { RawClient };
+
+/** Creates a one-partition topic with topic-level configs, over a connection of its own. */
+export async function createTopicWithConfigs(
+  bootstrap: string,
+  name: string,
+  configs: Record<string, string>,
+): Promise<void> {
+  const client = await RawClient.connect(bootstrap);
+  try {
+    const answer = await client.request(ApiKey.CreateTopics, 7, {
+      topics: [{
+        name,
+        numPartitions: 1,
+        replicationFactor: -1,
+        assignments: [],
+        configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+      }],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    });
+    if (answer.topics[0].errorCode !== 0) throw new Error(`CreateTopics ${name}: ${answer.topics[0].errorMessage}`);
+  } finally {
+    await client.close();
+  }
+}
