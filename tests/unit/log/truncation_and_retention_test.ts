@@ -157,3 +157,27 @@ Deno.test("the leader-epoch cache answers without scanning and survives a restar
     await reopened.close();
   });
 });
+
+Deno.test("retention runs while producers keep the group-commit loop busy", async () => {
+  await withDir(async (dir) => {
+    const log = await PartitionLog.open(dir, { config: { ...config, "retention.bytes": 1_000, "retention.ms": -1 } });
+    for (let i = 0; i < 20; i++) log.append(buildBatch({ payloadBytes: 40 }));
+    await log.flush();
+    let producing = true;
+    const producer = (async () => {
+      while (producing) {
+        log.append(buildBatch({ payloadBytes: 40 }));
+        await log.flush();
+      }
+    })();
+    const deleted = await Promise.race([
+      log.applyRetention(),
+      new Promise<"stuck">((r) => setTimeout(() => r("stuck"), 5_000)),
+    ]);
+    producing = false;
+    await producer;
+    assert.notEqual(deleted, "stuck", "retention did not wait for the flush loop to run dry");
+    assert.ok(Array.isArray(deleted) && deleted.length > 0);
+    await log.close();
+  });
+});
