@@ -7,6 +7,8 @@
 # Exit 0 when no test failed. Environment:
 #   FRANZ_TIMEOUT      go test -timeout (default 15m)
 #   FRANZ_RUN          go test -run pattern (default: all tests)
+#   FRANZ_SKIP         go test -skip pattern (default: none)
+#   FRANZ_LOG          the file for the full output (default FRANZ_OUT/kgo-<time>.log)
 #   KGO_TEST_RECORDS   records per producing test (franz-go's default is 500000; here 50000 for a 2-core box)
 #   FRANZ_OUT          folder for the saved output (default <repo>/.cache/franz)
 set -euo pipefail
@@ -16,14 +18,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 bootstrap=$1
 rf=${2:-1}
 out_dir=${FRANZ_OUT:-$REPO/.cache/franz}
 mkdir -p "$out_dir"
-log=$out_dir/kgo-$(date -u +%Y%m%dT%H%M%SZ).log
+log=${FRANZ_LOG:-$out_dir/kgo-$(date -u +%Y%m%dT%H%M%SZ).log}
 
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
@@ -44,7 +46,7 @@ set +e
   cd "$work/franz-go" \
     && KGO_SEEDS=$bootstrap KGO_TEST_RF=$rf KGO_TEST_RECORDS=${KGO_TEST_RECORDS:-50000} KGO_LOG_LEVEL=${KGO_LOG_LEVEL:-none} \
       GOFLAGS=-mod=mod go test -count=1 -vet=off -v -timeout "${FRANZ_TIMEOUT:-15m}" ${FRANZ_RUN:+-run "$FRANZ_RUN"} \
-      ./pkg/kgo/
+      ${FRANZ_SKIP:+-skip "$FRANZ_SKIP"} ./pkg/kgo/
 ) >"$log" 2>&1
 status=$?
 set -e
