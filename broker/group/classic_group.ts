@@ -109,6 +109,8 @@ export interface ClassicGroupSettings {
   initialRebalanceDelayMs: number;
   /** How long a new member's held JoinGroup keeps it alive without heartbeats (Kafka: 5 minutes). */
   newMemberJoinTimeoutMs: number;
+  /** `group.classic.max.size`: new members beyond it get GROUP_MAX_SIZE_REACHED (default: no limit). */
+  maxSize?: number;
 }
 
 /** Kafka's `classic.group.new.member.join.timeout.ms`. */
@@ -211,6 +213,11 @@ export class ClassicGroup {
     return request;
   }
 
+  /** True when a group metadata record is waiting to be taken (the request stays in place). */
+  hasStoreRequest(): boolean {
+    return this.#storeRequest !== undefined;
+  }
+
   /** True when a member with `protocolType` and `protocols` may join (Kafka's `supportsProtocols`). */
   supportsProtocols(protocolType: string, protocols: readonly MemberProtocol[]): boolean {
     if (this.isEmpty) return protocolType !== "" && protocols.length > 0;
@@ -254,10 +261,31 @@ export class ClassicGroup {
   /** Handles a JoinGroup (after the shell checked the group id and the session timeout bounds). */
   join(req: JoinRequest, nowMs: number): Answer<JoinResult> {
     if (this.state === "Dead") return this.#joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (!this.#acceptsJoiningMember(req.memberId)) {
+      return this.#joinError(req.memberId, ErrorCode.GROUP_MAX_SIZE_REACHED);
+    }
     if (!this.supportsProtocols(req.protocolType, req.protocols)) {
       return this.#joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     return req.memberId === "" ? this.#joinUnknownMember(req, nowMs) : this.#joinKnownMember(req, nowMs);
+  }
+
+  /** Kafka's `acceptJoiningMember`: members already in are accepted; new ones up to the maximum group size. */
+  #acceptsJoiningMember(memberId: string): boolean {
+    const maxSize = this.settings.maxSize ?? Infinity;
+    switch (this.state) {
+      case "PreparingRebalance": {
+        if (this.members.get(memberId)?.awaitingJoin) return true;
+        let awaiting = 0;
+        for (const m of this.members.values()) if (m.awaitingJoin) awaiting++;
+        return awaiting < maxSize;
+      }
+      case "CompletingRebalance":
+      case "Stable":
+        return this.members.has(memberId) || this.members.size < maxSize;
+      default:
+        return true;
+    }
   }
 
   #joinUnknownMember(req: JoinRequest, nowMs: number): Answer<JoinResult> {
@@ -362,7 +390,6 @@ export class ClassicGroup {
         result: this.#syncError(ErrorCode.FENCED_INSTANCE_ID),
       });
     }
-    const protocolsChanged = !sameProtocols(old.protocols, req.protocols);
     const member: ClassicMember = {
       ...old,
       memberId: newMemberId,
@@ -386,10 +413,11 @@ export class ClassicGroup {
     const wasLeader = this.leaderId === oldMemberId;
     if (wasLeader) this.leaderId = newMemberId;
 
-    if (this.state === "Stable" && !protocolsChanged && !wasLeader) {
-      // Same subscription: no rebalance, the member gets its generation back and keeps its assignment.
+    if (this.state === "Stable" && this.#selectProtocol() === this.protocolName) {
+      // The group's protocol stays: no rebalance; the member gets its generation back and keeps its assignment.
+      // A leader gets the members but is told to skip the assignment (KIP-814, JoinGroup v9).
       this.#storeRequest = { generationId: this.generationId, assignmentPending: false };
-      return { held: false, result: this.#joinResultFor(newMemberId, false) };
+      return { held: false, result: { ...this.#joinResultFor(newMemberId), skipAssignment: wasLeader } };
     }
     member.awaitingJoin = true;
     this.#maybePrepareRebalanceOrCompleteJoin(nowMs);
@@ -541,7 +569,9 @@ export class ClassicGroup {
     if (this.state === "Dead") return { held: false, result: this.#syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE) };
     const memberError = this.validateMember(req.memberId, req.groupInstanceId);
     if (memberError !== ErrorCode.NONE) return { held: false, result: this.#syncError(memberError) };
-    if (req.generationId !== this.generationId) return { held: false, result: this.#syncError(ErrorCode.ILLEGAL_GENERATION) };
+    if (req.generationId !== this.generationId) {
+      return { held: false, result: this.#syncError(ErrorCode.ILLEGAL_GENERATION) };
+    }
     if (
       (req.protocolType !== null && req.protocolType !== this.protocolType) ||
       (req.protocolName !== null && req.protocolName !== this.protocolName)
@@ -677,6 +707,15 @@ export class ClassicGroup {
       this.#removeMemberAndRebalance(memberId, nowMs);
       return ErrorCode.NONE;
     });
+  }
+
+  /**
+   * An offset commit of a member keeps its session alive while the group is Stable or PreparingRebalance, as in
+   * Kafka (the classic protocol's commits count as heartbeats).
+   */
+  offsetCommitted(memberId: string, nowMs: number): void {
+    const member = this.members.get(memberId);
+    if (member && (this.state === "Stable" || this.state === "PreparingRebalance")) this.#heartbeatFrom(member, nowMs);
   }
 
   #heartbeatFrom(member: ClassicMember, nowMs: number): void {

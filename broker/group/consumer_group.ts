@@ -71,6 +71,33 @@ export const DEFAULT_CONSUMER_GROUP_CONFIG: ConsumerGroupConfig = {
   maxSize: 2147483647,
 };
 
+/**
+ * The settings from a broker configuration (BrokerConfig has `get`): Kafka's property names, Kafka's defaults
+ * for what is not set or not a number.
+ *
+ * @example
+ * ```ts
+ * import { consumerGroupConfigFrom } from "./consumer_group.ts";
+ * const settings = new Map([["group.consumer.assignors", "range, uniform"]]);
+ * consumerGroupConfigFrom({ get: (name) => settings.get(name) }).assignors; // ["range", "uniform"]
+ * ```
+ */
+export function consumerGroupConfigFrom(config: { get(name: string): string | undefined }): ConsumerGroupConfig {
+  const int = (name: string, fallback: number) => {
+    const n = Number(config.get(name));
+    return config.get(name) !== undefined && Number.isInteger(n) && n > 0 ? n : fallback;
+  };
+  const assignors = (config.get("group.consumer.assignors") ?? "").split(",").map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== "");
+  const d = DEFAULT_CONSUMER_GROUP_CONFIG;
+  return {
+    heartbeatIntervalMs: int("group.consumer.heartbeat.interval.ms", d.heartbeatIntervalMs),
+    sessionTimeoutMs: int("group.consumer.session.timeout.ms", d.sessionTimeoutMs),
+    assignors: assignors.length > 0 ? assignors : d.assignors,
+    maxSize: int("group.consumer.max.size", d.maxSize),
+  };
+}
+
 /** The topics as the coordinator sees them: a subset of MetadataImage. */
 export interface TopicsView {
   topic(name: string): { name: string; topicId: string; partitions: readonly unknown[] } | undefined;
@@ -263,7 +290,7 @@ export function compileTopicRegex(regex: string): RegExp {
   } catch (e) {
     throw new ConsumerGroupError(
       ErrorCode.INVALID_REGULAR_EXPRESSION,
-      `SubscribedTopicRegex ${regex} is not a valid regular expression: ${(e as Error).message}.`,
+      `SubscribedTopicRegex \`${regex}\` is not a valid regular expression: ${(e as Error).message}.`,
     );
   }
 }
@@ -294,7 +321,10 @@ export class ConsumerGroupCoordinator {
   readonly #generateMemberId: () => string;
   readonly #inUseElsewhere: (groupId: string) => boolean;
 
-  constructor(config: ConsumerGroupConfig = DEFAULT_CONSUMER_GROUP_CONFIG, options: ConsumerGroupCoordinatorOptions = {}) {
+  constructor(
+    config: ConsumerGroupConfig = DEFAULT_CONSUMER_GROUP_CONFIG,
+    options: ConsumerGroupCoordinatorOptions = {},
+  ) {
     for (const name of config.assignors) {
       if (!CONSUMER_GROUP_ASSIGNORS.has(name)) throw new Error(`unknown consumer group assignor ${name}`);
     }
@@ -324,7 +354,7 @@ export class ConsumerGroupCoordinator {
     topics: TopicsView,
   ): HeartbeatResult {
     try {
-      this.#validate(request);
+      this.#validate(request, client.apiVersion);
       if (
         request.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || request.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH
       ) {
@@ -348,9 +378,11 @@ export class ConsumerGroupCoordinator {
     }
   }
 
-  #validate(r: ConsumerGroupHeartbeatRequest): void {
+  #validate(r: ConsumerGroupHeartbeatRequest, apiVersion: number): void {
     const invalid = (message: string) => new ConsumerGroupError(ErrorCode.INVALID_REQUEST, message);
     if (r.groupId === "") throw invalid("GroupId can't be empty.");
+    // From v1 the client makes its own member id (KIP-1082); v0 clients join without one and are given one.
+    if (apiVersion >= 1 && r.memberId === "") throw invalid("MemberId can't be empty.");
     if (r.instanceId === "") throw invalid("InstanceId can't be empty.");
     if (r.rackId === "") throw invalid("RackId can't be empty.");
     if (r.memberEpoch > 0 || r.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH) {
@@ -361,7 +393,7 @@ export class ConsumerGroupCoordinator {
         throw invalid("TopicPartitions must be empty when (re-)joining.");
       }
       if (r.subscribedTopicNames === null && r.subscribedTopicRegex === null) {
-        throw invalid("SubscribedTopicNames or SubscribedTopicRegex must be set in first request.");
+        throw invalid("Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.");
       }
     } else if (r.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
       if (r.memberId === "") throw invalid("MemberId can't be empty.");
@@ -373,19 +405,16 @@ export class ConsumerGroupCoordinator {
     if (r.serverAssignor !== null && !this.config.assignors.includes(r.serverAssignor)) {
       throw new ConsumerGroupError(
         ErrorCode.UNSUPPORTED_ASSIGNOR,
-        `ServerAssignor ${r.serverAssignor} is not supported. Supported assignors: ${this.config.assignors.join(", ")}.`,
+        `ServerAssignor ${r.serverAssignor} is not supported. Supported assignors: ${
+          this.config.assignors.join(", ")
+        }.`,
       );
     }
   }
 
-  #existingGroup(groupId: string): ConsumerGroup {
-    const group = this.#groups.get(groupId);
-    if (!group) throw new ConsumerGroupError(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${groupId} not found.`);
-    return group;
-  }
-
   #leave(r: ConsumerGroupHeartbeatRequest, topics: TopicsView): HeartbeatResult {
-    const group = this.#existingGroup(r.groupId);
+    const group = this.#groups.get(r.groupId);
+    if (!group) throw new ConsumerGroupError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${r.groupId} not found.`);
     let member: ConsumerGroupMember | undefined;
     if (r.instanceId === null) {
       member = group.members.get(r.memberId);
@@ -398,7 +427,9 @@ export class ConsumerGroupCoordinator {
     let records: ConsumerGroupRecord[];
     if (r.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
       // The static member keeps its assignment for its next incarnation; its session keeps running.
-      records = [currentAssignmentRecord(group.groupId, { ...member, ...epochs(member, LEAVE_GROUP_STATIC_MEMBER_EPOCH) })];
+      records = [
+        currentAssignmentRecord(group.groupId, { ...member, ...epochs(member, LEAVE_GROUP_STATIC_MEMBER_EPOCH) }),
+      ];
     } else {
       records = this.#removalRecords(group, member.memberId, topics);
     }
@@ -437,26 +468,34 @@ export class ConsumerGroupCoordinator {
     const group = existing ?? new ConsumerGroup(r.groupId);
     const memberId = r.memberId !== "" ? r.memberId : this.#generateMemberId();
 
-    // Who is this member?
+    // Kafka checks the size first: a full group takes no one it does not already know.
+    if (group.members.size >= this.config.maxSize && (r.memberId === "" || !group.members.has(r.memberId))) {
+      throw new ConsumerGroupError(
+        ErrorCode.GROUP_MAX_SIZE_REACHED,
+        `The consumer group has reached its maximum capacity of ${this.config.maxSize} members.`,
+      );
+    }
+
+    // Who is this member? A known member's epoch is checked even when it sends 0: only a member whose first
+    // response was lost (previous epoch 0) may join again under its id; any other is fenced.
     let member: ConsumerGroupMember | undefined;
     let replaced: ConsumerGroupMember | undefined; // a static member that left with -2, taken over now
     if (r.instanceId === null) {
       member = group.members.get(memberId);
-      if (r.memberEpoch !== 0) {
-        if (!member) throw unknownMember(memberId, r.groupId);
-        checkMemberEpoch(member, r.memberEpoch, r.topicPartitions);
-      }
+      if (!member && r.memberEpoch !== 0) throw unknownMember(memberId, r.groupId);
+      if (member) checkMemberEpoch(member, r.memberEpoch, r.topicPartitions);
     } else {
       const holder = group.staticMember(r.instanceId);
       if (r.memberEpoch === 0) {
-        if (!holder) member = group.members.get(memberId);
-        else if (holder.memberId === memberId) member = holder;
-        else if (holder.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) replaced = holder;
+        if (!holder) {
+          member = group.members.get(memberId);
+          if (member) checkMemberEpoch(member, r.memberEpoch, r.topicPartitions);
+        } else if (holder.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) replaced = holder;
         else {
           throw new ConsumerGroupError(
             ErrorCode.UNRELEASED_INSTANCE_ID,
             `Static member ${memberId} with instance id ${r.instanceId} cannot join the group because the instance ` +
-              `id is owned by member ${holder.memberId}.`,
+              `id is owned by ${holder.memberId} member.`,
           );
         }
       } else {
@@ -465,12 +504,6 @@ export class ConsumerGroupCoordinator {
         member = holder;
         checkMemberEpoch(member, r.memberEpoch, r.topicPartitions);
       }
-    }
-    if (!member && !replaced && group.members.size >= this.config.maxSize) {
-      throw new ConsumerGroupError(
-        ErrorCode.GROUP_MAX_SIZE_REACHED,
-        `The consumer group has reached its maximum capacity of ${this.config.maxSize} members.`,
-      );
     }
 
     const records: ConsumerGroupRecord[] = [];
@@ -599,7 +632,9 @@ export class ConsumerGroupCoordinator {
         memberEpoch: reconciled.memberEpoch,
         heartbeatIntervalMs: this.config.heartbeatIntervalMs,
         assignment: sendAssignment
-          ? { topicPartitions: toWire(reconciled.assignedPartitions) as ConsumerGroupHeartbeatResponseTopicPartitions[] }
+          ? {
+            topicPartitions: toWire(reconciled.assignedPartitions) as ConsumerGroupHeartbeatResponseTopicPartitions[],
+          }
           : null,
       },
       records,
@@ -716,12 +751,12 @@ export class ConsumerGroupCoordinator {
           errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
           errorMessage: elsewhere ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.`,
           groupId,
-          groupState: "Dead",
-          groupEpoch: -1,
-          assignmentEpoch: -1,
+          groupState: "",
+          groupEpoch: 0,
+          assignmentEpoch: 0,
           assignorName: "",
           members: [],
-          authorizedOperations: operations,
+          authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
         };
       }
       const described = (a: ReadonlyMap<string, ReadonlySet<number>>): ConsumerGroupDescribeResponseAssignment => ({
@@ -758,7 +793,11 @@ export class ConsumerGroupCoordinator {
 
   /** ListGroups' view: every consumer group and its state. */
   listGroups(): { groupId: string; groupState: ConsumerGroupState; groupType: "consumer" }[] {
-    return [...this.#groups.values()].map((g) => ({ groupId: g.groupId, groupState: g.state(), groupType: "consumer" }));
+    return [...this.#groups.values()].map((g) => ({
+      groupId: g.groupId,
+      groupState: g.state(),
+      groupType: "consumer",
+    }));
   }
 
   /**
@@ -829,7 +868,9 @@ export class ConsumerGroupCoordinator {
         return;
       case "partition_metadata":
         group.subscriptionMetadata = new Map(
-          (record.value?.topics ?? []).map((t) => [t.topicId, { topicName: t.topicName, numPartitions: t.numPartitions }]),
+          (record.value?.topics ?? []).map((
+            t,
+          ) => [t.topicId, { topicName: t.topicName, numPartitions: t.numPartitions }]),
         );
         return;
       case "member_metadata": {
@@ -881,9 +922,10 @@ export class ConsumerGroupCoordinator {
           ...member,
           memberEpoch: v.memberEpoch,
           previousMemberEpoch: v.previousMemberEpoch,
-          state: (v.state === MemberState.UNREVOKED_PARTITIONS || v.state === MemberState.UNRELEASED_PARTITIONS
-            ? v.state
-            : MemberState.STABLE) as MemberState,
+          state:
+            (v.state === MemberState.UNREVOKED_PARTITIONS || v.state === MemberState.UNRELEASED_PARTITIONS
+              ? v.state
+              : MemberState.STABLE) as MemberState,
           assignedPartitions: fromWire(v.assignedPartitions),
           partitionsPendingRevocation: fromWire(v.partitionsPendingRevocation),
         };

@@ -26,6 +26,18 @@ import {
   encodeConsumerGroupRecord,
 } from "./consumer_group_records.ts";
 
+/**
+ * The hooks a classic group coordinator calls for consumer groups; structurally the `GroupExtension` of
+ * group_coordinator.ts (kept here as a type so this file does not depend on the classic coordinator).
+ */
+export interface ConsumerGroupExtension {
+  has(groupId: string): boolean;
+  replay(record: { keyVersion: number; key: Uint8Array; value: Uint8Array | null }): void;
+  list(): { groupId: string; protocolType: string; groupState: string; groupType: string }[];
+  validateOffsetCommit(groupId: string, memberId: string, memberEpoch: number): number;
+  deleteGroup(groupId: string): { errorCode: number; records: CoordinatorRecord[] };
+}
+
 /** What {@link ConsumerGroupManager} needs from the broker. */
 export interface ConsumerGroupManagerOptions {
   config?: ConsumerGroupConfig;
@@ -68,15 +80,32 @@ export class ConsumerGroupManager {
     this.#onExpired = options.onExpired ?? (() => {});
   }
 
-  async #write(records: ConsumerGroupRecord[]): Promise<void> {
-    if (records.length > 0) await this.#sink.write(records.map(encodeConsumerGroupRecord));
+  /** Writes records, one append per group; resolves with the first error code, NONE when all are durable. */
+  async #write(records: readonly ConsumerGroupRecord[]): Promise<number> {
+    const byGroup = new Map<string, CoordinatorRecord[]>();
+    for (const record of records) {
+      let list = byGroup.get(record.groupId);
+      if (!list) byGroup.set(record.groupId, list = []);
+      list.push(encodeConsumerGroupRecord(record));
+    }
+    let result: number = ErrorCode.NONE;
+    for (const [groupId, list] of byGroup) {
+      let code: number;
+      try {
+        code = await this.#sink.write(groupId, list);
+      } catch {
+        code = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      }
+      if (result === ErrorCode.NONE) result = code;
+    }
+    return result;
   }
 
   /**
-   * Answers a ConsumerGroupHeartbeat once its records are durable. If they cannot be written the member is told
-   * COORDINATOR_NOT_AVAILABLE (retriable) and retries; the in-memory state already moved, as after a write that
-   * succeeded without its answer arriving, which the protocol tolerates (previous-epoch acceptance, full
-   * requests after errors).
+   * Answers a ConsumerGroupHeartbeat once its records are durable. If they cannot be written the member gets the
+   * sink's error (COORDINATOR_NOT_AVAILABLE when it threw) and retries; the in-memory state already moved, as
+   * after a write that succeeded without its answer arriving, which the protocol tolerates (previous-epoch
+   * acceptance, full requests after errors).
    */
   async heartbeat(
     request: ConsumerGroupHeartbeatRequest,
@@ -84,13 +113,12 @@ export class ConsumerGroupManager {
     nowMs: number,
   ): Promise<ConsumerGroupHeartbeatResponse> {
     const { response, records } = this.coordinator.heartbeat(request, client, nowMs, this.#topics);
-    try {
-      await this.#write(records);
-    } catch (e) {
+    const errorCode = await this.#write(records);
+    if (errorCode !== ErrorCode.NONE) {
       return {
         ...response,
-        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-        errorMessage: `The group records could not be written: ${(e as Error).message}`,
+        errorCode,
+        errorMessage: null,
         memberId: null,
         memberEpoch: 0,
         heartbeatIntervalMs: 0,
@@ -101,7 +129,10 @@ export class ConsumerGroupManager {
   }
 
   /** ConsumerGroupDescribe's groups. */
-  describe(groupIds: readonly string[], includeAuthorizedOperations = false): ConsumerGroupDescribeResponseDescribedGroup[] {
+  describe(
+    groupIds: readonly string[],
+    includeAuthorizedOperations = false,
+  ): ConsumerGroupDescribeResponseDescribedGroup[] {
     return this.coordinator.describe(groupIds, this.#topics, includeAuthorizedOperations);
   }
 
@@ -120,10 +151,12 @@ export class ConsumerGroupManager {
 
   /**
    * Checks the deadlines every `periodMs` with `now()` until {@link close}. Expiry is at most `periodMs` late,
-   * which Kafka's timer wheel also allows for.
+   * which Kafka's timer wheel also allows for. Starts the sessions of recovered members first, so call it once
+   * the records of `__consumer_offsets` are replayed.
    */
   startExpiryTimer(now: () => number, periodMs = 1000): void {
     if (this.#timer !== undefined) return;
+    this.startSessions(now());
     let running = false;
     const timer = setInterval(() => {
       const next = this.nextDeadlineMs();
@@ -174,13 +207,40 @@ export class ConsumerGroupManager {
   async deleteGroup(groupId: string): Promise<number | undefined> {
     const result = this.coordinator.deleteGroup(groupId);
     if (!result) return undefined;
-    await this.#write(result.records);
-    return result.errorCode;
+    if (result.errorCode !== ErrorCode.NONE) return result.errorCode;
+    return await this.#write(result.records);
   }
 
   /** See ConsumerGroupCoordinator.validateOffsetCommit. */
   validateOffsetCommit(groupId: string, memberId: string, memberEpoch: number): number | undefined {
     return this.coordinator.validateOffsetCommit(groupId, memberId, memberEpoch);
+  }
+
+  /**
+   * The hooks the classic GroupCoordinator calls for consumer groups (its `GroupExtension`): `has`, `replay` of
+   * key versions 3+ at load, ListGroups entries, OffsetCommit validation, DeleteGroups.
+   */
+  groupExtension(): ConsumerGroupExtension {
+    return {
+      has: (groupId) => this.has(groupId),
+      replay: (record) => {
+        this.replay({ key: record.key, value: record.value });
+      },
+      list: () =>
+        this.listGroups().map((g) => ({
+          groupId: g.groupId,
+          protocolType: "consumer",
+          groupState: g.groupState,
+          groupType: "consumer",
+        })),
+      validateOffsetCommit: (groupId, memberId, memberEpoch) =>
+        this.validateOffsetCommit(groupId, memberId, memberEpoch) ?? ErrorCode.NONE,
+      deleteGroup: (groupId) => {
+        const result = this.coordinator.deleteGroup(groupId);
+        if (!result) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, records: [] };
+        return { errorCode: result.errorCode, records: result.records.map(encodeConsumerGroupRecord) };
+      },
+    };
   }
 
   /** See ConsumerGroupCoordinator.validateOffsetFetch. */

@@ -69,9 +69,12 @@ export interface CoordinatorRecord {
   value: Uint8Array | null;
 }
 
-/** Where a coordinator's records go; resolves once they are durable (written to `__consumer_offsets`). */
+/**
+ * Where a coordinator's records go: appends them to the `__consumer_offsets` partition of `groupId` and resolves
+ * once they are durable, with a Kafka error code (NONE on success). GroupCoordinator.writeRecords is one.
+ */
 export interface CoordinatorRecordSink {
-  write(records: CoordinatorRecord[]): Promise<void>;
+  write(groupId: string, records: CoordinatorRecord[]): Promise<number>;
 }
 
 /** Kafka's record types (the key version) of the consumer group records. */

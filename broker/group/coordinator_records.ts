@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { Reader, Writer } from "../../protocol/messages.ts";
+import { Reader, Writer, ZERO_UUID } from "../../protocol/messages.ts";
+import { uuidToBytes } from "../../protocol/wire/uuid.ts";
 import {
   decodeGroupMetadataKey,
   encodeGroupMetadataKey,
@@ -35,8 +36,10 @@ export const OFFSETS_TOPIC = "__consumer_offsets";
 export const OFFSET_COMMIT_KEY_VERSION = 1;
 /** Key version of group metadata. */
 export const GROUP_METADATA_KEY_VERSION = 2;
-/** Value version of an offset commit without expire timestamp (Kafka 4 writes 3; 1 when it has one). */
-export const OFFSET_COMMIT_VALUE_VERSION = 3;
+/** Value version of an offset commit without expire timestamp (Kafka 4.3 writes 4; 1 when it has one). */
+export const OFFSET_COMMIT_VALUE_VERSION = 4;
+/** The tag of OffsetCommitValue v4's topic id (Kafka 4.1+). */
+export const OFFSET_COMMIT_TOPIC_ID_TAG = 0;
 /** Value version of group metadata (Kafka 4 writes 3). */
 export const GROUP_METADATA_VALUE_VERSION = 3;
 
@@ -74,11 +77,13 @@ export function javaStringHashCode(s: string): number {
  * @example
  * ```ts
  * import { partitionForGroup } from "./coordinator_records.ts";
- * partitionForGroup("my-group", 50); // 1
+ * partitionForGroup("simple", 50); // 26
  * ```
  */
 export function partitionForGroup(groupId: string, partitions: number): number {
-  return (javaStringHashCode(groupId) & 0x7fffffff) % partitions;
+  // Kafka's Utils.abs: the absolute value, with Integer.MIN_VALUE mapped to 0 (not a bit mask).
+  const hash = javaStringHashCode(groupId);
+  return (hash === -2147483648 ? 0 : Math.abs(hash)) % partitions;
 }
 
 function prefixed(version: number, encode: (w: Writer) => void): Uint8Array {
@@ -88,17 +93,32 @@ function prefixed(version: number, encode: (w: Writer) => void): Uint8Array {
   return w.finish();
 }
 
-/** The record of a committed offset, or its tombstone (`value` null). */
+/**
+ * The record of a committed offset, or its tombstone (`value` null). Kafka 4.3 writes value version 4 with the
+ * topic id as tagged field 0 (newer than the schema we generate from, so it travels as a raw tagged field), and
+ * version 1 when the commit has an expire timestamp.
+ */
 export function offsetCommitRecord(
   group: string,
   topic: string,
   partition: number,
   value: OffsetCommitValue | null,
+  topicId?: string,
 ): StoredRecord {
   const key = prefixed(OFFSET_COMMIT_KEY_VERSION, (w) => encodeOffsetCommitKey(w, { group, topic, partition }, 1));
   if (value === null) return { key, value: null };
-  const version = value.expireTimestamp >= 0n ? 1 : OFFSET_COMMIT_VALUE_VERSION;
-  return { key, value: prefixed(version, (w) => encodeOffsetCommitValue(w, value, version)) };
+  if (value.expireTimestamp >= 0n) return { key, value: prefixed(1, (w) => encodeOffsetCommitValue(w, value, 1)) };
+  const tagged = [];
+  if (topicId !== undefined && topicId !== ZERO_UUID) {
+    const data = new Uint8Array(16);
+    uuidToBytes(topicId, data, 0);
+    tagged.push({ tag: OFFSET_COMMIT_TOPIC_ID_TAG, data });
+  }
+  const v4 = { ...value, unknownTaggedFields: tagged };
+  return {
+    key,
+    value: prefixed(OFFSET_COMMIT_VALUE_VERSION, (w) => encodeOffsetCommitValue(w, v4, OFFSET_COMMIT_VALUE_VERSION)),
+  };
 }
 
 /** The record of a group's metadata, or its tombstone (`value` null). */

@@ -38,6 +38,7 @@ import {
 import {
   decodeCoordinatorRecord,
   groupMetadataRecord,
+  javaStringHashCode,
   offsetCommitRecord,
   OFFSETS_TOPIC,
   partitionForGroup,
@@ -65,6 +66,29 @@ export interface GroupExtension {
   validateOffsetCommit?(groupId: string, memberId: string, memberEpoch: number): number;
   /** Deletes a group of this type (DeleteGroups): an error code; `records` are its tombstones to write. */
   deleteGroup?(groupId: string): { errorCode: number; records: StoredRecord[] };
+  /** DescribeGroups of a group of this type, as Kafka shows such a group to the classic API. */
+  describe?(groupId: string): DescribedGroup;
+  /** The topics a group of this type is subscribed to (OffsetDelete answers GROUP_SUBSCRIBED_TO_TOPIC for them). */
+  subscribedTopics?(groupId: string): ReadonlySet<string>;
+  /** OffsetFetch v9+ with a member id and epoch (KIP-848): an error code, NONE to answer. */
+  validateOffsetFetch?(groupId: string, memberId: string, memberEpoch: number): number;
+}
+
+/** A group as DescribeGroups describes it (without authorized operations, which the handler adds). */
+export interface DescribedGroup {
+  errorCode: number;
+  groupId: string;
+  groupState: string;
+  protocolType: string;
+  protocolData: string;
+  members: {
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    memberMetadata: Uint8Array;
+    memberAssignment: Uint8Array;
+  }[];
 }
 
 /** One partition's answer to an OffsetCommit or OffsetDelete. */
@@ -124,6 +148,19 @@ function writeErrorCode(code: number): number {
   }
 }
 
+function addHeld<T>(held: Map<string, ((result: T) => void)[]>, key: string, resolve: (result: T) => void): void {
+  const queue = held.get(key);
+  if (queue) queue.push(resolve);
+  else held.set(key, [resolve]);
+}
+
+function takeHeld<T>(held: Map<string, ((result: T) => void)[]>, key: string): ((result: T) => void) | undefined {
+  const queue = held.get(key);
+  const resolve = queue?.shift();
+  if (queue && queue.length === 0) held.delete(key);
+  return resolve;
+}
+
 /** Reads the topics of a ConsumerProtocolSubscription (version int16, then an int32-counted string array). */
 function subscribedTopics(metadata: Uint8Array): Set<string> | undefined {
   try {
@@ -146,6 +183,35 @@ function subscribedTopics(metadata: Uint8Array): Set<string> | undefined {
 }
 
 /**
+ * The order in which Kafka answers DeleteGroups: groups are batched by `__consumer_offsets` partition in a Java
+ * HashMap keyed by TopicPartition, and the batches answered in the map's iteration order (bucket by bucket, in
+ * insertion order within a bucket). Clients do not care; the differential tests do.
+ */
+export function kafkaDeleteOrder(groupIds: readonly string[], partitions: number): string[] {
+  const batches = new Map<number, string[]>();
+  for (const groupId of groupIds) {
+    const partition = partitionForGroup(groupId, partitions);
+    const batch = batches.get(partition);
+    if (batch) batch.push(groupId);
+    else batches.set(partition, [groupId]);
+  }
+  let tableSize = 16;
+  while (batches.size > tableSize * 0.75) tableSize *= 2;
+  const topicHash = javaStringHashCode(OFFSETS_TOPIC);
+  const bucketOf = (partition: number) => {
+    const h = (Math.imul(31, 31 + partition) + topicHash) | 0;
+    return (h ^ (h >>> 16)) & (tableSize - 1);
+  };
+  const ordered = [...batches.entries()].map(([partition, ids], insertion) => ({
+    bucket: bucketOf(partition),
+    insertion,
+    ids,
+  }));
+  ordered.sort((a, b) => a.bucket - b.bucket || a.insertion - b.insertion);
+  return ordered.flatMap((b) => b.ids);
+}
+
+/**
  * The group coordinator of this broker.
  *
  * @example
@@ -165,8 +231,12 @@ export class GroupCoordinator {
 
   readonly #deps: GroupCoordinatorDeps;
   readonly #settings: ClassicGroupSettings;
-  readonly #heldJoins = new Map<string, (result: JoinResult) => void>();
-  readonly #heldSyncs = new Map<string, (result: SyncResult) => void>();
+  /**
+   * Callers waiting for a held answer, by group and member, oldest first: a member that sends a second JoinGroup
+   * while its first is held gets the first answered (REBALANCE_IN_PROGRESS) before the second, in that order.
+   */
+  readonly #heldJoins = new Map<string, ((result: JoinResult) => void)[]>();
+  readonly #heldSyncs = new Map<string, ((result: SyncResult) => void)[]>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAtMs = Infinity;
   #retentionTimer: ReturnType<typeof setInterval> | undefined;
@@ -178,6 +248,11 @@ export class GroupCoordinator {
     this.#settings = {
       initialRebalanceDelayMs: configNumber(deps.config, "group.initial.rebalance.delay.ms", 3000),
       newMemberJoinTimeoutMs: NEW_MEMBER_JOIN_TIMEOUT_MS,
+      maxSize: configNumber(
+        deps.config,
+        "group.classic.max.size",
+        configNumber(deps.config, "group.max.size", Infinity),
+      ),
     };
   }
 
@@ -235,6 +310,13 @@ export class GroupCoordinator {
     for (const [groupId, value] of groupRecords) {
       if (value === null) continue;
       this.classicGroups.set(groupId, ClassicGroup.fromRecord(groupId, value, this.#settings, now));
+    }
+    // Offsets without group metadata belong to a "simple" group (commits without group management): Kafka
+    // recreates it, Empty, when it replays them.
+    for (const groupId of this.offsets.groups()) {
+      if (!this.classicGroups.has(groupId) && !this.extension?.has?.(groupId)) {
+        this.classicGroups.set(groupId, new ClassicGroup(groupId, this.#settings, now));
+      }
     }
     for (const group of this.classicGroups.values()) this.#schedule(group);
     this.#deps.logger.info("group coordinator loaded", {
@@ -345,23 +427,18 @@ export class GroupCoordinator {
   #deliver(groupId: string, replies: Reply[]): void {
     for (const reply of replies) {
       const key = `${groupId}\u0000${reply.memberId}`;
-      if (reply.kind === "join") {
-        const resolve = this.#heldJoins.get(key);
-        this.#heldJoins.delete(key);
-        resolve?.(reply.result);
-      } else {
-        const resolve = this.#heldSyncs.get(key);
-        this.#heldSyncs.delete(key);
-        resolve?.(reply.result);
-      }
+      if (reply.kind === "join") takeHeld(this.#heldJoins, key)?.(reply.result);
+      else takeHeld(this.#heldSyncs, key)?.(reply.result);
     }
   }
 
   // --- writes --------------------------------------------------------------------------------------------
 
   #ensureOffsetsTopic(): Promise<void> {
+    // While the controller creates it, the topic is in the metadata image before its logs are open: wait.
+    if (this.#creatingTopic) return this.#creatingTopic;
     if (this.#deps.metadata.topic(OFFSETS_TOPIC)) return Promise.resolve();
-    this.#creatingTopic ??= (async () => {
+    this.#creatingTopic = (async () => {
       const [result] = await this.#deps.controller.createTopics([{
         name: OFFSETS_TOPIC,
         numPartitions: configNumber(this.#deps.config, "offsets.topic.num.partitions", 50),
@@ -448,6 +525,7 @@ export class GroupCoordinator {
     }
     if (this.extension?.has?.(req.groupId)) return error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     let group = this.classicGroups.get(req.groupId);
+    const isNewGroup = !group;
     if (!group) {
       if (req.memberId !== "") return error(ErrorCode.UNKNOWN_MEMBER_ID);
       group = new ClassicGroup(req.groupId, this.#settings, this.#deps.now());
@@ -466,14 +544,13 @@ export class GroupCoordinator {
     let held: Promise<JoinResult> | undefined;
     if (answer.held) {
       const key = `${group.groupId}\u0000${answer.memberId}`;
-      held = new Promise((resolve) => this.#heldJoins.set(key, resolve));
+      held = new Promise((resolve) => addHeld(this.#heldJoins, key, resolve));
+    }
+    if (isNewGroup && !group.hasStoreRequest()) {
+      // Kafka commits a group it creates even when the JoinGroup fails (an Empty group record).
+      this.writeRecords(group.groupId, [groupMetadataRecord(group.groupId, group.toRecord())]);
     }
     this.#flush(group);
-    if (group.isEmpty && group.state === "Empty" && !this.offsets.has(group.groupId) && group.generationId === 0) {
-      // A first JoinGroup that failed (or only reserved a member id) leaves no group behind... unless a member
-      // id is pending, which keeps the group for its second JoinGroup.
-      if (group.pendingMembers.size === 0) this.classicGroups.delete(group.groupId);
-    }
     return answer.held ? held! : answer.result;
   }
 
@@ -492,7 +569,7 @@ export class GroupCoordinator {
     let held: Promise<SyncResult> | undefined;
     if (answer.held) {
       const key = `${groupId}\u0000${answer.memberId}`;
-      held = new Promise((resolve) => this.#heldSyncs.set(key, resolve));
+      held = new Promise((resolve) => addHeld(this.#heldSyncs, key, resolve));
     }
     this.#flush(group);
     return answer.held ? held! : answer.result;
@@ -515,7 +592,8 @@ export class GroupCoordinator {
   ): { errorCode: number; memberErrors: number[] } {
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, memberErrors: [] };
     const group = this.classicGroups.get(groupId);
-    if (!group) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, memberErrors: [] };
+    // Kafka answers each member of a group it does not know with UNKNOWN_MEMBER_ID.
+    if (!group) return { errorCode: ErrorCode.NONE, memberErrors: members.map(() => ErrorCode.UNKNOWN_MEMBER_ID) };
     if (group.state === "Dead") return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, memberErrors: [] };
     const memberErrors = group.leave(members, this.#deps.now());
     this.#flush(group);
@@ -549,7 +627,7 @@ export class GroupCoordinator {
         name: t.name,
         partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
       }));
-    if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    // Kafka 4 accepts an empty group id here (unlike JoinGroup): it is a group like any other.
     const groupError = this.#validateCommit(req, apiVersion);
     if (groupError !== ErrorCode.NONE) return all(groupError);
 
@@ -577,7 +655,7 @@ export class GroupCoordinator {
           metadata,
           commitTimestamp: BigInt(now),
           expireTimestamp: BigInt(expireTimestampMs),
-        }));
+        }, this.#deps.metadata.topic(t.name)?.topicId));
         toApply.push({ topic: t.name, partition: p.partitionIndex, offset });
         return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
       }),
@@ -611,14 +689,21 @@ export class GroupCoordinator {
       group = new ClassicGroup(req.groupId, this.#settings, this.#deps.now());
       this.classicGroups.set(req.groupId, group);
     }
-    return group.validateOffsetCommit(req.memberId, req.groupInstanceId, req.generationIdOrMemberEpoch);
+    const errorCode = group.validateOffsetCommit(req.memberId, req.groupInstanceId, req.generationIdOrMemberEpoch);
+    if (errorCode === ErrorCode.NONE) group.offsetCommitted(req.memberId, this.#deps.now());
+    return errorCode;
   }
 
   /** OffsetFetch of one group: `topics` null asks for every committed partition. */
   fetchOffsets(
     groupId: string,
     topics: { name: string; partitionIndexes: number[] }[] | null,
+    member?: { memberId: string | null; memberEpoch: number },
   ): { errorCode: number; topics: { name: string; partitions: FetchedOffset[] }[] } {
+    if (member?.memberId && this.extension?.has?.(groupId) && this.extension.validateOffsetFetch) {
+      const errorCode = this.extension.validateOffsetFetch(groupId, member.memberId, member.memberEpoch);
+      if (errorCode !== ErrorCode.NONE) return { errorCode, topics: [] };
+    }
     const answer = (topic: string, partition: number): FetchedOffset => {
       const o = this.offsets.get(groupId, topic, partition);
       return {
@@ -645,14 +730,19 @@ export class GroupCoordinator {
   }
 
   /** OffsetDelete: the group-level error and each partition's. */
-  async deleteOffsets(
+  deleteOffsets(
     groupId: string,
     topics: { name: string; partitions: { partitionIndex: number }[] }[],
   ): Promise<{ errorCode: number; topics: { name: string; partitions: PartitionError[] }[] }> {
+    if (this.extension?.has?.(groupId)) {
+      return this.#deleteOffsetsOf(groupId, topics, this.extension.subscribedTopics?.(groupId));
+    }
     const group = this.classicGroups.get(groupId);
-    if (!group || group.state === "Dead") return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    if (!group || group.state === "Dead") {
+      return Promise.resolve({ errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] });
+    }
     if (group.state !== "Empty" && group.protocolType !== "consumer") {
-      return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
+      return Promise.resolve({ errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] });
     }
     let subscribed: Set<string> | undefined = new Set();
     if (group.state !== "Empty") {
@@ -665,6 +755,15 @@ export class GroupCoordinator {
         for (const t of topicsOfMember) subscribed.add(t);
       }
     }
+    return this.#deleteOffsetsOf(groupId, topics, subscribed);
+  }
+
+  /** Deletes the offsets of `topics` not in `subscribed` (undefined: subscribed to every topic). */
+  async #deleteOffsetsOf(
+    groupId: string,
+    topics: { name: string; partitions: { partitionIndex: number }[] }[],
+    subscribed: ReadonlySet<string> | undefined,
+  ): Promise<{ errorCode: number; topics: { name: string; partitions: PartitionError[] }[] }> {
     const records: StoredRecord[] = [];
     const toDelete: TopicPartition[] = [];
     const results = topics.map((t) => {
@@ -692,11 +791,7 @@ export class GroupCoordinator {
   /** DeleteGroups: one error code per group, in order. */
   async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
     const results: { groupId: string; errorCode: number }[] = [];
-    for (const groupId of groupIds) {
-      if (groupId === "") {
-        results.push({ groupId, errorCode: ErrorCode.INVALID_GROUP_ID });
-        continue;
-      }
+    for (const groupId of kafkaDeleteOrder(groupIds, this.#partitionCount)) {
       if (this.extension?.has?.(groupId) && this.extension.deleteGroup) {
         const { errorCode, records } = this.extension.deleteGroup(groupId);
         const tombstones = this.offsets.partitionsOf(groupId).map((tp) =>
@@ -770,21 +865,8 @@ export class GroupCoordinator {
   }
 
   /** DescribeGroups of one classic group (a group that does not exist is described as Dead). */
-  describeGroup(groupId: string): {
-    errorCode: number;
-    groupId: string;
-    groupState: string;
-    protocolType: string;
-    protocolData: string;
-    members: {
-      memberId: string;
-      groupInstanceId: string | null;
-      clientId: string;
-      clientHost: string;
-      memberMetadata: Uint8Array;
-      memberAssignment: Uint8Array;
-    }[];
-  } {
+  describeGroup(groupId: string): DescribedGroup {
+    if (this.extension?.has?.(groupId) && this.extension.describe) return this.extension.describe(groupId);
     const group = this.classicGroups.get(groupId);
     if (!group) {
       return {

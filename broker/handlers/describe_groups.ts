@@ -9,8 +9,11 @@ import type { Handler } from "../broker_context.ts";
 import { groupCoordinatorOf } from "../group/group_coordinator.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "./metadata.ts";
 
-/** Every group operation (READ, DELETE, DESCRIBE) as a bit field: what everyone may do without an authorizer. */
-export const GROUP_OPERATIONS_ALL = (1 << 3) | (1 << 6) | (1 << 8);
+/**
+ * Every group operation as a bit field (READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS): what everyone
+ * may do without an authorizer; Kafka 4.3 answers it for any group asked about, even one that does not exist.
+ */
+export const GROUP_OPERATIONS_ALL = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
 
 /** Answers DescribeGroups. */
 export const handleDescribeGroups: Handler<typeof ApiKey.DescribeGroups> = (ctx, request) => {
@@ -21,9 +24,7 @@ export const handleDescribeGroups: Handler<typeof ApiKey.DescribeGroups> = (ctx,
       const described = groupCoordinatorOf(ctx).describeGroup(groupId);
       return {
         ...described,
-        authorizedOperations: body.includeAuthorizedOperations && described.groupState !== "Dead"
-          ? GROUP_OPERATIONS_ALL
-          : AUTHORIZED_OPERATIONS_OMITTED,
+        authorizedOperations: body.includeAuthorizedOperations ? GROUP_OPERATIONS_ALL : AUTHORIZED_OPERATIONS_OMITTED,
       };
     }),
   };

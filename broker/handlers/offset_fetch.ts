@@ -18,7 +18,10 @@ export const handleOffsetFetch: Handler<typeof ApiKey.OffsetFetch> = (ctx, reque
       topics: [],
       errorCode: 0,
       groups: body.groups.map((g) => {
-        const { errorCode, topics } = groupCoordinatorOf(ctx).fetchOffsets(g.groupId, g.topics);
+        const { errorCode, topics } = groupCoordinatorOf(ctx).fetchOffsets(g.groupId, g.topics, {
+          memberId: g.memberId,
+          memberEpoch: g.memberEpoch,
+        });
         return { groupId: g.groupId, errorCode, topics };
       }),
     };

@@ -1,0 +1,21 @@
+/**
+ * The Java client (org.apache.kafka:kafka-clients 4.x) classic consumer group against a real Samsa broker
+ * process: the driver's `group-classic` scenario (one member consumes and commits, a new member resumes after it).
+ */
+import assert from "node:assert/strict";
+import { startBroker } from "../../integration/broker_process.ts";
+import { failedChecks, runDriver } from "../client_driver.ts";
+
+const RUN = new URL("./run.sh", import.meta.url).pathname;
+
+Deno.test("Java kafka-clients: group-classic", async () => {
+  const broker = await startBroker({ settings: { "group.initial.rebalance.delay.ms": 0 } });
+  try {
+    const run = await runDriver("bash", [RUN, broker.bootstrap, "group-classic"], 300_000);
+    assert.equal(run.code, 0, failedChecks(run));
+    assert.ok(run.checks.length > 0 && run.checks.every((c) => c.ok), failedChecks(run));
+  } finally {
+    await broker.stop();
+    await Deno.remove(broker.dataDir, { recursive: true });
+  }
+});
