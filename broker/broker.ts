@@ -11,6 +11,8 @@ import type { BrokerConfig } from "./config.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { LocalController } from "./controller.ts";
 import { GroupCoordinator } from "./group/group_coordinator.ts";
+import { consumerGroupConfigFrom } from "./group/consumer_group.ts";
+import { ConsumerGroupManager } from "./group/consumer_group_manager.ts";
 import { KafkaServer, serverOptionsFromConfig } from "./listener.ts";
 import type { Logger } from "./logger.ts";
 import { METADATA_TOPIC, MetadataLog } from "./metadata_log.ts";
@@ -84,6 +86,18 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     logger,
     now: Date.now,
   });
+  const consumerGroups = new ConsumerGroupManager({
+    config: consumerGroupConfigFrom(config),
+    sink: { write: (groupId, records) => groups.writeRecords(groupId, records) },
+    topics: metadata.image,
+    isGroupIdInUseElsewhere: (groupId) => {
+      const g = groups.group(groupId);
+      return g !== undefined && g.state !== "Empty" && g.state !== "Dead";
+    },
+    onExpired: (m) =>
+      logger.info("consumer group member expired", { group: m.groupId, member: m.memberId, reason: m.reason }),
+  });
+  groups.extension = consumerGroups.groupExtension();
   await groups.load();
 
   const advertised = new Map<string, { host: string; port: number }>();
@@ -96,6 +110,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     replicas,
     controller,
     groups,
+    consumerGroups,
     logger,
     now: () => Date.now(),
   };
@@ -113,6 +128,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     });
   }
   groups.start();
+  consumerGroups.startExpiryTimer(Date.now);
   replicas.startBackgroundWork(
     Number(config.get("log.retention.check.interval.ms") ?? 300_000),
     Number(config.get("log.cleaner.backoff.ms") ?? 15_000),
@@ -131,6 +147,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     addresses: server.addresses,
     async close() {
       groups.close();
+      consumerGroups.close();
       await server.close({ timeoutMs: config.shutdownTimeoutMs });
       await replicas.close();
       await metadata.close();

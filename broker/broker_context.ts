@@ -11,6 +11,7 @@ import type { ConnectionInfo } from "./connection.ts";
 import type { GroupCoordinator } from "./group/group_coordinator.ts";
 import type { Logger } from "./logger.ts";
 import type { MetadataImage } from "./metadata_image.ts";
+import type { ConsumerGroupManager } from "./group/consumer_group_manager.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
 
 /** A topic to create, as CreateTopics (or auto-creation) asks for it. */
@@ -67,6 +68,8 @@ export interface BrokerContext {
    * which need no groups can leave it out; the broker always has one (see `groupCoordinatorOf`).
    */
   readonly groups?: GroupCoordinator;
+  /** The consumer groups of KIP-848 (ConsumerGroupHeartbeat, ConsumerGroupDescribe). */
+  readonly consumerGroups?: ConsumerGroupManager;
   readonly logger: Logger;
   /** Milliseconds since the epoch. */
   now(): number;

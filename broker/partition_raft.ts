@@ -200,7 +200,7 @@ export class PartitionRaft {
     // With one voter every persisted entry is committed: recovery already cut what was not durable.
     const hardState: HardState = { term, vote, commit: log.logEndOffset - 1 };
     const storage = new PartitionLogStorage(log, hardState, { voters: [nodeId], learners: [] });
-    return [new RawNode({ id: nodeId, storage, random: Math.random, preVote: false }), storage];
+    return [new RawNode({ id: nodeId, storage, random: Math.random }), storage];
   }
 
   async #elect(): Promise<void> {

@@ -19,6 +19,8 @@ import {
 import type { BrokerContext, Handler } from "./broker_context.ts";
 import type { ConnectionInfo, RequestHandler } from "./connection.ts";
 import { apiVersionsBody, handleApiVersions } from "./handlers/api_versions.ts";
+import { handleConsumerGroupDescribe } from "./handlers/consumer_group_describe.ts";
+import { handleConsumerGroupHeartbeat } from "./handlers/consumer_group_heartbeat.ts";
 import { handleCreatePartitions } from "./handlers/create_partitions.ts";
 import { handleCreateTopics } from "./handlers/create_topics.ts";
 import { handleDeleteGroups } from "./handlers/delete_groups.ts";
@@ -70,6 +72,8 @@ const HANDLERS = new Map<number, AnyHandler>([
   [ApiKey.DescribeConfigs, handleDescribeConfigs as AnyHandler],
   [ApiKey.CreatePartitions, handleCreatePartitions as AnyHandler],
   [ApiKey.DescribeCluster, handleDescribeCluster as AnyHandler],
+  [ApiKey.ConsumerGroupHeartbeat, handleConsumerGroupHeartbeat as AnyHandler],
+  [ApiKey.ConsumerGroupDescribe, handleConsumerGroupDescribe as AnyHandler],
 ]);
 
 /**

@@ -40,6 +40,8 @@ export const SUPPORTED_APIS: readonly SupportedApi[] = [
   { apiKey: ApiKey.DescribeConfigs, minVersion: 1, maxVersion: 4 },
   { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.ConsumerGroupHeartbeat, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.ConsumerGroupDescribe, minVersion: 0, maxVersion: 0 },
 ].sort((a, b) => a.apiKey - b.apiKey);
 
 const BY_KEY = new Map(SUPPORTED_APIS.map((api) => [api.apiKey, api]));

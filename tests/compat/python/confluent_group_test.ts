@@ -9,17 +9,19 @@ import { failedChecks, runDriver } from "../client_driver.ts";
 
 const DRIVER = new URL("./driver.py", import.meta.url).pathname;
 
-Deno.test("confluent-kafka-python: group-classic", async () => {
-  const broker = await startBroker({ settings: { "group.initial.rebalance.delay.ms": 0 } });
-  try {
-    const run = await runDriver("python3", [DRIVER, broker.bootstrap, "group-classic"]);
-    assert.equal(run.code, 0, failedChecks(run));
-    assert.ok(run.checks.length > 0 && run.checks.every((c) => c.ok), failedChecks(run));
-  } finally {
-    await broker.stop();
-    await Deno.remove(broker.dataDir, { recursive: true });
-  }
-});
+for (const scenario of ["group-classic", "group-consumer"]) {
+  Deno.test(`confluent-kafka-python: ${scenario}`, async () => {
+    const broker = await startBroker({ settings: { "group.initial.rebalance.delay.ms": 0 } });
+    try {
+      const run = await runDriver("python3", [DRIVER, broker.bootstrap, scenario]);
+      assert.equal(run.code, 0, failedChecks(run));
+      assert.ok(run.checks.length > 0 && run.checks.every((c) => c.ok), failedChecks(run));
+    } finally {
+      await broker.stop();
+      await Deno.remove(broker.dataDir, { recursive: true });
+    }
+  });
+}
 
 /** One step of the restart scenario, as a small Python program: prints one JSON line. */
 const STEP = `
