@@ -25,7 +25,7 @@ interface TestNode {
 const GROUPS = ["orders-0", "orders-1", "payments-0"];
 const VOTERS = [1, 2, 3];
 
-async function startCluster(): Promise<TestNode[]> {
+function startCluster(): TestNode[] {
   const listeners = VOTERS.map(() => ({ port: 0, listener: undefined as RaftListener | undefined }));
   const nodes: TestNode[] = [];
   // Bind every listener first, so each transport knows every peer's port.
@@ -106,7 +106,7 @@ async function until(what: string, condition: () => boolean, timeoutMs = 10_000)
 }
 
 Deno.test("three nodes elect a leader per group and commit proposals over TCP", async () => {
-  const nodes = await startCluster();
+  const nodes = startCluster();
   try {
     for (const group of GROUPS) await until(`a leader of ${group}`, () => leaderOf(nodes, group) !== undefined);
     for (const group of GROUPS) {

@@ -209,7 +209,7 @@ export function runMultiSeed(seed: number): MultiRunResult {
           continue;
         }
         const mr = leaderOf(g);
-        const r = mr?.group(g)!.raft;
+        const r = mr?.group(g)?.raft;
         if (mr && r && (!p || r.log.term(p.last) !== p.term || applied)) {
           const res = mr.propose(g, 1, new TextEncoder().encode(`s${seed}${g}final`));
           if (res.ok) pending.set(g, { last: res.lastIndex, term: res.term });

@@ -13,7 +13,7 @@ const settings: ProduceSettings = {
   timestampAfterMaxMs: 3_600_000,
 };
 
-async function withReplica(fn: (replica: PartitionReplica) => Promise<void>) {
+async function withReplica(fn: (replica: PartitionReplica) => void | Promise<void>) {
   const dir = await Deno.makeTempDir();
   const log = await PartitionLog.open(`${dir}/t-0`);
   try {
@@ -44,7 +44,7 @@ Deno.test("appended batches get contiguous offsets and become visible once durab
 });
 
 Deno.test("a retried idempotent batch is answered with its original offset and not written twice", async () => {
-  await withReplica(async (replica) => {
+  await withReplica((replica) => {
     const fields = { producerId: 9n, producerEpoch: 0, baseSequence: 0 };
     const a = replica.append(buildRecordBatch(records(2), fields), settings, now);
     const retry = replica.append(buildRecordBatch(records(2), fields), settings, now);
@@ -61,7 +61,7 @@ Deno.test("a retried idempotent batch is answered with its original offset and n
 });
 
 Deno.test("bad payloads get Kafka's error codes and nothing is appended", async () => {
-  await withReplica(async (replica) => {
+  await withReplica((replica) => {
     const corrupt = buildRecordBatch(records(1));
     corrupt[corrupt.length - 1] ^= 1;
     assert.equal(replica.append(corrupt, settings, now).errorCode, ErrorCode.CORRUPT_MESSAGE);
