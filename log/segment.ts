@@ -148,6 +148,9 @@ export class LogSegment {
   private offsetIndex: OffsetIndex | null = null;
   private indexDirty = false;
   private timeIndexDirty = false;
+  /** Index entries not yet written to their files (see `writePendingIndexes`). */
+  private pendingIndex: Uint8Array[] = [];
+  private pendingTimeIndex: Uint8Array[] = [];
   private timeIndex: TimeIndex | null = null;
 
   private constructor(
@@ -169,8 +172,9 @@ export class LogSegment {
     for (const kind of ["index", "timeindex"] as const) fs.remove(segment.path(kind));
     segment.logHandle = fs.open(segment.path("log"), { create: true });
     if (segment.logHandle.size() !== 0) segment.logHandle.truncate(0);
-    segment.indexFile();
-    segment.timeIndexFile();
+    // The index files exist from the start (empty); their entries are written when the segment stops being
+    // active or the log closes, so an active segment holds one descriptor, not three.
+    for (const kind of ["index", "timeindex"] as const) fs.open(segment.path(kind), { create: true }).close();
     segment.offsetIndex = new OffsetIndex(baseOffset);
     segment.timeIndex = new TimeIndex(baseOffset);
     return segment;
@@ -197,6 +201,7 @@ export class LogSegment {
    * indexes of every segment it scans.
    */
   takeDirtyIndexFiles(): LogFile[] {
+    this.writePendingIndexes();
     const files: LogFile[] = [];
     if (this.indexDirty && this.indexHandle) files.push(this.indexHandle);
     if (this.timeIndexDirty && this.timeIndexHandle) files.push(this.timeIndexHandle);
@@ -214,16 +219,31 @@ export class LogSegment {
     return this.timeIndexHandle ??= this.fs.open(this.path("timeindex"), { create: true });
   }
 
-  /** Appends encoded offset-index entries and marks the file for the next fsync of the indexes. */
+  /** Keeps encoded offset-index entries for the file; they are written by `writePendingIndexes`. */
   private appendIndex(bytes: Uint8Array): void {
-    this.indexFile().append(bytes);
+    this.pendingIndex.push(bytes);
     this.indexDirty = true;
   }
 
-  /** Appends encoded time-index entries and marks the file for the next fsync of the indexes. */
+  /** Keeps encoded time-index entries for the file; they are written by `writePendingIndexes`. */
   private appendTimeIndex(bytes: Uint8Array): void {
-    this.timeIndexFile().append(bytes);
+    this.pendingTimeIndex.push(bytes);
     this.timeIndexDirty = true;
+  }
+
+  /**
+   * Writes the index entries kept in memory to their files. Until then the in-memory indexes serve every
+   * lookup; the files are only read at the next open, and after a crash recovery rebuilds them anyway.
+   */
+  private writePendingIndexes(): void {
+    if (this.pendingIndex.length > 0) {
+      this.indexFile().append(concat(this.pendingIndex));
+      this.pendingIndex = [];
+    }
+    if (this.pendingTimeIndex.length > 0) {
+      this.timeIndexFile().append(concat(this.pendingTimeIndex));
+      this.pendingTimeIndex = [];
+    }
   }
 
   /**
@@ -256,10 +276,16 @@ export class LogSegment {
   private readWhole(kind: SegmentFileKind): Uint8Array | null {
     const info = this.fs.stat(this.path(kind));
     if (!info) return null;
-    const file = kind === "index" ? this.indexFile() : this.timeIndexFile();
-    const bytes = new Uint8Array(info.size);
-    const n = file.readAt(bytes, 0);
-    return n === bytes.length ? bytes : null;
+    // Read through a descriptor of its own, closed at once: an idle partition keeps no index file open.
+    const open = kind === "index" ? this.indexHandle : this.timeIndexHandle;
+    const file = open ?? this.fs.open(this.path(kind), { create: false });
+    try {
+      const bytes = new Uint8Array(info.size);
+      const n = file.readAt(bytes, 0);
+      return n === bytes.length ? bytes : null;
+    } finally {
+      if (!open) file.close();
+    }
   }
 
   /** True once the in-memory indexes exist (loaded or built). */
@@ -429,6 +455,8 @@ export class LogSegment {
 
   /** Writes both in-memory indexes over their files. */
   private rewriteIndexes(): void {
+    this.pendingIndex = [];
+    this.pendingTimeIndex = [];
     this.indexFile().truncate(0);
     const offsetBytes = this.offsetIndex!.encode();
     if (offsetBytes.length > 0) this.appendIndex(offsetBytes);
@@ -454,6 +482,7 @@ export class LogSegment {
     this.nextOffset = newEnd;
     const offsetIndex = this.offsetIndex!;
     const timeIndex = this.timeIndex!;
+    this.writePendingIndexes();
     offsetIndex.truncateTo(newEnd);
     timeIndex.truncateTo(newEnd);
     this.indexFile().truncate(offsetIndex.entries * OFFSET_INDEX_ENTRY_SIZE);
@@ -479,6 +508,11 @@ export class LogSegment {
 
   /** Closes the open files. */
   close(): void {
+    try {
+      this.writePendingIndexes();
+    } catch {
+      // The indexes are rebuilt from the log when their files fall short.
+    }
     for (const file of [this.logHandle, this.indexHandle, this.timeIndexHandle]) file?.close();
     this.logHandle = this.indexHandle = this.timeIndexHandle = null;
   }

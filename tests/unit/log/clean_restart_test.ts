@@ -75,3 +75,22 @@ Deno.test("a clean marker that does not match the active segment falls back to s
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("an active partition holds one open file, however many appends it took", async () => {
+  const root = await Deno.makeTempDir({ prefix: "samsa-fds-" });
+  const openFiles = () => [...Deno.readDirSync("/proc/self/fd")].length;
+  const logs: PartitionLog[] = [];
+  try {
+    const before = openFiles();
+    for (let p = 0; p < 100; p++) {
+      const log = await PartitionLog.open(`${root}/t-${p}`, { config: { "index.interval.bytes": 0 } });
+      for (let i = 0; i < 5; i++) log.append(buildBatch());
+      logs.push(log);
+    }
+    const perPartition = (openFiles() - before) / 100;
+    assert.ok(perPartition <= 1.05, `${perPartition} open files per partition`);
+  } finally {
+    for (const log of logs) await log.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -1,0 +1,59 @@
+/**
+ * The side-by-side report runner works end to end: `--smoke` (tiny counts, Samsa only) produces a figure for every
+ * workload and writes a report. Speed is never asserted here: this machine is shared and noisy.
+ */
+
+import { ok as assert } from "node:assert/strict";
+
+const RUNNER = new URL("./report/main.ts", import.meta.url).pathname;
+
+interface SmokeRun {
+  system: string;
+  workload: string;
+  figures: Record<string, number>;
+  error?: string;
+}
+
+Deno.test({
+  name: "bench:report --smoke measures every workload on Samsa and writes the report",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "samsa-report-smoke-" });
+    try {
+      const out = `${dir}/PERFORMANCE.md`;
+      const json = `${dir}/report.json`;
+      const result = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", RUNNER, "--smoke", "--out", out, "--json", json],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(result.stderr);
+      assert(result.success, `runner failed:\n${stderr}`);
+
+      const report = JSON.parse(await Deno.readTextFile(json)) as { runs: SmokeRun[]; limits: Record<string, unknown> };
+      const samsa = report.runs.filter((r) => r.system === "Samsa");
+      const failed = samsa.filter((r) => r.error).map((r) => `${r.workload}: ${r.error}`);
+      assert(failed.length === 0, `failed runs:\n${failed.join("\n")}`);
+      const figure = (workload: string, name: string) => samsa.find((r) => r.workload === workload)?.figures[name];
+      const positive = (workload: string, name: string) => {
+        const v = figure(workload, name);
+        assert(typeof v === "number" && v > 0, `${workload} ${name} = ${v}\n${stderr}`);
+      };
+      positive("W1", "records_per_s");
+      positive("W2", "records_per_s");
+      positive("W3", "MBps");
+      positive("W4", "p99_ms");
+      positive("W6", "restart_ready_s");
+      assert(typeof figure("W6", "idle_cpu_pct") === "number", "W6 idle CPU measured");
+      assert(report.runs.every((r) => r.system === "Samsa"), "smoke runs Samsa only");
+
+      const markdown = await Deno.readTextFile(out);
+      assert(markdown.includes("## Targets of the issue"), "report has the targets table");
+      // deno fmt pads table cells, so match the row loosely.
+      assert(/\| Samsa +\| 1 KiB acks=all, 1 partition +\|/.test(markdown), "report has the W1 row");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
