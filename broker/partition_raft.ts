@@ -119,17 +119,13 @@ function readHardState(dir: string): { term: number; vote: number } {
   }
 }
 
-/**
- * Writes the term and vote. With other voters they must be durable before any message leaves (`durable`);
- * a sole voter votes only for itself, and its term is recovered from the log's leader epochs at start, so the
- * file is a hint there and skips the fsync (opening thousands of partitions pays no fsync each).
- */
-async function writeHardState(dir: string, term: number, vote: number, durable: boolean): Promise<void> {
+/** Writes the term and vote durably (temp file, fsync, rename). */
+async function writeHardState(dir: string, term: number, vote: number): Promise<void> {
   const tmp = `${dir}/${RAFT_STATE_FILE}.tmp`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
     file.writeSync(new TextEncoder().encode(JSON.stringify({ term, vote })));
-    if (durable) await file.syncData();
+    await file.syncData();
   } finally {
     file.close();
   }
@@ -294,8 +290,12 @@ export class PartitionRaft {
           await this.log.waitForDurable(end);
         }
         const hs = ready.hardState;
-        if (hs && (hs.term !== this.#persisted.term || hs.vote !== this.#persisted.vote)) {
-          await writeHardState(this.dir, hs.term, hs.vote, this.#node.raft.config.voters.length > 1);
+        // A sole voter recovers its term from the log's leader epochs at start (see `open`), so it writes no
+        // state file: opening thousands of partitions creates no file each. With other voters, term and vote
+        // must be durable before any message leaves.
+        const replicated = this.#node.raft.config.voters.length > 1 || this.#node.raft.config.learners.length > 0;
+        if (replicated && hs && (hs.term !== this.#persisted.term || hs.vote !== this.#persisted.vote)) {
+          await writeHardState(this.dir, hs.term, hs.vote);
           this.#persisted = { term: hs.term, vote: hs.vote };
         }
         this.#node.advance();

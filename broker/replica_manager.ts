@@ -23,6 +23,15 @@ function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads the producer snapshot of a partition; returns the table and the offset it is valid up to. */
 function loadProducerSnapshot(dir: string): { table: ProducerStateTable; offset: number } {
   try {
@@ -188,11 +197,13 @@ export class ReplicaManager {
     for (const timer of this.#timers) clearInterval(timer);
     for (const replica of this.#replicas.values()) {
       try {
-        const snapshot = { offset: replica.log.logEndOffset, producers: replica.producers.toJSON() };
-        Deno.writeTextFileSync(
-          `${this.partitionDir(replica.topic, replica.partition)}/${PRODUCER_SNAPSHOT_FILE}`,
-          JSON.stringify(snapshot),
-        );
+        const path = `${this.partitionDir(replica.topic, replica.partition)}/${PRODUCER_SNAPSHOT_FILE}`;
+        const producers = replica.producers.toJSON() as unknown[];
+        // No idempotent producer and no earlier snapshot: nothing to remember (a partition without producers
+        // creates no file at every stop).
+        if (producers.length > 0 || existsSync(path)) {
+          Deno.writeTextFileSync(path, JSON.stringify({ offset: replica.log.logEndOffset, producers }));
+        }
         await replica.log.close();
       } catch (e) {
         this.logger.error("closing partition failed", {
