@@ -19,7 +19,8 @@ import {
   encodeProducerIdsRecord,
   type ProducerIdsRecord,
 } from "../protocol/generated/records/metadata/producer_ids_record.ts";
-import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../protocol/record_batch.ts";
+import { buildRecordBatch } from "../protocol/record_batch.ts";
+import { replayRecords } from "./log_replay.ts";
 import type { Controller, TopicChangeResult, TopicCreation } from "./broker_context.ts";
 import { type BrokerConfig, topicConfigProblem } from "./config.ts";
 import type { Logger } from "./logger.ts";
@@ -556,21 +557,11 @@ export function decodeProducerIdsValue(value: Uint8Array): ProducerIdsRecord | u
 
 /** The `nextProducerId` of the last ProducerIdsRecord in the metadata log (0 when there is none). */
 function lastReservedProducerId(metadata: MetadataLog): bigint {
-  const log = metadata.log;
   let next = 0n;
-  let offset = log.logStartOffset;
-  while (offset < log.logEndOffset) {
-    const { records } = log.read(offset, 1024 * 1024, { upTo: log.logEndOffset });
-    if (records.length === 0) break;
-    for (const slot of iterateBatches(records)) {
-      const batch = decodeRecordBatch(records.subarray(slot.pos, slot.pos + slot.size));
-      for (const record of batch.records) {
-        const ids = record.value && decodeProducerIdsValue(record.value);
-        if (ids && ids.nextProducerId > next) next = ids.nextProducerId;
-      }
-      offset = Number(slot.header.baseOffset) + slot.header.lastOffsetDelta + 1;
-    }
-  }
+  replayRecords(metadata.log, (record) => {
+    const ids = record.value && decodeProducerIdsValue(record.value);
+    if (ids && ids.nextProducerId > next) next = ids.nextProducerId;
+  });
   return next;
 }
 

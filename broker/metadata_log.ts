@@ -8,7 +8,8 @@
  * @module
  */
 import { PartitionLog } from "../log/partition_log.ts";
-import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../protocol/record_batch.ts";
+import { buildRecordBatch } from "../protocol/record_batch.ts";
+import { replayRecords } from "./log_replay.ts";
 import { Reader } from "../protocol/wire/reader.ts";
 import { Writer } from "../protocol/wire/writer.ts";
 import {
@@ -104,19 +105,10 @@ export class MetadataLog {
   static async open(dir: string): Promise<MetadataLog> {
     const log = await PartitionLog.open(dir, { config: { "segment.bytes": 64 * 1024 * 1024 } });
     const image = new MetadataImage();
-    let offset = log.logStartOffset;
-    while (offset < log.logEndOffset) {
-      const { records } = log.read(offset, 1024 * 1024, { upTo: log.logEndOffset });
-      if (records.length === 0) break;
-      for (const slot of iterateBatches(records)) {
-        const batch = decodeRecordBatch(records.subarray(slot.pos, slot.pos + slot.size));
-        for (const record of batch.records) {
-          const entry = record.value && decodeMetadataRecord(record.value);
-          if (entry) image.apply(entry);
-        }
-        offset = Number(slot.header.baseOffset) + slot.header.lastOffsetDelta + 1;
-      }
-    }
+    replayRecords(log, (record) => {
+      const entry = record.value && decodeMetadataRecord(record.value);
+      if (entry) image.apply(entry);
+    });
     return new MetadataLog(log, image);
   }
 

@@ -15,7 +15,8 @@
  * @module
  */
 import { ErrorCode } from "../../protocol/messages.ts";
-import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../../protocol/record_batch.ts";
+import { buildRecordBatch } from "../../protocol/record_batch.ts";
+import { replayRecords } from "../log_replay.ts";
 import type { GroupMetadataValue } from "../../protocol/generated/records/group_coordinator/group_metadata_value.ts";
 import type { BrokerContext, Controller } from "../broker_context.ts";
 import type { BrokerConfig } from "../config.ts";
@@ -117,7 +118,6 @@ export interface GroupCoordinatorDeps {
   now(): number;
 }
 
-const READ_BYTES = 4 * 1024 * 1024;
 const GROUP_TYPE_CLASSIC = "classic";
 
 function configNumber(config: BrokerConfig, name: string, fallback: number): number {
@@ -290,21 +290,11 @@ export class GroupCoordinator {
     for (const p of topic.partitions) {
       const replica = this.#deps.replicas.get(OFFSETS_TOPIC, p.partition);
       if (!replica) continue;
-      let offset = replica.logStartOffset;
-      while (offset < replica.highWatermark) {
-        const read = replica.read(offset, READ_BYTES, true);
-        if (read.errorCode !== ErrorCode.NONE || read.records.length === 0) break;
-        for (const slot of iterateBatches(read.records)) {
-          offset = Number(slot.header.baseOffset) + slot.header.lastOffsetDelta + 1;
-          const batch = decodeRecordBatch(read.records.subarray(slot.pos, slot.pos + slot.size));
-          if (batch.attributes.control) continue;
-          for (const r of batch.records) {
-            if (r.key === null) continue;
-            records++;
-            this.#replay(r.key, r.value, groupRecords);
-          }
-        }
-      }
+      replayRecords(replica.log, (r) => {
+        if (r.key === null) return;
+        records++;
+        this.#replay(r.key, r.value, groupRecords);
+      }, replica.highWatermark);
     }
     const now = this.#deps.now();
     for (const [groupId, value] of groupRecords) {
