@@ -17,17 +17,18 @@ const LEGAL = /^[a-zA-Z0-9._-]+$/;
  * ```ts
  * import { topicNameProblem } from "./topic_name.ts";
  * topicNameProblem("orders"); // undefined
- * topicNameProblem("a/b"); // "Topic name 'a/b' is illegal, it contains a character other than ..."
+ * topicNameProblem("a/b"); // "Topic name is invalid: 'a/b' contains one or more characters other than ..."
  * ```
  */
 export function topicNameProblem(name: string): string | undefined {
-  if (name.length === 0) return "Topic name is illegal, it can't be empty";
-  if (name === "." || name === "..") return `Topic name cannot be "." or ".."`;
+  // Kafka 4.x's wording, so clients and operators see the same message from either broker.
+  if (name.length === 0) return "Topic name is invalid: the empty string is not allowed";
+  if (name === "." || name === "..") return `Topic name is invalid: '${name}' is not allowed`;
   if (name.length > MAX_TOPIC_NAME_LENGTH) {
-    return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters, topic name: ${name}`;
+    return `Topic name is invalid: the length of '${name}' is longer than the max allowed length ${MAX_TOPIC_NAME_LENGTH}`;
   }
   if (!LEGAL.test(name)) {
-    return `Topic name '${name}' is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+    return `Topic name is invalid: '${name}' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'`;
   }
   return undefined;
 }
