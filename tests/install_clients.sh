@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real Kafka clients the test suite drives, when they are missing: kcat (librdkafka's CLI) from
 # Debian, confluent-kafka for Python from PyPI (pinned; it bundles a current librdkafka), and a JDK with Maven
-# for the Java client (kafka-clients itself comes from Maven Central when its test first runs).
+# for the Java client (kafka-clients itself comes from Maven Central when its test first runs), and Go for franz-go
+# (its modules come from the Go module proxy).
 # Quick when everything is there; needs root or sudo for apt-get otherwise.
 set -euo pipefail
 CONFLUENT_KAFKA_VERSION=2.16.1
@@ -13,6 +14,7 @@ command -v kcat >/dev/null 2>&1 || apt_packages+=(kcat)
 command -v python3 >/dev/null 2>&1 || apt_packages+=(python3 python3-pip)
 command -v java >/dev/null 2>&1 || apt_packages+=(default-jdk-headless)
 command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
+command -v go >/dev/null 2>&1 || apt_packages+=(golang-go)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "installing ${apt_packages[*]} (apt-get)" >&2
   export DEBIAN_FRONTEND=noninteractive
