@@ -32,7 +32,6 @@ import type {
   ConsumerGroupDescribeResponseAssignment,
   ConsumerGroupDescribeResponseDescribedGroup,
 } from "../../protocol/generated/messages/consumer_group_describe_response.ts";
-import { isInternalTopic } from "../topic_name.ts";
 import { CONSUMER_GROUP_ASSIGNORS, type ConsumerGroupAssignor, type TopicPartitions } from "./assignors.ts";
 import type { ConsumerGroupRecord } from "./consumer_group_records.ts";
 
@@ -1152,7 +1151,9 @@ function subscribedTopics(members: Iterable<ConsumerGroupMember>, topics: Topics
   if (regexes.size > 0) {
     const compiled = [...regexes].map((r) => compileTopicRegex(r));
     for (const t of topics.topics()) {
-      if (!isInternalTopic(t.name) && compiled.some((re) => re.test(t.name))) addTopic(t);
+      // Kafka resolves a subscription regex over every topic, internal ones included (franz-go's
+      // Test848RegexBrokerResolves subscribes to __consumer_offsets this way).
+      if (compiled.some((re) => re.test(t.name))) addTopic(t);
     }
   }
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -424,7 +424,8 @@ export class GroupCoordinator {
 
   // --- writes --------------------------------------------------------------------------------------------
 
-  #ensureOffsetsTopic(): Promise<void> {
+  /** Creates `__consumer_offsets` unless it exists (FindCoordinator does this first, as in Kafka). */
+  ensureOffsetsTopic(): Promise<void> {
     // While the controller creates it, the topic is in the metadata image before its logs are open: wait.
     if (this.#creatingTopic) return this.#creatingTopic;
     if (this.#deps.metadata.topic(OFFSETS_TOPIC)) return Promise.resolve();
@@ -455,7 +456,7 @@ export class GroupCoordinator {
   async writeRecords(groupId: string, records: StoredRecord[]): Promise<number> {
     if (records.length === 0) return ErrorCode.NONE;
     try {
-      await this.#ensureOffsetsTopic();
+      await this.ensureOffsetsTopic();
     } catch (e) {
       this.#deps.logger.error("cannot create the offsets topic", { error: String(e) });
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;

@@ -1,6 +1,7 @@
 /**
  * FindCoordinator (key 10): with one broker, this broker coordinates every group and transactional id. Both
- * the single-key form (v0-3) and the batched form (v4+, KIP-699) are answered.
+ * the single-key form (v0-3) and the batched form (v4+, KIP-699) are answered. Asking for a group coordinator
+ * creates `__consumer_offsets` first when it does not exist yet, as Kafka does.
  *
  * @module
  */
@@ -12,8 +13,9 @@ const GROUP = 0;
 const TRANSACTION = 1;
 
 /** Answers FindCoordinator. */
-export const handleFindCoordinator: Handler<typeof ApiKey.FindCoordinator> = (ctx, request, conn) => {
+export const handleFindCoordinator: Handler<typeof ApiKey.FindCoordinator> = async (ctx, request, conn) => {
   const { body, apiVersion } = request;
+  if (body.keyType === GROUP) await ctx.groups?.ensureOffsetsTopic();
   const endpoint = advertisedEndpoint(ctx, conn.listenerName);
   const answer = (keyType: number) =>
     keyType === GROUP || keyType === TRANSACTION

@@ -238,12 +238,17 @@ Deno.test("new partitions of a subscribed topic bump the group epoch on the next
   assert.deepEqual(assigned(r), [0, 1, 2]);
 });
 
-Deno.test("a regex subscription gets the matching topics, whole names only, internal topics never", () => {
+Deno.test("a regex subscription gets the matching topics, whole names only, internal ones included as in Kafka", () => {
   const topics = image({ "orders-eu": [ORDERS, 1], "payments": [PAYMENTS, 1] });
   addTopic(topics, "__consumer_offsets", "00000000-0000-0000-0000-0000000000cc", 1);
   const { hb } = setup({}, topics);
   const r = ok(hb(join("a", { subscribedTopicNames: null, subscribedTopicRegex: "orders-.*|.*offsets" })).response);
-  assert.deepEqual(r.assignment?.topicPartitions, [{ topicId: ORDERS, partitions: [0] }]);
+  assert.deepEqual(r.assignment?.topicPartitions, [
+    { topicId: ORDERS, partitions: [0] },
+    { topicId: "00000000-0000-0000-0000-0000000000cc", partitions: [0] },
+  ]);
+  const whole = ok(hb(join("c", { subscribedTopicNames: null, subscribedTopicRegex: "orders" })).response);
+  assert.deepEqual(whole.assignment?.topicPartitions, [], "a regex matches whole names only");
   assert.equal(
     hb(join("b", { subscribedTopicNames: null, subscribedTopicRegex: "orders-(" })).response.errorCode,
     ErrorCode.INVALID_REGULAR_EXPRESSION,
