@@ -106,6 +106,15 @@ async function pass(bootstrap: string, logFile: string, skip: string[], idleS: n
   return await Deno.readTextFile(logFile).catch(() => "");
 }
 
+/**
+ * Tests not run, with the reason recorded in `result.json` as their skip output. TestTxnEtl needs transactions,
+ * which Samsa does not serve yet: it would wait for ever for its transactional producer while holding the
+ * semaphore franz-go shares between its ETL tests, and so also starve TestGroupETL.
+ */
+export const EXCLUDED: Readonly<Record<string, string>> = {
+  TestTxnEtl: "not run by tests/compat/franz/franz.ts: Samsa does not serve transactions yet (the test would hang)",
+};
+
 /** Runs the suite against a fresh Samsa broker and writes `result.json`. */
 export async function runFranz(): Promise<FranzResult> {
   const idleS = Number(Deno.env.get("FRANZ_IDLE_S") ?? 240);
@@ -127,7 +136,9 @@ export async function runFranz(): Promise<FranzResult> {
   });
   console.error(`franz: Samsa at ${broker.bootstrap}, log ${broker.logFile}`);
   const tmp = await Deno.makeTempDir({ prefix: "samsa-franz-" });
-  const decided = new Map<string, GoTestResult>();
+  const decided = new Map<string, GoTestResult>(
+    Object.entries(EXCLUDED).map(([name, reason]) => [name, { name, status: "skip", seconds: null, output: [reason] }]),
+  );
   let passes = 0;
   try {
     for (; passes < maxPasses && !interrupted; passes++) {
