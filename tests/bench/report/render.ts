@@ -374,7 +374,7 @@ batch); Apache Kafka one KRaft node from \`tests/compat/kafka/kafka.sh\` twice, 
 path) and with \`log.flush.interval.messages=1\` ("flush/append": fsync after every append, the durability Samsa gives);
 NATS JetStream on file storage with \`sync_interval: always\`; Redis with \`appendonly yes\`, \`appendfsync always\`.
 Clients: Kafka's ProducerPerformance (defaults: linger.ms 5, batch.size 16 KiB) for W1/W2/W3-fill, kcat for the W3 read
-(Samsa has no group coordinator yet, so ConsumerPerformance, which subscribes, cannot run against it), librdkafka
+(group-less, so the read is the same for every broker), librdkafka
 (confluent-kafka, linger.ms 1) for W4 with producer and consumer in one process. Client CPU and peak RSS come from GNU
 time (the JVM's start included), broker CPU from /proc/PID/stat, broker peak RSS from VmRSS sampled every 200 ms.
 Order: limits (fsync tests first), then W1, W2, W4 on every system, then the bulk W3 and W6, so the disk's slowdown
