@@ -223,6 +223,25 @@ const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
 // ---- partition-set helpers
 
+/** A ConsumerGroupDescribe entry that carries only an error. */
+export function describedGroupError(
+  groupId: string,
+  errorCode: number,
+  errorMessage: string | null,
+): ConsumerGroupDescribeResponseDescribedGroup {
+  return {
+    errorCode,
+    errorMessage,
+    groupId,
+    groupState: "",
+    groupEpoch: 0,
+    assignmentEpoch: 0,
+    assignorName: "",
+    members: [],
+    authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}
+
 function copyPartitions(a: ReadonlyMap<string, ReadonlySet<number>>): TopicPartitions {
   return new Map([...a].map(([t, ps]) => [t, new Set(ps)]));
 }
@@ -746,17 +765,11 @@ export class ConsumerGroupCoordinator {
       const group = this.#groups.get(groupId);
       if (!group) {
         const elsewhere = this.#inUseElsewhere(groupId);
-        return {
-          errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-          errorMessage: elsewhere ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.`,
+        return describedGroupError(
           groupId,
-          groupState: "",
-          groupEpoch: 0,
-          assignmentEpoch: 0,
-          assignorName: "",
-          members: [],
-          authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
-        };
+          ErrorCode.GROUP_ID_NOT_FOUND,
+          elsewhere ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.`,
+        );
       }
       const described = (a: ReadonlyMap<string, ReadonlySet<number>>): ConsumerGroupDescribeResponseAssignment => ({
         topicPartitions: toWire(a).map(({ topicId, partitions }) => ({

@@ -7,10 +7,8 @@
  */
 import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
 import type { Handler } from "../broker_context.ts";
+import { describedGroupError } from "../group/consumer_group.ts";
 import { consumerGroupsOf } from "../group/consumer_group_manager.ts";
-
-/** "Authorized operations not requested", Kafka's Int.MIN_VALUE. */
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
 /** Answers ConsumerGroupDescribe. */
 export const handleConsumerGroupDescribe: Handler<typeof ApiKey.ConsumerGroupDescribe> = (ctx, request) => {
@@ -19,17 +17,7 @@ export const handleConsumerGroupDescribe: Handler<typeof ApiKey.ConsumerGroupDes
   if (!groups) {
     return {
       throttleTimeMs: 0,
-      groups: body.groupIds.map((groupId) => ({
-        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-        errorMessage: null,
-        groupId,
-        groupState: "",
-        groupEpoch: 0,
-        assignmentEpoch: 0,
-        assignorName: "",
-        members: [],
-        authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
-      })),
+      groups: body.groupIds.map((groupId) => describedGroupError(groupId, ErrorCode.COORDINATOR_NOT_AVAILABLE, null)),
     };
   }
   const valid = body.groupIds.filter((id) => id !== "");
@@ -39,17 +27,7 @@ export const handleConsumerGroupDescribe: Handler<typeof ApiKey.ConsumerGroupDes
   return {
     throttleTimeMs: 0,
     groups: body.groupIds.map((groupId) =>
-      described.get(groupId) ?? {
-        errorCode: ErrorCode.INVALID_GROUP_ID,
-        errorMessage: null,
-        groupId,
-        groupState: "",
-        groupEpoch: 0,
-        assignmentEpoch: 0,
-        assignorName: "",
-        members: [],
-        authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
-      }
+      described.get(groupId) ?? describedGroupError(groupId, ErrorCode.INVALID_GROUP_ID, null)
     ),
   };
 };
