@@ -61,6 +61,20 @@ export interface JoinResult {
 }
 
 /** The SyncGroup answer, as the handler encodes it. */
+/** A JoinGroup answer that carries only an error. */
+export function joinError(memberId: string, errorCode: number): JoinResult {
+  return {
+    errorCode,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: "",
+    skipAssignment: false,
+    memberId,
+    members: [],
+  };
+}
+
 export interface SyncResult {
   errorCode: number;
   protocolType: string | null;
@@ -546,16 +560,7 @@ export class ClassicGroup {
   }
 
   #errorResult(memberId: string, errorCode: number): JoinResult {
-    return {
-      errorCode,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: "",
-      skipAssignment: false,
-      memberId,
-      members: [],
-    };
+    return joinError(memberId, errorCode);
   }
 
   #joinError(memberId: string, errorCode: number): Answer<JoinResult> {

@@ -28,6 +28,7 @@ import {
   ClassicGroup,
   type ClassicGroup as ClassicGroupType,
   type ClassicGroupSettings,
+  joinError,
   type JoinRequest,
   type JoinResult,
   type MemberProtocol,
@@ -500,16 +501,7 @@ export class GroupCoordinator {
     clientId: string,
     clientHost: string,
   ): Promise<JoinResult> | JoinResult {
-    const error = (errorCode: number): JoinResult => ({
-      errorCode,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: "",
-      skipAssignment: false,
-      memberId: req.memberId,
-      members: [],
-    });
+    const error = (errorCode: number): JoinResult => joinError(req.memberId, errorCode);
     if (req.groupId === "") return error(ErrorCode.INVALID_GROUP_ID);
     if (req.sessionTimeoutMs < this.#minSessionTimeoutMs || req.sessionTimeoutMs > this.#maxSessionTimeoutMs) {
       return error(ErrorCode.INVALID_SESSION_TIMEOUT);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
 import { iterateBatches } from "../../protocol/record_batch.ts";
 import { startBroker } from "./broker_process.ts";
-import { kcat } from "../compat/kcat/kcat.ts";
+import { consumeLines, kcat } from "../compat/kcat/kcat.ts";
 
 function kafkaFor(bootstrap: string): Kafka {
   return new Kafka({
@@ -21,23 +21,7 @@ function kafkaFor(bootstrap: string): Kafka {
 
 /** Offset and value of every record of partition 0, read with kcat. */
 async function readPartition(bootstrap: string, topic: string): Promise<{ offset: number; value: string }[]> {
-  const result = await kcat([
-    "-b",
-    bootstrap,
-    "-C",
-    "-t",
-    topic,
-    "-p",
-    "0",
-    "-o",
-    "beginning",
-    "-e",
-    "-q",
-    "-f",
-    "%o %s\n",
-  ]);
-  assert.equal(result.code, 0, result.stderr);
-  return result.stdout.split("\n").filter((l) => l.length > 0).map((l) => {
+  return (await consumeLines(bootstrap, topic, "%o %s\n", { partition: 0 })).map((l) => {
     const [offset, value] = l.split(" ");
     return { offset: Number(offset), value };
   });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { CompressionTypes, Kafka, logLevel } from "kafkajs";
 import { type BrokerProcess, startBroker } from "../../integration/broker_process.ts";
-import { kcat } from "../kcat/kcat.ts";
+import { consumeLines } from "../kcat/kcat.ts";
 
 function client(broker: BrokerProcess): Kafka {
   return new Kafka({
@@ -41,23 +41,7 @@ async function readAll(kafka: Kafka, broker: BrokerProcess, topic: string, count
   }
   await admin.disconnect();
   assert.equal(high, count);
-  const result = await kcat([
-    "-b",
-    broker.bootstrap,
-    "-C",
-    "-t",
-    topic,
-    "-p",
-    "0",
-    "-o",
-    "beginning",
-    "-e",
-    "-q",
-    "-f",
-    "%s\n",
-  ]);
-  assert.equal(result.code, 0, result.stderr);
-  return result.stdout.split("\n").filter((l) => l.length > 0);
+  return await consumeLines(broker.bootstrap, topic, "%s\n", { partition: 0 });
 }
 
 Deno.test("kafkajs admin creates, lists and deletes topics", async () => {

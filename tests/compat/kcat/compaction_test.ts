@@ -5,12 +5,10 @@
 import assert from "node:assert/strict";
 import { startBroker } from "../../integration/broker_process.ts";
 import { createTopicWithConfigs } from "../../integration/produce_helpers.ts";
-import { kcat } from "./kcat.ts";
+import { consumeLines, kcat } from "./kcat.ts";
 
 async function readAll(bootstrap: string, topic: string): Promise<{ key: string; value: string }[]> {
-  const result = await kcat(["-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q", "-Z", "-f", "%k=%s\n"]);
-  assert.equal(result.code, 0, result.stderr);
-  return result.stdout.split("\n").filter((l) => l).map((l) => {
+  return (await consumeLines(bootstrap, topic, "%k=%s\n", { extra: ["-Z"] })).map((l) => {
     const [key, value] = l.split("=");
     return { key, value };
   });

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type BrokerProcess, startBroker } from "../../integration/broker_process.ts";
-import { kcat } from "./kcat.ts";
+import { consumeLines, kcat } from "./kcat.ts";
 
 const RECORDS = 100_000;
 
@@ -23,14 +23,8 @@ async function produce(broker: BrokerProcess, topic: string, lines: string[], ex
   assert.equal(result.code, 0, `kcat -P failed: ${result.stderr}`);
 }
 
-async function consume(broker: BrokerProcess, topic: string, offset: string): Promise<string[]> {
-  const result = await kcat(
-    ["-b", broker.bootstrap, "-C", "-t", topic, "-p", "0", "-o", offset, "-e", "-q", "-f", "%k:%s|%h\n"],
-    undefined,
-    120_000,
-  );
-  assert.equal(result.code, 0, `kcat -C failed: ${result.stderr}`);
-  return result.stdout.split("\n").filter((l) => l.length > 0);
+function consume(broker: BrokerProcess, topic: string, offset: string): Promise<string[]> {
+  return consumeLines(broker.bootstrap, topic, "%k:%s|%h\n", { partition: 0, offset, timeoutMs: 120_000 });
 }
 
 function withHeaders(lines: string[]): string[] {
