@@ -14,6 +14,7 @@ import {
   Attributes,
   BATCH_HEADER_SIZE,
   BATCH_LENGTH_PREFIX,
+  type BatchHeader,
   BatchOffsets,
   batchSize,
   Compression,
@@ -186,12 +187,13 @@ export class PartitionReplica {
    */
   append(records: Uint8Array, settings: ProduceSettings, nowMs: number): ProduceOutcome {
     const logStartOffset = this.log.logStartOffset;
-    const problem = this.#validate(records, settings, nowMs);
+    const checked = this.#validate(records, settings, nowMs);
     // Kafka reports the log start offset with errors its LogValidator raises (record-level checks) and -1 with
     // errors found while parsing the request or checking size and CRC.
-    if (problem) return failure(problem.errorCode, problem.message, problem.recordLevel ? logStartOffset : -1);
-
-    const header = readBatchHeader(records, 0);
+    if ("errorCode" in checked) {
+      return failure(checked.errorCode, checked.message, checked.recordLevel ? logStartOffset : -1);
+    }
+    const { header } = checked;
     let incoming: IncomingBatch | undefined;
     if (header.producerId >= 0n) {
       incoming = {
@@ -271,7 +273,7 @@ export class PartitionReplica {
     records: Uint8Array,
     settings: ProduceSettings,
     nowMs: number,
-  ): { errorCode: number; message: string; recordLevel?: boolean } | undefined {
+  ): { errorCode: number; message: string; recordLevel?: boolean } | { header: BatchHeader } {
     if (records.length === 0) {
       return { errorCode: ErrorCode.INVALID_RECORD, message: "Produce requests must have at least one record batch" };
     }
@@ -361,7 +363,7 @@ export class PartitionReplica {
         }
       }
     }
-    return undefined;
+    return { header };
   }
 
   /** LogAppendTime topics: the batch's max timestamp becomes now; both fields are CRC-covered, so re-sum. */
