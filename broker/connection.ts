@@ -203,6 +203,15 @@ interface Slot {
 const COALESCE_BYTES = 64 * 1024;
 
 /**
+ * True when the 4 bytes in front of `frame` in its buffer already hold its size prefix, so the view widened
+ * by 4 bytes is exactly the bytes to send. A match is never wrong, whoever wrote those bytes: it only reads,
+ * and bytes equal to the prefix are the prefix.
+ */
+function hasSizePrefixBefore(frame: Uint8Array): boolean {
+  return frame.byteOffset >= 4 && new DataView(frame.buffer, frame.byteOffset - 4, 4).getInt32(0) === frame.length;
+}
+
+/**
  * A served connection. The server creates one per accepted socket and calls `run()`.
  *
  * @example
@@ -451,7 +460,13 @@ export class Connection implements ConnectionInfo {
           total += add;
           count++;
         }
-        if (total > 0) {
+        const only = count === 1 ? queue[0].response : null;
+        if (only !== null && only.length > COALESCE_BYTES && hasSizePrefixBefore(only)) {
+          // A large response whose encoder left its size prefix in front of it (a Fetch of MBs) goes out as
+          // it is: copying it next to the prefix would cost more than the whole rest of the request.
+          await this.#writeAll(new Uint8Array(only.buffer, only.byteOffset - 4, only.length + 4));
+          this.#lastActivityMs = Date.now();
+        } else if (total > 0) {
           // Size prefix and body go out in one write; ready neighbours join it.
           const out = new Uint8Array(total);
           const view = new DataView(out.buffer);

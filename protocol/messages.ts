@@ -195,10 +195,14 @@ export function encodeResponse(
 ): Uint8Array {
   const api = descriptorFor(apiKey, apiVersion);
   const w = new Writer(options.initialCapacity ?? 256);
-  if (options.sizePrefix) w.int32(0);
+  // The prefix is filled in even when not asked for: the frame then comes back as a view that starts right
+  // after it, and a connection that finds the prefix there sends a multi-MB Fetch response with one write and
+  // no copy (broker/connection.ts).
+  w.int32(0);
   encodeResponseHeader(w, { correlationId }, responseHeaderVersion(apiKey, apiVersion));
   api.encodeResponse(w, body, apiVersion);
-  return finishFrame(w, options);
+  const framed = finishFrame(w, { sizePrefix: true });
+  return options.sizePrefix ? framed : framed.subarray(4);
 }
 
 /**

@@ -10,6 +10,9 @@ import { uuidToBytes } from "./uuid.ts";
 
 const encoder = new TextEncoder();
 
+/** Raw byte runs from this size on are copied once, at `finish`, instead of into the growing buffer. */
+const DEFER_BYTES = 16 * 1024;
+
 /** A tagged field kept as raw bytes: decoded from a tag this codec does not know, written back verbatim. */
 export interface TaggedField {
   /** The field's tag number. */
@@ -49,11 +52,18 @@ export function utf8Length(s: string): number {
  * ```
  */
 export class Writer {
-  /** The underlying buffer; only `[0, pos)` is meaningful. */
+  /** The underlying buffer of inline bytes; only `[0, pos)` is meaningful (see {@link Writer.finish}). */
   buf: Uint8Array;
-  /** The number of bytes written so far. */
+  /** The number of inline bytes written so far: large raw byte runs are not counted until `finish`. */
   pos = 0;
   private view: DataView;
+  /**
+   * Large byte runs (Fetch records) kept by reference rather than copied into `buf`, each with the inline
+   * position it belongs at: `finish` copies them once into a buffer of the exact size, where growing `buf`
+   * would copy them once per doubling and leave a buffer up to twice too large.
+   */
+  private deferred: { at: number; bytes: Uint8Array }[] = [];
+  private deferredBytes = 0;
 
   /** Creates a writer with `initialCapacity` bytes pre-allocated. */
   constructor(initialCapacity = 256) {
@@ -73,9 +83,29 @@ export class Writer {
     this.view = new DataView(next.buffer);
   }
 
-  /** The bytes written, as a view over the internal buffer (no copy). */
+  /**
+   * The bytes written. Without large raw runs it is a view over the internal buffer (no copy); with them,
+   * one buffer of the exact size, which becomes the internal buffer (later writes append to it).
+   */
   finish(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
+    if (this.deferred.length === 0) return this.buf.subarray(0, this.pos);
+    const out = new Uint8Array(this.pos + this.deferredBytes);
+    let from = 0;
+    let to = 0;
+    for (const { at, bytes } of this.deferred) {
+      out.set(this.buf.subarray(from, at), to);
+      to += at - from;
+      from = at;
+      out.set(bytes, to);
+      to += bytes.length;
+    }
+    out.set(this.buf.subarray(from, this.pos), to);
+    this.deferred = [];
+    this.deferredBytes = 0;
+    this.buf = out;
+    this.pos = out.length;
+    this.view = new DataView(out.buffer);
+    return out;
   }
 
   /** Writes a signed 8-bit integer. */
@@ -172,8 +202,13 @@ export class Writer {
     this.pos += 16;
   }
 
-  /** Appends raw bytes. */
+  /** Appends raw bytes (a large run by reference: it must not change before `finish`). */
   raw(bytes: Uint8Array): void {
+    if (bytes.length >= DEFER_BYTES) {
+      this.deferred.push({ at: this.pos, bytes });
+      this.deferredBytes += bytes.length;
+      return;
+    }
     this.ensure(bytes.length);
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;

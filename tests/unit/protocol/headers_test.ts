@@ -152,4 +152,7 @@ Deno.test("encodeResponse can reserve and fill the 4-byte size prefix", () => {
   strictEqual(new DataView(framed.buffer, framed.byteOffset).getInt32(0), plain.length);
   deepStrictEqual(framed.subarray(4), plain);
   deepStrictEqual(decodeResponse(ApiKey.InitProducerId, 4, plain).body, body);
+  // Unprefixed frames still carry their prefix just in front of them, so a connection can send the two with
+  // one write and no copy.
+  strictEqual(new DataView(plain.buffer, plain.byteOffset - 4).getInt32(0), plain.length);
 });

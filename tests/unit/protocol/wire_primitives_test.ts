@@ -291,3 +291,24 @@ Deno.test("trailing bytes are reported by end()", () => {
   r.int16();
   throws(() => r.end(), isProtocolError("invalid_length"));
 });
+
+Deno.test("large raw runs come out in place, between the bytes written before and after them", () => {
+  const big = new Uint8Array(100_000).map((_, i) => i % 251);
+  const small = new Uint8Array([7, 8, 9]);
+  const w = new Writer(4);
+  w.int32(big.length);
+  w.raw(big);
+  w.raw(small);
+  w.raw(big.subarray(0, 20_000));
+  w.int16(-1);
+  const out = w.finish();
+  const expected = new Uint8Array(out.length);
+  new DataView(expected.buffer).setInt32(0, big.length);
+  expected.set(big, 4);
+  expected.set(small, 100_004);
+  expected.set(big.subarray(0, 20_000), 100_007);
+  expected.set([0xff, 0xff], 120_007);
+  deepStrictEqual(out, expected);
+  w.int8(5); // writing after finish appends to the same bytes
+  deepStrictEqual([...w.finish().subarray(-3)], [0xff, 0xff, 5]);
+});
