@@ -10,6 +10,7 @@ const RUNNER = new URL("./report/main.ts", import.meta.url).pathname;
 interface SmokeRun {
   system: string;
   workload: string;
+  case: string;
   figures: Record<string, number>;
   error?: string;
 }
@@ -43,6 +44,22 @@ Deno.test({
       positive("W1", "records_per_s");
       positive("W2", "records_per_s");
       positive("W3", "MBps");
+      // The librdkafka drivers (kcat -P for W1/W2, kcat and kafka-consumer-perf-test for the W3 read).
+      const byCase = (workload: string, text: string) =>
+        samsa.find((r) => r.workload === workload && r.case.includes(text));
+      for (
+        const [workload, text, name] of [["W1", "kcat -P", "records_per_s"], ["W2", "kcat -P", "records_per_s"], [
+          "W3",
+          "perf-test",
+          "fetch_MBps",
+        ]]
+      ) {
+        const v = byCase(workload, text)?.figures[name];
+        assert(typeof v === "number" && v > 0, `${workload} ${text} ${name} = ${v}\n${stderr}`);
+      }
+      const w1Kcat = samsa.filter((r) => r.workload === "W1" && r.case.includes("kcat -P"));
+      assert(w1Kcat.length === 2, "W1 with kcat on 1 and 16 partitions");
+      assert(w1Kcat.every((r) => r.figures.records === 4096), "kcat W1 delivered every record");
       positive("W4", "p99_ms");
       positive("W6", "restart_ready_s");
       assert(typeof figure("W6", "idle_cpu_pct") === "number", "W6 idle CPU measured");

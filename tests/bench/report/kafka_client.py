@@ -4,6 +4,7 @@
   kafka_client.py wait BOOTSTRAP TOPIC PARTITIONS TIMEOUT_S       wait until the topic lists PARTITIONS partitions with leaders
   kafka_client.py create-many BOOTSTRAP PREFIX TOPICS EACH TIMEOUT_S   TOPICS topics PREFIX-0.. of EACH partitions
   kafka_client.py wait-many BOOTSTRAP PREFIX TOPICS EACH TIMEOUT_S     wait until all of them are led
+  kafka_client.py offsets BOOTSTRAP TOPIC PARTITIONS             every partition's high watermark (log end for acks)
   kafka_client.py e2e BOOTSTRAP TOPIC RATE SECONDS SIZE ACKS [FETCH_WAIT_MS]
                                                                   end-to-end latency at a fixed rate, one partition
 
@@ -74,6 +75,13 @@ def wait_many(bootstrap, prefix, topics, each, timeout_s):
                 return {"ready": False, "seconds": time.monotonic() - start}
             time.sleep(0.05)
     return {"ready": True, "seconds": time.monotonic() - start}
+
+
+def offsets(bootstrap, topic, partitions):
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False})
+    highs = [consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in range(partitions)]
+    consumer.close()
+    return {"offsets": highs, "total": sum(highs)}
 
 
 def percentile(sorted_values, q):
@@ -161,6 +169,8 @@ def main(argv):
         out = wait_many(argv[2], argv[3], int(argv[4]), int(argv[5]), float(argv[6]))
     elif cmd == "wait":
         out = wait(argv[2], argv[3], int(argv[4]), float(argv[5]))
+    elif cmd == "offsets":
+        out = offsets(argv[2], argv[3], int(argv[4]))
     elif cmd == "e2e":
         out = e2e(argv[2], argv[3], float(argv[4]), float(argv[5]), int(argv[6]), argv[7],
                   int(argv[8]) if len(argv) > 8 else 100)

@@ -11,6 +11,9 @@
  * keeps the disk's post-bulk slowdown (docs: /work/shared/PLATFORM.md) away from the fsync figures.
  *
  * `--smoke` is for tests: tiny counts, Samsa only, no profile, and it writes to a temp file unless `--out` says.
+ * A full run repeats every W1, W2 and W4 case of Samsa and Kafka 3 times and reports the median (quick and smoke:
+ * once); it took 13 minutes on this 2-core machine (11-2026). The librdkafka payload files (up to 1 GiB) are written
+ * once into ~/.cache/samsa/bench.
  *
  * @module
  */
@@ -154,6 +157,8 @@ async function onBroker(
     }
   }
   await broker.stop().catch((e) => notes.push(`${system} stop: ${(e as Error).message}`));
+  // Repeated GiB-sized runs add up: free the disk before the next broker starts (its log file stays).
+  await Deno.remove(broker.dataDir, { recursive: true }).catch(() => {});
 }
 
 /** The whole report; returns what was rendered. */
@@ -277,7 +282,7 @@ export async function runReport(options: ReportOptions): Promise<ReportInput> {
       "Samsa --cpu-prof",
       () => startSamsa({ dataDir: `${root}/samsa-p`, maxLifetimeS: lifetime, cpuProfDir: profDir }),
       steps,
-      scale,
+      { ...scale, repeats: 1 },
       profRuns,
       notes,
     );

@@ -1,7 +1,8 @@
 """Drivers for the brokers Samsa is compared with beyond Kafka: NATS JetStream (nats-py) and Redis Streams (redis-py).
 
   others_client.py nats-pub URL COUNT SIZE WINDOW        JetStream publishes with acks, WINDOW unacknowledged at most
-  others_client.py nats-e2e URL RATE SECONDS SIZE        paced JetStream publishes, push consumer, receive - send time
+  others_client.py nats-e2e URL RATE SECONDS SIZE        paced JetStream publishes, push consumer (own process and
+                                                         connection), receive - send time
   others_client.py redis-e2e HOST PORT RATE SECONDS SIZE paced XADD (pipelined), XREAD BLOCK consumer
 
 Redis throughput (W1) uses redis-benchmark (C) instead. Every command prints one JSON object on stdout.
@@ -78,31 +79,27 @@ async def nats_pub(url, count, size, window):
 
 
 async def nats_e2e(url, rate, seconds, size):
+    """The consumer runs in its own process with its own connection (nats-e2e-consumer): in one asyncio process the
+    paced publishing loop and its acks starve the ordered consumer's callbacks, which then fall seconds behind."""
     import nats
-    from nats.js.api import DeliverPolicy
     nc = await nats.connect(url)
     js = nc.jetstream()
     await nats_stream(js, "W4", "w4")
+    total = int(rate * seconds)
+    consumer = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "nats-e2e-consumer", url, str(total), str(seconds), str(min(2.0, seconds / 4)),
+        stdout=asyncio.subprocess.PIPE)
+    ready = await asyncio.wait_for(consumer.stdout.readline(), 30)
+    if ready.strip() != b"ready":
+        raise SystemExit(f"nats-e2e-consumer did not start: {ready!r}")
     pad = b"x" * (size - 8)
-    warmup_s = min(2.0, seconds / 4)
-    latencies = []
-    state = {"received": 0, "acks": 0}
-    started = time.monotonic()
-
-    async def on_msg(msg):
-        now = time.monotonic_ns()
-        sent_ns = struct.unpack(">q", msg.data[:8])[0]
-        state["received"] += 1
-        if sent_ns / 1e9 - started >= warmup_s:
-            latencies.append((now - sent_ns) / 1e6)
+    state = {"acks": 0}
 
     async def on_ack(_msg):
         state["acks"] += 1
 
-    await js.subscribe("w4", cb=on_msg, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW)
     inbox = nc.new_inbox()
     await nc.subscribe(inbox, cb=on_ack)
-    total = int(rate * seconds)
     sent = 0
     started = time.monotonic()
     while sent < total:
@@ -112,12 +109,51 @@ async def nats_e2e(url, rate, seconds, size):
             sent += 1
         await asyncio.sleep(0.0005)
     await nc.flush()
-    deadline = time.monotonic() + 15
-    while state["received"] < total and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    out, _ = await asyncio.wait_for(consumer.communicate(), seconds + 60)
     elapsed = time.monotonic() - started
     await nc.close()
-    return latency_summary(latencies, sent, state["received"], elapsed)
+    result = json.loads(out.decode().strip().split("\n")[-1])
+    latencies = result.pop("latencies")
+    summary = latency_summary(latencies, sent, result["received"], elapsed)
+    summary["acks"] = state["acks"]
+    return summary
+
+
+async def nats_e2e_consumer(url, total, seconds, warmup_s):
+    """Ordered push consumer of W4 on its own connection; prints `ready`, then one JSON object with the latencies of
+    records sent after the warm-up (from the first record's send time)."""
+    import nats
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    latencies = []
+    state = {"received": 0, "cutoff": None}
+    done = asyncio.Event()
+
+    async def on_msg(msg):
+        now = time.monotonic_ns()
+        sent_ns = struct.unpack(">q", msg.data[:8])[0]
+        if state["cutoff"] is None:
+            state["cutoff"] = sent_ns + int(warmup_s * 1e9)
+        state["received"] += 1
+        if sent_ns >= state["cutoff"]:
+            latencies.append((now - sent_ns) / 1e6)
+        if state["received"] >= total:
+            done.set()
+
+    # A plain push consumer without acks or flow control: nats-py's ordered consumer (flow control, heartbeats,
+    # resets) stalled for good when the server fell behind, while the stream kept growing.
+    await js.subscribe("w4", cb=on_msg, deliver_policy=DeliverPolicy.NEW, pending_msgs_limit=-1,
+                       pending_bytes_limit=-1,
+                       config=ConsumerConfig(ack_policy=AckPolicy.NONE, flow_control=False, max_ack_pending=-1))
+    await nc.flush()
+    print("ready", flush=True)
+    try:
+        await asyncio.wait_for(done.wait(), seconds + 15)
+    except asyncio.TimeoutError:
+        pass
+    await nc.close()
+    print(json.dumps({"received": state["received"], "latencies": latencies}), flush=True)
 
 
 def redis_e2e(host, port, rate, seconds, size):
@@ -187,6 +223,9 @@ def main(argv):
         out = asyncio.run(nats_pub(argv[2], int(argv[3]), int(argv[4]), int(argv[5])))
     elif cmd == "nats-e2e":
         out = asyncio.run(nats_e2e(argv[2], float(argv[3]), float(argv[4]), int(argv[5])))
+    elif cmd == "nats-e2e-consumer":
+        asyncio.run(nats_e2e_consumer(argv[2], int(argv[3]), float(argv[4]), float(argv[5])))
+        return
     elif cmd == "redis-e2e":
         out = redis_e2e(argv[2], int(argv[3]), float(argv[4]), float(argv[5]), int(argv[6]))
     else:

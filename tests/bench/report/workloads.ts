@@ -1,8 +1,12 @@
 /**
  * The workloads of the report. Kafka-protocol brokers (Samsa, Apache Kafka) are driven by the same clients:
- * Kafka's ProducerPerformance (W1, W2, and the W3 fill), kcat (W3 consume: Samsa has no group coordinator, so
- * ConsumerPerformance, which subscribes, cannot run against it), and librdkafka via confluent-kafka (W4, topic
- * creation). NATS and Redis get W1 and W4 with their own clients (others_client.py, redis-benchmark).
+ * Kafka's ProducerPerformance (W1, W2, and the W3 fill), librdkafka's kcat (W1 and W2 again, with librdkafka's
+ * deep pipeline: `kcat -P -l FILE`, batches up to 1 MB; and the W3 read, group-less), Kafka's ConsumerPerformance
+ * (W3 again, through a consumer group), and librdkafka via confluent-kafka (W4, topic creation, offsets). NATS and
+ * Redis get W1 and W4 with their own clients (others_client.py, redis-benchmark).
+ *
+ * In a full run every W1, W2 and W4 case of Samsa and Kafka runs `Scale.repeats` times; the report shows the run
+ * with the median figure (records/s, or W4's p99) and the range of all of them (`Run.spread`).
  *
  * @module
  */
@@ -27,6 +31,8 @@ export interface Run {
   /** Payload bytes moved, for CPU seconds per GB. */
   bytes?: number;
   error?: string;
+  /** Set on the median run of a repeated case: the metric it was chosen by and every run's value of it. */
+  spread?: { metric: string; values: number[]; failed?: number };
 }
 
 /** Counts and durations; `full` is the default run, `quick` and `smoke` shrink it. */
@@ -38,6 +44,14 @@ export interface Scale {
   w4Seconds: number;
   w6Partitions: number;
   w6IdleS: number;
+  /** Runs of each W1, W2 and W4 case (Samsa and Kafka); the report shows the median. */
+  repeats: number;
+  /** W1 with librdkafka (kcat): records of 1 KiB per run (1 GiB in a full run). */
+  rdW1Records: number;
+  /** W2 with librdkafka (kcat): records of 100 B per run. */
+  rdW2Records: number;
+  /** A kcat produce run is killed after this many seconds and counts what the broker acknowledged by then. */
+  rdBoundS: number;
 }
 
 export const SCALES: Record<"full" | "quick" | "smoke", Scale> = {
@@ -49,6 +63,10 @@ export const SCALES: Record<"full" | "quick" | "smoke", Scale> = {
     w4Seconds: 20,
     w6Partitions: 10_000,
     w6IdleS: 10,
+    repeats: 3,
+    rdW1Records: 1024 * 1024,
+    rdW2Records: 5_000_000,
+    rdBoundS: 20,
   },
   quick: {
     w1Records: 20_000,
@@ -58,6 +76,10 @@ export const SCALES: Record<"full" | "quick" | "smoke", Scale> = {
     w4Seconds: 5,
     w6Partitions: 500,
     w6IdleS: 5,
+    repeats: 1,
+    rdW1Records: 128 * 1024,
+    rdW2Records: 1_000_000,
+    rdBoundS: 10,
   },
   smoke: {
     w1Records: 2_000,
@@ -67,6 +89,10 @@ export const SCALES: Record<"full" | "quick" | "smoke", Scale> = {
     w4Seconds: 2,
     w6Partitions: 20,
     w6IdleS: 2,
+    repeats: 1,
+    rdW1Records: 4096,
+    rdW2Records: 20_000,
+    rdBoundS: 10,
   },
 };
 
@@ -127,6 +153,128 @@ export async function createTopic(t: Target, topic: string, partitions: number, 
   return seconds;
 }
 
+/** Every partition's high watermark (for acks=all and acks=1 alike: what the broker acknowledged and will serve). */
+async function offsets(t: Target, topic: string, partitions: number): Promise<number[]> {
+  const out = await python("kafka_client.py", ["offsets", t.broker.address, topic, partitions], 60);
+  return (out as { offsets: number[] }).offsets;
+}
+
+/**
+ * A file of `count` lines of `size` bytes (`size - 1` random printable bytes and a newline) for `kcat -P -l`: one
+ * record per line, the newline is the delimiter, so each record carries `size - 1` bytes. Written once into
+ * ~/.cache/samsa/bench (never into the repository) and reused by later runs.
+ */
+export async function payloadFile(size: number, count: number): Promise<string> {
+  const dir = `${Deno.env.get("HOME") ?? "/tmp"}/.cache/samsa/bench`;
+  const path = `${dir}/payload-${size}B-x${count}.txt`;
+  try {
+    if ((await Deno.stat(path)).size === size * count) return path;
+  } catch { /* not written yet */ }
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  try {
+    const perChunk = Math.max(1, Math.floor((4 << 20) / size));
+    const chunk = new Uint8Array(perChunk * size);
+    for (let done = 0; done < count;) {
+      const n = Math.min(perChunk, count - done);
+      const buf = chunk.subarray(0, n * size);
+      for (let o = 0; o < buf.length; o += 65536) {
+        crypto.getRandomValues(buf.subarray(o, Math.min(buf.length, o + 65536)));
+      }
+      for (let i = 0; i < buf.length; i++) buf[i] = 33 + buf[i] % 94;
+      for (let i = size - 1; i < buf.length; i += size) buf[i] = 10;
+      for (let w = 0; w < buf.length;) w += await file.write(buf.subarray(w));
+      done += n;
+    }
+  } finally {
+    file.close();
+  }
+  await Deno.rename(tmp, path);
+  return path;
+}
+
+/**
+ * Runs one case `n` times and returns the run with the median `metric` (the lower middle one of an even count of
+ * successful runs), with every successful run's value in `spread`, followed by the failed repeats (the report lists
+ * them). If every repeat failed, all of them.
+ */
+async function repeated(n: number, metric: string, once: () => Promise<Run>): Promise<Run[]> {
+  const all: Run[] = [];
+  for (let i = 0; i < n; i++) all.push(await once());
+  const good = all.filter((r) => !r.error && Number.isFinite(r.figures[metric]));
+  const bad = all.filter((r) => !good.includes(r));
+  if (n <= 1 || good.length === 0) return all;
+  const sorted = [...good].sort((a, b) => a.figures[metric]! - b.figures[metric]!);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  median.spread = { metric, values: good.map((r) => r.figures[metric]!) };
+  if (bad.length) median.spread.failed = bad.length;
+  return [median, ...bad];
+}
+
+/** Case labels, shared with render.ts (which finds runs by them). */
+export const CASES = {
+  w1: (partitions: number) => `1 KiB acks=all, ${partitions} partition${partitions > 1 ? "s" : ""}`,
+  w1Big: () => `1 KiB acks=all, 1 partition + ${W1_BIG_BATCH.join(" ")}`,
+  w1Rd: (partitions: number) => `${CASES.w1(partitions)}, librdkafka (kcat -P)`,
+  w2: "100 B acks=1, 16 partitions",
+  w2Rd: "100 B acks=1, 16 partitions, librdkafka (kcat -P)",
+  w3Kcat: (bytes: number) => `consume ${fmtBytes(bytes)} (kcat, 16 partitions)`,
+  w3Perf: (bytes: number) => `consume ${fmtBytes(bytes)} (kafka-consumer-perf-test, 16 partitions, consumer group)`,
+};
+
+/**
+ * Produce with librdkafka's own pipeline: `kcat -P -l FILE` (one record per line; kcat's defaults batch up to 1 MB
+ * with linger 5 ms and keep up to 100,000 records queued, so many MB are in flight) and exit after every delivery.
+ * Time-bounded: a run still going after `Scale.rdBoundS` is killed (SIGKILL) and counts what the broker
+ * acknowledged by then. Records are counted from the partitions' high watermarks before and after, so a run also
+ * shows how kcat's partitioner spread them (`partitions_used`).
+ */
+async function kcatProduce(
+  t: Target,
+  workload: string,
+  label: string,
+  topic: string,
+  partitions: number,
+  size: number,
+  count: number,
+  acks: string,
+): Promise<Run> {
+  const file = await payloadFile(size, count);
+  const before = await offsets(t, topic, partitions);
+  const bound = t.scale.rdBoundS;
+  const script = `timeout -s KILL ${bound} kcat -P -b ${t.broker.address} -t ${topic} -X acks=${acks} -l '${file}'; ` +
+    `rc=$?; echo "rc=$rc"; [ $rc -eq 0 ] || [ $rc -eq 137 ]`;
+  const run = await measured(t, workload, label, ["bash", "-c", script], bound + 60, (stdout) => ({
+    exit: Number(stdout.match(/rc=(\d+)/)?.[1]),
+  }));
+  if (run.error || !run.client) return run;
+  const timedOut = run.figures.exit === 137;
+  let after = await offsets(t, topic, partitions);
+  // acks=1 is answered before the high watermark moves (Samsa: before the fsync): wait for it briefly.
+  for (let i = 0; i < 25 && !timedOut && sum(after) - sum(before) < count; i++) {
+    await sleep(200);
+    after = await offsets(t, topic, partitions);
+  }
+  const per = after.map((o, i) => o - before[i]);
+  const records = sum(per);
+  const seconds = run.client.wallS;
+  run.figures = {
+    records,
+    records_per_s: records / seconds,
+    MBps: records * size / 1e6 / seconds,
+    seconds,
+    timed_out: timedOut ? 1 : 0,
+    partitions_used: per.filter((d) => d > 0).length,
+  };
+  run.bytes = records * size;
+  if (!timedOut && records !== count) run.error = `kcat exited 0 but the broker acknowledged ${records} of ${count}`;
+  t.log(`  ${JSON.stringify(run.figures)}${partitions > 1 ? ` per partition ${per.join(",")}` : ""}`);
+  return run;
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
 const PERF_LINE =
   /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th/;
 
@@ -182,42 +330,77 @@ function parsePerf(size: number) {
   };
 }
 
-/** W1: 1 KiB records, acks=all, to 1 and to 16 partitions. */
+/**
+ * W1: 1 KiB records, acks=all: ProducerPerformance to 1 and 16 partitions and to 1 with 1 MiB batches, then
+ * librdkafka (kcat) to 1 and 16 partitions. Each case `Scale.repeats` times, the median kept.
+ */
 export async function w1(t: Target): Promise<Run[]> {
   const runs: Run[] = [];
   const cases = [
-    { partitions: 1, extra: [] as string[], suffix: "" },
-    { partitions: 16, extra: [] as string[], suffix: "" },
-    { partitions: 1, extra: W1_BIG_BATCH, suffix: ` + ${W1_BIG_BATCH.join(" ")}` },
+    { partitions: 1, extra: [] as string[], label: CASES.w1(1) },
+    { partitions: 16, extra: [] as string[], label: CASES.w1(16) },
+    { partitions: 1, extra: W1_BIG_BATCH, label: CASES.w1Big() },
   ];
-  for (const { partitions, extra, suffix } of cases) {
+  for (const { partitions, extra, label } of cases) {
     const topic = `w1-p${partitions}${extra.length ? "-big" : ""}`;
     await createTopic(t, topic, partitions);
     const n = t.scale.w1Records;
     runs.push(
-      await measured(
-        t,
-        "W1",
-        `1 KiB acks=all, ${partitions} partition${partitions > 1 ? "s" : ""}${suffix}`,
-        producerPerformance(t, topic, n, 1024, "all", extra),
-        300,
-        parsePerf(1024),
-        n * 1024,
+      ...await repeated(t.scale.repeats, "records_per_s", () =>
+        measured(
+          t,
+          "W1",
+          label,
+          producerPerformance(t, topic, n, 1024, "all", extra),
+          300,
+          parsePerf(1024),
+          n * 1024,
+        )),
+    );
+  }
+  for (const partitions of [1, 16]) {
+    const topic = `w1-rd-p${partitions}`;
+    await createTopic(t, topic, partitions);
+    const n = t.scale.rdW1Records;
+    runs.push(
+      ...await repeated(
+        t.scale.repeats,
+        "records_per_s",
+        () => kcatProduce(t, "W1", CASES.w1Rd(partitions), topic, partitions, 1024, n, "all"),
       ),
     );
   }
   return runs;
 }
 
-/** W2: 100-byte records, acks=1, 16 partitions. */
+/** W2: 100-byte records, acks=1, 16 partitions: ProducerPerformance, then librdkafka (kcat); medians of repeats. */
 export async function w2(t: Target): Promise<Run[]> {
   await createTopic(t, "w2", 16);
   const n = t.scale.w2Records;
   const cmd = producerPerformance(t, "w2", n, 100, "1");
-  return [await measured(t, "W2", "100 B acks=1, 16 partitions", cmd, 300, parsePerf(100), n * 100)];
+  const perf = await repeated(
+    t.scale.repeats,
+    "records_per_s",
+    () => measured(t, "W2", CASES.w2, cmd, 300, parsePerf(100), n * 100),
+  );
+  await createTopic(t, "w2-rd", 16);
+  const rd = await repeated(
+    t.scale.repeats,
+    "records_per_s",
+    () => kcatProduce(t, "W2", CASES.w2Rd, "w2-rd", 16, 100, t.scale.rdW2Records, "1"),
+  );
+  return [...perf, ...rd];
 }
 
-/** W3: fill a 16-partition topic (acks=1, 1 KiB), then read it all back from the page cache with kcat. */
+const CONSUMER_PERF_LINE =
+  /^[\d-]+ [\d:]+, [\d-]+ [\d:]+, ([\d.]+), ([\d.]+), (\d+), ([\d.]+), (\d+), (\d+), ([\d.]+), ([\d.]+)/m;
+
+/**
+ * W3: fill a 16-partition topic (acks=1, 1 KiB), then read it all back from the page cache: kcat (group-less,
+ * assigns every partition; `-f '%p\n' | wc -l` prints 2-3 bytes a record, so the pipe costs nothing and the record
+ * count is checked), then kafka-consumer-perf-test (the Java consumer in a group; its own rate excludes the JVM
+ * start, `fetch.MB.sec` also the group join).
+ */
 export async function w3(t: Target): Promise<Run[]> {
   await createTopic(t, "w3", 16);
   const n = Math.ceil(t.scale.w3Bytes / 1024);
@@ -232,17 +415,17 @@ export async function w3(t: Target): Promise<Run[]> {
   );
   if (fill.error) return [fill];
   const total = n * 1024;
-  const kcat = `kcat -C -b ${t.broker.address} -t w3 -o beginning -e -q -f '%s' | wc -c`;
+  const kcat = `kcat -C -b ${t.broker.address} -t w3 -o beginning -e -q -f '%p\n' | wc -l`;
   const consume = await measured(
     t,
     "W3",
-    `consume ${fmtBytes(total)} (kcat, 16 partitions)`,
+    CASES.w3Kcat(total),
     ["bash", "-c", kcat],
     600,
     (stdout) => {
       const got = Number(stdout.trim());
-      if (got !== total) throw new Error(`kcat read ${got} bytes, expected ${total}`);
-      return { bytes: got };
+      if (got !== n) throw new Error(`kcat read ${got} records, expected ${n}`);
+      return { records: got };
     },
     total,
   );
@@ -250,7 +433,41 @@ export async function w3(t: Target): Promise<Run[]> {
     consume.figures.MBps = total / 1e6 / consume.client.wallS;
     consume.figures.seconds = consume.client.wallS;
   }
-  return [fill, consume];
+  const perf = await measured(
+    t,
+    "W3",
+    CASES.w3Perf(total),
+    [
+      "bash",
+      KAFKA_SH,
+      "run",
+      "org.apache.kafka.tools.ConsumerPerformance",
+      "--bootstrap-server",
+      t.broker.address,
+      "--topic",
+      "w3",
+      "--num-records",
+      String(n),
+      "--timeout",
+      "60000",
+    ],
+    300,
+    (stdout) => {
+      const m = stdout.match(CONSUMER_PERF_LINE);
+      if (!m) throw new Error(`no ConsumerPerformance summary in: ${stdout.slice(-300)}`);
+      if (Number(m[3]) < n) throw new Error(`ConsumerPerformance read ${m[3]} records, expected ${n}`);
+      // Its "MB" is MiB; MB.sec counts from before the group join to the last record, fetch.MB.sec without the join.
+      return {
+        records: Number(m[3]),
+        MBps: Number(m[2]) * 1.048576,
+        fetch_MBps: Number(m[7]) * 1.048576,
+        rebalance_ms: Number(m[5]),
+        seconds: Number(m[1]) / Number(m[2]),
+      };
+    },
+    total,
+  );
+  return [fill, consume, perf];
 }
 
 /** W4: end-to-end latency at a fixed rate of 1 KiB records, acks=all, one partition (librdkafka both sides). */
@@ -269,15 +486,16 @@ export async function w4(t: Target): Promise<Run[]> {
     "all",
   ];
   return [
-    await measured(
-      t,
-      "W4",
-      `${rate} rec/s of 1 KiB acks=all, ${seconds}s`,
-      cmd,
-      seconds + 90,
-      parseJsonLast,
-      rate * seconds * 1024,
-    ),
+    ...await repeated(t.scale.repeats, "p99_ms", () =>
+      measured(
+        t,
+        "W4",
+        `${rate} rec/s of 1 KiB acks=all, ${seconds}s`,
+        cmd,
+        seconds + 90,
+        parseJsonLast,
+        rate * seconds * 1024,
+      )),
   ];
 }
 
@@ -378,19 +596,40 @@ export async function natsW1(t: Target): Promise<Run[]> {
   return [run];
 }
 
-/** W4 against NATS JetStream: paced publishes, ordered push consumer. */
+/**
+ * W4 against NATS JetStream: paced publishes, push consumer in its own process and connection. When NATS falls
+ * behind the rate (with `sync_interval: always` it stores a few thousand 1 KiB messages a second here), once more on
+ * a restarted server at a quarter of the rate, so the report shows NATS's latency at a lower load too (the consumer
+ * receives every record NATS acknowledged: `received` = `acks` in the figures).
+ */
 export async function natsW4(t: Target): Promise<Run[]> {
-  const { w4Rate: rate, w4Seconds: seconds } = t.scale;
-  const cmd = [
-    "python3",
-    `${HERE}others_client.py`,
-    "nats-e2e",
-    t.broker.address,
-    String(rate),
-    String(seconds),
-    "1024",
-  ];
-  return [await measured(t, "W4", `${rate} rec/s of 1 KiB, ${seconds}s (nats-py)`, cmd, seconds + 90, parseJsonLast)];
+  const { w4Rate, w4Seconds: seconds } = t.scale;
+  const one = (rate: number, note: string) =>
+    measured(
+      t,
+      "W4",
+      `${rate} rec/s of 1 KiB, ${seconds}s (nats-py, consumer in its own process)${note}`,
+      ["python3", `${HERE}others_client.py`, "nats-e2e", t.broker.address, String(rate), String(seconds), "1024"],
+      seconds + 90,
+      parseJsonLast,
+    );
+  const runs = [await one(w4Rate, "")];
+  if (fellBehind(runs[0], w4Rate)) {
+    // A server that fell behind keeps storing its backlog long after the publisher is gone: start it afresh.
+    await t.broker.stop();
+    await t.broker.restart();
+    runs.push(await one(Math.round(w4Rate / 4), `, a quarter of the rate after falling behind at ${w4Rate}`));
+  }
+  return runs;
+}
+
+/**
+ * Whether a W4 run did not keep its rate: it delivered less than 99 % of the records within the time allowed, or
+ * took more than 10 % longer than the rate asks (a backlog drained after the publisher stopped).
+ */
+export function fellBehind(r: Run, rate: number): boolean {
+  const f = r.figures;
+  return (f.delivered_pct ?? 100) < 99 || (f.rate_achieved !== undefined && f.rate_achieved < 0.9 * rate);
 }
 
 /** W1 against Redis Streams: XADD of 1 KiB with redis-benchmark (C), 16 connections x 16 pipelined. */
