@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import denoJson from "./deno.json" with { type: "json" };
 import { startBroker } from "./broker/broker.ts";
+import { tuneAllocator } from "./broker/allocator_tuning.ts";
 import {
   type BrokerConfig,
   ConfigError,
@@ -132,6 +133,10 @@ async function start(configFile: string | undefined, sets: readonly string[], lo
   };
   const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+
+  const tuning = tuneAllocator();
+  if (tuning.applied) logger.debug("malloc tuned for large request buffers");
+  else logger.debug("malloc left as it is", { reason: tuning.reason });
 
   let broker;
   try {
