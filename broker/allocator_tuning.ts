@@ -24,7 +24,7 @@ const M_MMAP_THRESHOLD = -3;
 /** Allocations up to this size come from the heap (glibc accepts at most 32 MiB on 64-bit). */
 export const MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024;
 /** Free memory at the top of the heap is returned to the kernel only beyond this much. */
-export const TRIM_THRESHOLD_BYTES = 256 * 1024 * 1024;
+export const TRIM_THRESHOLD_BYTES = 64 * 1024 * 1024;
 
 /** What {@link tuneAllocator} did. */
 export type AllocatorTuning = { applied: true } | { applied: false; reason: string };

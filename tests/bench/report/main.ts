@@ -6,13 +6,15 @@
  *                          [--no-profile] [--from-json FILE (render an earlier run again, measure nothing)]
  *
  * Order: the limits (fsync tests first, before any bulk write), then the fsync-sensitive workloads (W1, W2, W4)
- * on Samsa, Kafka (defaults), Kafka (`log.flush.interval.messages=1`), NATS and Redis, then the bulk ones (W3's
- * fill and read, W6) on Samsa and Kafka, then a CPU profile of Samsa under W1 and W2. Running the bulk writes last
- * keeps the disk's post-bulk slowdown (docs: /work/shared/PLATFORM.md) away from the fsync figures.
+ * in rounds over Samsa, Kafka (defaults) and Kafka (`log.flush.interval.messages=1`) in rotating order, then NATS
+ * and Redis, then the bulk ones (W3's fill and read, W6) on Samsa and Kafka, then a CPU profile of Samsa under W1
+ * and W2. Every measured run starts after a `sync`, so no run pays for the write-back of the one before. Running
+ * the bulk writes last keeps the disk's post-bulk slowdown (docs: /work/shared/PLATFORM.md) away from the fsync
+ * figures.
  *
  * `--smoke` is for tests: tiny counts, Samsa only, no profile, and it writes to a temp file unless `--out` says.
- * A full run repeats every W1, W2 and W4 case of Samsa and Kafka 3 times and reports the median (quick and smoke:
- * once); it took 13 minutes on this 2-core machine (11-2026). The librdkafka payload files (up to 1 GiB) are written
+ * A full run measures every W1, W2 and W4 case of Samsa and Kafka in 3 rounds and reports the median (quick and
+ * smoke: one round); it took 13 minutes on this 2-core machine (11-2026). The librdkafka payload files (up to 1 GiB) are written
  * once into ~/.cache/samsa/bench.
  *
  * @module
@@ -186,32 +188,30 @@ export async function runReport(options: ReportOptions): Promise<ReportInput> {
   const kafkaOk = options.mode !== "smoke" && await have("java");
   const flush1 = { "log.flush.interval.messages": 1 };
   const phaseA = [want("W1") && W.w1, want("W2") && W.w2, want("W4") && W.w4].filter((s) => s !== false);
-  await onBroker(
-    "Samsa",
-    () => startSamsa({ dataDir: `${root}/samsa-a`, maxLifetimeS: lifetime }),
-    phaseA,
-    scale,
-    runs,
-    notes,
-  );
+  const producers: { system: string; start: (dataDir: string) => Promise<Broker> }[] = [
+    { system: "Samsa", start: (dataDir) => startSamsa({ dataDir, maxLifetimeS: lifetime }) },
+  ];
   if (kafkaOk) {
-    await onBroker(
-      "Kafka default",
-      () => startKafka({ dataDir: `${root}/kafka-a`, maxLifetimeS: lifetime }),
-      phaseA,
-      scale,
-      runs,
-      notes,
-    );
-    await onBroker(
-      "Kafka flush/append",
-      () => startKafka({ dataDir: `${root}/kafka-f`, maxLifetimeS: lifetime, settings: flush1 }),
-      phaseA,
-      scale,
-      runs,
-      notes,
+    producers.push(
+      { system: "Kafka default", start: (dataDir) => startKafka({ dataDir, maxLifetimeS: lifetime }) },
+      {
+        system: "Kafka flush/append",
+        start: (dataDir) => startKafka({ dataDir, maxLifetimeS: lifetime, settings: flush1 }),
+      },
     );
   } else if (options.mode !== "smoke") notes.push("java not found: Kafka skipped");
+  // Rounds in rotating order (Samsa first in round 1, second in round 2, ...), each system on a fresh broker, so no
+  // system always runs right after the limits' fio writes or always after another system's GiB; the median of the
+  // rounds is reported.
+  const roundRuns: W.Run[] = [];
+  for (let round = 0; round < scale.repeats; round++) {
+    const k = round % producers.length;
+    for (const p of [...producers.slice(k), ...producers.slice(0, k)]) {
+      const dir = `${root}/${p.system.replace(/\W+/g, "-").toLowerCase()}-a${round}`;
+      await onBroker(p.system, () => p.start(dir), phaseA, { ...scale, repeats: 1 }, roundRuns, notes);
+    }
+  }
+  runs.push(...W.medianRuns(roundRuns));
 
   if (want("W7") && options.mode !== "smoke") {
     const nats = await findNatsServer();

@@ -5,8 +5,8 @@
  * (W3 again, through a consumer group), and librdkafka via confluent-kafka (W4, topic creation, offsets). NATS and
  * Redis get W1 and W4 with their own clients (others_client.py, redis-benchmark).
  *
- * In a full run every W1, W2 and W4 case of Samsa and Kafka runs `Scale.repeats` times; the report shows the run
- * with the median figure (records/s, or W4's p99) and the range of all of them (`Run.spread`).
+ * Each workload function measures every case once; main.ts repeats W1, W2 and W4 in `Scale.repeats` rounds and
+ * `medianRuns` keeps the run with the median figure (records/s, or W4's p99) and the range of all (`Run.spread`).
  *
  * @module
  */
@@ -116,6 +116,9 @@ async function measured(
 ): Promise<Run> {
   const run: Run = { system: t.system, workload, case: label, load: loadAverage(), figures: {} };
   t.log(`${t.system} ${workload} ${label} (load ${run.load})`);
+  // Start every run with no dirty pages: the write-back of an earlier run's GiB (Kafka default never fsyncs)
+  // would otherwise compete with this run's fsyncs, and it would fall on whichever system runs next.
+  await runTimed(["sync"], { timeoutS: 120 }).catch(() => {});
   const watch = new BrokerWatch(t.broker.pid());
   try {
     const r = await runTimed(cmd, { timeoutS });
@@ -194,22 +197,40 @@ export async function payloadFile(size: number, count: number): Promise<string> 
   return path;
 }
 
+/** The figure a repeated case is judged by: W4 by its p99 latency, the others by records/s. */
+export function medianMetric(workload: string): string {
+  return workload === "W4" ? "p99_ms" : "records_per_s";
+}
+
 /**
- * Runs one case `n` times and returns the run with the median `metric` (the lower middle one of an even count of
- * successful runs), with every successful run's value in `spread`, followed by the failed repeats (the report lists
- * them). If every repeat failed, all of them.
+ * Folds the runs of repeated rounds into one run per case: the run with the median figure (the lower middle one of
+ * an even count of successful runs), with every successful run's value in `spread`, followed by the failed runs
+ * (the report lists them). A case whose runs all failed keeps all of them. Order follows each case's first run.
  */
-async function repeated(n: number, metric: string, once: () => Promise<Run>): Promise<Run[]> {
-  const all: Run[] = [];
-  for (let i = 0; i < n; i++) all.push(await once());
-  const good = all.filter((r) => !r.error && Number.isFinite(r.figures[metric]));
-  const bad = all.filter((r) => !good.includes(r));
-  if (n <= 1 || good.length === 0) return all;
-  const sorted = [...good].sort((a, b) => a.figures[metric]! - b.figures[metric]!);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)];
-  median.spread = { metric, values: good.map((r) => r.figures[metric]!) };
-  if (bad.length) median.spread.failed = bad.length;
-  return [median, ...bad];
+export function medianRuns(all: Run[]): Run[] {
+  const byCase = new Map<string, Run[]>();
+  for (const r of all) {
+    const key = `${r.system}\u0000${r.workload}\u0000${r.case}`;
+    const list = byCase.get(key);
+    if (list) list.push(r);
+    else byCase.set(key, [r]);
+  }
+  const out: Run[] = [];
+  for (const runs of byCase.values()) {
+    const metric = medianMetric(runs[0].workload);
+    const good = runs.filter((r) => !r.error && Number.isFinite(r.figures[metric]));
+    const bad = runs.filter((r) => !good.includes(r));
+    if (runs.length <= 1 || good.length === 0) {
+      out.push(...runs);
+      continue;
+    }
+    const sorted = [...good].sort((a, b) => a.figures[metric]! - b.figures[metric]!);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)];
+    median.spread = { metric, values: good.map((r) => r.figures[metric]!) };
+    if (bad.length) median.spread.failed = bad.length;
+    out.push(median, ...bad);
+  }
+  return out;
 }
 
 /** Case labels, shared with render.ts (which finds runs by them). */
@@ -332,7 +353,7 @@ function parsePerf(size: number) {
 
 /**
  * W1: 1 KiB records, acks=all: ProducerPerformance to 1 and 16 partitions and to 1 with 1 MiB batches, then
- * librdkafka (kcat) to 1 and 16 partitions. Each case `Scale.repeats` times, the median kept.
+ * librdkafka (kcat) to 1 and 16 partitions, each case once.
  */
 export async function w1(t: Target): Promise<Run[]> {
   const runs: Run[] = [];
@@ -346,50 +367,35 @@ export async function w1(t: Target): Promise<Run[]> {
     await createTopic(t, topic, partitions);
     const n = t.scale.w1Records;
     runs.push(
-      ...await repeated(t.scale.repeats, "records_per_s", () =>
-        measured(
-          t,
-          "W1",
-          label,
-          producerPerformance(t, topic, n, 1024, "all", extra),
-          300,
-          parsePerf(1024),
-          n * 1024,
-        )),
+      await measured(
+        t,
+        "W1",
+        label,
+        producerPerformance(t, topic, n, 1024, "all", extra),
+        300,
+        parsePerf(1024),
+        n * 1024,
+      ),
     );
   }
   for (const partitions of [1, 16]) {
     const topic = `w1-rd-p${partitions}`;
     await createTopic(t, topic, partitions);
     const n = t.scale.rdW1Records;
-    runs.push(
-      ...await repeated(
-        t.scale.repeats,
-        "records_per_s",
-        () => kcatProduce(t, "W1", CASES.w1Rd(partitions), topic, partitions, 1024, n, "all"),
-      ),
-    );
+    runs.push(await kcatProduce(t, "W1", CASES.w1Rd(partitions), topic, partitions, 1024, n, "all"));
   }
   return runs;
 }
 
-/** W2: 100-byte records, acks=1, 16 partitions: ProducerPerformance, then librdkafka (kcat); medians of repeats. */
+/** W2: 100-byte records, acks=1, 16 partitions: ProducerPerformance, then librdkafka (kcat). */
 export async function w2(t: Target): Promise<Run[]> {
   await createTopic(t, "w2", 16);
   const n = t.scale.w2Records;
   const cmd = producerPerformance(t, "w2", n, 100, "1");
-  const perf = await repeated(
-    t.scale.repeats,
-    "records_per_s",
-    () => measured(t, "W2", CASES.w2, cmd, 300, parsePerf(100), n * 100),
-  );
+  const perf = await measured(t, "W2", CASES.w2, cmd, 300, parsePerf(100), n * 100);
   await createTopic(t, "w2-rd", 16);
-  const rd = await repeated(
-    t.scale.repeats,
-    "records_per_s",
-    () => kcatProduce(t, "W2", CASES.w2Rd, "w2-rd", 16, 100, t.scale.rdW2Records, "1"),
-  );
-  return [...perf, ...rd];
+  const rd = await kcatProduce(t, "W2", CASES.w2Rd, "w2-rd", 16, 100, t.scale.rdW2Records, "1");
+  return [perf, rd];
 }
 
 const CONSUMER_PERF_LINE =
@@ -486,16 +492,15 @@ export async function w4(t: Target): Promise<Run[]> {
     "all",
   ];
   return [
-    ...await repeated(t.scale.repeats, "p99_ms", () =>
-      measured(
-        t,
-        "W4",
-        `${rate} rec/s of 1 KiB acks=all, ${seconds}s`,
-        cmd,
-        seconds + 90,
-        parseJsonLast,
-        rate * seconds * 1024,
-      )),
+    await measured(
+      t,
+      "W4",
+      `${rate} rec/s of 1 KiB acks=all, ${seconds}s`,
+      cmd,
+      seconds + 90,
+      parseJsonLast,
+      rate * seconds * 1024,
+    ),
   ];
 }
 
