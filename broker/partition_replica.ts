@@ -376,12 +376,13 @@ export class PartitionReplica {
 
   /**
    * Reads committed batches from `offset`, at most `maxBytes` (but at least one whole batch when `minOneBatch`).
-   * Offsets past the log end or before its start answer OFFSET_OUT_OF_RANGE.
+   * Offsets past the log end or before its start answer OFFSET_OUT_OF_RANGE. With `deferred`, a large read comes
+   * back as a deferred run for the response encoder to fill (`ReadOptions.deferred`).
    */
-  read(offset: number, maxBytes: number, minOneBatch: boolean): FetchOutcome {
+  read(offset: number, maxBytes: number, minOneBatch: boolean, deferred = false): FetchOutcome {
     let result: ReadResult;
     try {
-      result = this.log.read(offset, maxBytes, { upTo: this.#highWatermark, minOneBatch });
+      result = this.log.read(offset, maxBytes, { upTo: this.#highWatermark, minOneBatch, deferred });
     } catch (e) {
       if (e instanceof LogError) {
         return {

@@ -108,6 +108,12 @@ export class OffsetIndex {
     return i < 0 ? { offset: this.baseOffset, position: 0 } : this.entry(i);
   }
 
+  /** The position of the last indexed batch that starts at or before byte `position`, or -1 when none does. */
+  lastPositionAtMost(position: number): number {
+    const i = lastAtMost(this.positions, this.count, position);
+    return i < 0 ? -1 : this.positions[i];
+  }
+
   /** Drops the entries for batches starting at or after `offset`; returns the entries kept. */
   truncateTo(offset: number): number {
     const i = lastAtMost(this.relOffsets, this.count, offset - this.baseOffset - 1);

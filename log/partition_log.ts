@@ -34,6 +34,7 @@ import {
   writeCheckpointSync,
 } from "./checkpoint_file.ts";
 import { DenoFileSystem, type FileSystem, type LogFile } from "./file_system.ts";
+import { MAX_DEFERRED_BYTES } from "../protocol/wire/deferred_bytes.ts";
 import { type EpochEndOffset, LeaderEpochCache } from "./leader_epoch_cache.ts";
 import { type LogConfig, logConfig } from "./log_config.ts";
 import { LogError, storageError } from "./log_error.ts";
@@ -114,7 +115,17 @@ export interface ReadOptions {
   minOneBatch?: boolean;
   /** Return only batches wholly below this offset. Default `flushedOffset`; the broker passes its high watermark. */
   upTo?: number;
+  /**
+   * Return a large read (from {@link DEFERRED_READ_MIN_BYTES}) as a deferred run that the response encoder reads
+   * straight into the frame (protocol/wire/deferred_bytes.ts): its bytes are NOT readable from the result. Its
+   * end is a batch boundary the offset index knows, so it may stop up to an index interval short of `maxBytes`.
+   * Default false.
+   */
+  deferred?: boolean;
 }
+
+/** Reads shorter than this are made at once even when `deferred` is asked for: they cost little either way. */
+export const DEFERRED_READ_MIN_BYTES = 16 * 1024;
 
 /** The result of a read. */
 export interface ReadResult {
@@ -776,6 +787,18 @@ export class PartitionLog {
         if (first.size > maxBytes) {
           if (minOneBatch) result.records = segment.read(first.position, first.size);
           return result;
+        }
+        if (options.deferred) {
+          // The end must be a batch boundary known without reading: the read's end, or the last indexed batch
+          // start that fits in maxBytes.
+          const end = endPosition - first.position <= maxBytes
+            ? endPosition
+            : segment.indexedBatchStartAtMost(first.position + maxBytes);
+          const length = end - first.position;
+          if (length >= DEFERRED_READ_MIN_BYTES && length <= MAX_DEFERRED_BYTES) {
+            result.records = segment.readDeferred(first.position, length);
+            return result;
+          }
         }
         const bytes = segment.read(first.position, Math.min(maxBytes, endPosition - first.position));
         result.records = bytes.subarray(0, wholeBatchesLength(bytes));

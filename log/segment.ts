@@ -18,6 +18,8 @@ import {
   readBatchHeader,
 } from "../protocol/record_batch_header.ts";
 import type { FileSystem, LogFile } from "./file_system.ts";
+import { deferredBytes } from "../protocol/wire/deferred_bytes.ts";
+import { LogError } from "./log_error.ts";
 import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from "./offset_index.ts";
 import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from "./time_index.ts";
 
@@ -373,6 +375,30 @@ export class LogSegment {
       pos += info.size;
     }
     return null;
+  }
+
+  /**
+   * The start of the last indexed batch at or before byte `position` (a whole-batch boundary found without
+   * reading the file), or -1 when no indexed batch starts there. Needs the indexes loaded.
+   */
+  indexedBatchStartAtMost(position: number): number {
+    return this.offsetIndex ? this.offsetIndex.lastPositionAtMost(position) : -1;
+  }
+
+  /**
+   * `length` bytes at `position` of the `.log` file as a deferred run (protocol/wire/deferred_bytes.ts): read
+   * straight into the response frame when it is assembled, moments later. The range must be durable batches,
+   * which never change; the file handle is taken now, so a roll does not matter, and a segment deleted in between
+   * makes the read fail rather than return other bytes.
+   */
+  readDeferred(position: number, length: number): Uint8Array {
+    const file = this.log();
+    return deferredBytes(length, (dest) => {
+      const n = file.readAt(dest, position);
+      if (n !== length) {
+        throw new LogError("storage", `short read of ${file.path}: ${n} of ${length} bytes at ${position}`);
+      }
+    });
   }
 
   /** Reads `length` bytes at `position` of the `.log` file. */

@@ -2,8 +2,8 @@
  * Fetch (API key 1), versions 4-17: reads committed record batches for consumers, as Kafka's
  * `KafkaApis.handleFetchRequest`, `ReplicaManager.fetchMessages` and `DelayedFetch` answer them.
  *
- * The batches go from the log to the response untouched: the bytes `PartitionReplica.read` returns are the
- * bytes the response carries (a view of the segment read, never copied, never decoded).
+ * The batches go from the log to the response untouched and undecoded. A large read is deferred: the response
+ * encoder reads the segment's bytes straight into the frame (`ReadOptions.deferred`), so they are copied once.
  *
  * Fetch sessions (KIP-227): Samsa keeps no session cache, and answers every fetch sessionless, which the
  * protocol allows (a broker whose session cache is full does the same):
@@ -149,7 +149,8 @@ function readPartition(
     // Kafka's segment read refuses a negative size (an unexpected error there answers UNKNOWN_SERVER_ERROR).
     return fail(ErrorCode.UNKNOWN_SERVER_ERROR);
   }
-  const read = replica.read(slot.fetchOffset, Math.max(0, maxBytes), minOneMessage);
+  // Deferred: the records go from the segment file straight into the response frame when it is encoded.
+  const read = replica.read(slot.fetchOffset, Math.max(0, maxBytes), minOneMessage, true);
   // Kafka answers every read error, OFFSET_OUT_OF_RANGE included, with -1 offsets (createLogReadResult(e)).
   if (read.errorCode !== ErrorCode.NONE) return fail(read.errorCode);
   return {

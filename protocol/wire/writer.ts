@@ -7,6 +7,7 @@
  */
 import { ProtocolError } from "../protocol_error.ts";
 import { uuidToBytes } from "./uuid.ts";
+import { type Filler, fillerOf } from "./deferred_bytes.ts";
 
 const encoder = new TextEncoder();
 
@@ -62,7 +63,7 @@ export class Writer {
    * position it belongs at: `finish` copies them once into a buffer of the exact size, where growing `buf`
    * would copy them once per doubling and leave a buffer up to twice too large.
    */
-  private deferred: { at: number; bytes: Uint8Array }[] = [];
+  private deferred: { at: number; bytes: Uint8Array; fill: Filler | undefined }[] = [];
   private deferredBytes = 0;
 
   /** Creates a writer with `initialCapacity` bytes pre-allocated. */
@@ -85,18 +86,20 @@ export class Writer {
 
   /**
    * The bytes written. Without large raw runs it is a view over the internal buffer (no copy); with them,
-   * one buffer of the exact size, which becomes the internal buffer (later writes append to it).
+   * one buffer of the exact size, which becomes the internal buffer (later writes append to it). Deferred runs
+   * (`deferredBytes`) are filled in place here; a filler's error propagates.
    */
   finish(): Uint8Array {
     if (this.deferred.length === 0) return this.buf.subarray(0, this.pos);
     const out = new Uint8Array(this.pos + this.deferredBytes);
     let from = 0;
     let to = 0;
-    for (const { at, bytes } of this.deferred) {
+    for (const { at, bytes, fill } of this.deferred) {
       out.set(this.buf.subarray(from, at), to);
       to += at - from;
       from = at;
-      out.set(bytes, to);
+      if (fill) fill(out.subarray(to, to + bytes.length));
+      else out.set(bytes, to);
       to += bytes.length;
     }
     out.set(this.buf.subarray(from, this.pos), to);
@@ -202,10 +205,14 @@ export class Writer {
     this.pos += 16;
   }
 
-  /** Appends raw bytes (a large run by reference: it must not change before `finish`). */
+  /**
+   * Appends raw bytes (a large run by reference: it must not change before `finish`; a `deferredBytes`
+   * placeholder is filled by `finish`).
+   */
   raw(bytes: Uint8Array): void {
-    if (bytes.length >= DEFER_BYTES) {
-      this.deferred.push({ at: this.pos, bytes });
+    const fill = fillerOf(bytes);
+    if (fill || bytes.length >= DEFER_BYTES) {
+      this.deferred.push({ at: this.pos, bytes, fill });
       this.deferredBytes += bytes.length;
       return;
     }

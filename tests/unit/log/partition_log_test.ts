@@ -4,6 +4,8 @@ import { FaultyFileSystem } from "../../../log/faulty_file_system.ts";
 import { LogError } from "../../../log/log_error.ts";
 import { PartitionLog } from "../../../log/partition_log.ts";
 import { buildBatch, concatBatches, listBatches, ManualClock } from "./batch_fixture.ts";
+import { Writer } from "../../../protocol/wire/writer.ts";
+import { fillerOf } from "../../../protocol/wire/deferred_bytes.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "samsa-log-" });
@@ -281,5 +283,54 @@ Deno.test("truncateTo lets pending flushes finish first, then cuts", async () =>
     assert.equal(log.logEndOffset, 1);
     assert.equal(log.flushedOffset, 1);
     await log.close();
+  });
+});
+
+/** What a deferred read puts on the wire: the placeholder's bytes as the encoder fills them in. */
+function encoded(records: Uint8Array): Uint8Array {
+  const w = new Writer();
+  w.raw(records);
+  return w.finish();
+}
+
+Deno.test("deferred reads carry the same whole batches as eager reads, ending on indexed batch starts", async () => {
+  await withDir(async (dir) => {
+    const log = await PartitionLog.open(dir, { config: { "segment.bytes": 400_000, "index.interval.bytes": 4096 } });
+    for (let i = 0; i < 400; i++) {
+      log.append(buildBatch({ records: 1 + (i % 3), payloadBytes: 500 + (i * 131) % 3000, fill: i % 251 }));
+    }
+    await log.flush();
+    let offset = 0;
+    let deferredReads = 0;
+    while (offset < log.logEndOffset) {
+      const eager = log.read(offset, 50_000).records;
+      const deferred = log.read(offset, 50_000, { deferred: true }).records;
+      if (fillerOf(deferred)) deferredReads++;
+      const bytes = encoded(deferred);
+      // Whole batches, the same ones an eager read starts with (it may end up to an index interval sooner).
+      const batches = listBatches(bytes);
+      assert.ok(batches.length > 0);
+      assert.ok(bytes.length <= eager.length && eager.length - bytes.length <= 4096 + 3_600);
+      assert.deepEqual(bytes, eager.subarray(0, bytes.length));
+      offset = batches[batches.length - 1].lastOffset + 1;
+    }
+    assert.ok(deferredReads > 10, `only ${deferredReads} deferred reads`);
+    // A small read is made at once: its bytes are real.
+    const small = log.read(0, 10_000, { deferred: true }).records;
+    assert.equal(fillerOf(small), undefined);
+    assert.deepEqual(small, log.read(0, 10_000).records);
+    await log.close();
+  });
+});
+
+Deno.test("a deferred read whose segment is gone by encoding time fails instead of sending other bytes", async () => {
+  await withDir(async (dir) => {
+    const log = await PartitionLog.open(dir);
+    for (let i = 0; i < 20; i++) log.append(buildBatch({ records: 2, payloadBytes: 4000 }));
+    await log.flush();
+    const { records } = log.read(0, 1_000_000, { deferred: true });
+    assert.ok(fillerOf(records));
+    await log.close();
+    assert.throws(() => encoded(records));
   });
 });

@@ -2,7 +2,8 @@
  * The byte primitives against encodings written out by hand from the protocol guide
  * (docs/protocol.html, "Protocol Primitive Types").
  */
-import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import { deferredBytes, MAX_DEFERRED_BYTES } from "../../../protocol/wire/deferred_bytes.ts";
 import { Reader } from "../../../protocol/wire/reader.ts";
 import { Writer } from "../../../protocol/wire/writer.ts";
 import { ZERO_UUID } from "../../../protocol/wire/uuid.ts";
@@ -311,4 +312,19 @@ Deno.test("large raw runs come out in place, between the bytes written before an
   deepStrictEqual(out, expected);
   w.int8(5); // writing after finish appends to the same bytes
   deepStrictEqual([...w.finish().subarray(-3)], [0xff, 0xff, 5]);
+});
+
+Deno.test("a deferred run is filled in place when the frame is assembled, at any length", () => {
+  for (const length of [0, 5, 70_000]) {
+    const w = new Writer(4);
+    w.int8(1);
+    w.nullableBytes(deferredBytes(length, (dest) => dest.fill(0xab)), false);
+    w.int8(2);
+    const out = w.finish();
+    strictEqual(out.length, 1 + 4 + length + 1);
+    strictEqual(new DataView(out.buffer, out.byteOffset).getInt32(1), length);
+    ok(out.subarray(5, 5 + length).every((b) => b === 0xab));
+    deepStrictEqual([out[0], out[out.length - 1]], [1, 2]);
+  }
+  throws(() => deferredBytes(MAX_DEFERRED_BYTES + 1, () => {}), RangeError);
 });
