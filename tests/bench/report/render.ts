@@ -465,8 +465,10 @@ pipe costs nothing and the count is checked) and kafka-consumer-perf-test (a con
 process and connection. Client CPU and peak RSS come from GNU time (the JVM's start included), broker CPU from
 /proc/PID/stat, broker peak RSS from VmRSS sampled every 200 ms. A repeated case shows the run with the median figure
 (its costs are that run's) and the range over all runs; NATS and Redis run once.
-Order: limits (fsync tests first), then W1, W2, W4 on every system, then the bulk W3 and W6, so the disk's slowdown
-after bulk writes falls on no fsync figure.
+Order: limits (fsync tests first); then W1, W2, W4 in rounds over Samsa, Kafka default and Kafka flush/append, each
+round on fresh brokers in rotating order (Samsa first, then second, then third), with a \`sync\` before every measured
+run so no run pays for the write-back of the one before; then NATS and Redis; then the bulk W3 and W6, so the disk's
+slowdown after bulk writes falls on no fsync figure.
 
 ## Limits of this machine (same run)
 
