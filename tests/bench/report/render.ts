@@ -461,7 +461,8 @@ ms and queue up to 100,000 records, and it exits after the last delivery; record
 high watermarks before and after, and a run still going after the bound is killed and counts what was acknowledged
 by then, so MB/s is records x record size / kcat's wall time); for the W3 read kcat (group-less; it writes each record's partition number, \`-f '%p\\n'\`, into \`wc -l\`, so the
 pipe costs nothing and the count is checked) and kafka-consumer-perf-test (a consumer group); librdkafka
-(confluent-kafka, linger.ms 1) for W4 with producer and consumer in one process. NATS's W4 consumer runs in its own
+(confluent-kafka, linger.ms 1) for W4 with producer and consumer in one process (Kafka's EndToEndLatency tool sends
+one record and waits for it before the next, so it cannot hold a fixed rate). NATS's W4 consumer runs in its own
 process and connection. Client CPU and peak RSS come from GNU time (the JVM's start included), broker CPU from
 /proc/PID/stat, broker peak RSS from VmRSS sampled every 200 ms. A repeated case shows the run with the median figure
 (its costs are that run's) and the range over all runs; NATS and Redis run once.
