@@ -263,6 +263,14 @@ function failed(runs: Run[]): string {
     bad.map((r) => `- ${r.system} ${r.workload} ${r.case}: ${r.error!.replaceAll("\n", " ").slice(0, 400)}`).join("\n");
 }
 
+/** How W6 measured, for runs that recorded it. */
+function w6Method(input: ReportInput): string {
+  const { w6SettleS: settle, w6IdleS: idle } = input.scale;
+  if (settle === undefined) return "";
+  return `Each system on a fresh broker; idle CPU over ${idle} s, measured ${settle} s after the last partition is led ` +
+    `(creation work settles first).\n\n`;
+}
+
 function results(input: ReportInput): string {
   const ok = input.runs.filter((r) => !r.error);
   const sec: string[] = [];
@@ -363,7 +371,7 @@ function results(input: ReportInput): string {
   const w6 = ok.filter((r) => r.workload === "W6");
   if (w6.length) {
     sec.push(
-      "### W6: many partitions on one broker\n\n" + table(
+      "### W6: many partitions on one broker\n\n" + w6Method(input) + table(
         [
           "system",
           "case",
@@ -468,7 +476,7 @@ process and connection. Client CPU and peak RSS come from GNU time (the JVM's st
 (its costs are that run's) and the range over all runs; NATS and Redis run once.
 Order: limits (fsync tests first); then W1, W2, W4 in rounds over Samsa, Kafka default and Kafka flush/append, each
 round on fresh brokers in rotating order (Samsa first, then second, then third), with a \`sync\` before every measured
-run so no run pays for the write-back of the one before; then NATS and Redis; then the bulk W3 and W6, so the disk's
+run so no run pays for the write-back of the one before; then NATS and Redis; then the bulk W3 and W6, each on fresh brokers, so the disk's
 slowdown after bulk writes falls on no fsync figure.
 
 ## Limits of this machine (same run)
