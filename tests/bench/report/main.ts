@@ -14,8 +14,8 @@
  *
  * `--smoke` is for tests: tiny counts, Samsa only, no profile, and it writes to a temp file unless `--out` says.
  * A full run measures every W1, W2 and W4 case of Samsa and Kafka in 3 rounds and reports the median (quick and
- * smoke: one round); it took 13 minutes on this 2-core machine (11-2026). The librdkafka payload files (up to 1 GiB) are written
- * once into ~/.cache/samsa/bench.
+ * smoke: one round); it took 13-15 minutes on this 2-core machine (11-2026). The librdkafka payload files (up to
+ * 1 GiB) are written once into ~/.cache/samsa/bench.
  *
  * @module
  */
