@@ -129,11 +129,20 @@ async function versions(): Promise<Record<string, string>> {
   };
 }
 
+/** One workload step: measures its cases on a started broker. */
+type Step = (t: W.Target) => Promise<W.Run[]>;
+
+/** A broker this runner starts, fresh in the data folder it is given. */
+interface Starter {
+  system: string;
+  start: (dataDir: string) => Promise<Broker>;
+}
+
 /** Runs the chosen workloads against one started broker, then stops it. Never throws. */
 async function onBroker(
   system: string,
   start: () => Promise<Broker>,
-  steps: ((t: W.Target) => Promise<W.Run[]>)[],
+  steps: Step[],
   scale: W.Scale,
   runs: W.Run[],
   notes: string[],
@@ -188,28 +197,36 @@ export async function runReport(options: ReportOptions): Promise<ReportInput> {
   const kafkaOk = options.mode !== "smoke" && await have("java");
   const flush1 = { "log.flush.interval.messages": 1 };
   const phaseA = [want("W1") && W.w1, want("W2") && W.w2, want("W4") && W.w4].filter((s) => s !== false);
-  const producers: { system: string; start: (dataDir: string) => Promise<Broker> }[] = [
-    { system: "Samsa", start: (dataDir) => startSamsa({ dataDir, maxLifetimeS: lifetime }) },
-  ];
-  if (kafkaOk) {
-    producers.push(
-      { system: "Kafka default", start: (dataDir) => startKafka({ dataDir, maxLifetimeS: lifetime }) },
-      {
-        system: "Kafka flush/append",
-        start: (dataDir) => startKafka({ dataDir, maxLifetimeS: lifetime, settings: flush1 }),
-      },
+  // Kafka-protocol brokers, each started fresh for every round and every bulk workload.
+  const samsa: Starter = { system: "Samsa", start: (dataDir) => startSamsa({ dataDir, maxLifetimeS: lifetime }) };
+  const kafkaDefault: Starter = {
+    system: "Kafka default",
+    start: (dataDir) => startKafka({ dataDir, maxLifetimeS: lifetime }),
+  };
+  const kafkaFlush: Starter = {
+    system: "Kafka flush/append",
+    start: (dataDir) => startKafka({ dataDir, maxLifetimeS: lifetime, settings: flush1 }),
+  };
+  if (!kafkaOk && options.mode !== "smoke") notes.push("java not found: Kafka skipped");
+  /** Runs `steps` on a fresh broker of `b`, in a data folder named after the system and `tag`. */
+  const onFresh = (b: Starter, tag: string, steps: Step[], into: W.Run[]) =>
+    onBroker(
+      b.system,
+      () => b.start(`${root}/${b.system.replace(/\W+/g, "-").toLowerCase()}-${tag}`),
+      steps,
+      scale,
+      into,
+      notes,
     );
-  } else if (options.mode !== "smoke") notes.push("java not found: Kafka skipped");
+
   // Rounds in rotating order (Samsa first in round 1, second in round 2, ...), each system on a fresh broker, so no
   // system always runs right after the limits' fio writes or always after another system's GiB; the median of the
   // rounds is reported.
+  const producers = kafkaOk ? [samsa, kafkaDefault, kafkaFlush] : [samsa];
   const roundRuns: W.Run[] = [];
   for (let round = 0; round < scale.repeats; round++) {
     const k = round % producers.length;
-    for (const p of [...producers.slice(k), ...producers.slice(0, k)]) {
-      const dir = `${root}/${p.system.replace(/\W+/g, "-").toLowerCase()}-a${round}`;
-      await onBroker(p.system, () => p.start(dir), phaseA, { ...scale, repeats: 1 }, roundRuns, notes);
-    }
+    for (const p of [...producers.slice(k), ...producers.slice(0, k)]) await onFresh(p, `a${round}`, phaseA, roundRuns);
   }
   runs.push(...W.medianRuns(roundRuns));
 
@@ -255,18 +272,9 @@ export async function runReport(options: ReportOptions): Promise<ReportInput> {
 
   // W3 and W6 each on fresh brokers: an idle broker with 10,000 partitions is measured as such, not while it is
   // still settling after W3's 2 GiB.
-  const bulk: { system: string; start: (dataDir: string) => Promise<Broker> }[] = [
-    { system: "Samsa", start: (dataDir) => startSamsa({ dataDir, maxLifetimeS: lifetime }) },
-  ];
-  if (kafkaOk) {
-    bulk.push({ system: "Kafka default", start: (dataDir) => startKafka({ dataDir, maxLifetimeS: lifetime }) });
-  }
-  for (const [step, suffix] of [[want("W3") && W.w3, "w3"], [want("W6") && W.w6, "w6"]] as const) {
+  for (const [step, tag] of [[want("W3") && W.w3, "w3"], [want("W6") && W.w6, "w6"]] as const) {
     if (step === false) continue;
-    for (const b of bulk) {
-      const dir = `${root}/${b.system.replace(/\W+/g, "-").toLowerCase()}-${suffix}`;
-      await onBroker(b.system, () => b.start(dir), [step], scale, runs, notes);
-    }
+    for (const b of kafkaOk ? [samsa, kafkaDefault] : [samsa]) await onFresh(b, tag, [step], runs);
   }
 
   let profile: string | undefined;
@@ -278,7 +286,7 @@ export async function runReport(options: ReportOptions): Promise<ReportInput> {
       "Samsa --cpu-prof",
       () => startSamsa({ dataDir: `${root}/samsa-p`, maxLifetimeS: lifetime, cpuProfDir: profDir }),
       steps,
-      { ...scale, repeats: 1 },
+      scale,
       profRuns,
       notes,
     );

@@ -81,6 +81,9 @@ function targets(input: ReportInput): string {
   const rows: string[][] = [];
   const add = (target: string, measured: string, ratio: number | undefined, ok: boolean | undefined) =>
     rows.push([target, measured, num(ratio), verdict(ratio === undefined ? undefined : ok)]);
+  /** A ratio the issue sets no target for: shown, never judged. */
+  const show = (what: string, measured: string, ratio: number | undefined) =>
+    rows.push([`${what} (no target)`, measured, num(ratio), ratio === undefined ? "n/a (not measured)" : "-"]);
   const S = "Samsa", KD = "Kafka default", KF = "Kafka flush/append";
   const w1Cases = [
     { name: "1 partition", label: CASES.w1(1) },
@@ -108,11 +111,10 @@ function targets(input: ReportInput): string {
       rf !== undefined && rf >= 1,
     );
     const rd = s && kd ? s.figures.records_per_s! / kd.figures.records_per_s! : undefined;
-    add(
-      `W1 ${p}: ratio to Kafka default (no target)`,
+    show(
+      `W1 ${p}: ratio to Kafka default`,
       `${num(s?.figures.records_per_s)} vs ${num(kd?.figures.records_per_s)} rec/s`,
       rd,
-      rd === undefined ? undefined : rd >= 1,
     );
   }
   for (const { name, label } of [{ name: "", label: CASES.w2 }, { name: " librdkafka (kcat -P)", label: CASES.w2Rd }]) {
@@ -145,11 +147,10 @@ function targets(input: ReportInput): string {
     );
     const sp = findCase(runs, S, "W3", CASES.w3Perf(bytes)), kp = findCase(runs, KD, "W3", CASES.w3Perf(bytes));
     const r3 = sp && kp ? sp.figures.fetch_MBps! / kp.figures.fetch_MBps! : undefined;
-    add(
-      "W3 (kafka-consumer-perf-test, fetch.MB.sec): ratio to Kafka (no target)",
+    show(
+      "W3 (kafka-consumer-perf-test, fetch.MB.sec): ratio to Kafka",
       `${num(sp?.figures.fetch_MBps)} vs ${num(kp?.figures.fetch_MBps)} MB/s`,
       r3,
-      r3 === undefined ? undefined : r3 >= 1,
     );
   }
   {

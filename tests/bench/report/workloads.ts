@@ -203,7 +203,7 @@ export async function payloadFile(size: number, count: number): Promise<string> 
 }
 
 /** The figure a repeated case is judged by: W4 by its p99 latency, the others by records/s. */
-export function medianMetric(workload: string): string {
+function medianMetric(workload: string): string {
   return workload === "W4" ? "p99_ms" : "records_per_s";
 }
 
