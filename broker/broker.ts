@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { DenoFileSystem, type FileSystem } from "../log/file_system.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { LocalController } from "./controller.ts";
@@ -14,6 +15,8 @@ import { GroupCoordinator } from "./group/group_coordinator.ts";
 import { consumerGroupConfigFrom } from "./group/consumer_group.ts";
 import { ConsumerGroupManager } from "./group/consumer_group_manager.ts";
 import { KafkaServer, serverOptionsFromConfig } from "./listener.ts";
+import { LogDirMonitor } from "./log_dir_monitor.ts";
+import { prepareLogDir } from "./log_dir_access.ts";
 import type { Logger } from "./logger.ts";
 import { METADATA_TOPIC, MetadataLog } from "./metadata_log.ts";
 import { ReplicaManager } from "./replica_manager.ts";
@@ -55,6 +58,12 @@ function clusterIdFor(logDir: string, config: BrokerConfig): string {
   return clusterId;
 }
 
+/** Options of `startBroker` beyond the configuration. */
+export interface StartBrokerOptions {
+  /** The file system of every log; the real one by default (tests inject faults with `FaultyFileSystem`). */
+  fs?: FileSystem;
+}
+
 /**
  * Starts the broker described by `config`.
  *
@@ -67,14 +76,43 @@ function clusterIdFor(logDir: string, config: BrokerConfig): string {
  * await broker.close();
  * ```
  */
-export async function startBroker(config: BrokerConfig, logger: Logger): Promise<RunningBroker> {
+export async function startBroker(
+  config: BrokerConfig,
+  logger: Logger,
+  options: StartBrokerOptions = {},
+): Promise<RunningBroker> {
   const logDir = config.logDirs[0];
-  Deno.mkdirSync(logDir, { recursive: true });
+  const fs = options.fs ?? new DenoFileSystem();
+  await prepareLogDir(fs, logDir);
   const clusterId = clusterIdFor(logDir, config);
   const started = performance.now();
 
-  const metadata = await MetadataLog.open(`${logDir}/${METADATA_TOPIC}-0`);
-  const replicas = new ReplicaManager(config, logger);
+  // A failed write takes a log offline; the monitor probes the directory and reopens what failed once writes
+  // succeed again. Its `reopen` reads `metadata` and `replicas`, which exist before any write can fail.
+  const monitor = new LogDirMonitor({
+    dir: logDir,
+    fs,
+    logger,
+    backoff: {
+      initialMs: config.getLong("log.dir.failure.probe.initial.backoff.ms"),
+      maxMs: config.getLong("log.dir.failure.probe.max.backoff.ms"),
+    },
+    now: Date.now,
+    reopen: async () => {
+      const reopened: string[] = [];
+      if (await metadata.reopenIfOffline()) reopened.push(`${METADATA_TOPIC}-0`);
+      reopened.push(...await replicas.reopenOfflineLogs(metadata.image.topics()));
+      return { reopened };
+    },
+  });
+  const metadata = await MetadataLog.open(`${logDir}/${METADATA_TOPIC}-0`, {
+    fs,
+    onOffline: (error) => monitor.reportFailure(`${METADATA_TOPIC}-0`, error),
+  });
+  const replicas = new ReplicaManager(config, logger, {
+    fs,
+    onLogOffline: (partition, error) => monitor.reportFailure(partition, error),
+  });
   for (const topic of metadata.image.topics()) await replicas.ensureTopic(topic);
   const controller = new LocalController(metadata, replicas, config, logger);
   // Groups and committed offsets are replayed from __consumer_offsets before any client is served.
@@ -146,11 +184,14 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
   return {
     addresses: server.addresses,
     async close() {
+      monitor.close();
       groups.close();
       consumerGroups.close();
       await server.close({ timeoutMs: config.shutdownTimeoutMs });
       await replicas.close();
-      await metadata.close();
+      // A metadata log that cannot be flushed (a full disk) closes without its clean marker: the next start
+      // recovers it. The failure is logged, and the broker stops anyway.
+      await metadata.close().catch((e) => logger.error("closing the metadata log failed", { error: e }));
       logger.info("broker stopped", { node_id: config.nodeId });
     },
   };

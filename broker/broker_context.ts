@@ -49,7 +49,10 @@ export interface Controller {
     topics: { name: string; count: number; assignments: number[][] | null }[],
     validateOnly: boolean,
   ): Promise<TopicChangeResult[]>;
-  /** Hands out a new producer id (epoch 0) for InitProducerId. */
+  /**
+   * Hands out a new producer id (epoch 0) for InitProducerId. Rejects with LogError `storage` when a new block
+   * of ids must be reserved and the metadata log cannot be written.
+   */
   allocateProducerId(): Promise<bigint>;
 }
 

@@ -205,6 +205,7 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
   def("log.preallocate", "boolean", "false", "Preallocate segment files."),
   def("log.cleanup.policy", "list", "delete", "delete, compact, or both.", { choices: ["delete", "compact"] }),
   def("log.cleaner.enable", "boolean", "true", "Run the log cleaner for compacted topics."),
+  def("log.cleaner.backoff.ms", "long", "15000", "How often the log cleaner looks for work (ms).", { min: 0 }),
   def("log.cleaner.delete.retention.ms", "long", "86400000", "Keep tombstones this long (ms).", { min: 0 }),
   def("log.cleaner.min.compaction.lag.ms", "long", "0", "Leave messages this young uncompacted (ms).", { min: 0 }),
   def("log.cleaner.max.compaction.lag.ms", "long", LONG_MAX, "Compact messages this old (ms).", { min: 1 }),
@@ -259,11 +260,21 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
   def("offsets.topic.num.partitions", "int", "50", "Partitions of __consumer_offsets.", { min: 1 }),
   def("offsets.topic.replication.factor", "short", "1", "Replication factor of __consumer_offsets.", { min: 1 }),
   def("offsets.topic.segment.bytes", "int", "104857600", "Segment size of __consumer_offsets.", { min: 1 }),
+  def("offsets.retention.check.interval.ms", "long", "600000", "How often expired offsets are removed (ms).", {
+    min: 1,
+  }),
+  def("offset.metadata.max.bytes", "int", "4096", "Largest metadata string of a committed offset."),
   def("offsets.retention.minutes", "int", "10080", "Keep committed offsets of empty groups this long.", { min: 1 }),
   def("offsets.commit.timeout.ms", "int", "5000", "How long an offset commit may wait for replication.", { min: 1 }),
   def("group.initial.rebalance.delay.ms", "int", "3000", "Wait this long for more members of a new group.", {
     min: 0,
   }),
+  def(
+    "group.consumer.assignors",
+    "list",
+    null,
+    "KIP-848 consumer groups: server-side assignors, the first the default (uniform, range; default both).",
+  ),
   def("group.min.session.timeout.ms", "int", "6000", "Shortest session timeout a member may ask for."),
   def("group.max.session.timeout.ms", "int", "1800000", "Longest session timeout a member may ask for."),
   def("group.max.size", "int", String(INT_MAX), "Most members of a consumer group.", { min: 1 }),
@@ -271,9 +282,62 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     choices: ["error", "warn", "info", "debug"],
   }),
   def("log.format", "string", "logfmt", "Samsa: log line format, logfmt or json.", { choices: ["logfmt", "json"] }),
+  def(
+    "log.dir.failure.probe.initial.backoff.ms",
+    "long",
+    "1000",
+    "Samsa: after a write in the log directory fails, probe it this long later (ms); doubles while probes fail.",
+    { min: 1 },
+  ),
+  def(
+    "log.dir.failure.probe.max.backoff.ms",
+    "long",
+    "30000",
+    "Samsa: the longest wait between two probes of an offline log directory (ms).",
+    { min: 1 },
+  ),
 ]);
 
 const BROKER_DEFS: ReadonlyMap<string, BrokerConfigDef> = new Map(BROKER_CONFIGS.map((d) => [d.name, d]));
+
+/** Edits (insertions, deletions, substitutions) that turn `a` into `b` (Levenshtein distance). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/**
+ * The known broker key an unknown `key` was probably meant to be: the closest by edit distance, if it is within
+ * a typo's reach (2 edits, 3 for names over 20 characters). A topic-level key set on the broker is pointed at
+ * its broker synonym (`retention.ms` → `log.retention.ms`).
+ *
+ * @example
+ * ```ts
+ * import { suggestBrokerKey } from "./config.ts";
+ * suggestBrokerKey("num.partition"); // "num.partitions"
+ * suggestBrokerKey("retention.ms"); // "log.retention.ms"
+ * suggestBrokerKey("samsa.shared"); // undefined
+ * ```
+ */
+export function suggestBrokerKey(key: string): string | undefined {
+  const synonym = topicConfigDef(key)?.synonyms[0]?.name;
+  if (synonym !== undefined) return synonym;
+  const reach = key.length > 20 ? 3 : 2;
+  let best: { name: string; distance: number } | undefined;
+  for (const name of BROKER_DEFS.keys()) {
+    if (Math.abs(name.length - key.length) > reach) continue;
+    const distance = editDistance(key.toLowerCase(), name);
+    if (distance <= reach && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
 
 /** The definition of broker key `name`, or undefined for a key Samsa does not know. */
 export function brokerConfigDef(name: string): BrokerConfigDef | undefined {
@@ -526,6 +590,7 @@ export class BrokerConfig {
       if ("problem" in parsed) throw badValue(d.name, entry.value, entry.source, parsed.problem);
       this.#parsed.set(d.name, parsed.value);
     }
+    this.#checkLogDirs();
     const mapEntry = values.get("listener.security.protocol.map")!;
     const protocolMap = parseProtocolMap(mapEntry.value, "listener.security.protocol.map", mapEntry.source);
     const l = values.get("listeners")!;
@@ -617,6 +682,16 @@ export class BrokerConfig {
   /** The value of `key` as a number, or undefined when it is unset (for keys without a default). */
   getOptionalLong(key: string): number | undefined {
     return this.#values.has(key) ? this.getLong(key) : undefined;
+  }
+
+  /** Kafka requires at least one log directory: `log.dirs=` (or an empty `log.dir`) is a bad setting. */
+  #checkLogDirs(): void {
+    const key = !this.isSet("log.dirs") && this.isSet("log.dir") ? "log.dir" : "log.dirs";
+    const dirs = key === "log.dir" ? [this.getString("log.dir")] : this.getList("log.dirs");
+    if (dirs.length === 0 || dirs.some((d) => d === "")) {
+      const entry = this.#values.get(key)!;
+      throw badValue(key, entry.value, entry.source, "at least one log directory is needed");
+    }
   }
 
   /** Every known key (with its value or null) followed by every unknown key that was set, in name order. */

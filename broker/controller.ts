@@ -684,9 +684,10 @@ export class LocalController implements Controller {
   }
 
   /**
-   * Commits the plan's records. When the metadata log fails (it goes offline), logs the error, turns every
-   * would-be success of the plan into UNKNOWN_SERVER_ERROR (without a message, as Kafka answers unexpected
-   * errors) and returns false.
+   * Commits the plan's records. When the metadata log cannot be written (the disk is full or failing: it goes
+   * offline until the log directory is healthy again), logs the error, turns every would-be success of the plan
+   * into KAFKA_STORAGE_ERROR and returns false. Kafka's KRaft controller would fail over to another controller;
+   * with no other, the retriable storage error tells admin clients to retry, and names the cause.
    */
   async #commit(plan: ChangePlan): Promise<boolean> {
     try {
@@ -694,9 +695,10 @@ export class LocalController implements Controller {
       return true;
     } catch (e) {
       this.logger.error("committing metadata records failed", { records: plan.records.length, error: e });
+      const message = `The metadata log could not be written: ${e instanceof Error ? e.message : String(e)}`;
       plan.results.forEach((r, i) => {
         if (r.errorCode === ErrorCode.NONE) {
-          plan.results[i] = failed(r.name, apiError(ErrorCode.UNKNOWN_SERVER_ERROR, null), r.topicId);
+          plan.results[i] = failed(r.name, apiError(ErrorCode.KAFKA_STORAGE_ERROR, message), r.topicId);
         }
       });
       return false;
@@ -705,13 +707,12 @@ export class LocalController implements Controller {
 
   /**
    * Appends a ProducerIdsRecord to the metadata log as its own batch and waits until it is durable. The image
-   * ignores this record type, so it goes to the log directly rather than through `MetadataLog.commit`.
+   * ignores this record type, so it goes to the log directly rather than through `MetadataLog.commit`. Throws
+   * LogError `storage` when the metadata log cannot be written.
    */
   async #commitProducerIdsRecord(record: ProducerIdsRecord): Promise<void> {
-    const log = this.metadata.log;
     const batch = buildRecordBatch([{ timestamp: Date.now(), key: null, value: encodeProducerIdsValue(record) }]);
-    const { lastOffset } = log.append(batch);
-    await log.waitForDurable(lastOffset + 1);
+    await this.metadata.appendDurably(batch);
   }
 
   /** Opens the partitions of a committed topic; a failure is logged (the metadata change stands). */

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { FileSystem } from "../log/file_system.ts";
 import { PartitionLog } from "../log/partition_log.ts";
 import { buildRecordBatch } from "../protocol/record_batch.ts";
 import { replayRecords } from "./log_replay.ts";
@@ -88,6 +89,14 @@ export function decodeMetadataRecord(value: Uint8Array): MetadataRecord | undefi
   }
 }
 
+/** Options of `MetadataLog.open`. */
+export interface MetadataLogOptions {
+  /** The file system; the real one by default (tests inject faults). */
+  fs?: FileSystem;
+  /** Told when the log goes offline because a write or fsync failed. */
+  onOffline?: (error: string) => void;
+}
+
 /**
  * The metadata log and the image it builds.
  *
@@ -99,17 +108,44 @@ export function decodeMetadataRecord(value: Uint8Array): MetadataRecord | undefi
  * ```
  */
 export class MetadataLog {
-  private constructor(readonly log: PartitionLog, readonly image: MetadataImage) {}
+  #log: PartitionLog;
+  /** The end of what the image holds: records past it were written but never committed (their fsync failed). */
+  #appliedEnd: number;
+
+  private constructor(
+    log: PartitionLog,
+    readonly image: MetadataImage,
+    private readonly dir: string,
+    private readonly options: MetadataLogOptions,
+  ) {
+    this.#log = log;
+    this.#appliedEnd = log.logEndOffset;
+  }
 
   /** Opens (recovering if needed) the log and replays it into a fresh image. */
-  static async open(dir: string): Promise<MetadataLog> {
-    const log = await PartitionLog.open(dir, { config: { "segment.bytes": 64 * 1024 * 1024 } });
+  static async open(dir: string, options: MetadataLogOptions = {}): Promise<MetadataLog> {
+    const log = await MetadataLog.#openLog(dir, options);
     const image = new MetadataImage();
     replayRecords(log, (record) => {
       const entry = record.value && decodeMetadataRecord(record.value);
       if (entry) image.apply(entry);
     });
-    return new MetadataLog(log, image);
+    return new MetadataLog(log, image, dir, options);
+  }
+
+  static #openLog(dir: string, options: MetadataLogOptions): Promise<PartitionLog> {
+    return PartitionLog.open(dir, {
+      config: { "segment.bytes": 64 * 1024 * 1024 },
+      fs: options.fs,
+      onEvent: (event) => {
+        if (event.event === "log_offline") options.onOffline?.(String(event.error));
+      },
+    });
+  }
+
+  /** The partition log under the image. */
+  get log(): PartitionLog {
+    return this.#log;
   }
 
   /** Appends the records as one batch, waits until it is durable, then applies them to the image. */
@@ -119,13 +155,35 @@ export class MetadataLog {
     const batch = buildRecordBatch(
       entries.map((entry) => ({ timestamp: now, key: null, value: encodeMetadataRecord(entry) })),
     );
-    const { lastOffset } = this.log.append(batch);
-    await this.log.waitForDurable(lastOffset + 1);
+    await this.appendDurably(batch);
     for (const entry of entries) this.image.apply(entry);
+  }
+
+  /**
+   * Appends one batch and waits until it is durable. Throws LogError `storage` when the log is offline or the
+   * write or fsync fails (the log then goes offline).
+   */
+  async appendDurably(batch: Uint8Array): Promise<void> {
+    const { lastOffset } = this.#log.append(batch);
+    await this.#log.waitForDurable(lastOffset + 1);
+    this.#appliedEnd = lastOffset + 1;
+  }
+
+  /**
+   * When the log is offline, reopens it (recovery cuts a half-written batch) and cuts what was written but
+   * never committed, so that the log holds exactly what the image holds. Returns true when it reopened.
+   */
+  async reopenIfOffline(): Promise<boolean> {
+    if (!this.#log.isOffline) return false;
+    await this.#log.close().catch(() => {});
+    const log = await MetadataLog.#openLog(this.dir, this.options);
+    if (log.logEndOffset > this.#appliedEnd) await log.truncateTo(this.#appliedEnd);
+    this.#log = log;
+    return true;
   }
 
   /** Flushes and closes the log. */
   close(): Promise<void> {
-    return this.log.close();
+    return this.#log.close();
   }
 }

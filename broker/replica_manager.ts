@@ -5,6 +5,8 @@
  *
  * @module
  */
+import type { FileSystem } from "../log/file_system.ts";
+import { LogError } from "../log/log_error.ts";
 import { PartitionLog } from "../log/partition_log.ts";
 import { iterateBatches } from "../protocol/record_batch.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -72,6 +74,14 @@ function rebuildProducerState(log: PartitionLog, table: ProducerStateTable, from
   }
 }
 
+/** Options of a `ReplicaManager`. */
+export interface ReplicaManagerOptions {
+  /** The file system of the partition logs; the real one by default (tests inject faults). */
+  fs?: FileSystem;
+  /** Told when a partition log goes offline, or cannot be opened, because the storage failed. */
+  onLogOffline?: (partition: string, error: string) => void;
+}
+
 /**
  * Every partition replica of this broker.
  *
@@ -88,7 +98,11 @@ export class ReplicaManager {
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #running = new Set<string>();
 
-  constructor(private readonly config: BrokerConfig, private readonly logger: Logger) {
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly logger: Logger,
+    private readonly options: ReplicaManagerOptions = {},
+  ) {
     this.#logDir = config.logDirs[0];
   }
 
@@ -113,13 +127,22 @@ export class ReplicaManager {
     for (const p of topic.partitions) {
       if (!p || p.leader !== this.config.nodeId || this.#replicas.has(key(topic.name, p.partition))) continue;
       const dir = this.partitionDir(topic.name, p.partition);
-      const log = await PartitionLog.open(dir, {
-        config: settings.log,
-        onEvent: ({ level, event, ...fields }) => {
-          const logLevel = level === "error" || level === "warn" || level === "debug" ? level : "info";
-          this.logger.log(logLevel, String(event), { topic: topic.name, partition: p.partition, ...fields });
-        },
-      });
+      const name = `${topic.name}-${p.partition}`;
+      let log: PartitionLog;
+      try {
+        log = await PartitionLog.open(dir, {
+          config: settings.log,
+          fs: this.options.fs,
+          onEvent: ({ level, event, ...fields }) => {
+            const logLevel = level === "error" || level === "warn" || level === "debug" ? level : "info";
+            this.logger.log(logLevel, String(event), { topic: topic.name, partition: p.partition, ...fields });
+            if (event === "log_offline") this.options.onLogOffline?.(name, String(fields.error));
+          },
+        });
+      } catch (e) {
+        if (e instanceof LogError && e.kind === "storage") this.options.onLogOffline?.(name, e.message);
+        throw e;
+      }
       const snapshot = loadProducerSnapshot(dir);
       if (snapshot.offset > log.logEndOffset) {
         // The log lost its tail since the snapshot (recovery cut it): the snapshot cannot be trusted past the end.
@@ -139,6 +162,31 @@ export class ReplicaManager {
       replica.compacted = settings.produce.compacted ?? false;
       this.#replicas.set(key(topic.name, p.partition), replica);
     }
+  }
+
+  /** True when some partition log is offline (a write or fsync failed). */
+  hasOfflineLogs(): boolean {
+    for (const replica of this.#replicas.values()) if (replica.log.isOffline) return true;
+    return false;
+  }
+
+  /**
+   * Reopens every offline partition log (recovery cuts what a failed write left half written), and opens the
+   * partitions of `topics` that failed to open: the partitions come back online without a restart. The new
+   * replica starts a new leader epoch, as a leader election would. Returns the partitions (re)opened; throws
+   * if one still cannot be opened (the caller probes again later).
+   */
+  async reopenOfflineLogs(topics: Iterable<TopicImage>): Promise<string[]> {
+    const before = new Set(this.#replicas.keys());
+    for (const [k, replica] of this.#replicas) {
+      if (!replica.log.isOffline) continue;
+      // An offline log closes without its clean marker, so the next open runs recovery.
+      await replica.log.close().catch(() => {});
+      this.#replicas.delete(k);
+      before.delete(k);
+    }
+    for (const topic of topics) await this.ensureTopic(topic);
+    return [...this.#replicas.entries()].filter(([k]) => !before.has(k)).map(([, r]) => `${r.topic}-${r.partition}`);
   }
 
   /** Closes and deletes the partitions of a deleted topic. */

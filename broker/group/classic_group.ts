@@ -622,16 +622,18 @@ export class ClassicGroup {
   }
 
   /**
-   * The shell reports that the group metadata of `generationId` was written (`ok`) or failed to be. A stored
-   * assignment makes the group Stable and answers every held SyncGroup.
+   * The shell reports that the group metadata of `generationId` was written (`errorCode` NONE) or failed to be
+   * (the error as the coordinator maps a failed write). A stored assignment makes the group Stable and answers
+   * every held SyncGroup; a failed one answers them the error and starts a new rebalance.
    */
-  assignmentStored(generationId: number, ok: boolean, nowMs: number): void {
+  assignmentStored(generationId: number, errorCode: number, nowMs: number): void {
     if (generationId !== this.generationId || this.state !== "CompletingRebalance") return;
     const assignment = this.#pendingAssignment;
     this.#pendingAssignment = undefined;
     if (assignment === undefined) return;
-    if (!ok) {
-      this.#resetAssignmentWithError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (errorCode !== ErrorCode.NONE) {
+      // Kafka answers the members the write's error as its coordinator maps it (a storage error: NOT_COORDINATOR).
+      this.#resetAssignmentWithError(errorCode);
       this.#prepareRebalance(nowMs);
       return;
     }

@@ -405,7 +405,7 @@ export class GroupCoordinator {
       const record = groupMetadataRecord(group.groupId, group.toRecord());
       this.writeRecords(group.groupId, [record]).then((errorCode) => {
         if (store.assignmentPending) {
-          group.assignmentStored(store.generationId, errorCode === ErrorCode.NONE, this.#deps.now());
+          group.assignmentStored(store.generationId, errorCode, this.#deps.now());
           this.#flush(group);
         } else if (errorCode !== ErrorCode.NONE) {
           this.#deps.logger.warn("storing group metadata failed", { groupId: group.groupId, errorCode });

@@ -15,10 +15,27 @@ const TRANSACTION = 1;
 /** Answers FindCoordinator. */
 export const handleFindCoordinator: Handler<typeof ApiKey.FindCoordinator> = async (ctx, request, conn) => {
   const { body, apiVersion } = request;
-  if (body.keyType === GROUP) await ctx.groups?.ensureOffsetsTopic();
+  let offsetsTopicError: string | undefined;
+  if (body.keyType === GROUP) {
+    try {
+      await ctx.groups?.ensureOffsetsTopic();
+    } catch (e) {
+      // Kafka answers COORDINATOR_NOT_AVAILABLE while `__consumer_offsets` cannot be created; clients retry.
+      offsetsTopicError = e instanceof Error ? e.message : String(e);
+      ctx.logger.warn("cannot create the offsets topic", { error: offsetsTopicError });
+    }
+  }
   const endpoint = advertisedEndpoint(ctx, conn.listenerName);
   const answer = (keyType: number) =>
-    keyType === GROUP || keyType === TRANSACTION
+    offsetsTopicError !== undefined
+      ? {
+        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        errorMessage: offsetsTopicError,
+        nodeId: -1,
+        host: "",
+        port: -1,
+      }
+      : keyType === GROUP || keyType === TRANSACTION
       ? { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: ctx.nodeId, host: endpoint.host, port: endpoint.port }
       : {
         errorCode: ErrorCode.INVALID_REQUEST,

@@ -89,7 +89,7 @@ function syncAll(group: ClassicGroup, members: string[], now = 0): Map<string, S
   }
   const store = group.takeStoreRequest();
   assert.deepEqual(store, { generationId: group.generationId, assignmentPending: true });
-  group.assignmentStored(store!.generationId, true, now);
+  group.assignmentStored(store!.generationId, ErrorCode.NONE, now);
   return syncReplies(group.takeReplies());
 }
 
@@ -230,7 +230,7 @@ Deno.test("members that never send SyncGroup are removed after the rebalance tim
     { memberId: a, groupInstanceId: null, generationId: 1, protocolType: null, protocolName: null, assignments: [] },
     10,
   );
-  group.assignmentStored(group.takeStoreRequest()!.generationId, true, 10);
+  group.assignmentStored(group.takeStoreRequest()!.generationId, ErrorCode.NONE, 10);
   assert.equal(group.state, "Stable");
   group.heartbeat(b, null, 1, 25_000); // alive, but never syncs
   group.heartbeat(a, null, 1, 25_000);
