@@ -92,7 +92,8 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
     for (const topic of ctx.metadata.topics()) topics.push(topicAnswer(ctx, topic, withOperations));
   } else {
     for (const requested of body.topics ?? []) {
-      if (requested.name === null || requested.name === "") {
+      // Only v10+ names topics by id (a null or empty name); before, "" is a name, and an invalid one.
+      if (requested.name === null || (requested.name === "" && apiVersion >= 10)) {
         const topic = ctx.metadata.topicById(requested.topicId);
         topics.push(
           topic
@@ -104,7 +105,16 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
       const topic = ctx.metadata.topic(requested.name);
       if (topic) topics.push(topicAnswer(ctx, topic, withOperations));
       else if (allowAutoCreate && !isInternalTopic(requested.name)) topics.push(await autoCreate(ctx, requested.name));
-      else topics.push(topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, requested.name));
+      else {
+        // Kafka validates a missing topic's name first: an illegal one is INVALID_TOPIC_EXCEPTION.
+        const invalid = topicNameProblem(requested.name) !== undefined;
+        topics.push(
+          topicError(
+            invalid ? ErrorCode.INVALID_TOPIC_EXCEPTION : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            requested.name,
+          ),
+        );
+      }
     }
   }
   return {
