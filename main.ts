@@ -23,6 +23,7 @@ import {
   describeSource,
   type ListenerConfig,
   loadBrokerConfig,
+  suggestBrokerKey,
 } from "./broker/config.ts";
 import { createLogger, parseLogLevel } from "./broker/logger.ts";
 
@@ -104,10 +105,12 @@ async function start(configFile: string | undefined, sets: readonly string[], lo
     return 1;
   }
   const logger = createLogger({ level: flagLevel ?? config.logLevel, format: config.logFormat });
+  // As Kafka warns of supplied configurations it does not know: a misspelt key must not pass silently.
   for (const key of config.unknownKeys()) {
-    logger.debug("configuration key not known to the broker, kept", {
+    logger.warn("unknown configuration key, not used by the broker", {
       key,
       source: describeSource(config.source(key)),
+      did_you_mean: suggestBrokerKey(key),
     });
   }
   logger.info("starting samsa", {

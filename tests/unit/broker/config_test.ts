@@ -16,6 +16,7 @@ import {
   parseProperties,
   parseSetFlag,
   settingsFromEnv,
+  suggestBrokerKey,
   TOPIC_CONFIGS,
   topicConfigDef,
   topicConfigProblem,
@@ -397,4 +398,47 @@ Deno.test("logger: levels parse case-insensitively and filter", () => {
   const log = createLogger({ level: "warn", sink: () => {} });
   assert.equal(log.enabled("error"), true);
   assert.equal(log.enabled("info"), false);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Log directories and unknown keys
+
+Deno.test("an empty log.dirs (or log.dir alone, empty) is a bad setting naming the key and its source", () => {
+  for (const [key, value] of [["log.dirs", ""], ["log.dirs", " , "], ["log.dir", ""]]) {
+    assert.throws(
+      () => BrokerConfig.from([flag(key, value)]),
+      (e: unknown) =>
+        e instanceof ConfigError && e.key === key &&
+        e.message ===
+          `Invalid value '${value}' for ${key} (from flag --set ${key}=${value}): at least one log directory is needed`,
+      `${key}=${value}`,
+    );
+  }
+  assert.deepEqual(BrokerConfig.from([flag("log.dir", "/srv/one")]).logDirs, ["/srv/one"]);
+});
+
+Deno.test("a misspelt key is matched to the broker key it was meant to be", () => {
+  assert.equal(suggestBrokerKey("num.partition"), "num.partitions");
+  assert.equal(suggestBrokerKey("log.retention.hour"), "log.retention.hours");
+  assert.equal(suggestBrokerKey("LOG.DIRS"), "log.dirs");
+  assert.equal(suggestBrokerKey("auto.create.topic.enabled"), "auto.create.topics.enable");
+  // A topic-level key set on the broker points at its broker synonym.
+  assert.equal(suggestBrokerKey("retention.ms"), "log.retention.ms");
+  assert.equal(suggestBrokerKey("segment.bytes"), "log.segment.bytes");
+  // Nothing close: no guess.
+  assert.equal(suggestBrokerKey("samsa.shared"), undefined);
+  assert.equal(suggestBrokerKey("x"), undefined);
+});
+
+Deno.test("every key the broker reads is a known key, so none of them is warned about as unknown", () => {
+  const config = BrokerConfig.from([
+    flag("log.cleaner.backoff.ms", "100"),
+    flag("offsets.retention.check.interval.ms", "1000"),
+    flag("offset.metadata.max.bytes", "100"),
+    flag("group.consumer.assignors", "range,uniform"),
+    flag("log.dir.failure.probe.initial.backoff.ms", "10"),
+    flag("log.dir.failure.probe.max.backoff.ms", "100"),
+  ]);
+  assert.deepEqual(config.unknownKeys(), []);
+  assert.deepEqual(BrokerConfig.from([flag("num.partition", "3")]).unknownKeys(), ["num.partition"]);
 });
