@@ -10,7 +10,7 @@
  * and Redis, then the bulk ones (W3's fill and read, then W6, each on fresh brokers) on Samsa and Kafka, then a
  * CPU profile of Samsa under W1 and W2. Every measured run starts after a `sync`, so no run pays for the
  * write-back of the one before. Running the bulk writes last keeps the disk's post-bulk slowdown (docs:
- * /work/shared/PLATFORM.md) away from the fsync figures.
+ * ../shared/PLATFORM.md) away from the fsync figures.
  *
  * `--smoke` is for tests: tiny counts, Samsa only, no profile, and it writes to a temp file unless `--out` says.
  * A full run measures every W1, W2 and W4 case of Samsa and Kafka in 3 rounds and reports the median (quick and
