@@ -12,6 +12,7 @@ import { FaultyFileSystem } from "../../log/faulty_file_system.ts";
 import { defaultFetchRequest, defaultFetchRequestFetchPartition } from "../../protocol/generated/mod.ts";
 import { ApiKey, ErrorCode } from "../../protocol/messages.ts";
 import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../../protocol/record_batch.ts";
+import { startBroker as startBrokerProcess } from "./broker_process.ts";
 import { produceBatch, RawClient } from "./produce_helpers.ts";
 
 function settings(dir: string): ConfigSetting[] {
@@ -295,4 +296,95 @@ Deno.test("a full disk under the group coordinator: group writes answer NOT_COOR
     await broker.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Fills the file system of `dir` with one file, in ever smaller writes, until not even 1 byte fits. */
+function fill(path: string): void {
+  const file = Deno.openSync(path, { write: true, create: true });
+  try {
+    for (let size = 1 << 20; size >= 1; size >>= 2) {
+      const chunk = new Uint8Array(size).fill(0x5a);
+      for (let i = 0; i < 100_000; i++) {
+        try {
+          file.writeSync(chunk);
+        } catch {
+          break;
+        }
+      }
+    }
+  } finally {
+    file.close();
+  }
+}
+
+Deno.test({
+  name: "a real full file system (tmpfs): storage errors, reads go on, and writes resume once space is freed",
+  ignore: Deno.build.os !== "linux" || Deno.uid() !== 0, // mounting a tmpfs needs root (CI runs as root)
+  async fn() {
+    const mountPoint = await Deno.makeTempDir({ prefix: "samsa-tmpfs-" });
+    const mounted = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mountPoint],
+      stderr: "null",
+    }).output();
+    assert.ok(mounted.success, "mounting a small tmpfs");
+    const dataDir = `${mountPoint}/data`;
+    let broker = await startBrokerProcess({
+      dataDir,
+      settings: {
+        "log.dir.failure.probe.initial.backoff.ms": 20,
+        "log.dir.failure.probe.max.backoff.ms": 100,
+        "offsets.topic.num.partitions": 1,
+      },
+    });
+    let client = await RawClient.connect(broker.bootstrap);
+    try {
+      assert.equal((await client.request(ApiKey.CreateTopics, 7, createTopicsRequest("full"))).topics[0].errorCode, 0);
+      const acknowledged: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await produceBatch(client, "full", batchOf([`early-${i}`]));
+        assert.equal(r.errorCode, ErrorCode.NONE);
+        acknowledged.push(`${r.baseOffset}:early-${i}`);
+      }
+      fill(`${mountPoint}/filler`);
+
+      // 16 KiB batches until one no longer fits (the segment's last page may still take a little).
+      const big = "x".repeat(16 * 1024);
+      let refused: number | undefined;
+      for (let i = 0; i < 50 && refused === undefined; i++) {
+        const r = await produceBatch(client, "full", batchOf([`${big}-${i}`]));
+        if (r.errorCode === ErrorCode.NONE) acknowledged.push(`${r.baseOffset}:${big}-${i}`);
+        else refused = r.errorCode;
+      }
+      assert.equal(refused, ErrorCode.KAFKA_STORAGE_ERROR);
+      // A small metadata record may still fit in the metadata segment's last page: either answer is right,
+      // as long as it is not UNKNOWN_SERVER_ERROR or a closed connection.
+      const created = await client.request(ApiKey.CreateTopics, 7, createTopicsRequest("while-full"));
+      assert.ok(([ErrorCode.NONE, ErrorCode.KAFKA_STORAGE_ERROR] as number[]).includes(created.topics[0].errorCode));
+      assert.deepEqual(await readAll(client, "full"), { errorCode: ErrorCode.NONE, records: acknowledged });
+
+      await Deno.remove(`${mountPoint}/filler`);
+      await eventually("produce succeeds once space is freed", async () => {
+        const r = await produceBatch(client, "full", batchOf(["late"]));
+        if (r.errorCode === ErrorCode.NONE) acknowledged.push(`${r.baseOffset}:late`);
+        return r.errorCode === ErrorCode.NONE;
+      });
+      assert.match(broker.logs(), /msg="log dir online"/);
+      assert.equal(
+        (await client.request(ApiKey.CreateTopics, 7, createTopicsRequest("after-full"))).topics[0].errorCode,
+        0,
+      );
+      assert.deepEqual(await readAll(client, "full"), { errorCode: ErrorCode.NONE, records: acknowledged });
+
+      client.close();
+      assert.equal(await broker.stop(), 0);
+      broker = await startBrokerProcess({ dataDir });
+      client = await RawClient.connect(broker.bootstrap);
+      assert.deepEqual(await readAll(client, "full"), { errorCode: ErrorCode.NONE, records: acknowledged });
+    } finally {
+      client.close();
+      await broker.kill();
+      await new Deno.Command("umount", { args: ["-l", mountPoint] }).output();
+      await Deno.remove(mountPoint, { recursive: true });
+    }
+  },
 });
