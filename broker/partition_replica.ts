@@ -193,6 +193,15 @@ export class PartitionReplica {
     if ("errorCode" in checked) {
       return failure(checked.errorCode, checked.message, checked.recordLevel ? logStartOffset : -1);
     }
+    if (this.log.isOffline) {
+      // Checked before the idempotence table too: a retry of a batch written just before the failure would
+      // otherwise wait for a high watermark that no fsync will move until the log is reopened.
+      return failure(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `The log of ${this.topic}-${this.partition} is offline after a storage failure`,
+        -1,
+      );
+    }
     const { header } = checked;
     let incoming: IncomingBatch | undefined;
     if (header.producerId >= 0n) {

@@ -178,14 +178,23 @@ export class ReplicaManager {
    */
   async reopenOfflineLogs(topics: Iterable<TopicImage>): Promise<string[]> {
     const before = new Set(this.#replicas.keys());
+    const offline = new Map<string, PartitionReplica>();
     for (const [k, replica] of this.#replicas) {
       if (!replica.log.isOffline) continue;
       // An offline log closes without its clean marker, so the next open runs recovery.
       await replica.log.close().catch(() => {});
       this.#replicas.delete(k);
       before.delete(k);
+      offline.set(k, replica);
     }
-    for (const topic of topics) await this.ensureTopic(topic);
+    try {
+      for (const topic of topics) await this.ensureTopic(topic);
+    } catch (e) {
+      // Until a later probe reopens them, the old replicas answer for their partitions (KAFKA_STORAGE_ERROR),
+      // rather than no replica at all (NOT_LEADER_OR_FOLLOWER).
+      for (const [k, replica] of offline) if (!this.#replicas.has(k)) this.#replicas.set(k, replica);
+      throw e;
+    }
     return [...this.#replicas.entries()].filter(([k]) => !before.has(k)).map(([, r]) => `${r.topic}-${r.partition}`);
   }
 

@@ -358,6 +358,55 @@ Deno.test("a failed fsync takes the logs offline; once fsyncs work again they co
   }
 });
 
+Deno.test("an idempotent retry of a batch refused by a failed fsync is stored once after the log comes back", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "samsa-fsync-retry-" });
+  const fs = new FaultyFileSystem(new DenoFileSystem());
+  const lines: string[] = [];
+  const broker = await startBroker(BrokerConfig.from(settings(dir)), createLogger({ sink: (l) => lines.push(l) }), {
+    fs,
+  });
+  const client = await RawClient.connect(`127.0.0.1:${broker.addresses[0].port}`);
+  try {
+    assert.equal((await client.request(ApiKey.CreateTopics, 7, createTopicsRequest("orders"))).topics[0].errorCode, 0);
+    const { producerId, errorCode } = await client.request(ApiKey.InitProducerId, 4, INIT_PRODUCER_ID);
+    assert.equal(errorCode, ErrorCode.NONE);
+    const idempotent = (value: string, baseSequence: number) =>
+      buildRecordBatch([{ timestamp: Date.now(), key: null, value: new TextEncoder().encode(value) }], {
+        producerId,
+        producerEpoch: 0,
+        baseSequence,
+      });
+    assert.equal((await produceBatch(client, "orders", idempotent("first", 0))).errorCode, ErrorCode.NONE);
+
+    fs.failOn({ op: "sync", code: "EIO", sticky: true, pathIncludes: "orders-0" });
+    const refused = await produceBatch(client, "orders", idempotent("second", 1));
+    assert.equal(refused.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    // The probe file is elsewhere and succeeds, but reopening the partition fails its recovery fsync: the
+    // partition stays offline and keeps answering KAFKA_STORAGE_ERROR (not NOT_LEADER_OR_FOLLOWER).
+    await eventually(
+      "a reopen was tried and failed",
+      () => Promise.resolve(lines.some((l) => l.includes('msg="log dir still offline"') && l.includes("opening"))),
+    );
+    assert.equal(
+      (await produceBatch(client, "orders", idempotent("second", 1))).errorCode,
+      ErrorCode.KAFKA_STORAGE_ERROR,
+    );
+    fs.heal();
+    // The producer retries the same batch (same sequence) until the partition is back.
+    let retried = { errorCode: -2, baseOffset: -1n };
+    await eventually("the retry is answered", async () => {
+      retried = await produceBatch(client, "orders", idempotent("second", 1));
+      return retried.errorCode === ErrorCode.NONE;
+    });
+    assert.equal(retried.baseOffset, 1n);
+    assert.deepEqual((await readAll(client, "orders")).records, ["0:first", "1:second"]);
+  } finally {
+    client.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** Fills the file system of `dir` with one file, in ever smaller writes, until not even 1 byte fits. */
 function fill(path: string): void {
   const file = Deno.openSync(path, { write: true, create: true });
