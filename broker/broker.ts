@@ -184,7 +184,7 @@ export async function startBroker(
   return {
     addresses: server.addresses,
     async close() {
-      monitor.close();
+      await monitor.close();
       groups.close();
       consumerGroups.close();
       await server.close({ timeoutMs: config.shutdownTimeoutMs });

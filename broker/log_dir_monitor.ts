@@ -133,6 +133,7 @@ export class LogDirMonitor {
   readonly #schedule: ProbeSchedule;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #probing = false;
+  #inFlight: Promise<void> | undefined;
   #closed = false;
   #failedProbes = 0;
   /** A failure reported while a probe was reopening logs: that reopening cannot count as recovery. */
@@ -163,17 +164,20 @@ export class LogDirMonitor {
     this.#arm(at);
   }
 
-  /** Stops probing. */
-  close(): void {
+  /** Stops probing; resolves once a probe (and the reopening it started) in progress has finished. */
+  async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    await this.#inFlight;
   }
 
   #arm(atMs: number): void {
     clearTimeout(this.#timer);
     if (this.#closed) return;
-    this.#timer = setTimeout(() => this.#probe(), Math.max(0, atMs - this.options.now()));
+    this.#timer = setTimeout(() => {
+      this.#inFlight = this.#probe();
+    }, Math.max(0, atMs - this.options.now()));
   }
 
   async #probe(): Promise<void> {
@@ -184,6 +188,7 @@ export class LogDirMonitor {
     this.#failedWhileProbing = false;
     try {
       await probeLogDir(fs, dir);
+      if (this.#closed) return; // the broker is stopping: its next start recovers the logs
       const { reopened } = await this.options.reopen();
       if (this.#failedWhileProbing) throw new Error("a log failed again while the directory was being reopened");
       this.#schedule.cameOnline();

@@ -85,7 +85,7 @@ Deno.test("the monitor reopens once a probe succeeds, retries a failed reopen, a
     await until(() => !monitor.offline);
     assert.ok(lines.some((l) => /level=info msg="log dir online" .*partitions=orders-0/.test(l)));
   } finally {
-    monitor.close();
+    await monitor.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
