@@ -177,7 +177,12 @@ export class MetadataLog {
     if (!this.#log.isOffline) return false;
     await this.#log.close().catch(() => {});
     const log = await MetadataLog.#openLog(this.dir, this.options);
-    if (log.logEndOffset > this.#appliedEnd) await log.truncateTo(this.#appliedEnd);
+    try {
+      if (log.logEndOffset > this.#appliedEnd) await log.truncateTo(this.#appliedEnd);
+    } catch (e) {
+      await log.close().catch(() => {}); // the next probe opens it again
+      throw e;
+    }
     this.#log = log;
     return true;
   }
