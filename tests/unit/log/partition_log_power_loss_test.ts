@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { PartitionLog } from "../../../log/partition_log.ts";
 import { type CrashOptions, PowerLossFileSystem } from "../../../log/power_loss_file_system.ts";
-import { isBatchCrcValid } from "../../../protocol/record_batch_header.ts";
-import { buildBatch, listBatches } from "./batch_fixture.ts";
+import { buildBatch } from "./batch_fixture.ts";
+import { readWholeLog } from "./whole_log.ts";
 
 const DIR = "/data/orders-0";
 /** Seeds run by default; `SEEDS=5000 deno test ...` searches deeper. */
@@ -27,26 +27,6 @@ function random(seed: number): () => number {
   };
 }
 
-/** Every batch of the log from its start to its end, read back and checked (CRC, contiguous offsets). */
-export function readWholeLog(log: PartitionLog, context = ""): Map<number, Uint8Array> {
-  const batches = new Map<number, Uint8Array>();
-  let offset = log.logStartOffset;
-  while (offset < log.logEndOffset) {
-    const { records } = log.read(offset, 64 * 1024, { upTo: log.logEndOffset });
-    assert.ok(records.length > 0, `${context}: nothing readable at ${offset} below the log end ${log.logEndOffset}`);
-    let pos = 0;
-    for (const b of listBatches(records)) {
-      const bytes = records.slice(pos, pos + b.size);
-      assert.ok(isBatchCrcValid(bytes, 0), `${context}: batch at ${b.baseOffset} has a bad CRC`);
-      assert.equal(b.baseOffset, offset, `${context}: offsets are contiguous`);
-      batches.set(b.baseOffset, bytes);
-      offset = b.lastOffset + 1;
-      pos += b.size;
-    }
-  }
-  return batches;
-}
-
 interface Acked {
   baseOffset: number;
   lastOffset: number;
@@ -54,7 +34,7 @@ interface Acked {
 }
 
 /** Asserts every acknowledged batch is in the log, byte for byte. */
-export function assertAcknowledgedPresent(log: PartitionLog, acked: Map<number, Acked>, context: string): void {
+function assertAcknowledgedPresent(log: PartitionLog, acked: Map<number, Acked>, context: string): void {
   const present = readWholeLog(log, context);
   for (const a of acked.values()) {
     const found = present.get(a.baseOffset);
