@@ -89,6 +89,7 @@ for (const damage of ["a torn last batch", "appended garbage", "a zero-filled ta
 
       broker = await startBroker({ dataDir, port: broker.port, settings: { "log.segment.bytes": 1200 } });
       assert.deepEqual(await readAll(broker, topic), expected, "and after a clean stop");
+      assert.doesNotMatch(broker.logs(), /log_recovered/, "a clean stop needs no recovery");
     } finally {
       await broker.stop();
       await Deno.remove(dataDir, { recursive: true });
