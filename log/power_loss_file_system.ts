@@ -45,7 +45,7 @@ export class DeadProcessError extends Error {
 }
 
 /** The disk: directories and files, shared by the file systems of the processes that run one after another. */
-export interface PowerLossDisk {
+interface Disk {
   dirs: Map<string, Directory>;
   roots: Set<string>;
   /** Bumped by every crash; only the file system of the current generation may use the disk. */
@@ -231,7 +231,6 @@ class PowerLossLogFile implements LogFile {
   async syncData(): Promise<void> {
     this.#check();
     const upTo = this.inode.nextSeq;
-    this.fs.syncCalls++;
     await this.fs.beforeSyncCompletes(this.path);
     this.fs.checkAlive(this.path);
     this.inode.markSynced(upTo);
@@ -253,8 +252,8 @@ class PowerLossLogFile implements LogFile {
 }
 
 /**
- * An in-memory file system whose `crash()` keeps only what was synced (and, by choice, a seeded random part of
- * the rest). A directory made under a parent it does not know is a durable root (it stands for a directory
+ * An in-memory file system, on a new empty disk, whose `crash()` keeps only what was synced (and, by choice, a
+ * seeded random part of the rest). A directory made under a parent it does not know is a durable root (it stands for a directory
  * that existed on the disk before the test); one made under a known directory is an entry of that directory,
  * durable only once the parent is synced.
  *
@@ -273,17 +272,15 @@ class PowerLossLogFile implements LogFile {
  * ```
  */
 export class PowerLossFileSystem implements FileSystem {
-  /** `syncData` calls so far. */
-  syncCalls = 0;
-  /** `syncDir` calls so far. */
-  syncDirCalls = 0;
-  readonly #disk: PowerLossDisk;
-  readonly #generation: number;
+  #disk: Disk = { dirs: new Map(), roots: new Set(), generation: 0 };
+  #generation = 0;
 
-  /** A new, empty disk; `crash()` gives the file system of the next process over the same disk. */
-  constructor(disk?: PowerLossDisk) {
-    this.#disk = disk ?? { dirs: new Map(), roots: new Set(), generation: 0 };
-    this.#generation = this.#disk.generation;
+  /** The file system of the next process over `disk`. */
+  static #over(disk: Disk): PowerLossFileSystem {
+    const fs = new PowerLossFileSystem();
+    fs.#disk = disk;
+    fs.#generation = disk.generation;
+    return fs;
   }
 
   get #dirs(): Map<string, Directory> {
@@ -390,7 +387,6 @@ export class PowerLossFileSystem implements FileSystem {
     const p = normalize(path);
     this.checkAlive(p);
     if (!this.#dirs.has(p)) throw new Deno.errors.NotFound(`no such directory: ${p}`);
-    this.syncDirCalls++;
     // A directory fsync covers the operations made before it is called.
     const pendingAtCall = this.#dirs.get(p)!.pending.length;
     await this.beforeSyncCompletes(p);
@@ -421,8 +417,7 @@ export class PowerLossFileSystem implements FileSystem {
       return this.#dirs.get(parent)?.entries.get(name)?.kind === "dir" && reachable(parent);
     };
     for (const path of [...this.#dirs.keys()]) if (!reachable(path)) this.#dirs.delete(path);
-    // Recreate directories whose entries name them but whose contents were dropped above (a rename cycle
-    // cannot happen: directories are never renamed here).
+    // A directory whose removal the crash undid comes back, empty as it had to be to be removed.
     for (const [path, dir] of this.#dirs) {
       for (const [name, node] of dir.entries) {
         const child = path === "/" ? `/${name}` : `${path}/${name}`;
@@ -434,7 +429,7 @@ export class PowerLossFileSystem implements FileSystem {
       for (const node of dir.entries.values()) if (node.kind === "file") inodes.add(node.inode);
     }
     for (const inode of inodes) inode.crash(writeMode, random);
-    return new PowerLossFileSystem(this.#disk);
+    return PowerLossFileSystem.#over(this.#disk);
   }
 
   /** The whole current content of a file (for tests to compare bytes), or null when it does not exist. */
@@ -442,12 +437,6 @@ export class PowerLossFileSystem implements FileSystem {
     this.checkAlive(path);
     const inode = this.#fileInode(path);
     return inode ? inode.data.slice(0, inode.length) : null;
-  }
-
-  /** True when `path` has writes or directory entries not yet synced (what a crash may lose). */
-  hasUnsynced(path: string): boolean {
-    const inode = this.#fileInode(path);
-    return (inode?.pending.length ?? 0) > 0 || (this.#dir(split(path).parent)?.pending.length ?? 0) > 0;
   }
 }
 
