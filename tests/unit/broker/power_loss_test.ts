@@ -3,7 +3,8 @@
  * `PowerLossFileSystem`, runs a seeded workload, loses power at a random point (a random, seeded part of what was
  * not synced survives), starts again over what the disk kept, and must still have everything it acknowledged:
  * topics created (the metadata log), offsets committed (`__consumer_offsets`), and idempotent batches produced
- * with acks=-1 through the Produce handler — each exactly once, with the producer state that recognises a retry.
+ * with acks=-1 through the Produce handler — each exactly once, with the producer state that recognises a retry,
+ * and a leader epoch above every epoch already in the log.
  */
 import assert from "node:assert/strict";
 import { type CrashOptions, PowerLossFileSystem } from "../../../log/power_loss_file_system.ts";
@@ -171,17 +172,23 @@ function idempotentBatch(producerId: bigint, sequence: number, count: number): U
 
 /** `producerId/baseSequence` of every batch of `topic`-0, by base offset, read from the whole log. */
 function batchesInLog(node: PowerLossNode, topic: string): Map<number, string> {
-  const log = node.replicas.get(topic, 0)!.log;
+  const replica = node.replicas.get(topic, 0)!;
+  const log = replica.log;
   const out = new Map<number, string>();
   let offset = log.logStartOffset;
+  let epoch = -1;
   while (offset < log.logEndOffset) {
     const { records } = log.read(offset, 1024 * 1024, { upTo: log.logEndOffset });
     assert.ok(records.length > 0, `readable at ${offset}`);
     for (const { header } of iterateBatches(records)) {
       out.set(Number(header.baseOffset), `${header.producerId}/${header.baseSequence}`);
       offset = Number(header.baseOffset) + header.lastOffsetDelta + 1;
+      assert.ok(header.partitionLeaderEpoch >= epoch, `leader epochs never go down (at ${header.baseOffset})`);
+      epoch = header.partitionLeaderEpoch;
     }
   }
+  // Every start is a leader election: the new epoch is above every epoch already in the log.
+  assert.ok(replica.leaderEpoch > epoch, `leader epoch ${replica.leaderEpoch} after epoch ${epoch} in the log`);
   return out;
 }
 
