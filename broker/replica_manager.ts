@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { FileSystem } from "../log/file_system.ts";
+import { readCheckpoint, writeCheckpointSync } from "../log/checkpoint_file.ts";
+import { DenoFileSystem, type FileSystem } from "../log/file_system.ts";
 import { LogError } from "../log/log_error.ts";
 import { PartitionLog } from "../log/partition_log.ts";
 import { iterateBatches } from "../protocol/record_batch.ts";
@@ -25,20 +26,16 @@ function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
-function existsSync(path: string): boolean {
+/**
+ * Reads the producer snapshot of a partition; returns the table and the offset it is valid up to. A missing,
+ * torn or unreadable snapshot gives an empty table valid from offset 0 (the whole log is replayed).
+ */
+function loadProducerSnapshot(fs: FileSystem, dir: string): { table: ProducerStateTable; offset: number } {
   try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Reads the producer snapshot of a partition; returns the table and the offset it is valid up to. */
-function loadProducerSnapshot(dir: string): { table: ProducerStateTable; offset: number } {
-  try {
-    const json = JSON.parse(Deno.readTextFileSync(`${dir}/${PRODUCER_SNAPSHOT_FILE}`));
-    return { table: ProducerStateTable.fromJSON(json.producers), offset: Number(json.offset) };
+    const json = JSON.parse(readCheckpoint(fs, `${dir}/${PRODUCER_SNAPSHOT_FILE}`) ?? "");
+    const offset = Number(json.offset);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new Error("bad snapshot offset");
+    return { table: ProducerStateTable.fromJSON(json.producers), offset };
   } catch {
     return { table: new ProducerStateTable(), offset: 0 };
   }
@@ -97,6 +94,7 @@ export class ReplicaManager {
   readonly #logDir: string;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #running = new Set<string>();
+  readonly #fs: FileSystem;
 
   constructor(
     private readonly config: BrokerConfig,
@@ -104,6 +102,7 @@ export class ReplicaManager {
     private readonly options: ReplicaManagerOptions = {},
   ) {
     this.#logDir = config.logDirs[0];
+    this.#fs = options.fs ?? new DenoFileSystem();
   }
 
   /** The replica of a partition this broker hosts, if any. */
@@ -132,7 +131,7 @@ export class ReplicaManager {
       try {
         log = await PartitionLog.open(dir, {
           config: settings.log,
-          fs: this.options.fs,
+          fs: this.#fs,
           onEvent: ({ level, event, ...fields }) => {
             const logLevel = level === "error" || level === "warn" || level === "debug" ? level : "info";
             this.logger.log(logLevel, String(event), { topic: topic.name, partition: p.partition, ...fields });
@@ -143,11 +142,15 @@ export class ReplicaManager {
         if (e instanceof LogError && e.kind === "storage") this.options.onLogOffline?.(name, e.message);
         throw e;
       }
-      const snapshot = loadProducerSnapshot(dir);
+      const snapshot = loadProducerSnapshot(this.#fs, dir);
       if (snapshot.offset > log.logEndOffset) {
         // The log lost its tail since the snapshot (recovery cut it): the snapshot cannot be trusted past the end.
         snapshot.table.truncateFrom(log.logEndOffset);
         snapshot.offset = log.logEndOffset;
+        // Nor may the file survive: once new batches take the cut offsets, a later crash would replay from the
+        // snapshot's offset on top of its batches that are gone, and skip the new ones before that offset.
+        this.#fs.remove(`${dir}/${PRODUCER_SNAPSHOT_FILE}`);
+        await this.#fs.syncDir(dir);
       }
       rebuildProducerState(log, snapshot.table, snapshot.offset);
       const replica = await PartitionReplica.open(
@@ -258,8 +261,9 @@ export class ReplicaManager {
         const producers = replica.producers.toJSON() as unknown[];
         // No idempotent producer and no earlier snapshot: nothing to remember (a partition without producers
         // creates no file at every stop).
-        if (producers.length > 0 || existsSync(path)) {
-          Deno.writeTextFileSync(path, JSON.stringify({ offset: replica.log.logEndOffset, producers }));
+        if (producers.length > 0 || this.#fs.stat(path) !== null) {
+          // Replaced atomically, not fsynced: a lost or older snapshot only means replaying more of the log.
+          writeCheckpointSync(this.#fs, path, JSON.stringify({ offset: replica.log.logEndOffset, producers }));
         }
         await replica.log.close();
       } catch (e) {
