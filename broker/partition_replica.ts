@@ -67,7 +67,7 @@ export interface FetchOutcome {
 /**
  * Maps a record validation defect to the Kafka error Kafka 4.x answers for it (checked against Kafka 4.3.1 in
  * tests/diff/scenarios/record_validation.ts): every framing defect and keyless records on a compacted topic are
- * INVALID_RECORD; CORRUPT_MESSAGE stays for what the CRC-32C or the batch size catches. A compressed section that
+ * INVALID_RECORD, records timestamped out of range INVALID_TIMESTAMP; CORRUPT_MESSAGE stays for what the CRC-32C or the batch size catches. A compressed section that
  * does not decompress is INVALID_RECORD too (Kafka answers UNKNOWN_SERVER_ERROR from an internal exception): it
  * is the client's bytes that are wrong, and retrying them cannot help, which CORRUPT_MESSAGE (retriable) would
  * suggest.
@@ -78,6 +78,8 @@ export function errorCodeForRecordsDefect(defect: RecordsDefect): number {
     case "undecompressable":
     case "keyless_records":
       return ErrorCode.INVALID_RECORD;
+    case "invalid_timestamps":
+      return ErrorCode.INVALID_TIMESTAMP;
   }
 }
 
@@ -365,9 +367,14 @@ export class PartitionReplica {
     }
     // Kafka's LogValidator walks every record of every produced batch; a batch whose records disagree with
     // its header would otherwise stall consumers at it (issue 15). Compacted topics also need a key per record.
+    // Record timestamps are checked one by one, as Kafka does (a batch's max timestamp is the client's word).
     const defect = validateRecords(records, {
       requireKeys: settings.compacted,
       topicPartition: `${this.topic}-${this.partition}`,
+      timestampRange: settings.logAppendTime ? undefined : {
+        min: nowMs - settings.timestampBeforeMaxMs,
+        max: nowMs + settings.timestampAfterMaxMs,
+      },
     });
     if (defect) {
       return {
@@ -376,19 +383,6 @@ export class PartitionReplica {
         recordLevel: true,
         recordErrors: defect.recordErrors,
       };
-    }
-    if (!settings.logAppendTime) {
-      const maxTimestamp = Number(header.maxTimestamp);
-      const baseTimestamp = Number(header.baseTimestamp);
-      for (const ts of [baseTimestamp, maxTimestamp]) {
-        if (ts < nowMs - settings.timestampBeforeMaxMs || ts > nowMs + settings.timestampAfterMaxMs) {
-          return {
-            errorCode: ErrorCode.INVALID_TIMESTAMP,
-            message: `Timestamp ${ts} of the record batch is out of range (now ${nowMs})`,
-            recordLevel: true,
-          };
-        }
-      }
     }
     return { header };
   }

@@ -8,8 +8,9 @@
  * the offset delta, which must be the record's index (0..n-1, in order); key and value lengths (-1 for null, else
  * within the record); the header count (not negative, not more than the bytes left) and each header's key (not
  * null) and value lengths. The records must end exactly where the records section ends: a count that promises
- * more records than the bytes hold, or fewer, is a defect. On a compacted topic, each keyless record is named by
- * its index (KIP-467 record errors) while the innocent ones are not.
+ * more records than the bytes hold, or fewer, is a defect. Well-framed records can still be refused one by one,
+ * named by index in KIP-467 record errors while the innocent ones are not: a keyless record on a compacted topic,
+ * and (CreateTime topics) a record whose own timestamp lies outside `message.timestamp.before/after.max.ms`.
  *
  * Cost: a single forward walk over varints, no allocation per record, keys and values never copied or decoded.
  * Compressed batches are decompressed within the bound of `protocol/compression.ts`, as Kafka does to validate.
@@ -42,13 +43,15 @@ export interface RecordError {
  *   without record errors: the whole batch is unreadable past the defect).
  * - `undecompressable`: the compressed records section does not decompress within the bound.
  * - `keyless_records`: well-formed records without a key on a compacted topic; `recordErrors` names each one.
+ * - `invalid_timestamps`: some well-formed records have timestamps out of range (Kafka: INVALID_TIMESTAMP);
+ *   `recordErrors` names each refused record, keyless ones included.
  */
 export interface RecordsDefect {
   /** The class of defect. */
-  kind: "malformed" | "undecompressable" | "keyless_records";
+  kind: "malformed" | "undecompressable" | "keyless_records" | "invalid_timestamps";
   /** A sentence for the client and the log. */
   message: string;
-  /** The refused records, for `keyless_records`; empty otherwise. */
+  /** The refused records, for `keyless_records` and `invalid_timestamps`; empty otherwise. */
   recordErrors: RecordError[];
 }
 
@@ -60,10 +63,22 @@ export interface RecordValidationOptions {
   topicPartition?: string;
   /** Largest records section accepted after decompression. Default `DEFAULT_MAX_DECOMPRESSED_BYTES`. */
   maxDecompressedBytes?: number;
+  /**
+   * CreateTime topics: the timestamps records may carry, inclusive (now - `message.timestamp.before.max.ms`, now +
+   * `message.timestamp.after.max.ms`). Records with no timestamp (-1) pass, as in Kafka. Absent: not checked.
+   */
+  timestampRange?: { min: number; max: number };
+}
+
+/** One record refused by a per-record rule (which kind decides the batch's error). */
+interface RefusedRecord extends RecordError {
+  timestamp: boolean;
 }
 
 /** The smallest record body: attributes, timestampDelta, offsetDelta, keyLength, valueLength, headersCount. */
 const MIN_RECORD_BODY = 6;
+/** A record timestamp of -1: none was set, and none is checked. */
+const NO_TIMESTAMP = -1;
 
 /** Thrown inside the walk to leave it at the first framing defect; never escapes this module. */
 class FramingDefect {
@@ -105,6 +120,24 @@ class RecordCursor {
     for (let i = 0; i < 10; i++) {
       if (this.pos >= this.limit) throw new FramingDefect(`${what} varlong is cut short`);
       if (buf[this.pos++] < 0x80) return;
+    }
+    throw new FramingDefect(`${what} varlong is longer than 10 bytes`);
+  }
+
+  /**
+   * A zigzag varlong of at most 10 bytes as a number: exact within ±2^53, and beyond that of the right sign and
+   * magnitude, which is all a range check needs.
+   */
+  varlong(what: string): number {
+    const buf = this.buf;
+    let z = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.limit) throw new FramingDefect(`${what} varlong is cut short`);
+      const b = buf[this.pos++];
+      z += (b & 0x7f) * scale;
+      if (b < 0x80) return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+      scale *= 0x80;
     }
     throw new FramingDefect(`${what} varlong is longer than 10 bytes`);
   }
@@ -156,11 +189,25 @@ export function validateRecords(batch: Uint8Array, options: RecordValidationOpti
       };
     }
   }
-  const keyless: number[] | undefined = options.requireKeys ? [] : undefined;
-  const problem = walkRecords(section, recordsCount, keyless);
+  const rules: RecordRules = {
+    requireKeys: options.requireKeys ?? false,
+    topicPartition: options.topicPartition ?? "this partition",
+    baseTimestamp: Number(view.getBigInt64(BatchOffsets.baseTimestamp)),
+    timestampRange: options.timestampRange,
+  };
+  const refused: RefusedRecord[] = [];
+  const problem = walkRecords(section, recordsCount, rules, refused);
   if (problem !== undefined) return malformed(problem);
-  if (keyless !== undefined && keyless.length > 0) return keylessRecords(keyless, options.topicPartition);
+  if (refused.length > 0) return refusedRecords(refused);
   return undefined;
+}
+
+/** The per-record rules of one batch. */
+interface RecordRules {
+  requireKeys: boolean;
+  topicPartition: string;
+  baseTimestamp: number;
+  timestampRange: { min: number; max: number } | undefined;
 }
 
 function malformed(message: string): RecordsDefect {
@@ -168,10 +215,16 @@ function malformed(message: string): RecordsDefect {
 }
 
 /**
- * Walks `count` records over the whole of `section`; returns the first framing defect as a sentence. Pushes the
- * index of each keyless record onto `keyless` when given.
+ * Walks `count` records over the whole of `section`; returns the first framing defect as a sentence. Pushes each
+ * record a per-record rule refuses onto `refused` (one error per record, the key rule first, as Kafka does).
  */
-function walkRecords(section: Uint8Array, count: number, keyless: number[] | undefined): string | undefined {
+function walkRecords(
+  section: Uint8Array,
+  count: number,
+  rules: RecordRules,
+  refused: RefusedRecord[],
+): string | undefined {
+  const range = rules.timestampRange;
   const cursor = new RecordCursor(section, 0, section.length);
   let index = 0;
   try {
@@ -187,11 +240,28 @@ function walkRecords(section: Uint8Array, count: number, keyless: number[] | und
       const recordEnd = cursor.pos + length;
       cursor.limit = recordEnd;
       cursor.pos++; // attributes: unused by Kafka so far, any value is kept as sent
-      cursor.skipVarlong("timestamp delta");
+      let timestamp = NO_TIMESTAMP;
+      if (range === undefined) cursor.skipVarlong("timestamp delta");
+      else timestamp = rules.baseTimestamp + cursor.varlong("timestamp delta");
       const offsetDelta = cursor.varint("offset delta");
       if (offsetDelta !== index) return `Record ${index} has offset delta ${offsetDelta}, expected ${index}`;
       const hasKey = cursor.skipBytes("key", true);
-      if (!hasKey && keyless !== undefined) keyless.push(index);
+      if (!hasKey && rules.requireKeys) {
+        refused.push({
+          batchIndex: index,
+          message: `Compacted topic cannot accept message without key in topic partition ${rules.topicPartition}`,
+          timestamp: false,
+        });
+      } else if (
+        range !== undefined && timestamp !== NO_TIMESTAMP && (timestamp < range.min || timestamp > range.max)
+      ) {
+        refused.push({
+          batchIndex: index,
+          message: `Timestamp ${timestamp} of message with offset ${index} is out of range. The timestamp should be ` +
+            `within [${range.min}, ${range.max}]`,
+          timestamp: true,
+        });
+      }
       cursor.skipBytes("value", true);
       const headerCount = cursor.varint("header count");
       if (headerCount < 0 || headerCount > cursor.limit - cursor.pos) {
@@ -216,10 +286,19 @@ function walkRecords(section: Uint8Array, count: number, keyless: number[] | und
   return undefined;
 }
 
-/** Kafka's answer to keyless records on a compacted topic: one record error each, the first three in the message. */
-function keylessRecords(indexes: number[], topicPartition = "this partition"): RecordsDefect {
-  const message = `Compacted topic cannot accept message without key in topic partition ${topicPartition}`;
-  const recordErrors = indexes.map((batchIndex) => ({ batchIndex, message }));
+/**
+ * Kafka's answer to records refused one by one: one record error each; any timestamp error makes the whole an
+ * invalid-timestamp refusal, else the message shows the first three errors (Kafka's `processRecordErrors`).
+ */
+function refusedRecords(refused: RefusedRecord[]): RecordsDefect {
+  const recordErrors = refused.map(({ batchIndex, message }) => ({ batchIndex, message }));
+  if (refused.some((r) => r.timestamp)) {
+    return {
+      kind: "invalid_timestamps",
+      message: "One or more records have been rejected due to invalid timestamp",
+      recordErrors,
+    };
+  }
   const shown = recordErrors.slice(0, 3).map((e) => `RecordError(batchIndex=${e.batchIndex}, message='${e.message}')`);
   return {
     kind: "keyless_records",

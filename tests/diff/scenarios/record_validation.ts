@@ -2,8 +2,8 @@
  * Record validation (issue 15): batches whose CRC-32C is valid but whose records are not what the header says:
  * garbage records, a declared count larger or smaller than what the batch holds, record lengths, key, value and
  * header lengths that lie, truncated varints, offset deltas out of order, compressed batches with garbage inside,
- * and keyless records on a compacted topic (KIP-467 record errors). After every refusal, good records still go
- * to offset 0 onwards and read back whole.
+ * keyless records on a compacted topic and records timestamped out of range (KIP-467 record errors). After every
+ * refusal, good records still go to offset 0 onwards and read back whole.
  *
  * @module
  */
@@ -23,7 +23,7 @@ import {
   relabelled,
   varint,
 } from "../../fixtures/forged_batches.ts";
-import { batch, type Scenario } from "../scenario.ts";
+import { batch, type Scenario, T0 } from "../scenario.ts";
 
 function produce(topic: string, records: Uint8Array, partition = 0): ProduceRequest {
   return {
@@ -96,6 +96,22 @@ export const scenario: Scenario = {
         produce(compacted, tenOfHundredKeyless),
       );
     }
+    // Per-record timestamps (CreateTime, message.timestamp.after.max.ms 1 hour): records 1 and 3 are from 2096.
+    const { name: timed } = await s.createTopic("timestamps");
+    const future = 4_000_000_000_000;
+    const twoFuture = forgeRecordsBatch(
+      honestRecords(5).map((r, i) => ({ ...r, timestampDelta: i === 1 || i === 3 ? future - T0 : i })),
+      { baseTimestamp: T0 },
+    );
+    await s.step(
+      "records 1 and 3 of 5 timestamped past message.timestamp.after.max.ms",
+      ApiKey.Produce,
+      9,
+      produce(
+        timed,
+        twoFuture,
+      ),
+    );
     await s.step(
       "compacted topic, keyed records",
       ApiKey.Produce,

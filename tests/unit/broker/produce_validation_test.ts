@@ -91,3 +91,22 @@ Deno.test("keyless records on a compacted topic: INVALID_RECORD with one record 
     assert.equal(keyed.baseOffset, 0n);
   });
 });
+
+Deno.test("records timestamped past message.timestamp.after.max.ms: INVALID_TIMESTAMP naming each of them", async () => {
+  await withReplicas(async (f) => {
+    await f.addTopic("timed");
+    const now = Date.now();
+    const future = now + 86_400_000;
+    // The batch's max timestamp says `now`: only the records themselves tell the truth.
+    const batch = forgeRecordsBatch(
+      honestRecords(5).map((r, i) => ({ ...r, timestampDelta: i === 1 || i === 3 ? future - now : 0 })),
+      { baseTimestamp: now },
+    );
+    const answer = await produce(f, "timed", batch);
+    assert.equal(answer.errorCode, ErrorCode.INVALID_TIMESTAMP);
+    assert.equal(answer.errorMessage, "One or more records have been rejected due to invalid timestamp");
+    assert.deepEqual(answer.recordErrors.map((e) => e.batchIndex), [1, 3]);
+    assert.match(answer.recordErrors[0].batchIndexErrorMessage ?? "", new RegExp(`^Timestamp ${future} of message`));
+    assert.equal(f.replica("timed", 0).logEndOffset, 0);
+  });
+});

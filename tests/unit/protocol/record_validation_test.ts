@@ -174,3 +174,50 @@ Deno.test("property: whatever validation accepts, the strict decoder decodes; wh
     { numRuns: 2000 },
   );
 });
+
+Deno.test("records with timestamps out of range: INVALID_TIMESTAMP-class refusal naming each such record", () => {
+  const base = 1_700_000_000_000;
+  const records = honestRecords(5).map((r, i) => ({ ...r, timestampDelta: i === 1 || i === 3 ? 86_400_000 : i }));
+  const batch = forgeRecordsBatch(records, { baseTimestamp: base });
+  const range = { min: base - 1000, max: base + 3_600_000 };
+  assert.equal(validateRecords(batch), undefined, "timestamps are only checked when a range is given");
+  const defect = validateRecords(batch, { timestampRange: range });
+  assert.equal(defect?.kind, "invalid_timestamps");
+  assert.equal(defect.message, "One or more records have been rejected due to invalid timestamp");
+  assert.deepEqual(defect.recordErrors.map((e) => e.batchIndex), [1, 3]);
+  assert.equal(
+    defect.recordErrors[0].message,
+    `Timestamp ${base + 86_400_000} of message with offset 1 is out of range. The timestamp should be within ` +
+      `[${range.min}, ${range.max}]`,
+  );
+  assert.equal(validateRecords(batch, { timestampRange: { min: base, max: base + 86_400_000 } }), undefined);
+});
+
+Deno.test("a record whose own timestamp is -1 passes the range check; one before the range is refused", () => {
+  const batch = forgeRecordsBatch([{ offsetDelta: 0, timestampDelta: 0 }, { offsetDelta: 1, timestampDelta: -1 }], {
+    baseTimestamp: 0,
+  });
+  assert.deepEqual(
+    validateRecords(batch, { timestampRange: { min: 0, max: 10 } }),
+    undefined,
+    "record 1's timestamp is 0 + -1 = -1: no timestamp",
+  );
+  const refused = validateRecords(batch, { timestampRange: { min: 5, max: 10 } });
+  assert.deepEqual(refused?.recordErrors.map((e) => e.batchIndex), [0]);
+});
+
+Deno.test("on a compacted topic a keyless record gets the key error, others their timestamp errors, all in one answer", () => {
+  const records = honestRecords(4, (i) => i === 0 ? null : `k${i}`).map((r, i) => ({
+    ...r,
+    timestampDelta: i === 0 || i === 2 ? 1_000_000_000 : 0,
+  }));
+  const defect = validateRecords(forgeRecordsBatch(records, { baseTimestamp: 1000 }), {
+    requireKeys: true,
+    timestampRange: { min: 0, max: 2000 },
+  });
+  assert.equal(defect?.kind, "invalid_timestamps", "any timestamp error makes it INVALID_TIMESTAMP, as in Kafka");
+  assert.deepEqual(defect.recordErrors.map((e) => [e.batchIndex, e.message.split(" ")[0]]), [
+    [0, "Compacted"],
+    [2, "Timestamp"],
+  ]);
+});
