@@ -368,7 +368,7 @@ export class PartitionReplica {
     // Kafka's LogValidator walks every record of every produced batch; a batch whose records disagree with
     // its header would otherwise stall consumers at it (issue 15). Compacted topics also need a key per record.
     // Record timestamps are checked one by one, as Kafka does (a batch's max timestamp is the client's word).
-    const defect = validateRecords(records, {
+    const { defect, maxTimestamp } = validateRecords(records, {
       requireKeys: settings.compacted,
       topicPartition: `${this.topic}-${this.partition}`,
       timestampRange: settings.logAppendTime ? undefined : {
@@ -384,7 +384,19 @@ export class PartitionReplica {
         recordErrors: defect.recordErrors,
       };
     }
+    if (!settings.logAppendTime && maxTimestamp !== Number(header.maxTimestamp)) {
+      // Kafka writes the records' true max timestamp into the batch; the time index and time-based retention read
+      // it, so a client's wrong value must not stay.
+      this.#stampMaxTimestamp(records, maxTimestamp);
+    }
     return { header };
+  }
+
+  /** Sets the batch's max timestamp (CRC-covered, so the CRC is computed again). */
+  #stampMaxTimestamp(records: Uint8Array, maxTimestamp: number): void {
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    view.setBigInt64(BatchOffsets.maxTimestamp, BigInt(maxTimestamp));
+    writeBatchCrc(records, 0);
   }
 
   /** LogAppendTime topics: the batch's max timestamp becomes now; both fields are CRC-covered, so re-sum. */

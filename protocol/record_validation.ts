@@ -55,6 +55,17 @@ export interface RecordsDefect {
   recordErrors: RecordError[];
 }
 
+/** What {@linkcode validateRecords} found. */
+export interface RecordsVerdict {
+  /** Why the batch must be refused; absent when Kafka would accept its records. */
+  defect?: RecordsDefect;
+  /**
+   * With `timestampRange`: the largest record timestamp (-1 when no record has one), which Kafka writes into the
+   * batch's maxTimestamp whatever the client put there. -1 without `timestampRange`.
+   */
+  maxTimestamp: number;
+}
+
 /** Options of {@linkcode validateRecords}. */
 export interface RecordValidationOptions {
   /** The topic is compacted: every record needs a key. Default false. */
@@ -157,18 +168,19 @@ class RecordCursor {
 
 /**
  * Checks every record of the batch at the start of `batch` (exactly one batch, header already validated) and
- * returns what is wrong with them, or undefined when Kafka would accept them.
+ * returns what is wrong with them, if anything, and the largest record timestamp.
  *
  * @example
  * ```ts
  * import { buildRecordBatch } from "./record_batch.ts";
  * import { validateRecords } from "./record_validation.ts";
  * const batch = buildRecordBatch([{ timestamp: 0, key: null, value: new Uint8Array(3) }]);
- * validateRecords(batch); // undefined: well-formed
- * validateRecords(batch, { requireKeys: true })?.recordErrors[0].batchIndex; // 0: keyless on a compacted topic
+ * validateRecords(batch).defect; // undefined: well-formed
+ * validateRecords(batch, { requireKeys: true }).defect?.recordErrors[0].batchIndex; // 0: keyless on a compacted topic
+ * validateRecords(batch, { timestampRange: { min: 0, max: 10 } }).maxTimestamp; // 0
  * ```
  */
-export function validateRecords(batch: Uint8Array, options: RecordValidationOptions = {}): RecordsDefect | undefined {
+export function validateRecords(batch: Uint8Array, options: RecordValidationOptions = {}): RecordsVerdict {
   const view = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
   const recordsCount = view.getInt32(BatchOffsets.recordsCount);
   const compression = view.getInt16(BatchOffsets.attributes) & Attributes.compressionMask;
@@ -177,16 +189,18 @@ export function validateRecords(batch: Uint8Array, options: RecordValidationOpti
   if (compression !== Compression.None) {
     const maxDecompressedBytes = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
     if (recordsCount > maxDecompressedBytes / (MIN_RECORD_BODY + 1)) {
-      return malformed(`The batch declares ${recordsCount} records, more than ${maxDecompressedBytes} bytes can hold`);
+      return refuse(
+        malformed(`The batch declares ${recordsCount} records, more than ${maxDecompressedBytes} bytes can hold`),
+      );
     }
     try {
       section = decompress(compression as Compression, section, maxDecompressedBytes);
     } catch (e) {
-      return {
+      return refuse({
         kind: "undecompressable",
         message: `The batch's ${Compression[compression]} records do not decompress: ${(e as Error).message}`,
         recordErrors: [],
-      };
+      });
     }
   }
   const rules: RecordRules = {
@@ -196,10 +210,14 @@ export function validateRecords(batch: Uint8Array, options: RecordValidationOpti
     timestampRange: options.timestampRange,
   };
   const refused: RefusedRecord[] = [];
-  const problem = walkRecords(section, recordsCount, rules, refused);
-  if (problem !== undefined) return malformed(problem);
-  if (refused.length > 0) return refusedRecords(refused);
-  return undefined;
+  const walked = walkRecords(section, recordsCount, rules, refused);
+  if (typeof walked === "string") return refuse(malformed(walked));
+  if (refused.length > 0) return refuse(refusedRecords(refused));
+  return { maxTimestamp: walked };
+}
+
+function refuse(defect: RecordsDefect): RecordsVerdict {
+  return { defect, maxTimestamp: NO_TIMESTAMP };
 }
 
 /** The per-record rules of one batch. */
@@ -215,16 +233,18 @@ function malformed(message: string): RecordsDefect {
 }
 
 /**
- * Walks `count` records over the whole of `section`; returns the first framing defect as a sentence. Pushes each
- * record a per-record rule refuses onto `refused` (one error per record, the key rule first, as Kafka does).
+ * Walks `count` records over the whole of `section`; returns the first framing defect as a sentence, or else the
+ * largest record timestamp (-1 without a timestamp range). Pushes each record a per-record rule refuses onto
+ * `refused` (one error per record, the key rule first, as Kafka does).
  */
 function walkRecords(
   section: Uint8Array,
   count: number,
   rules: RecordRules,
   refused: RefusedRecord[],
-): string | undefined {
+): string | number {
   const range = rules.timestampRange;
+  let maxTimestamp = NO_TIMESTAMP;
   const cursor = new RecordCursor(section, 0, section.length);
   let index = 0;
   try {
@@ -242,7 +262,10 @@ function walkRecords(
       cursor.pos++; // attributes: unused by Kafka so far, any value is kept as sent
       let timestamp = NO_TIMESTAMP;
       if (range === undefined) cursor.skipVarlong("timestamp delta");
-      else timestamp = rules.baseTimestamp + cursor.varlong("timestamp delta");
+      else {
+        timestamp = rules.baseTimestamp + cursor.varlong("timestamp delta");
+        if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+      }
       const offsetDelta = cursor.varint("offset delta");
       if (offsetDelta !== index) return `Record ${index} has offset delta ${offsetDelta}, expected ${index}`;
       const hasKey = cursor.skipBytes("key", true);
@@ -283,7 +306,7 @@ function walkRecords(
   if (cursor.pos !== cursor.end) {
     return `The batch declares ${count} records, but ${cursor.end - cursor.pos} bytes follow the last of them`;
   }
-  return undefined;
+  return maxTimestamp;
 }
 
 /**

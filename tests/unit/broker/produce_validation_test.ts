@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { handleProduce } from "../../../broker/handlers/produce.ts";
 import { decodeResponse, encodeResponse, ErrorCode } from "../../../protocol/messages.ts";
 import type { ProduceResponse } from "../../../protocol/generated/messages/produce_response.ts";
-import { buildRecordBatch } from "../../../protocol/record_batch.ts";
+import { buildRecordBatch, iterateBatches } from "../../../protocol/record_batch.ts";
+import { BatchOffsets, isBatchCrcValid, writeBatchCrc } from "../../../protocol/record_batch_header.ts";
 import { forgeRecordsBatch, honestRecords, lyingCountBatch, poisonedBatch } from "../../fixtures/forged_batches.ts";
 import { type ReplicaFixture, testConnection, withReplicas } from "./replica_fixture.ts";
 
@@ -108,5 +109,24 @@ Deno.test("records timestamped past message.timestamp.after.max.ms: INVALID_TIME
     assert.deepEqual(answer.recordErrors.map((e) => e.batchIndex), [1, 3]);
     assert.match(answer.recordErrors[0].batchIndexErrorMessage ?? "", new RegExp(`^Timestamp ${future} of message`));
     assert.equal(f.replica("timed", 0).logEndOffset, 0);
+  });
+});
+
+Deno.test("a batch whose header lies about its max timestamp is stored with its records' true max, as Kafka does", async () => {
+  await withReplicas(async (f) => {
+    await f.addTopic("lying-max");
+    const now = Date.now();
+    const batch = forgeRecordsBatch(
+      honestRecords(3).map((r, i) => ({ ...r, timestampDelta: [0, 7, 3][i] })),
+      { baseTimestamp: now },
+    );
+    new DataView(batch.buffer).setBigInt64(BatchOffsets.maxTimestamp, 253_402_300_799_000n); // year 9999
+    writeBatchCrc(batch);
+    const answer = await produce(f, "lying-max", batch);
+    assert.equal(answer.errorCode, ErrorCode.NONE);
+    const read = f.replica("lying-max", 0).read(0, 1 << 20, true);
+    const [stored] = [...iterateBatches(read.records)];
+    assert.equal(stored.header.maxTimestamp, BigInt(now + 7));
+    assert.ok(isBatchCrcValid(read.records, 0), "the CRC was computed again");
   });
 });

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { buildRecordBatch, decodeRecordBatch } from "../../../protocol/record_batch.ts";
 import { Compression } from "../../../protocol/record_batch_header.ts";
-import { type RecordsDefect, validateRecords } from "../../../protocol/record_validation.ts";
+import {
+  type RecordsDefect,
+  type RecordValidationOptions,
+  validateRecords,
+} from "../../../protocol/record_validation.ts";
 import {
   forgeBatch,
   forgeRecord,
@@ -18,8 +22,13 @@ import {
 const CODECS = [Compression.None, Compression.Gzip, Compression.Snappy, Compression.Lz4, Compression.Zstd];
 const te = new TextEncoder();
 
+/** What is wrong with the batch's records, or undefined when Kafka would accept them. */
+function defectOf(batch: Uint8Array, options?: RecordValidationOptions): RecordsDefect | undefined {
+  return validateRecords(batch, options).defect;
+}
+
 function malformed(batch: Uint8Array, pattern: RegExp): RecordsDefect {
-  const defect = validateRecords(batch);
+  const defect = defectOf(batch);
   assert.ok(defect, "the batch should be refused");
   assert.equal(defect.kind, "malformed");
   assert.match(defect.message, pattern);
@@ -39,9 +48,9 @@ Deno.test("well-formed batches of every codec pass, with keys, null values and h
         headers: [{ key: "", value: te.encode("x") }],
       },
     ], { compression });
-    assert.equal(validateRecords(batch), undefined, Compression[compression]);
+    assert.equal(defectOf(batch), undefined, Compression[compression]);
   }
-  assert.equal(validateRecords(forgeRecordsBatch(honestRecords(200))), undefined);
+  assert.equal(defectOf(forgeRecordsBatch(honestRecords(200))), undefined);
 });
 
 Deno.test("garbage records behind a valid CRC are malformed", () => {
@@ -110,7 +119,7 @@ Deno.test("compressed batches are validated after decompression", () => {
       forgeRecordsBatch(honestRecords(3), { compression, recordsCount: 1000 }),
       /declares 1000 records but holds 3/,
     );
-    const undecompressable = validateRecords(relabelled(forgeBatch(garbage(40), 2), compression));
+    const undecompressable = defectOf(relabelled(forgeBatch(garbage(40), 2), compression));
     assert.equal(undecompressable?.kind, "undecompressable", name);
     assert.match(undecompressable.message, new RegExp(`${name} records do not decompress`));
   }
@@ -120,16 +129,16 @@ Deno.test("decompression stays within its bound, and a count no bound can hold i
   const big = buildRecordBatch([{ timestamp: 0, key: null, value: new Uint8Array(100_000) }], {
     compression: Compression.Zstd,
   });
-  assert.equal(validateRecords(big, { maxDecompressedBytes: 10_000 })?.kind, "undecompressable");
-  assert.equal(validateRecords(big, { maxDecompressedBytes: 200_000 }), undefined);
+  assert.equal(defectOf(big, { maxDecompressedBytes: 10_000 })?.kind, "undecompressable");
+  assert.equal(defectOf(big, { maxDecompressedBytes: 200_000 }), undefined);
   const huge = forgeRecordsBatch(honestRecords(1), { compression: Compression.Gzip, recordsCount: 2_000_000_000 });
   malformed(huge, /declares 2000000000 records, more than/);
 });
 
 Deno.test("keyless records on a compacted topic: one record error per keyless record, the innocent ones unnamed", () => {
   const batch = forgeRecordsBatch(honestRecords(100, (i) => i % 10 === 3 ? null : `k${i}`));
-  assert.equal(validateRecords(batch), undefined, "keys are only required on compacted topics");
-  const defect = validateRecords(batch, { requireKeys: true, topicPartition: "orders-0" });
+  assert.equal(defectOf(batch), undefined, "keys are only required on compacted topics");
+  const defect = defectOf(batch, { requireKeys: true, topicPartition: "orders-0" });
   assert.equal(defect?.kind, "keyless_records");
   assert.deepEqual(defect.recordErrors.map((e) => e.batchIndex), [3, 13, 23, 33, 43, 53, 63, 73, 83, 93]);
   const perRecord = "Compacted topic cannot accept message without key in topic partition orders-0";
@@ -140,12 +149,12 @@ Deno.test("keyless records on a compacted topic: one record error per keyless re
       `errors at most: [RecordError(batchIndex=3, message='${perRecord}'), RecordError(batchIndex=13, ` +
       `message='${perRecord}'), RecordError(batchIndex=23, message='${perRecord}')]`,
   );
-  assert.equal(validateRecords(forgeRecordsBatch(honestRecords(5)), { requireKeys: true }), undefined);
+  assert.equal(defectOf(forgeRecordsBatch(honestRecords(5)), { requireKeys: true }), undefined);
 });
 
 Deno.test("a malformed batch on a compacted topic is malformed, without record errors", () => {
   const batch = forgeRecordsBatch([{ offsetDelta: 0 }, { offsetDelta: 1, valueLength: 99 }]);
-  assert.equal(validateRecords(batch, { requireKeys: true })?.kind, "malformed");
+  assert.equal(defectOf(batch, { requireKeys: true })?.kind, "malformed");
 });
 
 Deno.test("property: whatever validation accepts, the strict decoder decodes; whatever it refuses, it does not", () => {
@@ -164,7 +173,7 @@ Deno.test("property: whatever validation accepts, the strict decoder decodes; wh
       } catch {
         decodes = false;
       }
-      const accepted = validateRecords(batch) === undefined;
+      const accepted = defectOf(batch) === undefined;
       // The decoder also rejects header keys that are not UTF-8, which Kafka (and the validator) accept.
       if (!accepted) assert.equal(decodes, false, `validator refused what decodes: pos ${pos} byte ${byte}`);
       if (accepted && !decodes) {
@@ -180,8 +189,8 @@ Deno.test("records with timestamps out of range: INVALID_TIMESTAMP-class refusal
   const records = honestRecords(5).map((r, i) => ({ ...r, timestampDelta: i === 1 || i === 3 ? 86_400_000 : i }));
   const batch = forgeRecordsBatch(records, { baseTimestamp: base });
   const range = { min: base - 1000, max: base + 3_600_000 };
-  assert.equal(validateRecords(batch), undefined, "timestamps are only checked when a range is given");
-  const defect = validateRecords(batch, { timestampRange: range });
+  assert.equal(defectOf(batch), undefined, "timestamps are only checked when a range is given");
+  const defect = defectOf(batch, { timestampRange: range });
   assert.equal(defect?.kind, "invalid_timestamps");
   assert.equal(defect.message, "One or more records have been rejected due to invalid timestamp");
   assert.deepEqual(defect.recordErrors.map((e) => e.batchIndex), [1, 3]);
@@ -190,7 +199,7 @@ Deno.test("records with timestamps out of range: INVALID_TIMESTAMP-class refusal
     `Timestamp ${base + 86_400_000} of message with offset 1 is out of range. The timestamp should be within ` +
       `[${range.min}, ${range.max}]`,
   );
-  assert.equal(validateRecords(batch, { timestampRange: { min: base, max: base + 86_400_000 } }), undefined);
+  assert.equal(defectOf(batch, { timestampRange: { min: base, max: base + 86_400_000 } }), undefined);
 });
 
 Deno.test("a record whose own timestamp is -1 passes the range check; one before the range is refused", () => {
@@ -198,11 +207,11 @@ Deno.test("a record whose own timestamp is -1 passes the range check; one before
     baseTimestamp: 0,
   });
   assert.deepEqual(
-    validateRecords(batch, { timestampRange: { min: 0, max: 10 } }),
+    defectOf(batch, { timestampRange: { min: 0, max: 10 } }),
     undefined,
     "record 1's timestamp is 0 + -1 = -1: no timestamp",
   );
-  const refused = validateRecords(batch, { timestampRange: { min: 5, max: 10 } });
+  const refused = defectOf(batch, { timestampRange: { min: 5, max: 10 } });
   assert.deepEqual(refused?.recordErrors.map((e) => e.batchIndex), [0]);
 });
 
@@ -211,7 +220,7 @@ Deno.test("on a compacted topic a keyless record gets the key error, others thei
     ...r,
     timestampDelta: i === 0 || i === 2 ? 1_000_000_000 : 0,
   }));
-  const defect = validateRecords(forgeRecordsBatch(records, { baseTimestamp: 1000 }), {
+  const defect = defectOf(forgeRecordsBatch(records, { baseTimestamp: 1000 }), {
     requireKeys: true,
     timestampRange: { min: 0, max: 2000 },
   });
@@ -220,4 +229,13 @@ Deno.test("on a compacted topic a keyless record gets the key error, others thei
     [0, "Compacted"],
     [2, "Timestamp"],
   ]);
+});
+
+Deno.test("the largest record timestamp is reported, whatever the batch header says, as Kafka rewrites it", () => {
+  const records = honestRecords(3).map((r, i) => ({ ...r, timestampDelta: [5, 40, -3][i] }));
+  const batch = forgeRecordsBatch(records, { baseTimestamp: 1000 }); // its header's maxTimestamp says 1000
+  assert.equal(validateRecords(batch, { timestampRange: { min: 0, max: 2000 } }).maxTimestamp, 1040);
+  assert.equal(validateRecords(batch).maxTimestamp, -1, "not decoded without a range");
+  const none = forgeRecordsBatch([{ offsetDelta: 0, timestampDelta: 0 }], { baseTimestamp: -1 });
+  assert.equal(validateRecords(none, { timestampRange: { min: 0, max: 10 } }).maxTimestamp, -1);
 });
