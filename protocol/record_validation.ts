@@ -153,9 +153,12 @@ class RecordCursor {
     throw new FramingDefect(`${what} varlong is longer than 10 bytes`);
   }
 
-  /** Skips a nullable byte field (varint length, -1 = null); returns false for null. */
-  skipBytes(what: string, nullable: boolean): boolean {
-    const length = this.varint(`${what} length`);
+  /**
+   * Skips a byte field (varint length `lengthWhat`, then the bytes of `what`; -1 = null when `nullable`); returns
+   * false for null. Both names are constants, so no string is built unless the field is bad.
+   */
+  skipBytes(what: string, lengthWhat: string, nullable: boolean): boolean {
+    const length = this.varint(lengthWhat);
     if (length === -1 && nullable) return false;
     if (length < 0) throw new FramingDefect(`${what} length ${length} is invalid`);
     if (length > this.limit - this.pos) {
@@ -268,7 +271,7 @@ function walkRecords(
       }
       const offsetDelta = cursor.varint("offset delta");
       if (offsetDelta !== index) return `Record ${index} has offset delta ${offsetDelta}, expected ${index}`;
-      const hasKey = cursor.skipBytes("key", true);
+      const hasKey = cursor.skipBytes("key", "key length", true);
       if (!hasKey && rules.requireKeys) {
         refused.push({
           batchIndex: index,
@@ -285,14 +288,14 @@ function walkRecords(
           timestamp: true,
         });
       }
-      cursor.skipBytes("value", true);
+      cursor.skipBytes("value", "value length", true);
       const headerCount = cursor.varint("header count");
       if (headerCount < 0 || headerCount > cursor.limit - cursor.pos) {
         return `Record ${index} has header count ${headerCount}, which its ${length} bytes cannot hold`;
       }
       for (let h = 0; h < headerCount; h++) {
-        cursor.skipBytes("header key", false);
-        cursor.skipBytes("header value", true);
+        cursor.skipBytes("header key", "header key length", false);
+        cursor.skipBytes("header value", "header value length", true);
       }
       if (cursor.pos !== recordEnd) {
         return `Record ${index} has length ${length}, but its fields take ${length - (recordEnd - cursor.pos)} bytes`;
