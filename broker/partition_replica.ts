@@ -2,7 +2,8 @@
  * A partition replica led by this broker: the Kafka face of a Raft group of one voter. Its log is the
  * partition log, its leader epoch the Raft term, its high watermark the committed (fsynced) offset.
  *
- * The produce path stays on bytes: each batch's header is validated and stamped, the records are never decoded.
+ * The produce path stays on bytes: each batch's header is validated and stamped, and its records' framing is
+ * walked (`protocol/record_validation.ts`) without decoding keys, values or headers.
  * Everything between the sequence check and the append is synchronous, so concurrent requests cannot interleave.
  *
  * @module
@@ -22,7 +23,7 @@ import {
   readBatchHeader,
   writeBatchCrc,
 } from "../protocol/record_batch_header.ts";
-import { decodeRecordBatch } from "../protocol/record_batch.ts";
+import { type RecordError, type RecordsDefect, validateRecords } from "../protocol/record_validation.ts";
 import { AdvanceSignal } from "./high_watermark_signal.ts";
 import { PartitionRaft } from "./partition_raft.ts";
 import { type IncomingBatch, lastSequenceOf, type ProducerStateTable } from "./producer_state.ts";
@@ -49,6 +50,8 @@ export interface ProduceOutcome {
   /** The log append time for LogAppendTime topics, else -1. */
   logAppendTimeMs: number;
   logStartOffset: number;
+  /** KIP-467: the records the batch was refused for (index and reason), when validation names them. */
+  recordErrors?: RecordError[];
   /** Resolves once the appended records are durable (acks=-1 waits for it); absent when nothing was appended. */
   durable?: Promise<void>;
 }
@@ -62,22 +65,33 @@ export interface FetchOutcome {
 }
 
 /**
- * Why a batch cannot go to a compacted topic (a record without a key, or records that do not decode), or
- * undefined. Only for compacted topics are the records decoded on the produce path, as Kafka does.
+ * Maps a record validation defect to the Kafka error Kafka 4.x answers for it (checked against Kafka 4.3.1 in
+ * tests/diff/scenarios/record_validation.ts): every framing defect and keyless records on a compacted topic are
+ * INVALID_RECORD, records timestamped out of range INVALID_TIMESTAMP; CORRUPT_MESSAGE stays for what the CRC-32C or the batch size catches. A compressed section that
+ * does not decompress is INVALID_RECORD too (Kafka answers UNKNOWN_SERVER_ERROR from an internal exception): it
+ * is the client's bytes that are wrong, and retrying them cannot help, which CORRUPT_MESSAGE (retriable) would
+ * suggest.
  */
-function compactedTopicProblem(batch: Uint8Array, topicPartition: string): string | undefined {
-  try {
-    if (decodeRecordBatch(batch, { verifyCrc: false }).records.some((r) => r.key === null)) {
-      return `Compacted topic cannot accept message without key in topic partition ${topicPartition}.`;
-    }
-    return undefined;
-  } catch (e) {
-    return `The record batch does not decode: ${(e as Error).message}`;
+export function errorCodeForRecordsDefect(defect: RecordsDefect): number {
+  switch (defect.kind) {
+    case "malformed":
+    case "undecompressable":
+    case "keyless_records":
+      return ErrorCode.INVALID_RECORD;
+    case "invalid_timestamps":
+      return ErrorCode.INVALID_TIMESTAMP;
   }
 }
 
-function failure(errorCode: number, errorMessage: string | null, logStartOffset: number): ProduceOutcome {
-  return { errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset };
+function failure(
+  errorCode: number,
+  errorMessage: string | null,
+  logStartOffset: number,
+  recordErrors?: RecordError[],
+): ProduceOutcome {
+  const outcome: ProduceOutcome = { errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset };
+  if (recordErrors && recordErrors.length > 0) outcome.recordErrors = recordErrors;
+  return outcome;
 }
 
 /** Maps a log error to the Kafka error code a client understands. */
@@ -191,7 +205,12 @@ export class PartitionReplica {
     // Kafka reports the log start offset with errors its LogValidator raises (record-level checks) and -1 with
     // errors found while parsing the request or checking size and CRC.
     if ("errorCode" in checked) {
-      return failure(checked.errorCode, checked.message, checked.recordLevel ? logStartOffset : -1);
+      return failure(
+        checked.errorCode,
+        checked.message,
+        checked.recordLevel ? logStartOffset : -1,
+        checked.recordErrors,
+      );
     }
     if (this.log.isOffline) {
       // Checked before the idempotence table too: a retry of a batch written just before the failure would
@@ -277,12 +296,14 @@ export class PartitionReplica {
     for (const w of waiters) w.reject(error);
   }
 
-  /** Checks what Kafka checks of a v2 produce payload, reading only batch headers. */
+  /** Checks what Kafka checks of a v2 produce payload: the batch header, then the framing of every record. */
   #validate(
     records: Uint8Array,
     settings: ProduceSettings,
     nowMs: number,
-  ): { errorCode: number; message: string; recordLevel?: boolean } | { header: BatchHeader } {
+  ):
+    | { errorCode: number; message: string; recordLevel?: boolean; recordErrors?: RecordError[] }
+    | { header: BatchHeader } {
     if (records.length === 0) {
       return { errorCode: ErrorCode.INVALID_RECORD, message: "Produce requests must have at least one record batch" };
     }
@@ -353,26 +374,38 @@ export class PartitionReplica {
         recordLevel: true,
       };
     }
-    const compactionProblem = settings.compacted
-      ? compactedTopicProblem(records, `${this.topic}-${this.partition}`)
-      : undefined;
-    if (compactionProblem) {
-      return { errorCode: ErrorCode.INVALID_RECORD, message: compactionProblem, recordLevel: true };
+    // Kafka's LogValidator walks every record of every produced batch; a batch whose records disagree with
+    // its header would otherwise stall consumers at it (issue 15). Compacted topics also need a key per record.
+    // Record timestamps are checked one by one, as Kafka does (a batch's max timestamp is the client's word).
+    const { defect, maxTimestamp } = validateRecords(records, {
+      requireKeys: settings.compacted,
+      topicPartition: `${this.topic}-${this.partition}`,
+      timestampRange: settings.logAppendTime ? undefined : {
+        min: nowMs - settings.timestampBeforeMaxMs,
+        max: nowMs + settings.timestampAfterMaxMs,
+      },
+    });
+    if (defect) {
+      return {
+        errorCode: errorCodeForRecordsDefect(defect),
+        message: defect.message,
+        recordLevel: true,
+        recordErrors: defect.recordErrors,
+      };
     }
-    if (!settings.logAppendTime) {
-      const maxTimestamp = Number(header.maxTimestamp);
-      const baseTimestamp = Number(header.baseTimestamp);
-      for (const ts of [baseTimestamp, maxTimestamp]) {
-        if (ts < nowMs - settings.timestampBeforeMaxMs || ts > nowMs + settings.timestampAfterMaxMs) {
-          return {
-            errorCode: ErrorCode.INVALID_TIMESTAMP,
-            message: `Timestamp ${ts} of the record batch is out of range (now ${nowMs})`,
-            recordLevel: true,
-          };
-        }
-      }
+    if (!settings.logAppendTime && maxTimestamp !== Number(header.maxTimestamp)) {
+      // Kafka writes the records' true max timestamp into the batch; the time index and time-based retention read
+      // it, so a client's wrong value must not stay.
+      this.#stampMaxTimestamp(records, maxTimestamp);
     }
     return { header };
+  }
+
+  /** Sets the batch's max timestamp (CRC-covered, so the CRC is computed again). */
+  #stampMaxTimestamp(records: Uint8Array, maxTimestamp: number): void {
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+    view.setBigInt64(BatchOffsets.maxTimestamp, BigInt(maxTimestamp));
+    writeBatchCrc(records, 0);
   }
 
   /** LogAppendTime topics: the batch's max timestamp becomes now; both fields are CRC-covered, so re-sum. */

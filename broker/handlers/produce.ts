@@ -39,7 +39,11 @@ function partitionAnswer(
     baseOffset: BigInt(outcome?.baseOffset ?? -1),
     logAppendTimeMs: BigInt(outcome?.logAppendTimeMs ?? -1),
     logStartOffset: BigInt(outcome?.logStartOffset ?? -1),
-    recordErrors: [],
+    // KIP-467 (v8+): which records the batch was refused for; older versions drop the field when encoding.
+    recordErrors: (outcome?.recordErrors ?? []).map((e) => ({
+      batchIndex: e.batchIndex,
+      batchIndexErrorMessage: e.message,
+    })),
     errorMessage,
     currentLeader: { leaderId: -1, leaderEpoch: -1 },
   };

@@ -3,16 +3,19 @@
  *
  * Measures CRC-32C (the native binding used by `protocol/crc32c.ts` against a TypeScript slicing-by-8
  * written here for comparison), batch-header parse and stamp, batch build and decode per codec, and each
- * compression codec on JSON-like 1 KiB record values. Every case warms up, then runs for a fixed time; the
+ * compression codec on JSON-like 1 KiB record values, and the produce path's record validation (per batch shape
+ * and codec, against the CRC check it follows). Every case warms up, then runs for a fixed time; the
  * whole run stays well under a minute. Figures are single-threaded and indicative: compare ratios within
  * one run, not absolute numbers across machines (see shared/PLATFORM.md).
  *
  * @module
  */
+import process from "node:process";
 import { compressFrameSync, decompressFrameSync } from "lz4-napi";
 import { compress, decompress } from "../../protocol/compression.ts";
 import { crc32c } from "../../protocol/crc32c.ts";
 import { type BatchRecord, buildRecordBatch, decodeRecordBatch, iterateBatches } from "../../protocol/record_batch.ts";
+import { validateRecords } from "../../protocol/record_validation.ts";
 import {
   Compression,
   isBatchCrcValid,
@@ -195,6 +198,73 @@ function printTable(title: string, rows: Row[]): void {
   }
 }
 
+/** `makeRecords` with values cut to exactly `valueSize` bytes (its JSON events are at least ~200 bytes). */
+function recordsOfSize(count: number, valueSize: number, seed: number): BatchRecord[] {
+  return makeRecords(count, 1024, seed).map((r) => ({ ...r, value: r.value!.subarray(0, valueSize) }));
+}
+
+/** The produce path's options on a CreateTime topic: record timestamps decoded and range-checked. */
+const CREATE_TIME = { timestampRange: { min: 0, max: Number.MAX_SAFE_INTEGER } };
+
+/**
+ * A row whose note gives the cost of one operation in microseconds of this process's CPU time, which other
+ * processes on a shared machine disturb far less than wall time (ops/s and MB/s stay wall-clock figures).
+ */
+function perBatch(name: string, bytes: number, op: () => unknown, note = ""): Row {
+  const row = measure(name, bytes, op);
+  const count = Math.max(1, Math.round(row.opsPerSec * (MEASURE_MS / 1000)));
+  const before = process.cpuUsage();
+  for (let i = 0; i < count; i++) consume(op());
+  const used = process.cpuUsage(before);
+  const cpuMicros = (used.user + used.system) / count;
+  row.note = `${cpuMicros.toFixed(2)} µs CPU/batch${note ? `; ${note}` : ""}`;
+  return row;
+}
+
+/**
+ * Record validation as the produce path runs it: after the CRC check, one walk over the records (uncompressed),
+ * or decompression and the walk (compressed). Shapes (value sizes; each record also has a ~10 B key and a
+ * 24 B header): 1 KiB x 16, many small records (100 B x 500) and tiny ones (10 B x 1000), where the walk costs
+ * most per byte.
+ */
+function recordValidationRows(): Row[] {
+  const rows: Row[] = [];
+  const shapes = [
+    { count: 16, size: 1024 },
+    { count: 500, size: 100 },
+    { count: 1000, size: 10 },
+  ];
+  for (const { count, size } of shapes) {
+    const batch = buildRecordBatch(recordsOfSize(count, size, 4));
+    if (validateRecords(batch, CREATE_TIME).defect !== undefined) {
+      throw new Error("the benchmark batch should be valid");
+    }
+    const shape = `${count} x ${size} B, ${batch.length} B`;
+    rows.push(perBatch(`CRC only (${shape})`, batch.length, () => isBatchCrcValid(batch)));
+    rows.push(perBatch(`validateRecords only (${shape})`, batch.length, () => validateRecords(batch, CREATE_TIME)));
+    rows.push(
+      perBatch(
+        `CRC + validateRecords (${shape})`,
+        batch.length,
+        () => isBatchCrcValid(batch) && validateRecords(batch, CREATE_TIME).defect === undefined,
+        "the produce path now",
+      ),
+    );
+  }
+  for (const codec of [Compression.Lz4, Compression.Zstd, Compression.Gzip]) {
+    for (const { count, size } of [shapes[0], shapes[1]]) {
+      const batch = buildRecordBatch(recordsOfSize(count, size, 4), { compression: codec });
+      const packed = batch.subarray(61);
+      const shape = `${CODEC_NAMES[codec]} ${count} x ${size} B, ${batch.length} B`;
+      rows.push(perBatch(`decompress only (${shape})`, batch.length, () => decompress(codec, packed, 64 * MiB)));
+      rows.push(perBatch(`CRC + validateRecords (${shape})`, batch.length, () => {
+        return isBatchCrcValid(batch) && validateRecords(batch, CREATE_TIME).defect === undefined;
+      }, "decompresses, then walks"));
+    }
+  }
+  return rows;
+}
+
 /** Runs the codec benchmark and prints its tables. */
 export function runCodecBench(): void {
   const started = performance.now();
@@ -262,6 +332,11 @@ export function runCodecBench(): void {
     );
   }
   printTable(`Record batch build / decode (${records.length} records, MB/s of keys + values)`, buildRows);
+
+  printTable(
+    "Record validation (protocol/record_validation.ts; MB/s of batch bytes, CPU µs per batch in the note)",
+    recordValidationRows(),
+  );
 
   // Raw codecs on 1 MiB of concatenated JSON-like values.
   const plain = new Uint8Array(MiB);

@@ -22,7 +22,7 @@ const BENCHES: Record<string, Bench> = {
     },
   },
   codec: {
-    description: "CRC-32C, batch header parse/stamp, batch build/decode, compression codecs",
+    description: "CRC-32C, batch header parse/stamp, batch build/decode, record validation, compression codecs",
     run: async () => (await import("./codec.ts")).runCodecBench(),
   },
 };

@@ -8,6 +8,7 @@ import { scenario as apiVersions } from "./api_versions.ts";
 import { scenario as metadata } from "./metadata.ts";
 import { scenario as createTopics } from "./create_topics.ts";
 import { scenario as produce } from "./produce.ts";
+import { scenario as recordValidation } from "./record_validation.ts";
 import { scenario as fetch } from "./fetch.ts";
 import { scenario as listOffsets } from "./list_offsets.ts";
 import { scenario as describeConfigs } from "./describe_configs.ts";
@@ -23,6 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [
   metadata,
   createTopics,
   produce,
+  recordValidation,
   fetch,
   listOffsets,
   describeConfigs,
