@@ -2,7 +2,8 @@
 """Scripted scenarios with confluent-kafka (librdkafka) against any Kafka-compatible broker.
 
 Usage: driver.py <bootstrap> <scenario>
-Scenarios: produce-idempotent, consume, admin, group-classic, group-consumer.
+Scenarios: produce-idempotent, produce-retry (to the topic COMPAT_TOPIC), consume, admin, group-classic,
+group-consumer.
 Each check prints one JSON line {"check": ..., "ok": ..., "detail": ...}; the exit code is 1 if any check
 failed, 2 on bad usage. Topic and group names carry a per-run suffix, so runs never see each other's data.
 Environment: COMPAT_RECORDS (default 100), COMPAT_RF (replication factor, default 1).
@@ -121,6 +122,33 @@ def produce_idempotent(bootstrap, admin):
     delete_topic_quietly(admin, topic)
 
 
+def produce_retry(bootstrap, _admin):
+    """N records with idempotence to partition 0 of the existing topic COMPAT_TOPIC, through a network that loses
+    answers (the test's proxy): every delivery succeeds at offsets 0..N-1. The caller reads the partition back
+    to see each record stored exactly once; the topic is left for it."""
+    topic = os.environ.get("COMPAT_TOPIC")
+    if not topic:
+        raise ValueError("produce-retry needs COMPAT_TOPIC")
+    producer = Producer(client_config(bootstrap, **{"enable.idempotence": True, "acks": "all", "linger.ms": 5,
+                                                    "batch.num.messages": 10,
+                                                    "message.timeout.ms": TIMEOUT_S * 1000}))
+    reports = []
+
+    def on_delivery(err, msg):
+        reports.append((err, msg.offset() if err is None else None))
+
+    for i in range(RECORDS):
+        producer.produce(topic, key=f"k-{i}", value=f"v-{i}", partition=0, on_delivery=on_delivery)
+        producer.poll(0)
+    left = producer.flush(TIMEOUT_S)
+    errors = [str(err) for err, _ in reports if err is not None]
+    check("all-delivered", left == 0 and len(reports) == RECORDS and not errors,
+          {"reports": len(reports), "sent": RECORDS, "errors": errors[:3]})
+    offsets = [offset for _, offset in reports]
+    check("offsets-in-send-order", offsets == list(range(RECORDS)),
+          {"first": offsets[0] if offsets else None, "last": offsets[-1] if offsets else None})
+
+
 def consume(bootstrap, admin):
     """Produce N records, then read partition 0 from the beginning by assignment: exactly those, in order."""
     topic = f"py-consume-{RUN_ID}"
@@ -224,6 +252,7 @@ def group(bootstrap, admin, protocol):
 
 SCENARIOS = {
     "produce-idempotent": produce_idempotent,
+    "produce-retry": produce_retry,
     "consume": consume,
     "admin": admin_round,
     "group-classic": lambda b, a: group(b, a, "classic"),
