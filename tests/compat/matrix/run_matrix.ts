@@ -12,7 +12,12 @@
  * deno run -A tests/compat/matrix/run_matrix.ts                    # every client
  * deno run -A tests/compat/matrix/run_matrix.ts --clients kcat,java # only these; other cells keep their results
  * deno run -A tests/compat/matrix/run_matrix.ts --render-only       # rewrite the doc from results.json
+ * deno run -A tests/compat/matrix/run_matrix.ts --check [--clients …] # CI: write nothing, exit 1 on a failure
  * ```
+ *
+ * `--check` runs the chosen clients without touching `results.json` or the doc, prints every cell, and exits 1
+ * when a cell failed that `EXPECTED_FAILURES` (matrix.ts) does not list with its reason; an expected failure
+ * that passed is reported so its entry can go.
  *
  * Environment: COMPAT_RECORDS (records per scenario, default 100), passed on to every driver. Broker logs are kept
  * in `.cache/matrix/samsa-<client>-<time>.log`.
@@ -31,6 +36,7 @@ import {
   type Client,
   CLIENTS,
   type Feature,
+  judgeMatrix,
   type MatrixResults,
   renderMatrix,
   replaceGeneratedSection,
@@ -319,6 +325,31 @@ async function franzGoCells(franz: FranzResult | null, today: string): Promise<C
   return franzCells(franz, today).map((c) => c.feature === "idempotence" ? retried : c);
 }
 
+/** Prints every cell and the verdict of `--check`; returns the exit code. */
+function reportCheck(cells: Cell[]): number {
+  for (const c of cells) {
+    console.log(
+      `matrix: ${c.client} ${c.feature}: ${c.status}${c.checks ? ` ${c.checks}` : ""}` +
+        (c.note ? ` (${c.note})` : ""),
+    );
+  }
+  const verdict = judgeMatrix(cells);
+  for (const { cell, reason } of verdict.expected) {
+    console.log(`matrix: expected failure ${cell.client} ${cell.feature}: ${reason}`);
+  }
+  for (const c of verdict.nowPassing) {
+    console.log(`matrix: ${c.client} ${c.feature} passes now: remove it from EXPECTED_FAILURES (matrix.ts)`);
+  }
+  for (const c of verdict.unexpected) console.log(`matrix: FAILED ${c.client} ${c.feature}: ${c.note ?? ""}`);
+  const counts = { pass: 0, fail: 0, "not-run": 0 };
+  for (const c of cells) counts[c.status]++;
+  console.log(
+    `matrix: ${counts.pass} passed, ${counts.fail} failed (${verdict.expected.length} expected), ` +
+      `${counts["not-run"]} not run; ${verdict.unexpected.length === 0 ? "ok" : "FAILED"}`,
+  );
+  return verdict.unexpected.length === 0 ? 0 : 1;
+}
+
 function mostCommon(values: string[]): string | undefined {
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
@@ -336,7 +367,7 @@ async function readJson<T>(file: string): Promise<T | null> {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { clients: { type: "string" }, "render-only": { type: "boolean" } },
+    options: { clients: { type: "string" }, "render-only": { type: "boolean" }, check: { type: "boolean" } },
   });
   const previous = await readJson<MatrixResults>(RESULTS_FILE);
   let results: MatrixResults;
@@ -356,6 +387,7 @@ if (import.meta.main) {
       else fresh.push(...await runClient(client, stamp, today));
     }
     // Clients not run this time keep the cells an earlier run decided.
+    if (values.check) Deno.exit(reportCheck(fresh));
     const kept = (previous?.cells ?? []).filter((c) => !chosen.includes(c.client));
     results = {
       generated: now.toISOString(),
