@@ -3,7 +3,10 @@
  * (`tests/harness/tcp_proxy.ts`) that lets the broker write a Produce request and then cuts the connection
  * before the answer reaches the client, for the 1st and the 4th Produce. The client cannot know whether those
  * batches were written, so it resends them with the same producer id, epoch and sequence; the broker must
- * recognise the duplicates. Checks: the client's own (every record acknowledged at offsets 0..N-1), that the
+ * recognise the duplicates. With the `timeout` fault (Java and confluent-kafka, whose request timeout the driver
+ * can shorten) the proxy instead holds the answer to the 2nd Produce (and the answers behind it) for twice the
+ * client's 2 s request timeout: the request times out, and the client resends the batch while the broker's
+ * late answer is still on its way. Checks: the client's own (every record acknowledged at offsets 0..N-1), that the
  * proxy saw a batch sent twice, and that the partition, read back with Samsa's own codec, holds each record
  * exactly once, in send order, from one producer epoch.
  *
@@ -11,12 +14,11 @@
  * refused as out of order.
  *
  * ```sh
- * deno run -A tests/compat/idempotence_retry.ts <java|python|kcat|kafkajs|franz-go> [ignored bootstrap]
+ * deno run -A tests/compat/idempotence_retry.ts <java|python|kcat|kafkajs|franz-go> [cut|timeout]
  * ```
  *
  * Prints one JSON check line per check, like the other drivers (`client_driver.ts`); exits 1 if one failed.
- * It starts its own broker (the matrix's bootstrap argument, if given, is ignored: that broker is not behind
- * a proxy).
+ * It starts its own broker behind its own proxy.
  *
  * @module
  */
@@ -36,7 +38,14 @@ const TOPIC = "retried";
 const JAVA = new URL("./java/run.sh", import.meta.url).pathname;
 const PYTHON = new URL("./python/driver.py", import.meta.url).pathname;
 const GO_DIR = new URL("./go/", import.meta.url).pathname;
-const DRIVER_ENV = { COMPAT_TOPIC: TOPIC, COMPAT_RECORDS: String(RETRY_RECORDS) };
+/** The request timeout the drivers get under the `timeout` fault. */
+const SHORT_REQUEST_TIMEOUT_MS = 2_000;
+
+/** How the network loses answers: cut after the broker answered, or hold an answer past the request timeout. */
+export type RetryFault = "cut" | "timeout";
+
+/** The clients whose request timeout the scenario can shorten, so the `timeout` fault takes seconds. */
+export const TIMEOUT_CLIENTS = ["java", "python"] as const;
 
 /** The clients this scenario drives. */
 export const RETRY_CLIENTS = ["java", "python", "kcat", "kafkajs", "franz-go"] as const;
@@ -48,24 +57,29 @@ export type RetryClient = typeof RETRY_CLIENTS[number];
  * Sends RETRY_RECORDS records `k-i`/`v-i` to partition 0 of TOPIC through `bootstrap` (the proxy) and returns
  * the client's own checks. `direct` is the broker itself, for clients that need a second bootstrap address.
  */
-type Producing = (bootstrap: string, direct: string) => Promise<DriverCheck[]>;
+type Producing = (bootstrap: string, direct: string, env: Record<string, string>) => Promise<DriverCheck[]>;
 
-async function driverChecks(command: string, args: string[], timeoutMs: number): Promise<DriverCheck[]> {
-  const run = await runDriver(command, args, timeoutMs, DRIVER_ENV);
+async function driverChecks(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+  env: Record<string, string>,
+): Promise<DriverCheck[]> {
+  const run = await runDriver(command, args, timeoutMs, env);
   const exit = { check: "driver-exit", ok: run.code === 0, detail: { code: run.code, stderr: run.stderr.slice(-600) } };
   return [...run.checks, exit];
 }
 
 const PRODUCERS: Record<RetryClient, Producing> = {
-  java: (bootstrap) => driverChecks("bash", [JAVA, bootstrap, "produce-retry"], 300_000),
-  python: (bootstrap) => driverChecks("python3", [PYTHON, bootstrap, "produce-retry"], 180_000),
-  "franz-go": async (bootstrap) => {
+  java: (bootstrap, _, env) => driverChecks("bash", [JAVA, bootstrap, "produce-retry"], 300_000, env),
+  python: (bootstrap, _, env) => driverChecks("python3", [PYTHON, bootstrap, "produce-retry"], 180_000, env),
+  "franz-go": async (bootstrap, _, env) => {
     const build = await new Deno.Command("go", { args: ["build", "-o", `${GO_DIR}.driver`, "."], cwd: GO_DIR })
       .output();
     if (!build.success) {
       return [{ check: "go-build", ok: false, detail: new TextDecoder().decode(build.stderr).slice(-600) }];
     }
-    return driverChecks(`${GO_DIR}.driver`, [bootstrap, "produce-retry"], 180_000);
+    return driverChecks(`${GO_DIR}.driver`, [bootstrap, "produce-retry"], 180_000, env);
   },
   // kcat exits when every broker connection is down, which the cut makes true for a moment with one broker; a
   // second bootstrap address (the broker itself, used only for metadata) keeps one up, as a cluster would.
@@ -135,7 +149,10 @@ function producedBatchIds(frame: Uint8Array): string[] {
  * Runs the scenario for `client` against a fresh broker behind a fresh proxy, and returns every check: the
  * client's, then the proxy's and the read-back's.
  */
-export async function runRetryScenario(client: RetryClient): Promise<DriverCheck[]> {
+export async function runRetryScenario(client: RetryClient, fault: RetryFault = "cut"): Promise<DriverCheck[]> {
+  if (fault === "timeout" && !(TIMEOUT_CLIENTS as readonly string[]).includes(client)) {
+    return [{ check: "idempotence-retry", ok: false, detail: `the timeout fault needs one of ${TIMEOUT_CLIENTS}` }];
+  }
   const brokerPort = freePort();
   const proxy = startTcpProxy({ targetPort: brokerPort });
   let broker: BrokerProcess | undefined;
@@ -153,13 +170,25 @@ export async function runRetryScenario(client: RetryClient): Promise<DriverCheck
     }
     const sent: string[] = [];
     proxy.observeRequests((frame) => sent.push(...producedBatchIds(frame)));
-    proxy.cutBeforeAnswer({ apiKey: ApiKey.Produce, nth: 1 });
-    proxy.cutBeforeAnswer({ apiKey: ApiKey.Produce, nth: 4 });
+    const env: Record<string, string> = { COMPAT_TOPIC: TOPIC, COMPAT_RECORDS: String(RETRY_RECORDS) };
+    if (fault === "cut") {
+      proxy.cutBeforeAnswer({ apiKey: ApiKey.Produce, nth: 1 });
+      proxy.cutBeforeAnswer({ apiKey: ApiKey.Produce, nth: 4 });
+    } else {
+      // Held, not dropped: a connection that stays open and silent forever is a different fault, after which
+      // librdkafka keeps resending on that connection until its messages time out.
+      proxy.delayAnswers({ apiKey: ApiKey.Produce, nth: 2 }, 2 * SHORT_REQUEST_TIMEOUT_MS);
+      env.COMPAT_REQUEST_TIMEOUT_MS = String(SHORT_REQUEST_TIMEOUT_MS);
+    }
 
-    const checks = await PRODUCERS[client](proxy.address, broker.bootstrap);
+    const checks = await PRODUCERS[client](proxy.address, broker.bootstrap, env);
 
-    const cuts = proxy.fired().length;
-    checks.push({ check: "connections-cut", ok: cuts === 2, detail: { cuts, observerErrors: proxy.observerErrors() } });
+    const faults = proxy.fired().length;
+    checks.push({
+      check: "faults-injected",
+      ok: faults === (fault === "cut" ? 2 : 1),
+      detail: { fault, faults, observerErrors: proxy.observerErrors().map(String) },
+    });
     const resent = [...new Set(sent.filter((id, i) => sent.indexOf(id) !== i))];
     checks.push({
       check: "same-batch-resent",
@@ -190,12 +219,12 @@ export async function runRetryScenario(client: RetryClient): Promise<DriverCheck
 }
 
 if (import.meta.main) {
-  const client = Deno.args[0] as RetryClient;
-  if (!RETRY_CLIENTS.includes(client)) {
-    console.error(`usage: idempotence_retry.ts <${RETRY_CLIENTS.join("|")}> [ignored bootstrap]`);
+  const [client, fault = "cut"] = Deno.args as [RetryClient, RetryFault?];
+  if (!RETRY_CLIENTS.includes(client) || (fault !== "cut" && fault !== "timeout")) {
+    console.error(`usage: idempotence_retry.ts <${RETRY_CLIENTS.join("|")}> [cut|timeout]`);
     Deno.exit(2);
   }
-  const checks = await runRetryScenario(client);
+  const checks = await runRetryScenario(client, fault);
   for (const c of checks) console.log(JSON.stringify(c));
   Deno.exit(checks.every((c) => c.ok) ? 0 : 1);
 }

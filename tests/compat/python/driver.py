@@ -6,7 +6,8 @@ Scenarios: produce-idempotent, produce-retry (to the topic COMPAT_TOPIC), consum
 group-consumer.
 Each check prints one JSON line {"check": ..., "ok": ..., "detail": ...}; the exit code is 1 if any check
 failed, 2 on bad usage. Topic and group names carry a per-run suffix, so runs never see each other's data.
-Environment: COMPAT_RECORDS (default 100), COMPAT_RF (replication factor, default 1).
+Environment: COMPAT_RECORDS (default 100), COMPAT_RF (replication factor, default 1), COMPAT_TOPIC and
+COMPAT_REQUEST_TIMEOUT_MS (produce-retry only).
 """
 
 import json
@@ -129,9 +130,15 @@ def produce_retry(bootstrap, _admin):
     topic = os.environ.get("COMPAT_TOPIC")
     if not topic:
         raise ValueError("produce-retry needs COMPAT_TOPIC")
-    producer = Producer(client_config(bootstrap, **{"enable.idempotence": True, "acks": "all", "linger.ms": 5,
-                                                    "batch.num.messages": 10,
-                                                    "message.timeout.ms": TIMEOUT_S * 1000}))
+    config = {"enable.idempotence": True, "acks": "all", "linger.ms": 5, "batch.num.messages": 10,
+              "message.timeout.ms": TIMEOUT_S * 1000}
+    # A short request timeout lets a test whose network holds an answer see the client give up and resend.
+    # librdkafka times out a ProduceRequest locally after socket.timeout.ms; request.timeout.ms is what it asks
+    # the broker to wait for acks.
+    if os.environ.get("COMPAT_REQUEST_TIMEOUT_MS"):
+        config["request.timeout.ms"] = int(os.environ["COMPAT_REQUEST_TIMEOUT_MS"])
+        config["socket.timeout.ms"] = int(os.environ["COMPAT_REQUEST_TIMEOUT_MS"])
+    producer = Producer(client_config(bootstrap, **config))
     reports = []
 
     def on_delivery(err, msg):

@@ -41,7 +41,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * <p>Usage: {@code Driver <bootstrap> <scenario>}; scenarios: produce-idempotent, produce-retry (to the topic
  * COMPAT_TOPIC), consume, admin, group-classic, group-consumer. Each check prints one JSON line {@code {"check": ..., "ok": ..., "detail": ...}}; the exit code
  * is 1 if any check failed. Topic and group names carry a per-run suffix, so runs never see each other's data.
- * Environment: COMPAT_RECORDS (default 100), COMPAT_RF (replication factor, default 1).
+ * Environment: COMPAT_RECORDS (default 100), COMPAT_RF (replication factor, default 1), COMPAT_TOPIC and
+ * COMPAT_REQUEST_TIMEOUT_MS (produce-retry only).
  */
 public final class Driver {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -133,6 +134,11 @@ public final class Driver {
     props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "5");
     props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
     props.put(ProducerConfig.BATCH_SIZE_CONFIG, "1024");
+    // A short request timeout lets a test whose network holds an answer see the client give up and resend.
+    String requestTimeoutMs = System.getenv("COMPAT_REQUEST_TIMEOUT_MS");
+    if (requestTimeoutMs != null && !requestTimeoutMs.isBlank()) {
+      props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, requestTimeoutMs.trim());
+    }
     List<Long> offsets = new ArrayList<>();
     List<String> errors = new ArrayList<>();
     try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
