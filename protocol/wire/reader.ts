@@ -3,13 +3,16 @@
  *
  * Every read checks the bytes remaining first and throws {@link ProtocolError} (never RangeError): a length
  * prefix is validated against the remaining input BEFORE anything is allocated, so a hostile 2 GiB prefix or
- * array count fails fast instead of allocating.
+ * array count fails fast instead of allocating. Counts are also held to Kafka's decoding limits
+ * (`MAX_ARRAY_LENGTH` elements per array, `MAX_TAGGED_FIELD_COUNT` tagged fields per struct), which bound the
+ * work one request can ask for whatever its size.
  *
  * @module
  */
 import { ProtocolError } from "../protocol_error.ts";
 import type { TaggedField } from "./writer.ts";
 import { uuidFromBytes } from "./uuid.ts";
+import { MAX_ARRAY_LENGTH, MAX_TAGGED_FIELD_COUNT } from "./limits.ts";
 
 const decoder = new TextDecoder();
 
@@ -238,9 +241,19 @@ export class Reader {
     return n < 0 ? null : this.raw(n);
   }
 
-  /** Reads an ARRAY / COMPACT_ARRAY length; -1 is null. A count above the bytes left fails before allocating. */
+  /**
+   * Reads an ARRAY / COMPACT_ARRAY length; -1 is null. A count above the bytes left, or above
+   * `MAX_ARRAY_LENGTH`, fails before allocating.
+   */
   arrayLength(flexible: boolean): number {
-    return this.length(flexible, false, "array");
+    const n = this.length(flexible, false, "array");
+    if (n > MAX_ARRAY_LENGTH) {
+      throw new ProtocolError(
+        "too_many_elements",
+        `array of ${n} elements at offset ${this.pos} is over the limit of ${MAX_ARRAY_LENGTH}`,
+      );
+    }
+    return n;
   }
 
   /** Reads a non-null array, each element with `each`. */
@@ -271,6 +284,12 @@ export class Reader {
     const count = this.uvarint();
     if (count > this.remaining()) {
       throw new ProtocolError("invalid_length", `${count} tagged fields exceed the ${this.remaining()} bytes left`);
+    }
+    if (count > MAX_TAGGED_FIELD_COUNT) {
+      throw new ProtocolError(
+        "too_many_elements",
+        `${count} tagged fields at offset ${this.pos} are over the limit of ${MAX_TAGGED_FIELD_COUNT}`,
+      );
     }
     let unknown: TaggedField[] | undefined;
     for (let i = 0; i < count; i++) {

@@ -1,0 +1,21 @@
+/**
+ * Kafka's limits on what one decoded message may hold, whatever its size in bytes. Kafka 4.4's generated
+ * readers (`MessageUtil.MAX_ARRAY_LENGTH`, `MessageUtil.MAX_TAGGED_FIELD_COUNT`) refuse larger counts before
+ * reading an element, and the broker then closes the connection as for any request it cannot parse. Samsa
+ * holds the same lines so that a client sees the same behaviour, and so that a 100 MiB request of tiny
+ * elements cannot ask for tens of millions of answers.
+ *
+ * @example
+ * ```ts
+ * import { MAX_ARRAY_LENGTH } from "./limits.ts";
+ * MAX_ARRAY_LENGTH; // 1000000
+ * ```
+ *
+ * @module
+ */
+
+/** Most elements one array (ARRAY or COMPACT_ARRAY) of a message may hold. */
+export const MAX_ARRAY_LENGTH = 1_000_000;
+
+/** Most tagged fields one struct's tagged-field section may hold. */
+export const MAX_TAGGED_FIELD_COUNT = 10_000;
