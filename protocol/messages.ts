@@ -123,6 +123,31 @@ export function decodeRequest(frame: Uint8Array): DecodedRequest {
 }
 
 /**
+ * {@link decodeRequest} as a generator: it pauses (a bare `yield`) every so many array elements, so the
+ * caller can decode a large request in slices, between other work. The result and errors are the same.
+ *
+ * @example
+ * ```ts
+ * import { decodeRequestInSlices, encodeRequest } from "./messages.ts";
+ * const frame = encodeRequest({ requestApiKey: 18, requestApiVersion: 0, correlationId: 5, clientId: null }, {
+ *   clientSoftwareName: "",
+ *   clientSoftwareVersion: "",
+ * });
+ * const steps = decodeRequestInSlices(frame);
+ * let step = steps.next();
+ * while (!step.done) step = steps.next(); // a real caller lets other work run between steps
+ * step.value.header.correlationId; // 5
+ * ```
+ */
+export function* decodeRequestInSlices(frame: Uint8Array): Generator<void, DecodedRequest> {
+  const { header, bodyOffset } = decodeRequestHeader(frame);
+  const api = descriptorFor(header.requestApiKey, header.requestApiVersion);
+  const r = new Reader(frame, bodyOffset);
+  const body = yield* api.decodeRequestInSlices(r, header.requestApiVersion);
+  return { apiKey: header.requestApiKey, apiVersion: header.requestApiVersion, header, body } as DecodedRequest;
+}
+
+/**
  * Encodes a request frame: the header in the version its API version needs, then the body.
  * `header.requestApiKey` and `header.requestApiVersion` select the body codec. No size prefix unless
  * `options.sizePrefix`.

@@ -296,24 +296,40 @@ function emitWrite(o: Out, spec: Spec, f: Field, x: string, flex: string, nullab
   else o.line(`w.nullableArray(${x}, ${flex}, ${each}, ${nullable});`);
 }
 
-/** The expression reading field `f` in a version where it is present. */
-function readExpr(spec: Spec, f: Field, flex: string, nullable: string): string {
+/**
+ * The expression reading field `f` in a version where it is present. `inSlices` reads it inside a generator
+ * decoder (see {@link emitStruct}): structs and arrays are read by their generator forms with `yield*`.
+ */
+function readExpr(spec: Spec, f: Field, flex: string, nullable: string, inSlices = false): string {
   const t = f.type;
   if (t.kind === "prim") return primRead(t.name, flex, nullable);
+  const slices = inSlices ? "InSlices" : "";
   if (t.kind === "struct") {
-    const call = `decode${fnName(spec, f.struct!)}(r, version)`;
+    const call = inSlices
+      ? `yield* decode${fnName(spec, f.struct!)}InSlices(r, version)`
+      : `decode${fnName(spec, f.struct!)}(r, version)`;
     if (nullable === "false") return call;
+    // In a conditional, `yield*` needs parentheses.
+    if (inSlices) return `${nullable === "true" ? "" : `(${nullable}) && `}r.int8() < 0 ? null : (${call})`;
     if (nullable === "true") return `r.int8() < 0 ? null : ${call}`;
     return `(${nullable}) && r.int8() < 0 ? null : ${call}`;
   }
   const elem = t.elem;
   let each: string;
   if (elem.kind === "prim") each = `(r) => ${primRead(elem.name, flex, "false")}`;
-  else if (elem.kind === "struct") each = `(r) => decode${fnName(spec, f.struct!)}(r, version)`;
+  else if (elem.kind === "struct") each = `(r) => decode${fnName(spec, f.struct!)}${slices}(r, version)`;
   else throw new Error(`${spec.name}.${f.name}: nested arrays are not supported`);
-  if (nullable === "true") return `r.nullableArray(${flex}, ${each})`;
-  if (nullable === "false") return `r.array(${flex}, ${each})`;
-  return `r.nullableArray(${flex}, ${each}, ${nullable})`;
+  const method = elem.kind === "struct" ? `StructArray${slices}` : `Array${slices}`;
+  const call = (name: string, args: string) => `yield* r.${name}(${args})`;
+  const lower = method[0].toLowerCase() + method.slice(1);
+  if (!inSlices) {
+    if (nullable === "true") return `r.nullableArray(${flex}, ${each})`;
+    if (nullable === "false") return `r.array(${flex}, ${each})`;
+    return `r.nullableArray(${flex}, ${each}, ${nullable})`;
+  }
+  if (nullable === "true") return call(`nullable${method}`, `${flex}, ${each}`);
+  if (nullable === "false") return call(lower, `${flex}, ${each}`);
+  return call(`nullable${method}`, `${flex}, ${each}, ${nullable}`);
 }
 
 /** Versions in which the field is a regular (not tagged) field. */
@@ -443,10 +459,37 @@ function emitStruct(o: Out, spec: Spec, s: Struct, flexibleSpec: boolean): void 
   }
   o.close();
 
-  // Decoder.
+  emitDecoder(o, spec, s, false);
+  // A request can be large: its decoder also comes as a generator that pauses every so many array elements,
+  // so the broker can decode a big request in slices between other clients' requests.
+  if (spec.type === "request") emitDecoder(o, spec, s, true);
+}
+
+function emitDecoder(o: Out, spec: Spec, s: Struct, inSlices: boolean): void {
+  const name = typeName(spec, s);
+  const ctx = s.context;
+  const isTop = s === spec.top;
+  const fields = s.fields;
+  const flexCond = versionCond(spec.flexible, ctx);
+  const anyTagged = fields.some((f) => f.tag !== null && f.tagged !== null);
+  const flexCtx = intersect(spec.flexible, ctx) ?? ctx;
   o.line();
-  if (isTop) o.line(`/** Reads a {@link ${name}} of \`version\`; throws ProtocolError on malformed input. */`);
-  signature(o, `${isTop ? "export " : ""}function decode${fnName(spec, s)}`, ["r: Reader", "version: number"], name);
+  if (isTop && !inSlices) {
+    o.line(`/** Reads a {@link ${name}} of \`version\`; throws ProtocolError on malformed input. */`);
+  }
+  if (isTop && inSlices) {
+    o.line(`/** Like {@link decode${fnName(spec, s)}}, pausing (a bare \`yield\`) every so many array elements. */`);
+  }
+  if (inSlices) {
+    signature(
+      o,
+      `${isTop ? "export " : ""}function* decode${fnName(spec, s)}InSlices`,
+      ["r: Reader", "version: number"],
+      `Generator<void, ${name}>`,
+    );
+  } else {
+    signature(o, `${isTop ? "export " : ""}function decode${fnName(spec, s)}`, ["r: Reader", "version: number"], name);
+  }
   if (isTop) o.line(`checkVersion(${JSON.stringify(spec.name)}, version, ${spec.valid[0]}, ${spec.valid[1]});`);
   if (flexCond !== "false" && flexCond !== "true") o.line(`const flexible = ${flexCond};`);
   for (const f of fields) {
@@ -457,13 +500,13 @@ function emitStruct(o: Out, spec: Spec, s: Struct, flexibleSpec: boolean): void 
     const flex = f.flexibleNone ? "false" : flexCond === "false" ? "false" : flexCond === "true" ? "true" : "flexible";
     const nullable = versionCond(f.nullable, intersect(regularRange(f), ctx) ?? ctx);
     if (regular === "true" && !hasTag) {
-      o.line(`const _${f.camel} = ${readExpr(spec, f, flex, nullable)};`);
+      o.line(`const _${f.camel} = ${readExpr(spec, f, flex, nullable, inSlices)};`);
     } else if (regular === "false") {
       o.line(`${hasTag ? "let" : "const"} _${f.camel}: ${ty} = ${def};`);
     } else {
       o.line(`let _${f.camel}: ${ty} = ${def};`);
       o.open(`if (${regular}) {`);
-      o.line(`_${f.camel} = ${readExpr(spec, f, flex, nullable)};`);
+      o.line(`_${f.camel} = ${readExpr(spec, f, flex, nullable, inSlices)};`);
       o.close();
     }
   }

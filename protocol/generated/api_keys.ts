@@ -10,6 +10,7 @@ import type { Writer } from "../wire/writer.ts";
 import type { MessageSchema } from "../wire/schema.ts";
 import {
   decodeProduceRequest,
+  decodeProduceRequestInSlices,
   encodeProduceRequest,
   type ProduceRequest,
   produceRequestSchema,
@@ -22,6 +23,7 @@ import {
 } from "./messages/produce_response.ts";
 import {
   decodeFetchRequest,
+  decodeFetchRequestInSlices,
   encodeFetchRequest,
   type FetchRequest,
   fetchRequestSchema,
@@ -34,6 +36,7 @@ import {
 } from "./messages/fetch_response.ts";
 import {
   decodeListOffsetsRequest,
+  decodeListOffsetsRequestInSlices,
   encodeListOffsetsRequest,
   type ListOffsetsRequest,
   listOffsetsRequestSchema,
@@ -46,6 +49,7 @@ import {
 } from "./messages/list_offsets_response.ts";
 import {
   decodeMetadataRequest,
+  decodeMetadataRequestInSlices,
   encodeMetadataRequest,
   type MetadataRequest,
   metadataRequestSchema,
@@ -58,6 +62,7 @@ import {
 } from "./messages/metadata_response.ts";
 import {
   decodeLeaderAndIsrRequest,
+  decodeLeaderAndIsrRequestInSlices,
   encodeLeaderAndIsrRequest,
   type LeaderAndIsrRequest,
   leaderAndIsrRequestSchema,
@@ -70,6 +75,7 @@ import {
 } from "./messages/leader_and_isr_response.ts";
 import {
   decodeStopReplicaRequest,
+  decodeStopReplicaRequestInSlices,
   encodeStopReplicaRequest,
   type StopReplicaRequest,
   stopReplicaRequestSchema,
@@ -82,6 +88,7 @@ import {
 } from "./messages/stop_replica_response.ts";
 import {
   decodeUpdateMetadataRequest,
+  decodeUpdateMetadataRequestInSlices,
   encodeUpdateMetadataRequest,
   type UpdateMetadataRequest,
   updateMetadataRequestSchema,
@@ -96,6 +103,7 @@ import {
   type ControlledShutdownRequest,
   controlledShutdownRequestSchema,
   decodeControlledShutdownRequest,
+  decodeControlledShutdownRequestInSlices,
   encodeControlledShutdownRequest,
 } from "./messages/controlled_shutdown_request.ts";
 import {
@@ -106,6 +114,7 @@ import {
 } from "./messages/controlled_shutdown_response.ts";
 import {
   decodeOffsetCommitRequest,
+  decodeOffsetCommitRequestInSlices,
   encodeOffsetCommitRequest,
   type OffsetCommitRequest,
   offsetCommitRequestSchema,
@@ -118,6 +127,7 @@ import {
 } from "./messages/offset_commit_response.ts";
 import {
   decodeOffsetFetchRequest,
+  decodeOffsetFetchRequestInSlices,
   encodeOffsetFetchRequest,
   type OffsetFetchRequest,
   offsetFetchRequestSchema,
@@ -130,6 +140,7 @@ import {
 } from "./messages/offset_fetch_response.ts";
 import {
   decodeFindCoordinatorRequest,
+  decodeFindCoordinatorRequestInSlices,
   encodeFindCoordinatorRequest,
   type FindCoordinatorRequest,
   findCoordinatorRequestSchema,
@@ -142,6 +153,7 @@ import {
 } from "./messages/find_coordinator_response.ts";
 import {
   decodeJoinGroupRequest,
+  decodeJoinGroupRequestInSlices,
   encodeJoinGroupRequest,
   type JoinGroupRequest,
   joinGroupRequestSchema,
@@ -154,6 +166,7 @@ import {
 } from "./messages/join_group_response.ts";
 import {
   decodeHeartbeatRequest,
+  decodeHeartbeatRequestInSlices,
   encodeHeartbeatRequest,
   type HeartbeatRequest,
   heartbeatRequestSchema,
@@ -166,6 +179,7 @@ import {
 } from "./messages/heartbeat_response.ts";
 import {
   decodeLeaveGroupRequest,
+  decodeLeaveGroupRequestInSlices,
   encodeLeaveGroupRequest,
   type LeaveGroupRequest,
   leaveGroupRequestSchema,
@@ -178,6 +192,7 @@ import {
 } from "./messages/leave_group_response.ts";
 import {
   decodeSyncGroupRequest,
+  decodeSyncGroupRequestInSlices,
   encodeSyncGroupRequest,
   type SyncGroupRequest,
   syncGroupRequestSchema,
@@ -190,6 +205,7 @@ import {
 } from "./messages/sync_group_response.ts";
 import {
   decodeDescribeGroupsRequest,
+  decodeDescribeGroupsRequestInSlices,
   type DescribeGroupsRequest,
   describeGroupsRequestSchema,
   encodeDescribeGroupsRequest,
@@ -202,6 +218,7 @@ import {
 } from "./messages/describe_groups_response.ts";
 import {
   decodeListGroupsRequest,
+  decodeListGroupsRequestInSlices,
   encodeListGroupsRequest,
   type ListGroupsRequest,
   listGroupsRequestSchema,
@@ -214,6 +231,7 @@ import {
 } from "./messages/list_groups_response.ts";
 import {
   decodeSaslHandshakeRequest,
+  decodeSaslHandshakeRequestInSlices,
   encodeSaslHandshakeRequest,
   type SaslHandshakeRequest,
   saslHandshakeRequestSchema,
@@ -228,6 +246,7 @@ import {
   type ApiVersionsRequest,
   apiVersionsRequestSchema,
   decodeApiVersionsRequest,
+  decodeApiVersionsRequestInSlices,
   encodeApiVersionsRequest,
 } from "./messages/api_versions_request.ts";
 import {
@@ -240,6 +259,7 @@ import {
   type CreateTopicsRequest,
   createTopicsRequestSchema,
   decodeCreateTopicsRequest,
+  decodeCreateTopicsRequestInSlices,
   encodeCreateTopicsRequest,
 } from "./messages/create_topics_request.ts";
 import {
@@ -250,6 +270,7 @@ import {
 } from "./messages/create_topics_response.ts";
 import {
   decodeDeleteTopicsRequest,
+  decodeDeleteTopicsRequestInSlices,
   type DeleteTopicsRequest,
   deleteTopicsRequestSchema,
   encodeDeleteTopicsRequest,
@@ -262,6 +283,7 @@ import {
 } from "./messages/delete_topics_response.ts";
 import {
   decodeDeleteRecordsRequest,
+  decodeDeleteRecordsRequestInSlices,
   type DeleteRecordsRequest,
   deleteRecordsRequestSchema,
   encodeDeleteRecordsRequest,
@@ -274,6 +296,7 @@ import {
 } from "./messages/delete_records_response.ts";
 import {
   decodeInitProducerIdRequest,
+  decodeInitProducerIdRequestInSlices,
   encodeInitProducerIdRequest,
   type InitProducerIdRequest,
   initProducerIdRequestSchema,
@@ -286,6 +309,7 @@ import {
 } from "./messages/init_producer_id_response.ts";
 import {
   decodeOffsetForLeaderEpochRequest,
+  decodeOffsetForLeaderEpochRequestInSlices,
   encodeOffsetForLeaderEpochRequest,
   type OffsetForLeaderEpochRequest,
   offsetForLeaderEpochRequestSchema,
@@ -300,6 +324,7 @@ import {
   type AddPartitionsToTxnRequest,
   addPartitionsToTxnRequestSchema,
   decodeAddPartitionsToTxnRequest,
+  decodeAddPartitionsToTxnRequestInSlices,
   encodeAddPartitionsToTxnRequest,
 } from "./messages/add_partitions_to_txn_request.ts";
 import {
@@ -312,6 +337,7 @@ import {
   type AddOffsetsToTxnRequest,
   addOffsetsToTxnRequestSchema,
   decodeAddOffsetsToTxnRequest,
+  decodeAddOffsetsToTxnRequestInSlices,
   encodeAddOffsetsToTxnRequest,
 } from "./messages/add_offsets_to_txn_request.ts";
 import {
@@ -322,6 +348,7 @@ import {
 } from "./messages/add_offsets_to_txn_response.ts";
 import {
   decodeEndTxnRequest,
+  decodeEndTxnRequestInSlices,
   encodeEndTxnRequest,
   type EndTxnRequest,
   endTxnRequestSchema,
@@ -334,6 +361,7 @@ import {
 } from "./messages/end_txn_response.ts";
 import {
   decodeWriteTxnMarkersRequest,
+  decodeWriteTxnMarkersRequestInSlices,
   encodeWriteTxnMarkersRequest,
   type WriteTxnMarkersRequest,
   writeTxnMarkersRequestSchema,
@@ -346,6 +374,7 @@ import {
 } from "./messages/write_txn_markers_response.ts";
 import {
   decodeTxnOffsetCommitRequest,
+  decodeTxnOffsetCommitRequestInSlices,
   encodeTxnOffsetCommitRequest,
   type TxnOffsetCommitRequest,
   txnOffsetCommitRequestSchema,
@@ -358,6 +387,7 @@ import {
 } from "./messages/txn_offset_commit_response.ts";
 import {
   decodeDescribeAclsRequest,
+  decodeDescribeAclsRequestInSlices,
   type DescribeAclsRequest,
   describeAclsRequestSchema,
   encodeDescribeAclsRequest,
@@ -372,6 +402,7 @@ import {
   type CreateAclsRequest,
   createAclsRequestSchema,
   decodeCreateAclsRequest,
+  decodeCreateAclsRequestInSlices,
   encodeCreateAclsRequest,
 } from "./messages/create_acls_request.ts";
 import {
@@ -382,6 +413,7 @@ import {
 } from "./messages/create_acls_response.ts";
 import {
   decodeDeleteAclsRequest,
+  decodeDeleteAclsRequestInSlices,
   type DeleteAclsRequest,
   deleteAclsRequestSchema,
   encodeDeleteAclsRequest,
@@ -394,6 +426,7 @@ import {
 } from "./messages/delete_acls_response.ts";
 import {
   decodeDescribeConfigsRequest,
+  decodeDescribeConfigsRequestInSlices,
   type DescribeConfigsRequest,
   describeConfigsRequestSchema,
   encodeDescribeConfigsRequest,
@@ -408,6 +441,7 @@ import {
   type AlterConfigsRequest,
   alterConfigsRequestSchema,
   decodeAlterConfigsRequest,
+  decodeAlterConfigsRequestInSlices,
   encodeAlterConfigsRequest,
 } from "./messages/alter_configs_request.ts";
 import {
@@ -420,6 +454,7 @@ import {
   type AlterReplicaLogDirsRequest,
   alterReplicaLogDirsRequestSchema,
   decodeAlterReplicaLogDirsRequest,
+  decodeAlterReplicaLogDirsRequestInSlices,
   encodeAlterReplicaLogDirsRequest,
 } from "./messages/alter_replica_log_dirs_request.ts";
 import {
@@ -430,6 +465,7 @@ import {
 } from "./messages/alter_replica_log_dirs_response.ts";
 import {
   decodeDescribeLogDirsRequest,
+  decodeDescribeLogDirsRequestInSlices,
   type DescribeLogDirsRequest,
   describeLogDirsRequestSchema,
   encodeDescribeLogDirsRequest,
@@ -442,6 +478,7 @@ import {
 } from "./messages/describe_log_dirs_response.ts";
 import {
   decodeSaslAuthenticateRequest,
+  decodeSaslAuthenticateRequestInSlices,
   encodeSaslAuthenticateRequest,
   type SaslAuthenticateRequest,
   saslAuthenticateRequestSchema,
@@ -456,6 +493,7 @@ import {
   type CreatePartitionsRequest,
   createPartitionsRequestSchema,
   decodeCreatePartitionsRequest,
+  decodeCreatePartitionsRequestInSlices,
   encodeCreatePartitionsRequest,
 } from "./messages/create_partitions_request.ts";
 import {
@@ -468,6 +506,7 @@ import {
   type CreateDelegationTokenRequest,
   createDelegationTokenRequestSchema,
   decodeCreateDelegationTokenRequest,
+  decodeCreateDelegationTokenRequestInSlices,
   encodeCreateDelegationTokenRequest,
 } from "./messages/create_delegation_token_request.ts";
 import {
@@ -478,6 +517,7 @@ import {
 } from "./messages/create_delegation_token_response.ts";
 import {
   decodeRenewDelegationTokenRequest,
+  decodeRenewDelegationTokenRequestInSlices,
   encodeRenewDelegationTokenRequest,
   type RenewDelegationTokenRequest,
   renewDelegationTokenRequestSchema,
@@ -490,6 +530,7 @@ import {
 } from "./messages/renew_delegation_token_response.ts";
 import {
   decodeExpireDelegationTokenRequest,
+  decodeExpireDelegationTokenRequestInSlices,
   encodeExpireDelegationTokenRequest,
   type ExpireDelegationTokenRequest,
   expireDelegationTokenRequestSchema,
@@ -502,6 +543,7 @@ import {
 } from "./messages/expire_delegation_token_response.ts";
 import {
   decodeDescribeDelegationTokenRequest,
+  decodeDescribeDelegationTokenRequestInSlices,
   type DescribeDelegationTokenRequest,
   describeDelegationTokenRequestSchema,
   encodeDescribeDelegationTokenRequest,
@@ -514,6 +556,7 @@ import {
 } from "./messages/describe_delegation_token_response.ts";
 import {
   decodeDeleteGroupsRequest,
+  decodeDeleteGroupsRequestInSlices,
   type DeleteGroupsRequest,
   deleteGroupsRequestSchema,
   encodeDeleteGroupsRequest,
@@ -526,6 +569,7 @@ import {
 } from "./messages/delete_groups_response.ts";
 import {
   decodeElectLeadersRequest,
+  decodeElectLeadersRequestInSlices,
   type ElectLeadersRequest,
   electLeadersRequestSchema,
   encodeElectLeadersRequest,
@@ -538,6 +582,7 @@ import {
 } from "./messages/elect_leaders_response.ts";
 import {
   decodeIncrementalAlterConfigsRequest,
+  decodeIncrementalAlterConfigsRequestInSlices,
   encodeIncrementalAlterConfigsRequest,
   type IncrementalAlterConfigsRequest,
   incrementalAlterConfigsRequestSchema,
@@ -552,6 +597,7 @@ import {
   type AlterPartitionReassignmentsRequest,
   alterPartitionReassignmentsRequestSchema,
   decodeAlterPartitionReassignmentsRequest,
+  decodeAlterPartitionReassignmentsRequestInSlices,
   encodeAlterPartitionReassignmentsRequest,
 } from "./messages/alter_partition_reassignments_request.ts";
 import {
@@ -562,6 +608,7 @@ import {
 } from "./messages/alter_partition_reassignments_response.ts";
 import {
   decodeListPartitionReassignmentsRequest,
+  decodeListPartitionReassignmentsRequestInSlices,
   encodeListPartitionReassignmentsRequest,
   type ListPartitionReassignmentsRequest,
   listPartitionReassignmentsRequestSchema,
@@ -574,6 +621,7 @@ import {
 } from "./messages/list_partition_reassignments_response.ts";
 import {
   decodeOffsetDeleteRequest,
+  decodeOffsetDeleteRequestInSlices,
   encodeOffsetDeleteRequest,
   type OffsetDeleteRequest,
   offsetDeleteRequestSchema,
@@ -586,6 +634,7 @@ import {
 } from "./messages/offset_delete_response.ts";
 import {
   decodeDescribeClientQuotasRequest,
+  decodeDescribeClientQuotasRequestInSlices,
   type DescribeClientQuotasRequest,
   describeClientQuotasRequestSchema,
   encodeDescribeClientQuotasRequest,
@@ -600,6 +649,7 @@ import {
   type AlterClientQuotasRequest,
   alterClientQuotasRequestSchema,
   decodeAlterClientQuotasRequest,
+  decodeAlterClientQuotasRequestInSlices,
   encodeAlterClientQuotasRequest,
 } from "./messages/alter_client_quotas_request.ts";
 import {
@@ -610,6 +660,7 @@ import {
 } from "./messages/alter_client_quotas_response.ts";
 import {
   decodeDescribeUserScramCredentialsRequest,
+  decodeDescribeUserScramCredentialsRequestInSlices,
   type DescribeUserScramCredentialsRequest,
   describeUserScramCredentialsRequestSchema,
   encodeDescribeUserScramCredentialsRequest,
@@ -624,6 +675,7 @@ import {
   type AlterUserScramCredentialsRequest,
   alterUserScramCredentialsRequestSchema,
   decodeAlterUserScramCredentialsRequest,
+  decodeAlterUserScramCredentialsRequestInSlices,
   encodeAlterUserScramCredentialsRequest,
 } from "./messages/alter_user_scram_credentials_request.ts";
 import {
@@ -632,7 +684,13 @@ import {
   decodeAlterUserScramCredentialsResponse,
   encodeAlterUserScramCredentialsResponse,
 } from "./messages/alter_user_scram_credentials_response.ts";
-import { decodeVoteRequest, encodeVoteRequest, type VoteRequest, voteRequestSchema } from "./messages/vote_request.ts";
+import {
+  decodeVoteRequest,
+  decodeVoteRequestInSlices,
+  encodeVoteRequest,
+  type VoteRequest,
+  voteRequestSchema,
+} from "./messages/vote_request.ts";
 import {
   decodeVoteResponse,
   encodeVoteResponse,
@@ -643,6 +701,7 @@ import {
   type BeginQuorumEpochRequest,
   beginQuorumEpochRequestSchema,
   decodeBeginQuorumEpochRequest,
+  decodeBeginQuorumEpochRequestInSlices,
   encodeBeginQuorumEpochRequest,
 } from "./messages/begin_quorum_epoch_request.ts";
 import {
@@ -653,6 +712,7 @@ import {
 } from "./messages/begin_quorum_epoch_response.ts";
 import {
   decodeEndQuorumEpochRequest,
+  decodeEndQuorumEpochRequestInSlices,
   encodeEndQuorumEpochRequest,
   type EndQuorumEpochRequest,
   endQuorumEpochRequestSchema,
@@ -665,6 +725,7 @@ import {
 } from "./messages/end_quorum_epoch_response.ts";
 import {
   decodeDescribeQuorumRequest,
+  decodeDescribeQuorumRequestInSlices,
   type DescribeQuorumRequest,
   describeQuorumRequestSchema,
   encodeDescribeQuorumRequest,
@@ -679,6 +740,7 @@ import {
   type AlterPartitionRequest,
   alterPartitionRequestSchema,
   decodeAlterPartitionRequest,
+  decodeAlterPartitionRequestInSlices,
   encodeAlterPartitionRequest,
 } from "./messages/alter_partition_request.ts";
 import {
@@ -689,6 +751,7 @@ import {
 } from "./messages/alter_partition_response.ts";
 import {
   decodeUpdateFeaturesRequest,
+  decodeUpdateFeaturesRequestInSlices,
   encodeUpdateFeaturesRequest,
   type UpdateFeaturesRequest,
   updateFeaturesRequestSchema,
@@ -701,6 +764,7 @@ import {
 } from "./messages/update_features_response.ts";
 import {
   decodeEnvelopeRequest,
+  decodeEnvelopeRequestInSlices,
   encodeEnvelopeRequest,
   type EnvelopeRequest,
   envelopeRequestSchema,
@@ -713,6 +777,7 @@ import {
 } from "./messages/envelope_response.ts";
 import {
   decodeFetchSnapshotRequest,
+  decodeFetchSnapshotRequestInSlices,
   encodeFetchSnapshotRequest,
   type FetchSnapshotRequest,
   fetchSnapshotRequestSchema,
@@ -725,6 +790,7 @@ import {
 } from "./messages/fetch_snapshot_response.ts";
 import {
   decodeDescribeClusterRequest,
+  decodeDescribeClusterRequestInSlices,
   type DescribeClusterRequest,
   describeClusterRequestSchema,
   encodeDescribeClusterRequest,
@@ -737,6 +803,7 @@ import {
 } from "./messages/describe_cluster_response.ts";
 import {
   decodeDescribeProducersRequest,
+  decodeDescribeProducersRequestInSlices,
   type DescribeProducersRequest,
   describeProducersRequestSchema,
   encodeDescribeProducersRequest,
@@ -751,6 +818,7 @@ import {
   type BrokerRegistrationRequest,
   brokerRegistrationRequestSchema,
   decodeBrokerRegistrationRequest,
+  decodeBrokerRegistrationRequestInSlices,
   encodeBrokerRegistrationRequest,
 } from "./messages/broker_registration_request.ts";
 import {
@@ -763,6 +831,7 @@ import {
   type BrokerHeartbeatRequest,
   brokerHeartbeatRequestSchema,
   decodeBrokerHeartbeatRequest,
+  decodeBrokerHeartbeatRequestInSlices,
   encodeBrokerHeartbeatRequest,
 } from "./messages/broker_heartbeat_request.ts";
 import {
@@ -773,6 +842,7 @@ import {
 } from "./messages/broker_heartbeat_response.ts";
 import {
   decodeUnregisterBrokerRequest,
+  decodeUnregisterBrokerRequestInSlices,
   encodeUnregisterBrokerRequest,
   type UnregisterBrokerRequest,
   unregisterBrokerRequestSchema,
@@ -785,6 +855,7 @@ import {
 } from "./messages/unregister_broker_response.ts";
 import {
   decodeDescribeTransactionsRequest,
+  decodeDescribeTransactionsRequestInSlices,
   type DescribeTransactionsRequest,
   describeTransactionsRequestSchema,
   encodeDescribeTransactionsRequest,
@@ -797,6 +868,7 @@ import {
 } from "./messages/describe_transactions_response.ts";
 import {
   decodeListTransactionsRequest,
+  decodeListTransactionsRequestInSlices,
   encodeListTransactionsRequest,
   type ListTransactionsRequest,
   listTransactionsRequestSchema,
@@ -811,6 +883,7 @@ import {
   type AllocateProducerIdsRequest,
   allocateProducerIdsRequestSchema,
   decodeAllocateProducerIdsRequest,
+  decodeAllocateProducerIdsRequestInSlices,
   encodeAllocateProducerIdsRequest,
 } from "./messages/allocate_producer_ids_request.ts";
 import {
@@ -823,6 +896,7 @@ import {
   type ConsumerGroupHeartbeatRequest,
   consumerGroupHeartbeatRequestSchema,
   decodeConsumerGroupHeartbeatRequest,
+  decodeConsumerGroupHeartbeatRequestInSlices,
   encodeConsumerGroupHeartbeatRequest,
 } from "./messages/consumer_group_heartbeat_request.ts";
 import {
@@ -835,6 +909,7 @@ import {
   type ConsumerGroupDescribeRequest,
   consumerGroupDescribeRequestSchema,
   decodeConsumerGroupDescribeRequest,
+  decodeConsumerGroupDescribeRequestInSlices,
   encodeConsumerGroupDescribeRequest,
 } from "./messages/consumer_group_describe_request.ts";
 import {
@@ -847,6 +922,7 @@ import {
   type ControllerRegistrationRequest,
   controllerRegistrationRequestSchema,
   decodeControllerRegistrationRequest,
+  decodeControllerRegistrationRequestInSlices,
   encodeControllerRegistrationRequest,
 } from "./messages/controller_registration_request.ts";
 import {
@@ -857,6 +933,7 @@ import {
 } from "./messages/controller_registration_response.ts";
 import {
   decodeGetTelemetrySubscriptionsRequest,
+  decodeGetTelemetrySubscriptionsRequestInSlices,
   encodeGetTelemetrySubscriptionsRequest,
   type GetTelemetrySubscriptionsRequest,
   getTelemetrySubscriptionsRequestSchema,
@@ -869,6 +946,7 @@ import {
 } from "./messages/get_telemetry_subscriptions_response.ts";
 import {
   decodePushTelemetryRequest,
+  decodePushTelemetryRequestInSlices,
   encodePushTelemetryRequest,
   type PushTelemetryRequest,
   pushTelemetryRequestSchema,
@@ -883,6 +961,7 @@ import {
   type AssignReplicasToDirsRequest,
   assignReplicasToDirsRequestSchema,
   decodeAssignReplicasToDirsRequest,
+  decodeAssignReplicasToDirsRequestInSlices,
   encodeAssignReplicasToDirsRequest,
 } from "./messages/assign_replicas_to_dirs_request.ts";
 import {
@@ -893,6 +972,7 @@ import {
 } from "./messages/assign_replicas_to_dirs_response.ts";
 import {
   decodeListClientMetricsResourcesRequest,
+  decodeListClientMetricsResourcesRequestInSlices,
   encodeListClientMetricsResourcesRequest,
   type ListClientMetricsResourcesRequest,
   listClientMetricsResourcesRequestSchema,
@@ -905,6 +985,7 @@ import {
 } from "./messages/list_client_metrics_resources_response.ts";
 import {
   decodeDescribeTopicPartitionsRequest,
+  decodeDescribeTopicPartitionsRequestInSlices,
   type DescribeTopicPartitionsRequest,
   describeTopicPartitionsRequestSchema,
   encodeDescribeTopicPartitionsRequest,
@@ -917,6 +998,7 @@ import {
 } from "./messages/describe_topic_partitions_response.ts";
 import {
   decodeShareGroupHeartbeatRequest,
+  decodeShareGroupHeartbeatRequestInSlices,
   encodeShareGroupHeartbeatRequest,
   type ShareGroupHeartbeatRequest,
   shareGroupHeartbeatRequestSchema,
@@ -929,6 +1011,7 @@ import {
 } from "./messages/share_group_heartbeat_response.ts";
 import {
   decodeShareGroupDescribeRequest,
+  decodeShareGroupDescribeRequestInSlices,
   encodeShareGroupDescribeRequest,
   type ShareGroupDescribeRequest,
   shareGroupDescribeRequestSchema,
@@ -941,6 +1024,7 @@ import {
 } from "./messages/share_group_describe_response.ts";
 import {
   decodeShareFetchRequest,
+  decodeShareFetchRequestInSlices,
   encodeShareFetchRequest,
   type ShareFetchRequest,
   shareFetchRequestSchema,
@@ -953,6 +1037,7 @@ import {
 } from "./messages/share_fetch_response.ts";
 import {
   decodeShareAcknowledgeRequest,
+  decodeShareAcknowledgeRequestInSlices,
   encodeShareAcknowledgeRequest,
   type ShareAcknowledgeRequest,
   shareAcknowledgeRequestSchema,
@@ -967,6 +1052,7 @@ import {
   type AddRaftVoterRequest,
   addRaftVoterRequestSchema,
   decodeAddRaftVoterRequest,
+  decodeAddRaftVoterRequestInSlices,
   encodeAddRaftVoterRequest,
 } from "./messages/add_raft_voter_request.ts";
 import {
@@ -977,6 +1063,7 @@ import {
 } from "./messages/add_raft_voter_response.ts";
 import {
   decodeRemoveRaftVoterRequest,
+  decodeRemoveRaftVoterRequestInSlices,
   encodeRemoveRaftVoterRequest,
   type RemoveRaftVoterRequest,
   removeRaftVoterRequestSchema,
@@ -989,6 +1076,7 @@ import {
 } from "./messages/remove_raft_voter_response.ts";
 import {
   decodeUpdateRaftVoterRequest,
+  decodeUpdateRaftVoterRequestInSlices,
   encodeUpdateRaftVoterRequest,
   type UpdateRaftVoterRequest,
   updateRaftVoterRequestSchema,
@@ -1001,6 +1089,7 @@ import {
 } from "./messages/update_raft_voter_response.ts";
 import {
   decodeInitializeShareGroupStateRequest,
+  decodeInitializeShareGroupStateRequestInSlices,
   encodeInitializeShareGroupStateRequest,
   type InitializeShareGroupStateRequest,
   initializeShareGroupStateRequestSchema,
@@ -1013,6 +1102,7 @@ import {
 } from "./messages/initialize_share_group_state_response.ts";
 import {
   decodeReadShareGroupStateRequest,
+  decodeReadShareGroupStateRequestInSlices,
   encodeReadShareGroupStateRequest,
   type ReadShareGroupStateRequest,
   readShareGroupStateRequestSchema,
@@ -1025,6 +1115,7 @@ import {
 } from "./messages/read_share_group_state_response.ts";
 import {
   decodeWriteShareGroupStateRequest,
+  decodeWriteShareGroupStateRequestInSlices,
   encodeWriteShareGroupStateRequest,
   type WriteShareGroupStateRequest,
   writeShareGroupStateRequestSchema,
@@ -1037,6 +1128,7 @@ import {
 } from "./messages/write_share_group_state_response.ts";
 import {
   decodeDeleteShareGroupStateRequest,
+  decodeDeleteShareGroupStateRequestInSlices,
   type DeleteShareGroupStateRequest,
   deleteShareGroupStateRequestSchema,
   encodeDeleteShareGroupStateRequest,
@@ -1049,6 +1141,7 @@ import {
 } from "./messages/delete_share_group_state_response.ts";
 import {
   decodeReadShareGroupStateSummaryRequest,
+  decodeReadShareGroupStateSummaryRequestInSlices,
   encodeReadShareGroupStateSummaryRequest,
   type ReadShareGroupStateSummaryRequest,
   readShareGroupStateSummaryRequestSchema,
@@ -1357,6 +1450,8 @@ export interface ApiDescriptor<Req = any, Res = any> {
   encodeRequest(w: Writer, v: Req, version: number): void;
   /** Reads a request body. */
   decodeRequest(r: Reader, version: number): Req;
+  /** Reads a request body as a generator that pauses every so many array elements. */
+  decodeRequestInSlices(r: Reader, version: number): Generator<void, Req>;
   /** Writes a response body. */
   encodeResponse(w: Writer, v: Res, version: number): void;
   /** Reads a response body. */
@@ -1378,6 +1473,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeProduceRequest,
     decodeRequest: decodeProduceRequest,
+    decodeRequestInSlices: decodeProduceRequestInSlices,
     encodeResponse: encodeProduceResponse,
     decodeResponse: decodeProduceResponse,
     requestSchema: produceRequestSchema,
@@ -1392,6 +1488,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeFetchRequest,
     decodeRequest: decodeFetchRequest,
+    decodeRequestInSlices: decodeFetchRequestInSlices,
     encodeResponse: encodeFetchResponse,
     decodeResponse: decodeFetchResponse,
     requestSchema: fetchRequestSchema,
@@ -1406,6 +1503,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeListOffsetsRequest,
     decodeRequest: decodeListOffsetsRequest,
+    decodeRequestInSlices: decodeListOffsetsRequestInSlices,
     encodeResponse: encodeListOffsetsResponse,
     decodeResponse: decodeListOffsetsResponse,
     requestSchema: listOffsetsRequestSchema,
@@ -1420,6 +1518,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeMetadataRequest,
     decodeRequest: decodeMetadataRequest,
+    decodeRequestInSlices: decodeMetadataRequestInSlices,
     encodeResponse: encodeMetadataResponse,
     decodeResponse: decodeMetadataResponse,
     requestSchema: metadataRequestSchema,
@@ -1434,6 +1533,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker"],
     encodeRequest: encodeLeaderAndIsrRequest,
     decodeRequest: decodeLeaderAndIsrRequest,
+    decodeRequestInSlices: decodeLeaderAndIsrRequestInSlices,
     encodeResponse: encodeLeaderAndIsrResponse,
     decodeResponse: decodeLeaderAndIsrResponse,
     requestSchema: leaderAndIsrRequestSchema,
@@ -1448,6 +1548,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker"],
     encodeRequest: encodeStopReplicaRequest,
     decodeRequest: decodeStopReplicaRequest,
+    decodeRequestInSlices: decodeStopReplicaRequestInSlices,
     encodeResponse: encodeStopReplicaResponse,
     decodeResponse: decodeStopReplicaResponse,
     requestSchema: stopReplicaRequestSchema,
@@ -1462,6 +1563,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker"],
     encodeRequest: encodeUpdateMetadataRequest,
     decodeRequest: decodeUpdateMetadataRequest,
+    decodeRequestInSlices: decodeUpdateMetadataRequestInSlices,
     encodeResponse: encodeUpdateMetadataResponse,
     decodeResponse: decodeUpdateMetadataResponse,
     requestSchema: updateMetadataRequestSchema,
@@ -1476,6 +1578,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "controller"],
     encodeRequest: encodeControlledShutdownRequest,
     decodeRequest: decodeControlledShutdownRequest,
+    decodeRequestInSlices: decodeControlledShutdownRequestInSlices,
     encodeResponse: encodeControlledShutdownResponse,
     decodeResponse: decodeControlledShutdownResponse,
     requestSchema: controlledShutdownRequestSchema,
@@ -1490,6 +1593,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeOffsetCommitRequest,
     decodeRequest: decodeOffsetCommitRequest,
+    decodeRequestInSlices: decodeOffsetCommitRequestInSlices,
     encodeResponse: encodeOffsetCommitResponse,
     decodeResponse: decodeOffsetCommitResponse,
     requestSchema: offsetCommitRequestSchema,
@@ -1504,6 +1608,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeOffsetFetchRequest,
     decodeRequest: decodeOffsetFetchRequest,
+    decodeRequestInSlices: decodeOffsetFetchRequestInSlices,
     encodeResponse: encodeOffsetFetchResponse,
     decodeResponse: decodeOffsetFetchResponse,
     requestSchema: offsetFetchRequestSchema,
@@ -1518,6 +1623,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeFindCoordinatorRequest,
     decodeRequest: decodeFindCoordinatorRequest,
+    decodeRequestInSlices: decodeFindCoordinatorRequestInSlices,
     encodeResponse: encodeFindCoordinatorResponse,
     decodeResponse: decodeFindCoordinatorResponse,
     requestSchema: findCoordinatorRequestSchema,
@@ -1532,6 +1638,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeJoinGroupRequest,
     decodeRequest: decodeJoinGroupRequest,
+    decodeRequestInSlices: decodeJoinGroupRequestInSlices,
     encodeResponse: encodeJoinGroupResponse,
     decodeResponse: decodeJoinGroupResponse,
     requestSchema: joinGroupRequestSchema,
@@ -1546,6 +1653,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeHeartbeatRequest,
     decodeRequest: decodeHeartbeatRequest,
+    decodeRequestInSlices: decodeHeartbeatRequestInSlices,
     encodeResponse: encodeHeartbeatResponse,
     decodeResponse: decodeHeartbeatResponse,
     requestSchema: heartbeatRequestSchema,
@@ -1560,6 +1668,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeLeaveGroupRequest,
     decodeRequest: decodeLeaveGroupRequest,
+    decodeRequestInSlices: decodeLeaveGroupRequestInSlices,
     encodeResponse: encodeLeaveGroupResponse,
     decodeResponse: decodeLeaveGroupResponse,
     requestSchema: leaveGroupRequestSchema,
@@ -1574,6 +1683,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeSyncGroupRequest,
     decodeRequest: decodeSyncGroupRequest,
+    decodeRequestInSlices: decodeSyncGroupRequestInSlices,
     encodeResponse: encodeSyncGroupResponse,
     decodeResponse: decodeSyncGroupResponse,
     requestSchema: syncGroupRequestSchema,
@@ -1588,6 +1698,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDescribeGroupsRequest,
     decodeRequest: decodeDescribeGroupsRequest,
+    decodeRequestInSlices: decodeDescribeGroupsRequestInSlices,
     encodeResponse: encodeDescribeGroupsResponse,
     decodeResponse: decodeDescribeGroupsResponse,
     requestSchema: describeGroupsRequestSchema,
@@ -1602,6 +1713,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeListGroupsRequest,
     decodeRequest: decodeListGroupsRequest,
+    decodeRequestInSlices: decodeListGroupsRequestInSlices,
     encodeResponse: encodeListGroupsResponse,
     decodeResponse: decodeListGroupsResponse,
     requestSchema: listGroupsRequestSchema,
@@ -1616,6 +1728,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeSaslHandshakeRequest,
     decodeRequest: decodeSaslHandshakeRequest,
+    decodeRequestInSlices: decodeSaslHandshakeRequestInSlices,
     encodeResponse: encodeSaslHandshakeResponse,
     decodeResponse: decodeSaslHandshakeResponse,
     requestSchema: saslHandshakeRequestSchema,
@@ -1630,6 +1743,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeApiVersionsRequest,
     decodeRequest: decodeApiVersionsRequest,
+    decodeRequestInSlices: decodeApiVersionsRequestInSlices,
     encodeResponse: encodeApiVersionsResponse,
     decodeResponse: decodeApiVersionsResponse,
     requestSchema: apiVersionsRequestSchema,
@@ -1644,6 +1758,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeCreateTopicsRequest,
     decodeRequest: decodeCreateTopicsRequest,
+    decodeRequestInSlices: decodeCreateTopicsRequestInSlices,
     encodeResponse: encodeCreateTopicsResponse,
     decodeResponse: decodeCreateTopicsResponse,
     requestSchema: createTopicsRequestSchema,
@@ -1658,6 +1773,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDeleteTopicsRequest,
     decodeRequest: decodeDeleteTopicsRequest,
+    decodeRequestInSlices: decodeDeleteTopicsRequestInSlices,
     encodeResponse: encodeDeleteTopicsResponse,
     decodeResponse: decodeDeleteTopicsResponse,
     requestSchema: deleteTopicsRequestSchema,
@@ -1672,6 +1788,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDeleteRecordsRequest,
     decodeRequest: decodeDeleteRecordsRequest,
+    decodeRequestInSlices: decodeDeleteRecordsRequestInSlices,
     encodeResponse: encodeDeleteRecordsResponse,
     decodeResponse: decodeDeleteRecordsResponse,
     requestSchema: deleteRecordsRequestSchema,
@@ -1686,6 +1803,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeInitProducerIdRequest,
     decodeRequest: decodeInitProducerIdRequest,
+    decodeRequestInSlices: decodeInitProducerIdRequestInSlices,
     encodeResponse: encodeInitProducerIdResponse,
     decodeResponse: decodeInitProducerIdResponse,
     requestSchema: initProducerIdRequestSchema,
@@ -1700,6 +1818,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeOffsetForLeaderEpochRequest,
     decodeRequest: decodeOffsetForLeaderEpochRequest,
+    decodeRequestInSlices: decodeOffsetForLeaderEpochRequestInSlices,
     encodeResponse: encodeOffsetForLeaderEpochResponse,
     decodeResponse: decodeOffsetForLeaderEpochResponse,
     requestSchema: offsetForLeaderEpochRequestSchema,
@@ -1714,6 +1833,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeAddPartitionsToTxnRequest,
     decodeRequest: decodeAddPartitionsToTxnRequest,
+    decodeRequestInSlices: decodeAddPartitionsToTxnRequestInSlices,
     encodeResponse: encodeAddPartitionsToTxnResponse,
     decodeResponse: decodeAddPartitionsToTxnResponse,
     requestSchema: addPartitionsToTxnRequestSchema,
@@ -1728,6 +1848,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeAddOffsetsToTxnRequest,
     decodeRequest: decodeAddOffsetsToTxnRequest,
+    decodeRequestInSlices: decodeAddOffsetsToTxnRequestInSlices,
     encodeResponse: encodeAddOffsetsToTxnResponse,
     decodeResponse: decodeAddOffsetsToTxnResponse,
     requestSchema: addOffsetsToTxnRequestSchema,
@@ -1742,6 +1863,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeEndTxnRequest,
     decodeRequest: decodeEndTxnRequest,
+    decodeRequestInSlices: decodeEndTxnRequestInSlices,
     encodeResponse: encodeEndTxnResponse,
     decodeResponse: decodeEndTxnResponse,
     requestSchema: endTxnRequestSchema,
@@ -1756,6 +1878,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeWriteTxnMarkersRequest,
     decodeRequest: decodeWriteTxnMarkersRequest,
+    decodeRequestInSlices: decodeWriteTxnMarkersRequestInSlices,
     encodeResponse: encodeWriteTxnMarkersResponse,
     decodeResponse: decodeWriteTxnMarkersResponse,
     requestSchema: writeTxnMarkersRequestSchema,
@@ -1770,6 +1893,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeTxnOffsetCommitRequest,
     decodeRequest: decodeTxnOffsetCommitRequest,
+    decodeRequestInSlices: decodeTxnOffsetCommitRequestInSlices,
     encodeResponse: encodeTxnOffsetCommitResponse,
     decodeResponse: decodeTxnOffsetCommitResponse,
     requestSchema: txnOffsetCommitRequestSchema,
@@ -1784,6 +1908,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDescribeAclsRequest,
     decodeRequest: decodeDescribeAclsRequest,
+    decodeRequestInSlices: decodeDescribeAclsRequestInSlices,
     encodeResponse: encodeDescribeAclsResponse,
     decodeResponse: decodeDescribeAclsResponse,
     requestSchema: describeAclsRequestSchema,
@@ -1798,6 +1923,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeCreateAclsRequest,
     decodeRequest: decodeCreateAclsRequest,
+    decodeRequestInSlices: decodeCreateAclsRequestInSlices,
     encodeResponse: encodeCreateAclsResponse,
     decodeResponse: decodeCreateAclsResponse,
     requestSchema: createAclsRequestSchema,
@@ -1812,6 +1938,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDeleteAclsRequest,
     decodeRequest: decodeDeleteAclsRequest,
+    decodeRequestInSlices: decodeDeleteAclsRequestInSlices,
     encodeResponse: encodeDeleteAclsResponse,
     decodeResponse: decodeDeleteAclsResponse,
     requestSchema: deleteAclsRequestSchema,
@@ -1826,6 +1953,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDescribeConfigsRequest,
     decodeRequest: decodeDescribeConfigsRequest,
+    decodeRequestInSlices: decodeDescribeConfigsRequestInSlices,
     encodeResponse: encodeDescribeConfigsResponse,
     decodeResponse: decodeDescribeConfigsResponse,
     requestSchema: describeConfigsRequestSchema,
@@ -1840,6 +1968,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeAlterConfigsRequest,
     decodeRequest: decodeAlterConfigsRequest,
+    decodeRequestInSlices: decodeAlterConfigsRequestInSlices,
     encodeResponse: encodeAlterConfigsResponse,
     decodeResponse: decodeAlterConfigsResponse,
     requestSchema: alterConfigsRequestSchema,
@@ -1854,6 +1983,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeAlterReplicaLogDirsRequest,
     decodeRequest: decodeAlterReplicaLogDirsRequest,
+    decodeRequestInSlices: decodeAlterReplicaLogDirsRequestInSlices,
     encodeResponse: encodeAlterReplicaLogDirsResponse,
     decodeResponse: decodeAlterReplicaLogDirsResponse,
     requestSchema: alterReplicaLogDirsRequestSchema,
@@ -1868,6 +1998,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDescribeLogDirsRequest,
     decodeRequest: decodeDescribeLogDirsRequest,
+    decodeRequestInSlices: decodeDescribeLogDirsRequestInSlices,
     encodeResponse: encodeDescribeLogDirsResponse,
     decodeResponse: decodeDescribeLogDirsResponse,
     requestSchema: describeLogDirsRequestSchema,
@@ -1882,6 +2013,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeSaslAuthenticateRequest,
     decodeRequest: decodeSaslAuthenticateRequest,
+    decodeRequestInSlices: decodeSaslAuthenticateRequestInSlices,
     encodeResponse: encodeSaslAuthenticateResponse,
     decodeResponse: decodeSaslAuthenticateResponse,
     requestSchema: saslAuthenticateRequestSchema,
@@ -1896,6 +2028,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeCreatePartitionsRequest,
     decodeRequest: decodeCreatePartitionsRequest,
+    decodeRequestInSlices: decodeCreatePartitionsRequestInSlices,
     encodeResponse: encodeCreatePartitionsResponse,
     decodeResponse: decodeCreatePartitionsResponse,
     requestSchema: createPartitionsRequestSchema,
@@ -1910,6 +2043,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeCreateDelegationTokenRequest,
     decodeRequest: decodeCreateDelegationTokenRequest,
+    decodeRequestInSlices: decodeCreateDelegationTokenRequestInSlices,
     encodeResponse: encodeCreateDelegationTokenResponse,
     decodeResponse: decodeCreateDelegationTokenResponse,
     requestSchema: createDelegationTokenRequestSchema,
@@ -1924,6 +2058,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeRenewDelegationTokenRequest,
     decodeRequest: decodeRenewDelegationTokenRequest,
+    decodeRequestInSlices: decodeRenewDelegationTokenRequestInSlices,
     encodeResponse: encodeRenewDelegationTokenResponse,
     decodeResponse: decodeRenewDelegationTokenResponse,
     requestSchema: renewDelegationTokenRequestSchema,
@@ -1938,6 +2073,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeExpireDelegationTokenRequest,
     decodeRequest: decodeExpireDelegationTokenRequest,
+    decodeRequestInSlices: decodeExpireDelegationTokenRequestInSlices,
     encodeResponse: encodeExpireDelegationTokenResponse,
     decodeResponse: decodeExpireDelegationTokenResponse,
     requestSchema: expireDelegationTokenRequestSchema,
@@ -1952,6 +2088,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDescribeDelegationTokenRequest,
     decodeRequest: decodeDescribeDelegationTokenRequest,
+    decodeRequestInSlices: decodeDescribeDelegationTokenRequestInSlices,
     encodeResponse: encodeDescribeDelegationTokenResponse,
     decodeResponse: decodeDescribeDelegationTokenResponse,
     requestSchema: describeDelegationTokenRequestSchema,
@@ -1966,6 +2103,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDeleteGroupsRequest,
     decodeRequest: decodeDeleteGroupsRequest,
+    decodeRequestInSlices: decodeDeleteGroupsRequestInSlices,
     encodeResponse: encodeDeleteGroupsResponse,
     decodeResponse: decodeDeleteGroupsResponse,
     requestSchema: deleteGroupsRequestSchema,
@@ -1980,6 +2118,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeElectLeadersRequest,
     decodeRequest: decodeElectLeadersRequest,
+    decodeRequestInSlices: decodeElectLeadersRequestInSlices,
     encodeResponse: encodeElectLeadersResponse,
     decodeResponse: decodeElectLeadersResponse,
     requestSchema: electLeadersRequestSchema,
@@ -1994,6 +2133,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeIncrementalAlterConfigsRequest,
     decodeRequest: decodeIncrementalAlterConfigsRequest,
+    decodeRequestInSlices: decodeIncrementalAlterConfigsRequestInSlices,
     encodeResponse: encodeIncrementalAlterConfigsResponse,
     decodeResponse: decodeIncrementalAlterConfigsResponse,
     requestSchema: incrementalAlterConfigsRequestSchema,
@@ -2008,6 +2148,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker", "controller", "zkBroker"],
     encodeRequest: encodeAlterPartitionReassignmentsRequest,
     decodeRequest: decodeAlterPartitionReassignmentsRequest,
+    decodeRequestInSlices: decodeAlterPartitionReassignmentsRequestInSlices,
     encodeResponse: encodeAlterPartitionReassignmentsResponse,
     decodeResponse: decodeAlterPartitionReassignmentsResponse,
     requestSchema: alterPartitionReassignmentsRequestSchema,
@@ -2022,6 +2163,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker", "controller", "zkBroker"],
     encodeRequest: encodeListPartitionReassignmentsRequest,
     decodeRequest: decodeListPartitionReassignmentsRequest,
+    decodeRequestInSlices: decodeListPartitionReassignmentsRequestInSlices,
     encodeResponse: encodeListPartitionReassignmentsResponse,
     decodeResponse: decodeListPartitionReassignmentsResponse,
     requestSchema: listPartitionReassignmentsRequestSchema,
@@ -2036,6 +2178,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeOffsetDeleteRequest,
     decodeRequest: decodeOffsetDeleteRequest,
+    decodeRequestInSlices: decodeOffsetDeleteRequestInSlices,
     encodeResponse: encodeOffsetDeleteResponse,
     decodeResponse: decodeOffsetDeleteResponse,
     requestSchema: offsetDeleteRequestSchema,
@@ -2050,6 +2193,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDescribeClientQuotasRequest,
     decodeRequest: decodeDescribeClientQuotasRequest,
+    decodeRequestInSlices: decodeDescribeClientQuotasRequestInSlices,
     encodeResponse: encodeDescribeClientQuotasResponse,
     decodeResponse: decodeDescribeClientQuotasResponse,
     requestSchema: describeClientQuotasRequestSchema,
@@ -2064,6 +2208,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeAlterClientQuotasRequest,
     decodeRequest: decodeAlterClientQuotasRequest,
+    decodeRequestInSlices: decodeAlterClientQuotasRequestInSlices,
     encodeResponse: encodeAlterClientQuotasResponse,
     decodeResponse: decodeAlterClientQuotasResponse,
     requestSchema: alterClientQuotasRequestSchema,
@@ -2078,6 +2223,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDescribeUserScramCredentialsRequest,
     decodeRequest: decodeDescribeUserScramCredentialsRequest,
+    decodeRequestInSlices: decodeDescribeUserScramCredentialsRequestInSlices,
     encodeResponse: encodeDescribeUserScramCredentialsResponse,
     decodeResponse: decodeDescribeUserScramCredentialsResponse,
     requestSchema: describeUserScramCredentialsRequestSchema,
@@ -2092,6 +2238,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeAlterUserScramCredentialsRequest,
     decodeRequest: decodeAlterUserScramCredentialsRequest,
+    decodeRequestInSlices: decodeAlterUserScramCredentialsRequestInSlices,
     encodeResponse: encodeAlterUserScramCredentialsResponse,
     decodeResponse: decodeAlterUserScramCredentialsResponse,
     requestSchema: alterUserScramCredentialsRequestSchema,
@@ -2106,6 +2253,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeVoteRequest,
     decodeRequest: decodeVoteRequest,
+    decodeRequestInSlices: decodeVoteRequestInSlices,
     encodeResponse: encodeVoteResponse,
     decodeResponse: decodeVoteResponse,
     requestSchema: voteRequestSchema,
@@ -2120,6 +2268,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeBeginQuorumEpochRequest,
     decodeRequest: decodeBeginQuorumEpochRequest,
+    decodeRequestInSlices: decodeBeginQuorumEpochRequestInSlices,
     encodeResponse: encodeBeginQuorumEpochResponse,
     decodeResponse: decodeBeginQuorumEpochResponse,
     requestSchema: beginQuorumEpochRequestSchema,
@@ -2134,6 +2283,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeEndQuorumEpochRequest,
     decodeRequest: decodeEndQuorumEpochRequest,
+    decodeRequestInSlices: decodeEndQuorumEpochRequestInSlices,
     encodeResponse: encodeEndQuorumEpochResponse,
     decodeResponse: decodeEndQuorumEpochResponse,
     requestSchema: endQuorumEpochRequestSchema,
@@ -2148,6 +2298,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker", "controller"],
     encodeRequest: encodeDescribeQuorumRequest,
     decodeRequest: decodeDescribeQuorumRequest,
+    decodeRequestInSlices: decodeDescribeQuorumRequestInSlices,
     encodeResponse: encodeDescribeQuorumResponse,
     decodeResponse: decodeDescribeQuorumResponse,
     requestSchema: describeQuorumRequestSchema,
@@ -2162,6 +2313,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "controller"],
     encodeRequest: encodeAlterPartitionRequest,
     decodeRequest: decodeAlterPartitionRequest,
+    decodeRequestInSlices: decodeAlterPartitionRequestInSlices,
     encodeResponse: encodeAlterPartitionResponse,
     decodeResponse: decodeAlterPartitionResponse,
     requestSchema: alterPartitionRequestSchema,
@@ -2176,6 +2328,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeUpdateFeaturesRequest,
     decodeRequest: decodeUpdateFeaturesRequest,
+    decodeRequestInSlices: decodeUpdateFeaturesRequestInSlices,
     encodeResponse: encodeUpdateFeaturesResponse,
     decodeResponse: decodeUpdateFeaturesResponse,
     requestSchema: updateFeaturesRequestSchema,
@@ -2190,6 +2343,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller", "zkBroker"],
     encodeRequest: encodeEnvelopeRequest,
     decodeRequest: decodeEnvelopeRequest,
+    decodeRequestInSlices: decodeEnvelopeRequestInSlices,
     encodeResponse: encodeEnvelopeResponse,
     decodeResponse: decodeEnvelopeResponse,
     requestSchema: envelopeRequestSchema,
@@ -2204,6 +2358,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeFetchSnapshotRequest,
     decodeRequest: decodeFetchSnapshotRequest,
+    decodeRequestInSlices: decodeFetchSnapshotRequestInSlices,
     encodeResponse: encodeFetchSnapshotResponse,
     decodeResponse: decodeFetchSnapshotResponse,
     requestSchema: fetchSnapshotRequestSchema,
@@ -2218,6 +2373,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDescribeClusterRequest,
     decodeRequest: decodeDescribeClusterRequest,
+    decodeRequestInSlices: decodeDescribeClusterRequestInSlices,
     encodeResponse: encodeDescribeClusterResponse,
     decodeResponse: decodeDescribeClusterResponse,
     requestSchema: describeClusterRequestSchema,
@@ -2232,6 +2388,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDescribeProducersRequest,
     decodeRequest: decodeDescribeProducersRequest,
+    decodeRequestInSlices: decodeDescribeProducersRequestInSlices,
     encodeResponse: encodeDescribeProducersResponse,
     decodeResponse: decodeDescribeProducersResponse,
     requestSchema: describeProducersRequestSchema,
@@ -2246,6 +2403,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeBrokerRegistrationRequest,
     decodeRequest: decodeBrokerRegistrationRequest,
+    decodeRequestInSlices: decodeBrokerRegistrationRequestInSlices,
     encodeResponse: encodeBrokerRegistrationResponse,
     decodeResponse: decodeBrokerRegistrationResponse,
     requestSchema: brokerRegistrationRequestSchema,
@@ -2260,6 +2418,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeBrokerHeartbeatRequest,
     decodeRequest: decodeBrokerHeartbeatRequest,
+    decodeRequestInSlices: decodeBrokerHeartbeatRequestInSlices,
     encodeResponse: encodeBrokerHeartbeatResponse,
     decodeResponse: decodeBrokerHeartbeatResponse,
     requestSchema: brokerHeartbeatRequestSchema,
@@ -2274,6 +2433,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker", "controller"],
     encodeRequest: encodeUnregisterBrokerRequest,
     decodeRequest: decodeUnregisterBrokerRequest,
+    decodeRequestInSlices: decodeUnregisterBrokerRequestInSlices,
     encodeResponse: encodeUnregisterBrokerResponse,
     decodeResponse: decodeUnregisterBrokerResponse,
     requestSchema: unregisterBrokerRequestSchema,
@@ -2288,6 +2448,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDescribeTransactionsRequest,
     decodeRequest: decodeDescribeTransactionsRequest,
+    decodeRequestInSlices: decodeDescribeTransactionsRequestInSlices,
     encodeResponse: encodeDescribeTransactionsResponse,
     decodeResponse: decodeDescribeTransactionsResponse,
     requestSchema: describeTransactionsRequestSchema,
@@ -2302,6 +2463,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeListTransactionsRequest,
     decodeRequest: decodeListTransactionsRequest,
+    decodeRequestInSlices: decodeListTransactionsRequestInSlices,
     encodeResponse: encodeListTransactionsResponse,
     decodeResponse: decodeListTransactionsResponse,
     requestSchema: listTransactionsRequestSchema,
@@ -2316,6 +2478,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "controller"],
     encodeRequest: encodeAllocateProducerIdsRequest,
     decodeRequest: decodeAllocateProducerIdsRequest,
+    decodeRequestInSlices: decodeAllocateProducerIdsRequestInSlices,
     encodeResponse: encodeAllocateProducerIdsResponse,
     decodeResponse: decodeAllocateProducerIdsResponse,
     requestSchema: allocateProducerIdsRequestSchema,
@@ -2330,6 +2493,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeConsumerGroupHeartbeatRequest,
     decodeRequest: decodeConsumerGroupHeartbeatRequest,
+    decodeRequestInSlices: decodeConsumerGroupHeartbeatRequestInSlices,
     encodeResponse: encodeConsumerGroupHeartbeatResponse,
     decodeResponse: decodeConsumerGroupHeartbeatResponse,
     requestSchema: consumerGroupHeartbeatRequestSchema,
@@ -2344,6 +2508,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeConsumerGroupDescribeRequest,
     decodeRequest: decodeConsumerGroupDescribeRequest,
+    decodeRequestInSlices: decodeConsumerGroupDescribeRequestInSlices,
     encodeResponse: encodeConsumerGroupDescribeResponse,
     decodeResponse: decodeConsumerGroupDescribeResponse,
     requestSchema: consumerGroupDescribeRequestSchema,
@@ -2358,6 +2523,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeControllerRegistrationRequest,
     decodeRequest: decodeControllerRegistrationRequest,
+    decodeRequestInSlices: decodeControllerRegistrationRequestInSlices,
     encodeResponse: encodeControllerRegistrationResponse,
     decodeResponse: decodeControllerRegistrationResponse,
     requestSchema: controllerRegistrationRequestSchema,
@@ -2372,6 +2538,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeGetTelemetrySubscriptionsRequest,
     decodeRequest: decodeGetTelemetrySubscriptionsRequest,
+    decodeRequestInSlices: decodeGetTelemetrySubscriptionsRequestInSlices,
     encodeResponse: encodeGetTelemetrySubscriptionsResponse,
     decodeResponse: decodeGetTelemetrySubscriptionsResponse,
     requestSchema: getTelemetrySubscriptionsRequestSchema,
@@ -2386,6 +2553,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodePushTelemetryRequest,
     decodeRequest: decodePushTelemetryRequest,
+    decodeRequestInSlices: decodePushTelemetryRequestInSlices,
     encodeResponse: encodePushTelemetryResponse,
     decodeResponse: decodePushTelemetryResponse,
     requestSchema: pushTelemetryRequestSchema,
@@ -2400,6 +2568,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeAssignReplicasToDirsRequest,
     decodeRequest: decodeAssignReplicasToDirsRequest,
+    decodeRequestInSlices: decodeAssignReplicasToDirsRequestInSlices,
     encodeResponse: encodeAssignReplicasToDirsResponse,
     decodeResponse: decodeAssignReplicasToDirsResponse,
     requestSchema: assignReplicasToDirsRequestSchema,
@@ -2414,6 +2583,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeListClientMetricsResourcesRequest,
     decodeRequest: decodeListClientMetricsResourcesRequest,
+    decodeRequestInSlices: decodeListClientMetricsResourcesRequestInSlices,
     encodeResponse: encodeListClientMetricsResourcesResponse,
     decodeResponse: decodeListClientMetricsResourcesResponse,
     requestSchema: listClientMetricsResourcesRequestSchema,
@@ -2428,6 +2598,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeDescribeTopicPartitionsRequest,
     decodeRequest: decodeDescribeTopicPartitionsRequest,
+    decodeRequestInSlices: decodeDescribeTopicPartitionsRequestInSlices,
     encodeResponse: encodeDescribeTopicPartitionsResponse,
     decodeResponse: decodeDescribeTopicPartitionsResponse,
     requestSchema: describeTopicPartitionsRequestSchema,
@@ -2442,6 +2613,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeShareGroupHeartbeatRequest,
     decodeRequest: decodeShareGroupHeartbeatRequest,
+    decodeRequestInSlices: decodeShareGroupHeartbeatRequestInSlices,
     encodeResponse: encodeShareGroupHeartbeatResponse,
     decodeResponse: decodeShareGroupHeartbeatResponse,
     requestSchema: shareGroupHeartbeatRequestSchema,
@@ -2456,6 +2628,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeShareGroupDescribeRequest,
     decodeRequest: decodeShareGroupDescribeRequest,
+    decodeRequestInSlices: decodeShareGroupDescribeRequestInSlices,
     encodeResponse: encodeShareGroupDescribeResponse,
     decodeResponse: decodeShareGroupDescribeResponse,
     requestSchema: shareGroupDescribeRequestSchema,
@@ -2470,6 +2643,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeShareFetchRequest,
     decodeRequest: decodeShareFetchRequest,
+    decodeRequestInSlices: decodeShareFetchRequestInSlices,
     encodeResponse: encodeShareFetchResponse,
     decodeResponse: decodeShareFetchResponse,
     requestSchema: shareFetchRequestSchema,
@@ -2484,6 +2658,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeShareAcknowledgeRequest,
     decodeRequest: decodeShareAcknowledgeRequest,
+    decodeRequestInSlices: decodeShareAcknowledgeRequestInSlices,
     encodeResponse: encodeShareAcknowledgeResponse,
     decodeResponse: decodeShareAcknowledgeResponse,
     requestSchema: shareAcknowledgeRequestSchema,
@@ -2498,6 +2673,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller", "broker"],
     encodeRequest: encodeAddRaftVoterRequest,
     decodeRequest: decodeAddRaftVoterRequest,
+    decodeRequestInSlices: decodeAddRaftVoterRequestInSlices,
     encodeResponse: encodeAddRaftVoterResponse,
     decodeResponse: decodeAddRaftVoterResponse,
     requestSchema: addRaftVoterRequestSchema,
@@ -2512,6 +2688,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller", "broker"],
     encodeRequest: encodeRemoveRaftVoterRequest,
     decodeRequest: decodeRemoveRaftVoterRequest,
+    decodeRequestInSlices: decodeRemoveRaftVoterRequestInSlices,
     encodeResponse: encodeRemoveRaftVoterResponse,
     decodeResponse: decodeRemoveRaftVoterResponse,
     requestSchema: removeRaftVoterRequestSchema,
@@ -2526,6 +2703,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeUpdateRaftVoterRequest,
     decodeRequest: decodeUpdateRaftVoterRequest,
+    decodeRequestInSlices: decodeUpdateRaftVoterRequestInSlices,
     encodeResponse: encodeUpdateRaftVoterResponse,
     decodeResponse: decodeUpdateRaftVoterResponse,
     requestSchema: updateRaftVoterRequestSchema,
@@ -2540,6 +2718,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeInitializeShareGroupStateRequest,
     decodeRequest: decodeInitializeShareGroupStateRequest,
+    decodeRequestInSlices: decodeInitializeShareGroupStateRequestInSlices,
     encodeResponse: encodeInitializeShareGroupStateResponse,
     decodeResponse: decodeInitializeShareGroupStateResponse,
     requestSchema: initializeShareGroupStateRequestSchema,
@@ -2554,6 +2733,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeReadShareGroupStateRequest,
     decodeRequest: decodeReadShareGroupStateRequest,
+    decodeRequestInSlices: decodeReadShareGroupStateRequestInSlices,
     encodeResponse: encodeReadShareGroupStateResponse,
     decodeResponse: decodeReadShareGroupStateResponse,
     requestSchema: readShareGroupStateRequestSchema,
@@ -2568,6 +2748,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeWriteShareGroupStateRequest,
     decodeRequest: decodeWriteShareGroupStateRequest,
+    decodeRequestInSlices: decodeWriteShareGroupStateRequestInSlices,
     encodeResponse: encodeWriteShareGroupStateResponse,
     decodeResponse: decodeWriteShareGroupStateResponse,
     requestSchema: writeShareGroupStateRequestSchema,
@@ -2582,6 +2763,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeDeleteShareGroupStateRequest,
     decodeRequest: decodeDeleteShareGroupStateRequest,
+    decodeRequestInSlices: decodeDeleteShareGroupStateRequestInSlices,
     encodeResponse: encodeDeleteShareGroupStateResponse,
     decodeResponse: decodeDeleteShareGroupStateResponse,
     requestSchema: deleteShareGroupStateRequestSchema,
@@ -2596,6 +2778,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeReadShareGroupStateSummaryRequest,
     decodeRequest: decodeReadShareGroupStateSummaryRequest,
+    decodeRequestInSlices: decodeReadShareGroupStateSummaryRequestInSlices,
     encodeResponse: encodeReadShareGroupStateSummaryResponse,
     decodeResponse: decodeReadShareGroupStateSummaryResponse,
     requestSchema: readShareGroupStateSummaryRequestSchema,
