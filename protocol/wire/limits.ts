@@ -19,3 +19,11 @@ export const MAX_ARRAY_LENGTH = 1_000_000;
 
 /** Most tagged fields one struct's tagged-field section may hold. */
 export const MAX_TAGGED_FIELD_COUNT = 10_000;
+
+/**
+ * Most array elements one request may hold in all its arrays (Samsa's bound; Kafka bounds each array only).
+ * A broker's work and its response grow with the elements of a request, and nesting lets a 100 MiB Produce
+ * carry ~13 million partition entries in arrays each under `MAX_ARRAY_LENGTH`; no client sends more than a
+ * few thousand.
+ */
+export const MAX_REQUEST_ELEMENTS = 1_000_000;

@@ -35,6 +35,11 @@ export class Reader {
   readonly buf: Uint8Array;
   /** The offset of the next byte to read. */
   pos: number;
+  /**
+   * Array elements still allowed in all the arrays read from here on; an array that would go over throws
+   * ProtocolError "too_many_elements". Unbounded unless set (request decoding sets MAX_REQUEST_ELEMENTS).
+   */
+  elementBudget = Infinity;
   private readonly view: DataView;
 
   /** Creates a reader over `bytes` starting at `pos`. */
@@ -254,6 +259,12 @@ export class Reader {
       throw new ProtocolError(
         "too_many_elements",
         `array of ${n} elements at offset ${this.pos} is over the limit of ${MAX_ARRAY_LENGTH}`,
+      );
+    }
+    if (n > 0 && (this.elementBudget -= n) < 0) {
+      throw new ProtocolError(
+        "too_many_elements",
+        `array of ${n} elements at offset ${this.pos} takes the message over its limit of elements in all`,
       );
     }
     return n;

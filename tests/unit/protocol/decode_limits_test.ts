@@ -4,8 +4,8 @@
  * primitive and through the generated request decoders.
  */
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { ApiKey, decodeRequest, encodeRequest, ProtocolError } from "../../../protocol/messages.ts";
-import { MAX_ARRAY_LENGTH, MAX_TAGGED_FIELD_COUNT } from "../../../protocol/wire/limits.ts";
+import { ApiKey, decodeRequest, encodeRequest, encodeResponse, ProtocolError } from "../../../protocol/messages.ts";
+import { MAX_ARRAY_LENGTH, MAX_REQUEST_ELEMENTS, MAX_TAGGED_FIELD_COUNT } from "../../../protocol/wire/limits.ts";
 import { Reader } from "../../../protocol/wire/reader.ts";
 import { Writer } from "../../../protocol/wire/writer.ts";
 
@@ -93,4 +93,55 @@ Deno.test("a flexible request with too many tagged fields in its body fails to d
     },
   );
   throws(() => decodeRequest(frame), tooMany);
+});
+
+Deno.test("a request whose arrays hold more than MAX_REQUEST_ELEMENTS elements in all is refused", () => {
+  // Produce v3: two topics of 600,000 partition entries each (records null): each array is under Kafka's
+  // limit, the request is not.
+  const perTopic = 600_000;
+  const w = new Writer(64 + 2 * perTopic * 8);
+  w.int16(ApiKey.Produce);
+  w.int16(3);
+  w.int32(1);
+  w.int16(-1); // client id
+  w.int16(-1); // transactional id
+  w.int16(1); // acks
+  w.int32(1000); // timeout
+  w.int32(2);
+  for (const name of ["a", "b"]) {
+    w.string(name, false);
+    w.int32(perTopic);
+    for (let i = 0; i < perTopic; i++) {
+      w.int32(i);
+      w.int32(-1);
+    }
+  }
+  throws(() => decodeRequest(w.finish()), tooMany);
+  strictEqual(MAX_REQUEST_ELEMENTS, 1_000_000);
+});
+
+Deno.test("a response over its maxBytes is refused with too_large before it is built whole", () => {
+  const topics = Array.from({ length: 10_000 }, (_, i) => ({
+    errorCode: 3,
+    name: `topic-${i}`,
+    topicId: "00000000-0000-0000-0000-000000000000",
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: -2147483648,
+  }));
+  const body = {
+    throttleTimeMs: 0,
+    brokers: [],
+    clusterId: "c",
+    controllerId: 1,
+    topics,
+    clusterAuthorizedOperations: -2147483648,
+  };
+  const whole = encodeResponse(ApiKey.Metadata, 4, 1, body);
+  ok(whole.length > 64 * 1024);
+  throws(
+    () => encodeResponse(ApiKey.Metadata, 4, 1, body, { maxBytes: 64 * 1024 }),
+    (e) => e instanceof ProtocolError && e.kind === "too_large",
+  );
+  strictEqual(encodeResponse(ApiKey.Metadata, 4, 1, body, { maxBytes: whole.length + 4 }).length, whole.length);
 });
