@@ -9,12 +9,15 @@
 import {
   apiDescriptor,
   ApiKey,
+  type DecodedRequest,
   decodeRequest,
   decodeRequestHeader,
+  decodeRequestInSlices,
   encodeResponse,
   ErrorCode,
   ProtocolError,
   type RequestByKey,
+  type RequestHeader,
 } from "../protocol/messages.ts";
 import type { BrokerContext, Handler } from "./broker_context.ts";
 import type { ConnectionInfo, RequestHandler } from "./connection.ts";
@@ -44,6 +47,8 @@ import { handleOffsetFetch } from "./handlers/offset_fetch.ts";
 import { handleProduce } from "./handlers/produce.ts";
 import { handleSyncGroup } from "./handlers/sync_group.ts";
 import { isSupported } from "./supported_apis.ts";
+import { sliceRequest, WorkSlicer } from "./work_slices.ts";
+import { responseLimit } from "./response_limit.ts";
 
 type AnyHandler = Handler<keyof RequestByKey>;
 
@@ -77,7 +82,17 @@ const HANDLERS = new Map<number, AnyHandler>([
 ]);
 
 /**
+ * Requests from this size on are decoded and handled in time slices (see work_slices.ts): a 1 MiB request can
+ * hold ~100,000 array elements, tens of milliseconds of work. Smaller ones keep the synchronous path.
+ */
+export const SLICED_REQUEST_BYTES = 256 * 1024;
+
+/**
  * The broker's `RequestHandler`.
+ *
+ * A request of `SLICED_REQUEST_BYTES` or more is decoded in slices and its handler's loops pause between
+ * slices, so it never stalls other clients for more than a slice. Meanwhile the requests that follow it on
+ * the same connection wait for it to be answered: pausing must not let them overtake it.
  *
  * @example
  * ```ts ignore
@@ -85,14 +100,32 @@ const HANDLERS = new Map<number, AnyHandler>([
  * ```
  */
 export class RequestDispatcher implements RequestHandler {
+  /** Per connection: settles when its large request (and the requests queued behind it) have been handled. */
+  readonly #turns = new WeakMap<ConnectionInfo, Promise<unknown>>();
+
   constructor(private readonly ctx: BrokerContext) {}
 
   handle(frame: Uint8Array, conn: ConnectionInfo): Promise<Uint8Array | null> | Uint8Array | null {
+    const turn = this.#turns.get(conn);
+    if (turn === undefined && frame.length < SLICED_REQUEST_BYTES) return this.#handleNow(frame, conn);
+    const answer = (turn ?? Promise.resolve()).then(() =>
+      frame.length >= SLICED_REQUEST_BYTES ? this.#handleInSlices(frame, conn) : this.#handleNow(frame, conn)
+    );
+    const settled = answer.then(() => {}, () => {});
+    this.#turns.set(conn, settled);
+    void settled.then(() => {
+      if (this.#turns.get(conn) === settled) this.#turns.delete(conn);
+    });
+    return answer;
+  }
+
+  /** Decodes the header and checks the API version; null (after closing the connection) when it cannot go on. */
+  #header(frame: Uint8Array, conn: ConnectionInfo): RequestHeader | Uint8Array | null {
     let header;
     try {
       header = decodeRequestHeader(frame).header;
     } catch (e) {
-      conn.close(`malformed request header: ${(e as Error).message}`);
+      conn.close(`malformed request header: ${(e as Error).message}`, "header");
       return null;
     }
     const { requestApiKey: apiKey, requestApiVersion: apiVersion, correlationId } = header;
@@ -101,21 +134,75 @@ export class RequestDispatcher implements RequestHandler {
         return encodeResponse(ApiKey.ApiVersions, 0, correlationId, apiVersionsBody(ErrorCode.UNSUPPORTED_VERSION));
       }
       const name = apiDescriptor(apiKey)?.name ?? `unknown API key ${apiKey}`;
-      conn.close(`unsupported request: ${name} v${apiVersion} (see ApiVersions for what is served)`);
+      conn.close(
+        `unsupported request: ${name} v${apiVersion} (see ApiVersions for what is served)`,
+        "unsupported_version",
+      );
       return null;
     }
+    return header;
+  }
+
+  #malformed(e: unknown, header: RequestHeader, conn: ConnectionInfo): null {
+    if (!(e instanceof ProtocolError)) throw e;
+    const name = apiDescriptor(header.requestApiKey)?.name;
+    conn.close(`malformed ${name} v${header.requestApiVersion} request: ${e.message}`, "body");
+    return null;
+  }
+
+  #handleNow(frame: Uint8Array, conn: ConnectionInfo): Promise<Uint8Array | null> | Uint8Array | null {
+    const header = this.#header(frame, conn);
+    if (header === null || header instanceof Uint8Array) return header;
     let request;
     try {
       request = decodeRequest(frame);
     } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      conn.close(`malformed ${apiDescriptor(apiKey)?.name} v${apiVersion} request: ${e.message}`);
-      return null;
+      return this.#malformed(e, header, conn);
     }
+    return this.#answer(request, conn);
+  }
+
+  async #handleInSlices(frame: Uint8Array, conn: ConnectionInfo): Promise<Uint8Array | null> {
+    if (conn.isClosed) return null;
+    const header = this.#header(frame, conn);
+    if (header === null || header instanceof Uint8Array) return header;
+    const slicer = new WorkSlicer();
+    let request;
+    try {
+      request = await slicer.run(decodeRequestInSlices(frame));
+    } catch (e) {
+      return this.#malformed(e, header, conn);
+    }
+    if (conn.isClosed) return null;
+    sliceRequest(request, slicer);
+    return await this.#answer(request, conn);
+  }
+
+  #answer(request: DecodedRequest, conn: ConnectionInfo): Promise<Uint8Array | null> | Uint8Array | null {
+    const { apiKey, apiVersion } = request;
+    const correlationId = request.header.correlationId;
     const handler = HANDLERS.get(apiKey)!;
-    const answer = handler(this.ctx, request, conn);
-    const encode = (body: unknown) =>
-      body === null ? null : encodeResponse(apiKey as keyof RequestByKey, apiVersion, correlationId, body as never);
-    return answer instanceof Promise ? answer.then(encode) : encode(answer);
+    const maxBytes = responseLimit(apiKey, this.ctx.config);
+    const refuse = (e: unknown): null => {
+      if (!(e instanceof ProtocolError) || e.kind !== "too_large") throw e;
+      const name = apiDescriptor(apiKey)?.name;
+      conn.close(`${name} v${apiVersion} response refused: ${e.message}`, "response_too_large");
+      return null;
+    };
+    const encode = (body: unknown) => {
+      if (body === null) return null;
+      try {
+        return encodeResponse(apiKey as keyof RequestByKey, apiVersion, correlationId, body as never, { maxBytes });
+      } catch (e) {
+        return refuse(e);
+      }
+    };
+    let answer;
+    try {
+      answer = handler(this.ctx, request as never, conn);
+    } catch (e) {
+      return refuse(e);
+    }
+    return answer instanceof Promise ? answer.then(encode, refuse) : encode(answer);
   }
 }

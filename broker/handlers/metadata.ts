@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type ApiKey, ErrorCode, ZERO_UUID } from "../../protocol/messages.ts";
+import { ApiKey, ErrorCode, ZERO_UUID } from "../../protocol/messages.ts";
 import type {
   MetadataResponsePartition,
   MetadataResponseTopic,
@@ -15,6 +15,13 @@ import type {
 import type { BrokerContext, Handler } from "../broker_context.ts";
 import type { TopicImage } from "../metadata_image.ts";
 import { isInternalTopic, topicNameProblem } from "../topic_name.ts";
+import { slicerFor } from "../work_slices.ts";
+import { checkResponseEstimate, responseLimit } from "../response_limit.ts";
+
+/** Fewest bytes a topic takes in a Metadata response (error code, name, flags, partitions array). */
+const MIN_TOPIC_BYTES = 13;
+/** Fewest bytes a partition takes in a Metadata response (codes, leader, epoch, three node arrays). */
+const MIN_PARTITION_BYTES = 26;
 
 /** "Authorized operations not requested", Kafka's Int.MIN_VALUE. */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -88,10 +95,25 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
   const allowAutoCreate = ctx.config.autoCreateTopicsEnable && (apiVersion < 4 || body.allowAutoTopicCreation);
   const topics: MetadataResponseTopic[] = [];
   const withOperations = body.includeTopicAuthorizedOperations;
+  const slicer = slicerFor(request);
+  // A topic named a million times would be answered a million times with all its partitions: the response
+  // size is estimated from below as it grows and refused past the bound (response_limit.ts).
+  const limit = responseLimit(ApiKey.Metadata, ctx.config);
+  let atLeastBytes = 0;
+  const charge = (answer: MetadataResponseTopic) => {
+    atLeastBytes += MIN_TOPIC_BYTES + answer.partitions.length * MIN_PARTITION_BYTES;
+    checkResponseEstimate("Metadata", atLeastBytes, limit);
+  };
   if (all) {
-    for (const topic of ctx.metadata.topics()) topics.push(topicAnswer(ctx, topic, withOperations));
+    for (const topic of ctx.metadata.topics()) {
+      topics.push(topicAnswer(ctx, topic, withOperations));
+      charge(topics[topics.length - 1]);
+      if (slicer.due()) await slicer.pause();
+    }
   } else {
     for (const requested of body.topics ?? []) {
+      if (topics.length > 0) charge(topics[topics.length - 1]);
+      if (slicer.due()) await slicer.pause();
       if (requested.name === null || requested.name === "") {
         const topic = ctx.metadata.topicById(requested.topicId);
         topics.push(
