@@ -14,6 +14,7 @@ import {
   decodeRequestHeader,
   decodeRequestInSlices,
   encodeResponse,
+  encodeResponseInSlices,
   ErrorCode,
   ProtocolError,
   type RequestByKey,
@@ -175,10 +176,15 @@ export class RequestDispatcher implements RequestHandler {
     }
     if (conn.isClosed) return null;
     sliceRequest(request, slicer);
-    return await this.#answer(request, conn);
+    return await this.#answer(request, conn, slicer);
   }
 
-  #answer(request: DecodedRequest, conn: ConnectionInfo): Promise<Uint8Array | null> | Uint8Array | null {
+  /** Runs the handler and encodes its answer (in slices when `slicer` is given). */
+  #answer(
+    request: DecodedRequest,
+    conn: ConnectionInfo,
+    slicer?: WorkSlicer,
+  ): Promise<Uint8Array | null> | Uint8Array | null {
     const { apiKey, apiVersion } = request;
     const correlationId = request.header.correlationId;
     const handler = HANDLERS.get(apiKey)!;
@@ -189,9 +195,13 @@ export class RequestDispatcher implements RequestHandler {
       conn.close(`${name} v${apiVersion} response refused: ${e.message}`, "response_too_large");
       return null;
     };
-    const encode = (body: unknown) => {
+    const encode = (body: unknown): Promise<Uint8Array | null> | Uint8Array | null => {
       if (body === null) return null;
       try {
+        if (slicer !== undefined && !conn.isClosed) {
+          return slicer.run(encodeResponseInSlices(apiKey, apiVersion, correlationId, body, { maxBytes }))
+            .catch(refuse);
+        }
         return encodeResponse(apiKey as keyof RequestByKey, apiVersion, correlationId, body as never, { maxBytes });
       } catch (e) {
         return refuse(e);

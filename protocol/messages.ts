@@ -240,6 +240,37 @@ export function encodeResponse(
 }
 
 /**
+ * {@link encodeResponse} as a generator: it pauses (a bare `yield`) every so many array elements, so the
+ * caller can encode a large response in slices, between other work. The bytes and errors are the same.
+ *
+ * @example
+ * ```ts
+ * import { encodeResponse, encodeResponseInSlices } from "./messages.ts";
+ * const body = { errorCode: 35, apiKeys: [], throttleTimeMs: 0, supportedFeatures: [],
+ *   finalizedFeaturesEpoch: -1n, finalizedFeatures: [], zkMigrationReady: false };
+ * const steps = encodeResponseInSlices(18, 0, 7, body);
+ * let step = steps.next();
+ * while (!step.done) step = steps.next(); // a real caller lets other work run between steps
+ * step.value.length === encodeResponse(18, 0, 7, body).length; // true
+ * ```
+ */
+export function* encodeResponseInSlices(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  body: unknown,
+  options: EncodeOptions = {},
+): Generator<void, Uint8Array> {
+  const api = descriptorFor(apiKey, apiVersion);
+  const w = new Writer(options.initialCapacity ?? 256, options.maxBytes);
+  w.int32(0); // the size prefix, as in encodeResponse
+  encodeResponseHeader(w, { correlationId }, responseHeaderVersion(apiKey, apiVersion));
+  yield* api.encodeResponseInSlices(w, body, apiVersion);
+  const framed = finishFrame(w, { sizePrefix: true });
+  return options.sizePrefix ? framed : framed.subarray(4);
+}
+
+/**
  * Decodes a response frame (no size prefix) of a known API key and version (the client remembers them by
  * correlation id). Throws ProtocolError on bad bytes, trailing bytes or an unsupported version.
  *

@@ -18,6 +18,7 @@ import {
 import {
   decodeProduceResponse,
   encodeProduceResponse,
+  encodeProduceResponseInSlices,
   type ProduceResponse,
   produceResponseSchema,
 } from "./messages/produce_response.ts";
@@ -31,6 +32,7 @@ import {
 import {
   decodeFetchResponse,
   encodeFetchResponse,
+  encodeFetchResponseInSlices,
   type FetchResponse,
   fetchResponseSchema,
 } from "./messages/fetch_response.ts";
@@ -44,6 +46,7 @@ import {
 import {
   decodeListOffsetsResponse,
   encodeListOffsetsResponse,
+  encodeListOffsetsResponseInSlices,
   type ListOffsetsResponse,
   listOffsetsResponseSchema,
 } from "./messages/list_offsets_response.ts";
@@ -57,6 +60,7 @@ import {
 import {
   decodeMetadataResponse,
   encodeMetadataResponse,
+  encodeMetadataResponseInSlices,
   type MetadataResponse,
   metadataResponseSchema,
 } from "./messages/metadata_response.ts";
@@ -70,6 +74,7 @@ import {
 import {
   decodeLeaderAndIsrResponse,
   encodeLeaderAndIsrResponse,
+  encodeLeaderAndIsrResponseInSlices,
   type LeaderAndIsrResponse,
   leaderAndIsrResponseSchema,
 } from "./messages/leader_and_isr_response.ts";
@@ -83,6 +88,7 @@ import {
 import {
   decodeStopReplicaResponse,
   encodeStopReplicaResponse,
+  encodeStopReplicaResponseInSlices,
   type StopReplicaResponse,
   stopReplicaResponseSchema,
 } from "./messages/stop_replica_response.ts";
@@ -96,6 +102,7 @@ import {
 import {
   decodeUpdateMetadataResponse,
   encodeUpdateMetadataResponse,
+  encodeUpdateMetadataResponseInSlices,
   type UpdateMetadataResponse,
   updateMetadataResponseSchema,
 } from "./messages/update_metadata_response.ts";
@@ -111,6 +118,7 @@ import {
   controlledShutdownResponseSchema,
   decodeControlledShutdownResponse,
   encodeControlledShutdownResponse,
+  encodeControlledShutdownResponseInSlices,
 } from "./messages/controlled_shutdown_response.ts";
 import {
   decodeOffsetCommitRequest,
@@ -122,6 +130,7 @@ import {
 import {
   decodeOffsetCommitResponse,
   encodeOffsetCommitResponse,
+  encodeOffsetCommitResponseInSlices,
   type OffsetCommitResponse,
   offsetCommitResponseSchema,
 } from "./messages/offset_commit_response.ts";
@@ -135,6 +144,7 @@ import {
 import {
   decodeOffsetFetchResponse,
   encodeOffsetFetchResponse,
+  encodeOffsetFetchResponseInSlices,
   type OffsetFetchResponse,
   offsetFetchResponseSchema,
 } from "./messages/offset_fetch_response.ts";
@@ -148,6 +158,7 @@ import {
 import {
   decodeFindCoordinatorResponse,
   encodeFindCoordinatorResponse,
+  encodeFindCoordinatorResponseInSlices,
   type FindCoordinatorResponse,
   findCoordinatorResponseSchema,
 } from "./messages/find_coordinator_response.ts";
@@ -161,6 +172,7 @@ import {
 import {
   decodeJoinGroupResponse,
   encodeJoinGroupResponse,
+  encodeJoinGroupResponseInSlices,
   type JoinGroupResponse,
   joinGroupResponseSchema,
 } from "./messages/join_group_response.ts";
@@ -174,6 +186,7 @@ import {
 import {
   decodeHeartbeatResponse,
   encodeHeartbeatResponse,
+  encodeHeartbeatResponseInSlices,
   type HeartbeatResponse,
   heartbeatResponseSchema,
 } from "./messages/heartbeat_response.ts";
@@ -187,6 +200,7 @@ import {
 import {
   decodeLeaveGroupResponse,
   encodeLeaveGroupResponse,
+  encodeLeaveGroupResponseInSlices,
   type LeaveGroupResponse,
   leaveGroupResponseSchema,
 } from "./messages/leave_group_response.ts";
@@ -200,6 +214,7 @@ import {
 import {
   decodeSyncGroupResponse,
   encodeSyncGroupResponse,
+  encodeSyncGroupResponseInSlices,
   type SyncGroupResponse,
   syncGroupResponseSchema,
 } from "./messages/sync_group_response.ts";
@@ -215,6 +230,7 @@ import {
   type DescribeGroupsResponse,
   describeGroupsResponseSchema,
   encodeDescribeGroupsResponse,
+  encodeDescribeGroupsResponseInSlices,
 } from "./messages/describe_groups_response.ts";
 import {
   decodeListGroupsRequest,
@@ -226,6 +242,7 @@ import {
 import {
   decodeListGroupsResponse,
   encodeListGroupsResponse,
+  encodeListGroupsResponseInSlices,
   type ListGroupsResponse,
   listGroupsResponseSchema,
 } from "./messages/list_groups_response.ts";
@@ -239,6 +256,7 @@ import {
 import {
   decodeSaslHandshakeResponse,
   encodeSaslHandshakeResponse,
+  encodeSaslHandshakeResponseInSlices,
   type SaslHandshakeResponse,
   saslHandshakeResponseSchema,
 } from "./messages/sasl_handshake_response.ts";
@@ -254,6 +272,7 @@ import {
   apiVersionsResponseSchema,
   decodeApiVersionsResponse,
   encodeApiVersionsResponse,
+  encodeApiVersionsResponseInSlices,
 } from "./messages/api_versions_response.ts";
 import {
   type CreateTopicsRequest,
@@ -267,6 +286,7 @@ import {
   createTopicsResponseSchema,
   decodeCreateTopicsResponse,
   encodeCreateTopicsResponse,
+  encodeCreateTopicsResponseInSlices,
 } from "./messages/create_topics_response.ts";
 import {
   decodeDeleteTopicsRequest,
@@ -280,6 +300,7 @@ import {
   type DeleteTopicsResponse,
   deleteTopicsResponseSchema,
   encodeDeleteTopicsResponse,
+  encodeDeleteTopicsResponseInSlices,
 } from "./messages/delete_topics_response.ts";
 import {
   decodeDeleteRecordsRequest,
@@ -293,6 +314,7 @@ import {
   type DeleteRecordsResponse,
   deleteRecordsResponseSchema,
   encodeDeleteRecordsResponse,
+  encodeDeleteRecordsResponseInSlices,
 } from "./messages/delete_records_response.ts";
 import {
   decodeInitProducerIdRequest,
@@ -304,6 +326,7 @@ import {
 import {
   decodeInitProducerIdResponse,
   encodeInitProducerIdResponse,
+  encodeInitProducerIdResponseInSlices,
   type InitProducerIdResponse,
   initProducerIdResponseSchema,
 } from "./messages/init_producer_id_response.ts";
@@ -317,6 +340,7 @@ import {
 import {
   decodeOffsetForLeaderEpochResponse,
   encodeOffsetForLeaderEpochResponse,
+  encodeOffsetForLeaderEpochResponseInSlices,
   type OffsetForLeaderEpochResponse,
   offsetForLeaderEpochResponseSchema,
 } from "./messages/offset_for_leader_epoch_response.ts";
@@ -332,6 +356,7 @@ import {
   addPartitionsToTxnResponseSchema,
   decodeAddPartitionsToTxnResponse,
   encodeAddPartitionsToTxnResponse,
+  encodeAddPartitionsToTxnResponseInSlices,
 } from "./messages/add_partitions_to_txn_response.ts";
 import {
   type AddOffsetsToTxnRequest,
@@ -345,6 +370,7 @@ import {
   addOffsetsToTxnResponseSchema,
   decodeAddOffsetsToTxnResponse,
   encodeAddOffsetsToTxnResponse,
+  encodeAddOffsetsToTxnResponseInSlices,
 } from "./messages/add_offsets_to_txn_response.ts";
 import {
   decodeEndTxnRequest,
@@ -356,6 +382,7 @@ import {
 import {
   decodeEndTxnResponse,
   encodeEndTxnResponse,
+  encodeEndTxnResponseInSlices,
   type EndTxnResponse,
   endTxnResponseSchema,
 } from "./messages/end_txn_response.ts";
@@ -369,6 +396,7 @@ import {
 import {
   decodeWriteTxnMarkersResponse,
   encodeWriteTxnMarkersResponse,
+  encodeWriteTxnMarkersResponseInSlices,
   type WriteTxnMarkersResponse,
   writeTxnMarkersResponseSchema,
 } from "./messages/write_txn_markers_response.ts";
@@ -382,6 +410,7 @@ import {
 import {
   decodeTxnOffsetCommitResponse,
   encodeTxnOffsetCommitResponse,
+  encodeTxnOffsetCommitResponseInSlices,
   type TxnOffsetCommitResponse,
   txnOffsetCommitResponseSchema,
 } from "./messages/txn_offset_commit_response.ts";
@@ -397,6 +426,7 @@ import {
   type DescribeAclsResponse,
   describeAclsResponseSchema,
   encodeDescribeAclsResponse,
+  encodeDescribeAclsResponseInSlices,
 } from "./messages/describe_acls_response.ts";
 import {
   type CreateAclsRequest,
@@ -410,6 +440,7 @@ import {
   createAclsResponseSchema,
   decodeCreateAclsResponse,
   encodeCreateAclsResponse,
+  encodeCreateAclsResponseInSlices,
 } from "./messages/create_acls_response.ts";
 import {
   decodeDeleteAclsRequest,
@@ -423,6 +454,7 @@ import {
   type DeleteAclsResponse,
   deleteAclsResponseSchema,
   encodeDeleteAclsResponse,
+  encodeDeleteAclsResponseInSlices,
 } from "./messages/delete_acls_response.ts";
 import {
   decodeDescribeConfigsRequest,
@@ -436,6 +468,7 @@ import {
   type DescribeConfigsResponse,
   describeConfigsResponseSchema,
   encodeDescribeConfigsResponse,
+  encodeDescribeConfigsResponseInSlices,
 } from "./messages/describe_configs_response.ts";
 import {
   type AlterConfigsRequest,
@@ -449,6 +482,7 @@ import {
   alterConfigsResponseSchema,
   decodeAlterConfigsResponse,
   encodeAlterConfigsResponse,
+  encodeAlterConfigsResponseInSlices,
 } from "./messages/alter_configs_response.ts";
 import {
   type AlterReplicaLogDirsRequest,
@@ -462,6 +496,7 @@ import {
   alterReplicaLogDirsResponseSchema,
   decodeAlterReplicaLogDirsResponse,
   encodeAlterReplicaLogDirsResponse,
+  encodeAlterReplicaLogDirsResponseInSlices,
 } from "./messages/alter_replica_log_dirs_response.ts";
 import {
   decodeDescribeLogDirsRequest,
@@ -475,6 +510,7 @@ import {
   type DescribeLogDirsResponse,
   describeLogDirsResponseSchema,
   encodeDescribeLogDirsResponse,
+  encodeDescribeLogDirsResponseInSlices,
 } from "./messages/describe_log_dirs_response.ts";
 import {
   decodeSaslAuthenticateRequest,
@@ -486,6 +522,7 @@ import {
 import {
   decodeSaslAuthenticateResponse,
   encodeSaslAuthenticateResponse,
+  encodeSaslAuthenticateResponseInSlices,
   type SaslAuthenticateResponse,
   saslAuthenticateResponseSchema,
 } from "./messages/sasl_authenticate_response.ts";
@@ -501,6 +538,7 @@ import {
   createPartitionsResponseSchema,
   decodeCreatePartitionsResponse,
   encodeCreatePartitionsResponse,
+  encodeCreatePartitionsResponseInSlices,
 } from "./messages/create_partitions_response.ts";
 import {
   type CreateDelegationTokenRequest,
@@ -514,6 +552,7 @@ import {
   createDelegationTokenResponseSchema,
   decodeCreateDelegationTokenResponse,
   encodeCreateDelegationTokenResponse,
+  encodeCreateDelegationTokenResponseInSlices,
 } from "./messages/create_delegation_token_response.ts";
 import {
   decodeRenewDelegationTokenRequest,
@@ -525,6 +564,7 @@ import {
 import {
   decodeRenewDelegationTokenResponse,
   encodeRenewDelegationTokenResponse,
+  encodeRenewDelegationTokenResponseInSlices,
   type RenewDelegationTokenResponse,
   renewDelegationTokenResponseSchema,
 } from "./messages/renew_delegation_token_response.ts";
@@ -538,6 +578,7 @@ import {
 import {
   decodeExpireDelegationTokenResponse,
   encodeExpireDelegationTokenResponse,
+  encodeExpireDelegationTokenResponseInSlices,
   type ExpireDelegationTokenResponse,
   expireDelegationTokenResponseSchema,
 } from "./messages/expire_delegation_token_response.ts";
@@ -553,6 +594,7 @@ import {
   type DescribeDelegationTokenResponse,
   describeDelegationTokenResponseSchema,
   encodeDescribeDelegationTokenResponse,
+  encodeDescribeDelegationTokenResponseInSlices,
 } from "./messages/describe_delegation_token_response.ts";
 import {
   decodeDeleteGroupsRequest,
@@ -566,6 +608,7 @@ import {
   type DeleteGroupsResponse,
   deleteGroupsResponseSchema,
   encodeDeleteGroupsResponse,
+  encodeDeleteGroupsResponseInSlices,
 } from "./messages/delete_groups_response.ts";
 import {
   decodeElectLeadersRequest,
@@ -579,6 +622,7 @@ import {
   type ElectLeadersResponse,
   electLeadersResponseSchema,
   encodeElectLeadersResponse,
+  encodeElectLeadersResponseInSlices,
 } from "./messages/elect_leaders_response.ts";
 import {
   decodeIncrementalAlterConfigsRequest,
@@ -590,6 +634,7 @@ import {
 import {
   decodeIncrementalAlterConfigsResponse,
   encodeIncrementalAlterConfigsResponse,
+  encodeIncrementalAlterConfigsResponseInSlices,
   type IncrementalAlterConfigsResponse,
   incrementalAlterConfigsResponseSchema,
 } from "./messages/incremental_alter_configs_response.ts";
@@ -605,6 +650,7 @@ import {
   alterPartitionReassignmentsResponseSchema,
   decodeAlterPartitionReassignmentsResponse,
   encodeAlterPartitionReassignmentsResponse,
+  encodeAlterPartitionReassignmentsResponseInSlices,
 } from "./messages/alter_partition_reassignments_response.ts";
 import {
   decodeListPartitionReassignmentsRequest,
@@ -616,6 +662,7 @@ import {
 import {
   decodeListPartitionReassignmentsResponse,
   encodeListPartitionReassignmentsResponse,
+  encodeListPartitionReassignmentsResponseInSlices,
   type ListPartitionReassignmentsResponse,
   listPartitionReassignmentsResponseSchema,
 } from "./messages/list_partition_reassignments_response.ts";
@@ -629,6 +676,7 @@ import {
 import {
   decodeOffsetDeleteResponse,
   encodeOffsetDeleteResponse,
+  encodeOffsetDeleteResponseInSlices,
   type OffsetDeleteResponse,
   offsetDeleteResponseSchema,
 } from "./messages/offset_delete_response.ts";
@@ -644,6 +692,7 @@ import {
   type DescribeClientQuotasResponse,
   describeClientQuotasResponseSchema,
   encodeDescribeClientQuotasResponse,
+  encodeDescribeClientQuotasResponseInSlices,
 } from "./messages/describe_client_quotas_response.ts";
 import {
   type AlterClientQuotasRequest,
@@ -657,6 +706,7 @@ import {
   alterClientQuotasResponseSchema,
   decodeAlterClientQuotasResponse,
   encodeAlterClientQuotasResponse,
+  encodeAlterClientQuotasResponseInSlices,
 } from "./messages/alter_client_quotas_response.ts";
 import {
   decodeDescribeUserScramCredentialsRequest,
@@ -670,6 +720,7 @@ import {
   type DescribeUserScramCredentialsResponse,
   describeUserScramCredentialsResponseSchema,
   encodeDescribeUserScramCredentialsResponse,
+  encodeDescribeUserScramCredentialsResponseInSlices,
 } from "./messages/describe_user_scram_credentials_response.ts";
 import {
   type AlterUserScramCredentialsRequest,
@@ -683,6 +734,7 @@ import {
   alterUserScramCredentialsResponseSchema,
   decodeAlterUserScramCredentialsResponse,
   encodeAlterUserScramCredentialsResponse,
+  encodeAlterUserScramCredentialsResponseInSlices,
 } from "./messages/alter_user_scram_credentials_response.ts";
 import {
   decodeVoteRequest,
@@ -694,6 +746,7 @@ import {
 import {
   decodeVoteResponse,
   encodeVoteResponse,
+  encodeVoteResponseInSlices,
   type VoteResponse,
   voteResponseSchema,
 } from "./messages/vote_response.ts";
@@ -709,6 +762,7 @@ import {
   beginQuorumEpochResponseSchema,
   decodeBeginQuorumEpochResponse,
   encodeBeginQuorumEpochResponse,
+  encodeBeginQuorumEpochResponseInSlices,
 } from "./messages/begin_quorum_epoch_response.ts";
 import {
   decodeEndQuorumEpochRequest,
@@ -720,6 +774,7 @@ import {
 import {
   decodeEndQuorumEpochResponse,
   encodeEndQuorumEpochResponse,
+  encodeEndQuorumEpochResponseInSlices,
   type EndQuorumEpochResponse,
   endQuorumEpochResponseSchema,
 } from "./messages/end_quorum_epoch_response.ts";
@@ -735,6 +790,7 @@ import {
   type DescribeQuorumResponse,
   describeQuorumResponseSchema,
   encodeDescribeQuorumResponse,
+  encodeDescribeQuorumResponseInSlices,
 } from "./messages/describe_quorum_response.ts";
 import {
   type AlterPartitionRequest,
@@ -748,6 +804,7 @@ import {
   alterPartitionResponseSchema,
   decodeAlterPartitionResponse,
   encodeAlterPartitionResponse,
+  encodeAlterPartitionResponseInSlices,
 } from "./messages/alter_partition_response.ts";
 import {
   decodeUpdateFeaturesRequest,
@@ -759,6 +816,7 @@ import {
 import {
   decodeUpdateFeaturesResponse,
   encodeUpdateFeaturesResponse,
+  encodeUpdateFeaturesResponseInSlices,
   type UpdateFeaturesResponse,
   updateFeaturesResponseSchema,
 } from "./messages/update_features_response.ts";
@@ -772,6 +830,7 @@ import {
 import {
   decodeEnvelopeResponse,
   encodeEnvelopeResponse,
+  encodeEnvelopeResponseInSlices,
   type EnvelopeResponse,
   envelopeResponseSchema,
 } from "./messages/envelope_response.ts";
@@ -785,6 +844,7 @@ import {
 import {
   decodeFetchSnapshotResponse,
   encodeFetchSnapshotResponse,
+  encodeFetchSnapshotResponseInSlices,
   type FetchSnapshotResponse,
   fetchSnapshotResponseSchema,
 } from "./messages/fetch_snapshot_response.ts";
@@ -800,6 +860,7 @@ import {
   type DescribeClusterResponse,
   describeClusterResponseSchema,
   encodeDescribeClusterResponse,
+  encodeDescribeClusterResponseInSlices,
 } from "./messages/describe_cluster_response.ts";
 import {
   decodeDescribeProducersRequest,
@@ -813,6 +874,7 @@ import {
   type DescribeProducersResponse,
   describeProducersResponseSchema,
   encodeDescribeProducersResponse,
+  encodeDescribeProducersResponseInSlices,
 } from "./messages/describe_producers_response.ts";
 import {
   type BrokerRegistrationRequest,
@@ -826,6 +888,7 @@ import {
   brokerRegistrationResponseSchema,
   decodeBrokerRegistrationResponse,
   encodeBrokerRegistrationResponse,
+  encodeBrokerRegistrationResponseInSlices,
 } from "./messages/broker_registration_response.ts";
 import {
   type BrokerHeartbeatRequest,
@@ -839,6 +902,7 @@ import {
   brokerHeartbeatResponseSchema,
   decodeBrokerHeartbeatResponse,
   encodeBrokerHeartbeatResponse,
+  encodeBrokerHeartbeatResponseInSlices,
 } from "./messages/broker_heartbeat_response.ts";
 import {
   decodeUnregisterBrokerRequest,
@@ -850,6 +914,7 @@ import {
 import {
   decodeUnregisterBrokerResponse,
   encodeUnregisterBrokerResponse,
+  encodeUnregisterBrokerResponseInSlices,
   type UnregisterBrokerResponse,
   unregisterBrokerResponseSchema,
 } from "./messages/unregister_broker_response.ts";
@@ -865,6 +930,7 @@ import {
   type DescribeTransactionsResponse,
   describeTransactionsResponseSchema,
   encodeDescribeTransactionsResponse,
+  encodeDescribeTransactionsResponseInSlices,
 } from "./messages/describe_transactions_response.ts";
 import {
   decodeListTransactionsRequest,
@@ -876,6 +942,7 @@ import {
 import {
   decodeListTransactionsResponse,
   encodeListTransactionsResponse,
+  encodeListTransactionsResponseInSlices,
   type ListTransactionsResponse,
   listTransactionsResponseSchema,
 } from "./messages/list_transactions_response.ts";
@@ -891,6 +958,7 @@ import {
   allocateProducerIdsResponseSchema,
   decodeAllocateProducerIdsResponse,
   encodeAllocateProducerIdsResponse,
+  encodeAllocateProducerIdsResponseInSlices,
 } from "./messages/allocate_producer_ids_response.ts";
 import {
   type ConsumerGroupHeartbeatRequest,
@@ -904,6 +972,7 @@ import {
   consumerGroupHeartbeatResponseSchema,
   decodeConsumerGroupHeartbeatResponse,
   encodeConsumerGroupHeartbeatResponse,
+  encodeConsumerGroupHeartbeatResponseInSlices,
 } from "./messages/consumer_group_heartbeat_response.ts";
 import {
   type ConsumerGroupDescribeRequest,
@@ -917,6 +986,7 @@ import {
   consumerGroupDescribeResponseSchema,
   decodeConsumerGroupDescribeResponse,
   encodeConsumerGroupDescribeResponse,
+  encodeConsumerGroupDescribeResponseInSlices,
 } from "./messages/consumer_group_describe_response.ts";
 import {
   type ControllerRegistrationRequest,
@@ -930,6 +1000,7 @@ import {
   controllerRegistrationResponseSchema,
   decodeControllerRegistrationResponse,
   encodeControllerRegistrationResponse,
+  encodeControllerRegistrationResponseInSlices,
 } from "./messages/controller_registration_response.ts";
 import {
   decodeGetTelemetrySubscriptionsRequest,
@@ -941,6 +1012,7 @@ import {
 import {
   decodeGetTelemetrySubscriptionsResponse,
   encodeGetTelemetrySubscriptionsResponse,
+  encodeGetTelemetrySubscriptionsResponseInSlices,
   type GetTelemetrySubscriptionsResponse,
   getTelemetrySubscriptionsResponseSchema,
 } from "./messages/get_telemetry_subscriptions_response.ts";
@@ -954,6 +1026,7 @@ import {
 import {
   decodePushTelemetryResponse,
   encodePushTelemetryResponse,
+  encodePushTelemetryResponseInSlices,
   type PushTelemetryResponse,
   pushTelemetryResponseSchema,
 } from "./messages/push_telemetry_response.ts";
@@ -969,6 +1042,7 @@ import {
   assignReplicasToDirsResponseSchema,
   decodeAssignReplicasToDirsResponse,
   encodeAssignReplicasToDirsResponse,
+  encodeAssignReplicasToDirsResponseInSlices,
 } from "./messages/assign_replicas_to_dirs_response.ts";
 import {
   decodeListClientMetricsResourcesRequest,
@@ -980,6 +1054,7 @@ import {
 import {
   decodeListClientMetricsResourcesResponse,
   encodeListClientMetricsResourcesResponse,
+  encodeListClientMetricsResourcesResponseInSlices,
   type ListClientMetricsResourcesResponse,
   listClientMetricsResourcesResponseSchema,
 } from "./messages/list_client_metrics_resources_response.ts";
@@ -995,6 +1070,7 @@ import {
   type DescribeTopicPartitionsResponse,
   describeTopicPartitionsResponseSchema,
   encodeDescribeTopicPartitionsResponse,
+  encodeDescribeTopicPartitionsResponseInSlices,
 } from "./messages/describe_topic_partitions_response.ts";
 import {
   decodeShareGroupHeartbeatRequest,
@@ -1006,6 +1082,7 @@ import {
 import {
   decodeShareGroupHeartbeatResponse,
   encodeShareGroupHeartbeatResponse,
+  encodeShareGroupHeartbeatResponseInSlices,
   type ShareGroupHeartbeatResponse,
   shareGroupHeartbeatResponseSchema,
 } from "./messages/share_group_heartbeat_response.ts";
@@ -1019,6 +1096,7 @@ import {
 import {
   decodeShareGroupDescribeResponse,
   encodeShareGroupDescribeResponse,
+  encodeShareGroupDescribeResponseInSlices,
   type ShareGroupDescribeResponse,
   shareGroupDescribeResponseSchema,
 } from "./messages/share_group_describe_response.ts";
@@ -1032,6 +1110,7 @@ import {
 import {
   decodeShareFetchResponse,
   encodeShareFetchResponse,
+  encodeShareFetchResponseInSlices,
   type ShareFetchResponse,
   shareFetchResponseSchema,
 } from "./messages/share_fetch_response.ts";
@@ -1045,6 +1124,7 @@ import {
 import {
   decodeShareAcknowledgeResponse,
   encodeShareAcknowledgeResponse,
+  encodeShareAcknowledgeResponseInSlices,
   type ShareAcknowledgeResponse,
   shareAcknowledgeResponseSchema,
 } from "./messages/share_acknowledge_response.ts";
@@ -1060,6 +1140,7 @@ import {
   addRaftVoterResponseSchema,
   decodeAddRaftVoterResponse,
   encodeAddRaftVoterResponse,
+  encodeAddRaftVoterResponseInSlices,
 } from "./messages/add_raft_voter_response.ts";
 import {
   decodeRemoveRaftVoterRequest,
@@ -1071,6 +1152,7 @@ import {
 import {
   decodeRemoveRaftVoterResponse,
   encodeRemoveRaftVoterResponse,
+  encodeRemoveRaftVoterResponseInSlices,
   type RemoveRaftVoterResponse,
   removeRaftVoterResponseSchema,
 } from "./messages/remove_raft_voter_response.ts";
@@ -1084,6 +1166,7 @@ import {
 import {
   decodeUpdateRaftVoterResponse,
   encodeUpdateRaftVoterResponse,
+  encodeUpdateRaftVoterResponseInSlices,
   type UpdateRaftVoterResponse,
   updateRaftVoterResponseSchema,
 } from "./messages/update_raft_voter_response.ts";
@@ -1097,6 +1180,7 @@ import {
 import {
   decodeInitializeShareGroupStateResponse,
   encodeInitializeShareGroupStateResponse,
+  encodeInitializeShareGroupStateResponseInSlices,
   type InitializeShareGroupStateResponse,
   initializeShareGroupStateResponseSchema,
 } from "./messages/initialize_share_group_state_response.ts";
@@ -1110,6 +1194,7 @@ import {
 import {
   decodeReadShareGroupStateResponse,
   encodeReadShareGroupStateResponse,
+  encodeReadShareGroupStateResponseInSlices,
   type ReadShareGroupStateResponse,
   readShareGroupStateResponseSchema,
 } from "./messages/read_share_group_state_response.ts";
@@ -1123,6 +1208,7 @@ import {
 import {
   decodeWriteShareGroupStateResponse,
   encodeWriteShareGroupStateResponse,
+  encodeWriteShareGroupStateResponseInSlices,
   type WriteShareGroupStateResponse,
   writeShareGroupStateResponseSchema,
 } from "./messages/write_share_group_state_response.ts";
@@ -1138,6 +1224,7 @@ import {
   type DeleteShareGroupStateResponse,
   deleteShareGroupStateResponseSchema,
   encodeDeleteShareGroupStateResponse,
+  encodeDeleteShareGroupStateResponseInSlices,
 } from "./messages/delete_share_group_state_response.ts";
 import {
   decodeReadShareGroupStateSummaryRequest,
@@ -1149,6 +1236,7 @@ import {
 import {
   decodeReadShareGroupStateSummaryResponse,
   encodeReadShareGroupStateSummaryResponse,
+  encodeReadShareGroupStateSummaryResponseInSlices,
   type ReadShareGroupStateSummaryResponse,
   readShareGroupStateSummaryResponseSchema,
 } from "./messages/read_share_group_state_summary_response.ts";
@@ -1454,6 +1542,8 @@ export interface ApiDescriptor<Req = any, Res = any> {
   decodeRequestInSlices(r: Reader, version: number): Generator<void, Req>;
   /** Writes a response body. */
   encodeResponse(w: Writer, v: Res, version: number): void;
+  /** Writes a response body as a generator that pauses every so many array elements. */
+  encodeResponseInSlices(w: Writer, v: Res, version: number): Generator<void, void>;
   /** Reads a response body. */
   decodeResponse(r: Reader, version: number): Res;
   /** The request's field descriptor. */
@@ -1475,6 +1565,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeProduceRequest,
     decodeRequestInSlices: decodeProduceRequestInSlices,
     encodeResponse: encodeProduceResponse,
+    encodeResponseInSlices: encodeProduceResponseInSlices,
     decodeResponse: decodeProduceResponse,
     requestSchema: produceRequestSchema,
     responseSchema: produceResponseSchema,
@@ -1490,6 +1581,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeFetchRequest,
     decodeRequestInSlices: decodeFetchRequestInSlices,
     encodeResponse: encodeFetchResponse,
+    encodeResponseInSlices: encodeFetchResponseInSlices,
     decodeResponse: decodeFetchResponse,
     requestSchema: fetchRequestSchema,
     responseSchema: fetchResponseSchema,
@@ -1505,6 +1597,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeListOffsetsRequest,
     decodeRequestInSlices: decodeListOffsetsRequestInSlices,
     encodeResponse: encodeListOffsetsResponse,
+    encodeResponseInSlices: encodeListOffsetsResponseInSlices,
     decodeResponse: decodeListOffsetsResponse,
     requestSchema: listOffsetsRequestSchema,
     responseSchema: listOffsetsResponseSchema,
@@ -1520,6 +1613,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeMetadataRequest,
     decodeRequestInSlices: decodeMetadataRequestInSlices,
     encodeResponse: encodeMetadataResponse,
+    encodeResponseInSlices: encodeMetadataResponseInSlices,
     decodeResponse: decodeMetadataResponse,
     requestSchema: metadataRequestSchema,
     responseSchema: metadataResponseSchema,
@@ -1535,6 +1629,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeLeaderAndIsrRequest,
     decodeRequestInSlices: decodeLeaderAndIsrRequestInSlices,
     encodeResponse: encodeLeaderAndIsrResponse,
+    encodeResponseInSlices: encodeLeaderAndIsrResponseInSlices,
     decodeResponse: decodeLeaderAndIsrResponse,
     requestSchema: leaderAndIsrRequestSchema,
     responseSchema: leaderAndIsrResponseSchema,
@@ -1550,6 +1645,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeStopReplicaRequest,
     decodeRequestInSlices: decodeStopReplicaRequestInSlices,
     encodeResponse: encodeStopReplicaResponse,
+    encodeResponseInSlices: encodeStopReplicaResponseInSlices,
     decodeResponse: decodeStopReplicaResponse,
     requestSchema: stopReplicaRequestSchema,
     responseSchema: stopReplicaResponseSchema,
@@ -1565,6 +1661,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeUpdateMetadataRequest,
     decodeRequestInSlices: decodeUpdateMetadataRequestInSlices,
     encodeResponse: encodeUpdateMetadataResponse,
+    encodeResponseInSlices: encodeUpdateMetadataResponseInSlices,
     decodeResponse: decodeUpdateMetadataResponse,
     requestSchema: updateMetadataRequestSchema,
     responseSchema: updateMetadataResponseSchema,
@@ -1580,6 +1677,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeControlledShutdownRequest,
     decodeRequestInSlices: decodeControlledShutdownRequestInSlices,
     encodeResponse: encodeControlledShutdownResponse,
+    encodeResponseInSlices: encodeControlledShutdownResponseInSlices,
     decodeResponse: decodeControlledShutdownResponse,
     requestSchema: controlledShutdownRequestSchema,
     responseSchema: controlledShutdownResponseSchema,
@@ -1595,6 +1693,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeOffsetCommitRequest,
     decodeRequestInSlices: decodeOffsetCommitRequestInSlices,
     encodeResponse: encodeOffsetCommitResponse,
+    encodeResponseInSlices: encodeOffsetCommitResponseInSlices,
     decodeResponse: decodeOffsetCommitResponse,
     requestSchema: offsetCommitRequestSchema,
     responseSchema: offsetCommitResponseSchema,
@@ -1610,6 +1709,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeOffsetFetchRequest,
     decodeRequestInSlices: decodeOffsetFetchRequestInSlices,
     encodeResponse: encodeOffsetFetchResponse,
+    encodeResponseInSlices: encodeOffsetFetchResponseInSlices,
     decodeResponse: decodeOffsetFetchResponse,
     requestSchema: offsetFetchRequestSchema,
     responseSchema: offsetFetchResponseSchema,
@@ -1625,6 +1725,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeFindCoordinatorRequest,
     decodeRequestInSlices: decodeFindCoordinatorRequestInSlices,
     encodeResponse: encodeFindCoordinatorResponse,
+    encodeResponseInSlices: encodeFindCoordinatorResponseInSlices,
     decodeResponse: decodeFindCoordinatorResponse,
     requestSchema: findCoordinatorRequestSchema,
     responseSchema: findCoordinatorResponseSchema,
@@ -1640,6 +1741,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeJoinGroupRequest,
     decodeRequestInSlices: decodeJoinGroupRequestInSlices,
     encodeResponse: encodeJoinGroupResponse,
+    encodeResponseInSlices: encodeJoinGroupResponseInSlices,
     decodeResponse: decodeJoinGroupResponse,
     requestSchema: joinGroupRequestSchema,
     responseSchema: joinGroupResponseSchema,
@@ -1655,6 +1757,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeHeartbeatRequest,
     decodeRequestInSlices: decodeHeartbeatRequestInSlices,
     encodeResponse: encodeHeartbeatResponse,
+    encodeResponseInSlices: encodeHeartbeatResponseInSlices,
     decodeResponse: decodeHeartbeatResponse,
     requestSchema: heartbeatRequestSchema,
     responseSchema: heartbeatResponseSchema,
@@ -1670,6 +1773,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeLeaveGroupRequest,
     decodeRequestInSlices: decodeLeaveGroupRequestInSlices,
     encodeResponse: encodeLeaveGroupResponse,
+    encodeResponseInSlices: encodeLeaveGroupResponseInSlices,
     decodeResponse: decodeLeaveGroupResponse,
     requestSchema: leaveGroupRequestSchema,
     responseSchema: leaveGroupResponseSchema,
@@ -1685,6 +1789,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeSyncGroupRequest,
     decodeRequestInSlices: decodeSyncGroupRequestInSlices,
     encodeResponse: encodeSyncGroupResponse,
+    encodeResponseInSlices: encodeSyncGroupResponseInSlices,
     decodeResponse: decodeSyncGroupResponse,
     requestSchema: syncGroupRequestSchema,
     responseSchema: syncGroupResponseSchema,
@@ -1700,6 +1805,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeGroupsRequest,
     decodeRequestInSlices: decodeDescribeGroupsRequestInSlices,
     encodeResponse: encodeDescribeGroupsResponse,
+    encodeResponseInSlices: encodeDescribeGroupsResponseInSlices,
     decodeResponse: decodeDescribeGroupsResponse,
     requestSchema: describeGroupsRequestSchema,
     responseSchema: describeGroupsResponseSchema,
@@ -1715,6 +1821,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeListGroupsRequest,
     decodeRequestInSlices: decodeListGroupsRequestInSlices,
     encodeResponse: encodeListGroupsResponse,
+    encodeResponseInSlices: encodeListGroupsResponseInSlices,
     decodeResponse: decodeListGroupsResponse,
     requestSchema: listGroupsRequestSchema,
     responseSchema: listGroupsResponseSchema,
@@ -1730,6 +1837,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeSaslHandshakeRequest,
     decodeRequestInSlices: decodeSaslHandshakeRequestInSlices,
     encodeResponse: encodeSaslHandshakeResponse,
+    encodeResponseInSlices: encodeSaslHandshakeResponseInSlices,
     decodeResponse: decodeSaslHandshakeResponse,
     requestSchema: saslHandshakeRequestSchema,
     responseSchema: saslHandshakeResponseSchema,
@@ -1745,6 +1853,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeApiVersionsRequest,
     decodeRequestInSlices: decodeApiVersionsRequestInSlices,
     encodeResponse: encodeApiVersionsResponse,
+    encodeResponseInSlices: encodeApiVersionsResponseInSlices,
     decodeResponse: decodeApiVersionsResponse,
     requestSchema: apiVersionsRequestSchema,
     responseSchema: apiVersionsResponseSchema,
@@ -1760,6 +1869,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeCreateTopicsRequest,
     decodeRequestInSlices: decodeCreateTopicsRequestInSlices,
     encodeResponse: encodeCreateTopicsResponse,
+    encodeResponseInSlices: encodeCreateTopicsResponseInSlices,
     decodeResponse: decodeCreateTopicsResponse,
     requestSchema: createTopicsRequestSchema,
     responseSchema: createTopicsResponseSchema,
@@ -1775,6 +1885,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDeleteTopicsRequest,
     decodeRequestInSlices: decodeDeleteTopicsRequestInSlices,
     encodeResponse: encodeDeleteTopicsResponse,
+    encodeResponseInSlices: encodeDeleteTopicsResponseInSlices,
     decodeResponse: decodeDeleteTopicsResponse,
     requestSchema: deleteTopicsRequestSchema,
     responseSchema: deleteTopicsResponseSchema,
@@ -1790,6 +1901,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDeleteRecordsRequest,
     decodeRequestInSlices: decodeDeleteRecordsRequestInSlices,
     encodeResponse: encodeDeleteRecordsResponse,
+    encodeResponseInSlices: encodeDeleteRecordsResponseInSlices,
     decodeResponse: decodeDeleteRecordsResponse,
     requestSchema: deleteRecordsRequestSchema,
     responseSchema: deleteRecordsResponseSchema,
@@ -1805,6 +1917,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeInitProducerIdRequest,
     decodeRequestInSlices: decodeInitProducerIdRequestInSlices,
     encodeResponse: encodeInitProducerIdResponse,
+    encodeResponseInSlices: encodeInitProducerIdResponseInSlices,
     decodeResponse: decodeInitProducerIdResponse,
     requestSchema: initProducerIdRequestSchema,
     responseSchema: initProducerIdResponseSchema,
@@ -1820,6 +1933,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeOffsetForLeaderEpochRequest,
     decodeRequestInSlices: decodeOffsetForLeaderEpochRequestInSlices,
     encodeResponse: encodeOffsetForLeaderEpochResponse,
+    encodeResponseInSlices: encodeOffsetForLeaderEpochResponseInSlices,
     decodeResponse: decodeOffsetForLeaderEpochResponse,
     requestSchema: offsetForLeaderEpochRequestSchema,
     responseSchema: offsetForLeaderEpochResponseSchema,
@@ -1835,6 +1949,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeAddPartitionsToTxnRequest,
     decodeRequestInSlices: decodeAddPartitionsToTxnRequestInSlices,
     encodeResponse: encodeAddPartitionsToTxnResponse,
+    encodeResponseInSlices: encodeAddPartitionsToTxnResponseInSlices,
     decodeResponse: decodeAddPartitionsToTxnResponse,
     requestSchema: addPartitionsToTxnRequestSchema,
     responseSchema: addPartitionsToTxnResponseSchema,
@@ -1850,6 +1965,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeAddOffsetsToTxnRequest,
     decodeRequestInSlices: decodeAddOffsetsToTxnRequestInSlices,
     encodeResponse: encodeAddOffsetsToTxnResponse,
+    encodeResponseInSlices: encodeAddOffsetsToTxnResponseInSlices,
     decodeResponse: decodeAddOffsetsToTxnResponse,
     requestSchema: addOffsetsToTxnRequestSchema,
     responseSchema: addOffsetsToTxnResponseSchema,
@@ -1865,6 +1981,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeEndTxnRequest,
     decodeRequestInSlices: decodeEndTxnRequestInSlices,
     encodeResponse: encodeEndTxnResponse,
+    encodeResponseInSlices: encodeEndTxnResponseInSlices,
     decodeResponse: decodeEndTxnResponse,
     requestSchema: endTxnRequestSchema,
     responseSchema: endTxnResponseSchema,
@@ -1880,6 +1997,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeWriteTxnMarkersRequest,
     decodeRequestInSlices: decodeWriteTxnMarkersRequestInSlices,
     encodeResponse: encodeWriteTxnMarkersResponse,
+    encodeResponseInSlices: encodeWriteTxnMarkersResponseInSlices,
     decodeResponse: decodeWriteTxnMarkersResponse,
     requestSchema: writeTxnMarkersRequestSchema,
     responseSchema: writeTxnMarkersResponseSchema,
@@ -1895,6 +2013,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeTxnOffsetCommitRequest,
     decodeRequestInSlices: decodeTxnOffsetCommitRequestInSlices,
     encodeResponse: encodeTxnOffsetCommitResponse,
+    encodeResponseInSlices: encodeTxnOffsetCommitResponseInSlices,
     decodeResponse: decodeTxnOffsetCommitResponse,
     requestSchema: txnOffsetCommitRequestSchema,
     responseSchema: txnOffsetCommitResponseSchema,
@@ -1910,6 +2029,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeAclsRequest,
     decodeRequestInSlices: decodeDescribeAclsRequestInSlices,
     encodeResponse: encodeDescribeAclsResponse,
+    encodeResponseInSlices: encodeDescribeAclsResponseInSlices,
     decodeResponse: decodeDescribeAclsResponse,
     requestSchema: describeAclsRequestSchema,
     responseSchema: describeAclsResponseSchema,
@@ -1925,6 +2045,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeCreateAclsRequest,
     decodeRequestInSlices: decodeCreateAclsRequestInSlices,
     encodeResponse: encodeCreateAclsResponse,
+    encodeResponseInSlices: encodeCreateAclsResponseInSlices,
     decodeResponse: decodeCreateAclsResponse,
     requestSchema: createAclsRequestSchema,
     responseSchema: createAclsResponseSchema,
@@ -1940,6 +2061,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDeleteAclsRequest,
     decodeRequestInSlices: decodeDeleteAclsRequestInSlices,
     encodeResponse: encodeDeleteAclsResponse,
+    encodeResponseInSlices: encodeDeleteAclsResponseInSlices,
     decodeResponse: decodeDeleteAclsResponse,
     requestSchema: deleteAclsRequestSchema,
     responseSchema: deleteAclsResponseSchema,
@@ -1955,6 +2077,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeConfigsRequest,
     decodeRequestInSlices: decodeDescribeConfigsRequestInSlices,
     encodeResponse: encodeDescribeConfigsResponse,
+    encodeResponseInSlices: encodeDescribeConfigsResponseInSlices,
     decodeResponse: decodeDescribeConfigsResponse,
     requestSchema: describeConfigsRequestSchema,
     responseSchema: describeConfigsResponseSchema,
@@ -1970,6 +2093,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeAlterConfigsRequest,
     decodeRequestInSlices: decodeAlterConfigsRequestInSlices,
     encodeResponse: encodeAlterConfigsResponse,
+    encodeResponseInSlices: encodeAlterConfigsResponseInSlices,
     decodeResponse: decodeAlterConfigsResponse,
     requestSchema: alterConfigsRequestSchema,
     responseSchema: alterConfigsResponseSchema,
@@ -1985,6 +2109,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeAlterReplicaLogDirsRequest,
     decodeRequestInSlices: decodeAlterReplicaLogDirsRequestInSlices,
     encodeResponse: encodeAlterReplicaLogDirsResponse,
+    encodeResponseInSlices: encodeAlterReplicaLogDirsResponseInSlices,
     decodeResponse: decodeAlterReplicaLogDirsResponse,
     requestSchema: alterReplicaLogDirsRequestSchema,
     responseSchema: alterReplicaLogDirsResponseSchema,
@@ -2000,6 +2125,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeLogDirsRequest,
     decodeRequestInSlices: decodeDescribeLogDirsRequestInSlices,
     encodeResponse: encodeDescribeLogDirsResponse,
+    encodeResponseInSlices: encodeDescribeLogDirsResponseInSlices,
     decodeResponse: decodeDescribeLogDirsResponse,
     requestSchema: describeLogDirsRequestSchema,
     responseSchema: describeLogDirsResponseSchema,
@@ -2015,6 +2141,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeSaslAuthenticateRequest,
     decodeRequestInSlices: decodeSaslAuthenticateRequestInSlices,
     encodeResponse: encodeSaslAuthenticateResponse,
+    encodeResponseInSlices: encodeSaslAuthenticateResponseInSlices,
     decodeResponse: decodeSaslAuthenticateResponse,
     requestSchema: saslAuthenticateRequestSchema,
     responseSchema: saslAuthenticateResponseSchema,
@@ -2030,6 +2157,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeCreatePartitionsRequest,
     decodeRequestInSlices: decodeCreatePartitionsRequestInSlices,
     encodeResponse: encodeCreatePartitionsResponse,
+    encodeResponseInSlices: encodeCreatePartitionsResponseInSlices,
     decodeResponse: decodeCreatePartitionsResponse,
     requestSchema: createPartitionsRequestSchema,
     responseSchema: createPartitionsResponseSchema,
@@ -2045,6 +2173,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeCreateDelegationTokenRequest,
     decodeRequestInSlices: decodeCreateDelegationTokenRequestInSlices,
     encodeResponse: encodeCreateDelegationTokenResponse,
+    encodeResponseInSlices: encodeCreateDelegationTokenResponseInSlices,
     decodeResponse: decodeCreateDelegationTokenResponse,
     requestSchema: createDelegationTokenRequestSchema,
     responseSchema: createDelegationTokenResponseSchema,
@@ -2060,6 +2189,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeRenewDelegationTokenRequest,
     decodeRequestInSlices: decodeRenewDelegationTokenRequestInSlices,
     encodeResponse: encodeRenewDelegationTokenResponse,
+    encodeResponseInSlices: encodeRenewDelegationTokenResponseInSlices,
     decodeResponse: decodeRenewDelegationTokenResponse,
     requestSchema: renewDelegationTokenRequestSchema,
     responseSchema: renewDelegationTokenResponseSchema,
@@ -2075,6 +2205,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeExpireDelegationTokenRequest,
     decodeRequestInSlices: decodeExpireDelegationTokenRequestInSlices,
     encodeResponse: encodeExpireDelegationTokenResponse,
+    encodeResponseInSlices: encodeExpireDelegationTokenResponseInSlices,
     decodeResponse: decodeExpireDelegationTokenResponse,
     requestSchema: expireDelegationTokenRequestSchema,
     responseSchema: expireDelegationTokenResponseSchema,
@@ -2090,6 +2221,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeDelegationTokenRequest,
     decodeRequestInSlices: decodeDescribeDelegationTokenRequestInSlices,
     encodeResponse: encodeDescribeDelegationTokenResponse,
+    encodeResponseInSlices: encodeDescribeDelegationTokenResponseInSlices,
     decodeResponse: decodeDescribeDelegationTokenResponse,
     requestSchema: describeDelegationTokenRequestSchema,
     responseSchema: describeDelegationTokenResponseSchema,
@@ -2105,6 +2237,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDeleteGroupsRequest,
     decodeRequestInSlices: decodeDeleteGroupsRequestInSlices,
     encodeResponse: encodeDeleteGroupsResponse,
+    encodeResponseInSlices: encodeDeleteGroupsResponseInSlices,
     decodeResponse: decodeDeleteGroupsResponse,
     requestSchema: deleteGroupsRequestSchema,
     responseSchema: deleteGroupsResponseSchema,
@@ -2120,6 +2253,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeElectLeadersRequest,
     decodeRequestInSlices: decodeElectLeadersRequestInSlices,
     encodeResponse: encodeElectLeadersResponse,
+    encodeResponseInSlices: encodeElectLeadersResponseInSlices,
     decodeResponse: decodeElectLeadersResponse,
     requestSchema: electLeadersRequestSchema,
     responseSchema: electLeadersResponseSchema,
@@ -2135,6 +2269,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeIncrementalAlterConfigsRequest,
     decodeRequestInSlices: decodeIncrementalAlterConfigsRequestInSlices,
     encodeResponse: encodeIncrementalAlterConfigsResponse,
+    encodeResponseInSlices: encodeIncrementalAlterConfigsResponseInSlices,
     decodeResponse: decodeIncrementalAlterConfigsResponse,
     requestSchema: incrementalAlterConfigsRequestSchema,
     responseSchema: incrementalAlterConfigsResponseSchema,
@@ -2150,6 +2285,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeAlterPartitionReassignmentsRequest,
     decodeRequestInSlices: decodeAlterPartitionReassignmentsRequestInSlices,
     encodeResponse: encodeAlterPartitionReassignmentsResponse,
+    encodeResponseInSlices: encodeAlterPartitionReassignmentsResponseInSlices,
     decodeResponse: decodeAlterPartitionReassignmentsResponse,
     requestSchema: alterPartitionReassignmentsRequestSchema,
     responseSchema: alterPartitionReassignmentsResponseSchema,
@@ -2165,6 +2301,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeListPartitionReassignmentsRequest,
     decodeRequestInSlices: decodeListPartitionReassignmentsRequestInSlices,
     encodeResponse: encodeListPartitionReassignmentsResponse,
+    encodeResponseInSlices: encodeListPartitionReassignmentsResponseInSlices,
     decodeResponse: decodeListPartitionReassignmentsResponse,
     requestSchema: listPartitionReassignmentsRequestSchema,
     responseSchema: listPartitionReassignmentsResponseSchema,
@@ -2180,6 +2317,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeOffsetDeleteRequest,
     decodeRequestInSlices: decodeOffsetDeleteRequestInSlices,
     encodeResponse: encodeOffsetDeleteResponse,
+    encodeResponseInSlices: encodeOffsetDeleteResponseInSlices,
     decodeResponse: decodeOffsetDeleteResponse,
     requestSchema: offsetDeleteRequestSchema,
     responseSchema: offsetDeleteResponseSchema,
@@ -2195,6 +2333,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeClientQuotasRequest,
     decodeRequestInSlices: decodeDescribeClientQuotasRequestInSlices,
     encodeResponse: encodeDescribeClientQuotasResponse,
+    encodeResponseInSlices: encodeDescribeClientQuotasResponseInSlices,
     decodeResponse: decodeDescribeClientQuotasResponse,
     requestSchema: describeClientQuotasRequestSchema,
     responseSchema: describeClientQuotasResponseSchema,
@@ -2210,6 +2349,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeAlterClientQuotasRequest,
     decodeRequestInSlices: decodeAlterClientQuotasRequestInSlices,
     encodeResponse: encodeAlterClientQuotasResponse,
+    encodeResponseInSlices: encodeAlterClientQuotasResponseInSlices,
     decodeResponse: decodeAlterClientQuotasResponse,
     requestSchema: alterClientQuotasRequestSchema,
     responseSchema: alterClientQuotasResponseSchema,
@@ -2225,6 +2365,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeUserScramCredentialsRequest,
     decodeRequestInSlices: decodeDescribeUserScramCredentialsRequestInSlices,
     encodeResponse: encodeDescribeUserScramCredentialsResponse,
+    encodeResponseInSlices: encodeDescribeUserScramCredentialsResponseInSlices,
     decodeResponse: decodeDescribeUserScramCredentialsResponse,
     requestSchema: describeUserScramCredentialsRequestSchema,
     responseSchema: describeUserScramCredentialsResponseSchema,
@@ -2240,6 +2381,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeAlterUserScramCredentialsRequest,
     decodeRequestInSlices: decodeAlterUserScramCredentialsRequestInSlices,
     encodeResponse: encodeAlterUserScramCredentialsResponse,
+    encodeResponseInSlices: encodeAlterUserScramCredentialsResponseInSlices,
     decodeResponse: decodeAlterUserScramCredentialsResponse,
     requestSchema: alterUserScramCredentialsRequestSchema,
     responseSchema: alterUserScramCredentialsResponseSchema,
@@ -2255,6 +2397,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeVoteRequest,
     decodeRequestInSlices: decodeVoteRequestInSlices,
     encodeResponse: encodeVoteResponse,
+    encodeResponseInSlices: encodeVoteResponseInSlices,
     decodeResponse: decodeVoteResponse,
     requestSchema: voteRequestSchema,
     responseSchema: voteResponseSchema,
@@ -2270,6 +2413,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeBeginQuorumEpochRequest,
     decodeRequestInSlices: decodeBeginQuorumEpochRequestInSlices,
     encodeResponse: encodeBeginQuorumEpochResponse,
+    encodeResponseInSlices: encodeBeginQuorumEpochResponseInSlices,
     decodeResponse: decodeBeginQuorumEpochResponse,
     requestSchema: beginQuorumEpochRequestSchema,
     responseSchema: beginQuorumEpochResponseSchema,
@@ -2285,6 +2429,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeEndQuorumEpochRequest,
     decodeRequestInSlices: decodeEndQuorumEpochRequestInSlices,
     encodeResponse: encodeEndQuorumEpochResponse,
+    encodeResponseInSlices: encodeEndQuorumEpochResponseInSlices,
     decodeResponse: decodeEndQuorumEpochResponse,
     requestSchema: endQuorumEpochRequestSchema,
     responseSchema: endQuorumEpochResponseSchema,
@@ -2300,6 +2445,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeQuorumRequest,
     decodeRequestInSlices: decodeDescribeQuorumRequestInSlices,
     encodeResponse: encodeDescribeQuorumResponse,
+    encodeResponseInSlices: encodeDescribeQuorumResponseInSlices,
     decodeResponse: decodeDescribeQuorumResponse,
     requestSchema: describeQuorumRequestSchema,
     responseSchema: describeQuorumResponseSchema,
@@ -2315,6 +2461,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeAlterPartitionRequest,
     decodeRequestInSlices: decodeAlterPartitionRequestInSlices,
     encodeResponse: encodeAlterPartitionResponse,
+    encodeResponseInSlices: encodeAlterPartitionResponseInSlices,
     decodeResponse: decodeAlterPartitionResponse,
     requestSchema: alterPartitionRequestSchema,
     responseSchema: alterPartitionResponseSchema,
@@ -2330,6 +2477,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeUpdateFeaturesRequest,
     decodeRequestInSlices: decodeUpdateFeaturesRequestInSlices,
     encodeResponse: encodeUpdateFeaturesResponse,
+    encodeResponseInSlices: encodeUpdateFeaturesResponseInSlices,
     decodeResponse: decodeUpdateFeaturesResponse,
     requestSchema: updateFeaturesRequestSchema,
     responseSchema: updateFeaturesResponseSchema,
@@ -2345,6 +2493,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeEnvelopeRequest,
     decodeRequestInSlices: decodeEnvelopeRequestInSlices,
     encodeResponse: encodeEnvelopeResponse,
+    encodeResponseInSlices: encodeEnvelopeResponseInSlices,
     decodeResponse: decodeEnvelopeResponse,
     requestSchema: envelopeRequestSchema,
     responseSchema: envelopeResponseSchema,
@@ -2360,6 +2509,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeFetchSnapshotRequest,
     decodeRequestInSlices: decodeFetchSnapshotRequestInSlices,
     encodeResponse: encodeFetchSnapshotResponse,
+    encodeResponseInSlices: encodeFetchSnapshotResponseInSlices,
     decodeResponse: decodeFetchSnapshotResponse,
     requestSchema: fetchSnapshotRequestSchema,
     responseSchema: fetchSnapshotResponseSchema,
@@ -2375,6 +2525,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeClusterRequest,
     decodeRequestInSlices: decodeDescribeClusterRequestInSlices,
     encodeResponse: encodeDescribeClusterResponse,
+    encodeResponseInSlices: encodeDescribeClusterResponseInSlices,
     decodeResponse: decodeDescribeClusterResponse,
     requestSchema: describeClusterRequestSchema,
     responseSchema: describeClusterResponseSchema,
@@ -2390,6 +2541,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeProducersRequest,
     decodeRequestInSlices: decodeDescribeProducersRequestInSlices,
     encodeResponse: encodeDescribeProducersResponse,
+    encodeResponseInSlices: encodeDescribeProducersResponseInSlices,
     decodeResponse: decodeDescribeProducersResponse,
     requestSchema: describeProducersRequestSchema,
     responseSchema: describeProducersResponseSchema,
@@ -2405,6 +2557,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeBrokerRegistrationRequest,
     decodeRequestInSlices: decodeBrokerRegistrationRequestInSlices,
     encodeResponse: encodeBrokerRegistrationResponse,
+    encodeResponseInSlices: encodeBrokerRegistrationResponseInSlices,
     decodeResponse: decodeBrokerRegistrationResponse,
     requestSchema: brokerRegistrationRequestSchema,
     responseSchema: brokerRegistrationResponseSchema,
@@ -2420,6 +2573,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeBrokerHeartbeatRequest,
     decodeRequestInSlices: decodeBrokerHeartbeatRequestInSlices,
     encodeResponse: encodeBrokerHeartbeatResponse,
+    encodeResponseInSlices: encodeBrokerHeartbeatResponseInSlices,
     decodeResponse: decodeBrokerHeartbeatResponse,
     requestSchema: brokerHeartbeatRequestSchema,
     responseSchema: brokerHeartbeatResponseSchema,
@@ -2435,6 +2589,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeUnregisterBrokerRequest,
     decodeRequestInSlices: decodeUnregisterBrokerRequestInSlices,
     encodeResponse: encodeUnregisterBrokerResponse,
+    encodeResponseInSlices: encodeUnregisterBrokerResponseInSlices,
     decodeResponse: decodeUnregisterBrokerResponse,
     requestSchema: unregisterBrokerRequestSchema,
     responseSchema: unregisterBrokerResponseSchema,
@@ -2450,6 +2605,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeTransactionsRequest,
     decodeRequestInSlices: decodeDescribeTransactionsRequestInSlices,
     encodeResponse: encodeDescribeTransactionsResponse,
+    encodeResponseInSlices: encodeDescribeTransactionsResponseInSlices,
     decodeResponse: decodeDescribeTransactionsResponse,
     requestSchema: describeTransactionsRequestSchema,
     responseSchema: describeTransactionsResponseSchema,
@@ -2465,6 +2621,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeListTransactionsRequest,
     decodeRequestInSlices: decodeListTransactionsRequestInSlices,
     encodeResponse: encodeListTransactionsResponse,
+    encodeResponseInSlices: encodeListTransactionsResponseInSlices,
     decodeResponse: decodeListTransactionsResponse,
     requestSchema: listTransactionsRequestSchema,
     responseSchema: listTransactionsResponseSchema,
@@ -2480,6 +2637,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeAllocateProducerIdsRequest,
     decodeRequestInSlices: decodeAllocateProducerIdsRequestInSlices,
     encodeResponse: encodeAllocateProducerIdsResponse,
+    encodeResponseInSlices: encodeAllocateProducerIdsResponseInSlices,
     decodeResponse: decodeAllocateProducerIdsResponse,
     requestSchema: allocateProducerIdsRequestSchema,
     responseSchema: allocateProducerIdsResponseSchema,
@@ -2495,6 +2653,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeConsumerGroupHeartbeatRequest,
     decodeRequestInSlices: decodeConsumerGroupHeartbeatRequestInSlices,
     encodeResponse: encodeConsumerGroupHeartbeatResponse,
+    encodeResponseInSlices: encodeConsumerGroupHeartbeatResponseInSlices,
     decodeResponse: decodeConsumerGroupHeartbeatResponse,
     requestSchema: consumerGroupHeartbeatRequestSchema,
     responseSchema: consumerGroupHeartbeatResponseSchema,
@@ -2510,6 +2669,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeConsumerGroupDescribeRequest,
     decodeRequestInSlices: decodeConsumerGroupDescribeRequestInSlices,
     encodeResponse: encodeConsumerGroupDescribeResponse,
+    encodeResponseInSlices: encodeConsumerGroupDescribeResponseInSlices,
     decodeResponse: decodeConsumerGroupDescribeResponse,
     requestSchema: consumerGroupDescribeRequestSchema,
     responseSchema: consumerGroupDescribeResponseSchema,
@@ -2525,6 +2685,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeControllerRegistrationRequest,
     decodeRequestInSlices: decodeControllerRegistrationRequestInSlices,
     encodeResponse: encodeControllerRegistrationResponse,
+    encodeResponseInSlices: encodeControllerRegistrationResponseInSlices,
     decodeResponse: decodeControllerRegistrationResponse,
     requestSchema: controllerRegistrationRequestSchema,
     responseSchema: controllerRegistrationResponseSchema,
@@ -2540,6 +2701,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeGetTelemetrySubscriptionsRequest,
     decodeRequestInSlices: decodeGetTelemetrySubscriptionsRequestInSlices,
     encodeResponse: encodeGetTelemetrySubscriptionsResponse,
+    encodeResponseInSlices: encodeGetTelemetrySubscriptionsResponseInSlices,
     decodeResponse: decodeGetTelemetrySubscriptionsResponse,
     requestSchema: getTelemetrySubscriptionsRequestSchema,
     responseSchema: getTelemetrySubscriptionsResponseSchema,
@@ -2555,6 +2717,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodePushTelemetryRequest,
     decodeRequestInSlices: decodePushTelemetryRequestInSlices,
     encodeResponse: encodePushTelemetryResponse,
+    encodeResponseInSlices: encodePushTelemetryResponseInSlices,
     decodeResponse: decodePushTelemetryResponse,
     requestSchema: pushTelemetryRequestSchema,
     responseSchema: pushTelemetryResponseSchema,
@@ -2570,6 +2733,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeAssignReplicasToDirsRequest,
     decodeRequestInSlices: decodeAssignReplicasToDirsRequestInSlices,
     encodeResponse: encodeAssignReplicasToDirsResponse,
+    encodeResponseInSlices: encodeAssignReplicasToDirsResponseInSlices,
     decodeResponse: decodeAssignReplicasToDirsResponse,
     requestSchema: assignReplicasToDirsRequestSchema,
     responseSchema: assignReplicasToDirsResponseSchema,
@@ -2585,6 +2749,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeListClientMetricsResourcesRequest,
     decodeRequestInSlices: decodeListClientMetricsResourcesRequestInSlices,
     encodeResponse: encodeListClientMetricsResourcesResponse,
+    encodeResponseInSlices: encodeListClientMetricsResourcesResponseInSlices,
     decodeResponse: decodeListClientMetricsResourcesResponse,
     requestSchema: listClientMetricsResourcesRequestSchema,
     responseSchema: listClientMetricsResourcesResponseSchema,
@@ -2600,6 +2765,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDescribeTopicPartitionsRequest,
     decodeRequestInSlices: decodeDescribeTopicPartitionsRequestInSlices,
     encodeResponse: encodeDescribeTopicPartitionsResponse,
+    encodeResponseInSlices: encodeDescribeTopicPartitionsResponseInSlices,
     decodeResponse: decodeDescribeTopicPartitionsResponse,
     requestSchema: describeTopicPartitionsRequestSchema,
     responseSchema: describeTopicPartitionsResponseSchema,
@@ -2615,6 +2781,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeShareGroupHeartbeatRequest,
     decodeRequestInSlices: decodeShareGroupHeartbeatRequestInSlices,
     encodeResponse: encodeShareGroupHeartbeatResponse,
+    encodeResponseInSlices: encodeShareGroupHeartbeatResponseInSlices,
     decodeResponse: decodeShareGroupHeartbeatResponse,
     requestSchema: shareGroupHeartbeatRequestSchema,
     responseSchema: shareGroupHeartbeatResponseSchema,
@@ -2630,6 +2797,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeShareGroupDescribeRequest,
     decodeRequestInSlices: decodeShareGroupDescribeRequestInSlices,
     encodeResponse: encodeShareGroupDescribeResponse,
+    encodeResponseInSlices: encodeShareGroupDescribeResponseInSlices,
     decodeResponse: decodeShareGroupDescribeResponse,
     requestSchema: shareGroupDescribeRequestSchema,
     responseSchema: shareGroupDescribeResponseSchema,
@@ -2645,6 +2813,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeShareFetchRequest,
     decodeRequestInSlices: decodeShareFetchRequestInSlices,
     encodeResponse: encodeShareFetchResponse,
+    encodeResponseInSlices: encodeShareFetchResponseInSlices,
     decodeResponse: decodeShareFetchResponse,
     requestSchema: shareFetchRequestSchema,
     responseSchema: shareFetchResponseSchema,
@@ -2660,6 +2829,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeShareAcknowledgeRequest,
     decodeRequestInSlices: decodeShareAcknowledgeRequestInSlices,
     encodeResponse: encodeShareAcknowledgeResponse,
+    encodeResponseInSlices: encodeShareAcknowledgeResponseInSlices,
     decodeResponse: decodeShareAcknowledgeResponse,
     requestSchema: shareAcknowledgeRequestSchema,
     responseSchema: shareAcknowledgeResponseSchema,
@@ -2675,6 +2845,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeAddRaftVoterRequest,
     decodeRequestInSlices: decodeAddRaftVoterRequestInSlices,
     encodeResponse: encodeAddRaftVoterResponse,
+    encodeResponseInSlices: encodeAddRaftVoterResponseInSlices,
     decodeResponse: decodeAddRaftVoterResponse,
     requestSchema: addRaftVoterRequestSchema,
     responseSchema: addRaftVoterResponseSchema,
@@ -2690,6 +2861,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeRemoveRaftVoterRequest,
     decodeRequestInSlices: decodeRemoveRaftVoterRequestInSlices,
     encodeResponse: encodeRemoveRaftVoterResponse,
+    encodeResponseInSlices: encodeRemoveRaftVoterResponseInSlices,
     decodeResponse: decodeRemoveRaftVoterResponse,
     requestSchema: removeRaftVoterRequestSchema,
     responseSchema: removeRaftVoterResponseSchema,
@@ -2705,6 +2877,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeUpdateRaftVoterRequest,
     decodeRequestInSlices: decodeUpdateRaftVoterRequestInSlices,
     encodeResponse: encodeUpdateRaftVoterResponse,
+    encodeResponseInSlices: encodeUpdateRaftVoterResponseInSlices,
     decodeResponse: decodeUpdateRaftVoterResponse,
     requestSchema: updateRaftVoterRequestSchema,
     responseSchema: updateRaftVoterResponseSchema,
@@ -2720,6 +2893,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeInitializeShareGroupStateRequest,
     decodeRequestInSlices: decodeInitializeShareGroupStateRequestInSlices,
     encodeResponse: encodeInitializeShareGroupStateResponse,
+    encodeResponseInSlices: encodeInitializeShareGroupStateResponseInSlices,
     decodeResponse: decodeInitializeShareGroupStateResponse,
     requestSchema: initializeShareGroupStateRequestSchema,
     responseSchema: initializeShareGroupStateResponseSchema,
@@ -2735,6 +2909,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeReadShareGroupStateRequest,
     decodeRequestInSlices: decodeReadShareGroupStateRequestInSlices,
     encodeResponse: encodeReadShareGroupStateResponse,
+    encodeResponseInSlices: encodeReadShareGroupStateResponseInSlices,
     decodeResponse: decodeReadShareGroupStateResponse,
     requestSchema: readShareGroupStateRequestSchema,
     responseSchema: readShareGroupStateResponseSchema,
@@ -2750,6 +2925,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeWriteShareGroupStateRequest,
     decodeRequestInSlices: decodeWriteShareGroupStateRequestInSlices,
     encodeResponse: encodeWriteShareGroupStateResponse,
+    encodeResponseInSlices: encodeWriteShareGroupStateResponseInSlices,
     decodeResponse: decodeWriteShareGroupStateResponse,
     requestSchema: writeShareGroupStateRequestSchema,
     responseSchema: writeShareGroupStateResponseSchema,
@@ -2765,6 +2941,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeDeleteShareGroupStateRequest,
     decodeRequestInSlices: decodeDeleteShareGroupStateRequestInSlices,
     encodeResponse: encodeDeleteShareGroupStateResponse,
+    encodeResponseInSlices: encodeDeleteShareGroupStateResponseInSlices,
     decodeResponse: decodeDeleteShareGroupStateResponse,
     requestSchema: deleteShareGroupStateRequestSchema,
     responseSchema: deleteShareGroupStateResponseSchema,
@@ -2780,6 +2957,7 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     decodeRequest: decodeReadShareGroupStateSummaryRequest,
     decodeRequestInSlices: decodeReadShareGroupStateSummaryRequestInSlices,
     encodeResponse: encodeReadShareGroupStateSummaryResponse,
+    encodeResponseInSlices: encodeReadShareGroupStateSummaryResponseInSlices,
     decodeResponse: decodeReadShareGroupStateSummaryResponse,
     requestSchema: readShareGroupStateSummaryRequestSchema,
     responseSchema: readShareGroupStateSummaryResponseSchema,

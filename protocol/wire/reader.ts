@@ -12,12 +12,11 @@
 import { ProtocolError } from "../protocol_error.ts";
 import type { TaggedField } from "./writer.ts";
 import { uuidFromBytes } from "./uuid.ts";
-import { MAX_ARRAY_LENGTH, MAX_TAGGED_FIELD_COUNT } from "./limits.ts";
+import { MAX_ARRAY_LENGTH, MAX_TAGGED_FIELD_COUNT, SLICE_ELEMENTS } from "./limits.ts";
 
 const decoder = new TextDecoder();
 
-/** The generator readers pause after this many elements of one array: ~0.1-1 ms of decoding. */
-export const SLICE_ELEMENTS = 1024;
+export { SLICE_ELEMENTS };
 
 /**
  * Reads primitives from `bytes`, starting at `pos`.

@@ -8,6 +8,7 @@
 import { ProtocolError } from "../protocol_error.ts";
 import { uuidToBytes } from "./uuid.ts";
 import { type Filler, fillerOf } from "./deferred_bytes.ts";
+import { SLICE_ELEMENTS } from "./limits.ts";
 
 const encoder = new TextEncoder();
 
@@ -315,6 +316,41 @@ export class Writer {
     }
     if (a === null) this.arrayLength(-1, flexible);
     else this.array(a, flexible, each);
+  }
+
+  /**
+   * Like {@link Writer.nullableArray} for arrays of structs written by the generator encoder `each`, pausing
+   * (a bare `yield`) every `SLICE_ELEMENTS` elements, so a large response can be encoded in slices.
+   */
+  *nullableStructArrayInSlices<T>(
+    a: readonly T[] | null,
+    flexible: boolean,
+    each: (w: Writer, e: T) => Generator<void, void>,
+    nullable = true,
+  ): Generator<void, void> {
+    if (a === null && !nullable) {
+      throw new ProtocolError("invalid_value", "array is null in a version where it is not nullable");
+    }
+    if (a === null) {
+      this.arrayLength(-1, flexible);
+      return;
+    }
+    if (!Array.isArray(a)) throw new ProtocolError("invalid_value", "non-nullable array is null");
+    this.arrayLength(a.length, flexible);
+    for (let i = 0; i < a.length; i++) {
+      yield* each(this, a[i]);
+      if (i % SLICE_ELEMENTS === SLICE_ELEMENTS - 1) yield;
+    }
+  }
+
+  /** Like {@link Writer.array} for arrays of structs, pausing as {@link Writer.nullableStructArrayInSlices}. */
+  *structArrayInSlices<T>(
+    a: readonly T[] | null,
+    flexible: boolean,
+    each: (w: Writer, e: T) => Generator<void, void>,
+  ): Generator<void, void> {
+    if (!Array.isArray(a)) throw new ProtocolError("invalid_value", "non-nullable array is null");
+    yield* this.nullableStructArrayInSlices(a, flexible, each, false);
   }
 
   /**

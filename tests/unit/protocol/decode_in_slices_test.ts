@@ -1,12 +1,19 @@
 /**
- * The generator decoders that let the broker decode a large request in slices give exactly what the plain
- * decoders give: for random requests of every API and version, for captured real-client frames, and for
- * malformed bytes (the same ProtocolError). A big array pauses every SLICE_ELEMENTS elements.
+ * The generator codecs that let the broker decode a large request and encode a large response in slices give
+ * exactly what the plain codecs give: for random messages of every API and version, for captured real-client
+ * frames, and for malformed input (the same ProtocolError). A big array pauses every SLICE_ELEMENTS elements.
  */
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
 import { APIS } from "../../../protocol/generated/api_keys.ts";
-import { ApiKey, type DecodedRequest, decodeRequest, decodeRequestInSlices } from "../../../protocol/messages.ts";
+import {
+  ApiKey,
+  type DecodedRequest,
+  decodeRequest,
+  decodeRequestInSlices,
+  encodeResponse,
+  encodeResponseInSlices,
+} from "../../../protocol/messages.ts";
 import { sampleMessage } from "../../../protocol/gen/sample_values.ts";
 import { Reader, SLICE_ELEMENTS } from "../../../protocol/wire/reader.ts";
 import { Writer } from "../../../protocol/wire/writer.ts";
@@ -85,4 +92,47 @@ Deno.test("a Metadata request of many topics pauses once per SLICE_ELEMENTS topi
   strictEqual(pauses, 5);
   const req = value as DecodedRequest;
   strictEqual(req.apiKey === ApiKey.Metadata ? req.body.topics?.length : -1, count);
+});
+
+Deno.test("every response body encodes to the same bytes in slices as at once, at every version", () => {
+  for (const api of APIS) {
+    const schema = api.responseSchema;
+    for (let version = api.minVersion; version <= api.maxVersion; version++) {
+      fc.assert(
+        fc.property(fc.integer(), (seed) => {
+          const value = sampleMessage(schema, version, seed);
+          const whole = encodeResponse(api.apiKey as never, version, 7, value as never);
+          const sliced = runAll(encodeResponseInSlices(api.apiKey, version, 7, value)).value;
+          deepStrictEqual(sliced, whole, `${api.name} v${version}`);
+        }),
+        { numRuns: 4 },
+      );
+    }
+  }
+});
+
+Deno.test("a Metadata response of many topics pauses once per SLICE_ELEMENTS topics and fails the same over maxBytes", () => {
+  const count = SLICE_ELEMENTS * 3 + 1;
+  const body = {
+    throttleTimeMs: 0,
+    brokers: [],
+    clusterId: "c",
+    controllerId: 1,
+    topics: Array.from({ length: count }, (_, i) => ({
+      errorCode: 3,
+      name: `t${i}`,
+      topicId: "00000000-0000-0000-0000-000000000000",
+      isInternal: false,
+      partitions: [],
+      topicAuthorizedOperations: -2147483648,
+    })),
+    clusterAuthorizedOperations: -2147483648,
+  };
+  const { value, pauses } = runAll(encodeResponseInSlices(ApiKey.Metadata, 4, 1, body));
+  strictEqual(pauses, 3);
+  deepStrictEqual(value, encodeResponse(ApiKey.Metadata, 4, 1, body));
+  deepStrictEqual(
+    outcome(() => runAll(encodeResponseInSlices(ApiKey.Metadata, 4, 1, body, { maxBytes: 4096 })).value),
+    outcome(() => encodeResponse(ApiKey.Metadata, 4, 1, body, { maxBytes: 4096 })),
+  );
 });
