@@ -6,9 +6,12 @@
  * clock is read only every `CHECK_EVERY` calls) and, when its slice of `SLICE_MS` is used up, awaits `pause()`,
  * which resumes on a later macrotask so that socket reads, timers and other requests run in between.
  *
- * `setImmediate` (node:timers) is the pause: ~12 us here, against ~17 us for a MessageChannel round trip and
- * ~2.5 ms for `setTimeout(0)` (tests/bench/yield.ts prints the figures). A microtask (`await null`) would not
- * do: it runs before any I/O.
+ * The pause is `setTimeout(0)` (~2.3 ms here). Cheaper macrotasks exist, but in Deno 2.9.6 they do not let
+ * socket I/O in: with 10 ms slices separated by `setImmediate` (node:timers, ~12 us) or a MessageChannel
+ * round trip (~17 us), a client on another connection got 1 and 0 round trips in 3 s; with `setTimeout(0)`,
+ * thousands, the slowest 56 ms (tests/bench/yield.ts prints these figures). Only a timer turn polls the
+ * sockets. The ~2 ms is not lost when other clients wait (it is their turn); it costs a large request alone
+ * ~20% of its time, the price of the others' latency.
  *
  * Only requests the dispatcher marks as large (see `slicerFor`) pause: the dispatcher handles those of one
  * connection one at a time, so pausing never lets a later request of the same connection overtake an earlier
@@ -16,17 +19,15 @@
  *
  * @module
  */
-import { setImmediate } from "node:timers";
-
 /** Work between two pauses: long enough that pausing costs nothing noticeable, short enough to go unnoticed. */
 export const SLICE_MS = 10;
 
 /** `due()` reads the clock once per this many calls. */
 const CHECK_EVERY = 64;
 
-/** Resolves on a later macrotask, after pending I/O callbacks have run. */
+/** Resolves on a later turn of the event loop, after pending socket I/O has been polled and served. */
 export function nextMacrotask(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /**
@@ -79,7 +80,7 @@ export class WorkSlicer {
   }
 
   /**
-   * Runs a generator that yields at its own checkpoints (the `*InSlices` decoders pause every 1024 array
+   * Runs a generator that yields at its own checkpoints (the `*InSlices` decoders pause every SLICE_ELEMENTS array
    * elements), pausing whenever the slice is used up, and returns its result.
    */
   async run<T>(steps: Generator<void, T>): Promise<T> {

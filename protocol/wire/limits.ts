@@ -30,6 +30,6 @@ export const MAX_REQUEST_ELEMENTS = 1_000_000;
 
 /**
  * The generator codecs (`decode*InSlices`, `encode*InSlices`) pause after this many elements of one array:
- * ~0.1-1 ms of work, so their caller can let other work run between slices.
+ * ~0.05-1 ms of work, so their caller can let other work run between slices.
  */
-export const SLICE_ELEMENTS = 1024;
+export const SLICE_ELEMENTS = 256;
