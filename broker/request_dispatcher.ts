@@ -190,7 +190,12 @@ export class RequestDispatcher implements RequestHandler {
     const handler = HANDLERS.get(apiKey)!;
     const maxBytes = responseLimit(apiKey, this.ctx.config);
     const refuse = (e: unknown): null => {
-      if (!(e instanceof ProtocolError) || e.kind !== "too_large") throw e;
+      if (e instanceof ProtocolError && e.kind !== "too_large") {
+        // The broker built an answer its own codec cannot carry: a bug, reported with the API it is in.
+        const name = apiDescriptor(apiKey)?.name;
+        throw new Error(`${name} v${apiVersion}: ${e.message}`, { cause: e });
+      }
+      if (!(e instanceof ProtocolError)) throw e;
       const name = apiDescriptor(apiKey)?.name;
       conn.close(`${name} v${apiVersion} response refused: ${e.message}`, "response_too_large");
       return null;

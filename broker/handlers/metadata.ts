@@ -114,13 +114,19 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
     for (const requested of body.topics ?? []) {
       if (topics.length > 0) charge(topics[topics.length - 1]);
       if (slicer.due()) await slicer.pause();
-      if (requested.name === null || requested.name === "") {
+      // Topic ids exist from v10; before, an empty name is just a (bad) name. A response names a topic it
+      // cannot find by id with null from v12 only (the field is not nullable before): "" there.
+      if (apiVersion >= 10 && (requested.name === null || requested.name === "")) {
         const topic = ctx.metadata.topicById(requested.topicId);
         topics.push(
           topic
             ? topicAnswer(ctx, topic, withOperations)
-            : topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
+            : topicError(ErrorCode.UNKNOWN_TOPIC_ID, apiVersion >= 12 ? null : "", requested.topicId),
         );
+        continue;
+      }
+      if (requested.name === null) {
+        topics.push(topicError(ErrorCode.INVALID_TOPIC_EXCEPTION, ""));
         continue;
       }
       const topic = ctx.metadata.topic(requested.name);

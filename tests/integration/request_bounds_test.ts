@@ -237,3 +237,26 @@ Deno.test("a request declaring more than a million array elements closes its con
     assert.ok(await sendAlone(broker, frame) !== null, "the broker still answers");
   });
 });
+
+Deno.test("Metadata with an empty topic name (v4) or an unknown topic id (v10) is answered, not a crash", async () => {
+  await withBroker(async (broker) => {
+    const client = await RawClient.connect(broker.bootstrap);
+    try {
+      const byName = await client.request(ApiKey.Metadata, 4, {
+        ...SMALL_METADATA,
+        topics: [{ name: "", topicId: "00000000-0000-0000-0000-000000000000" }],
+      });
+      assert.equal(byName.topics.length, 1);
+      assert.equal(byName.topics[0].name, "");
+      assert.notEqual(byName.topics[0].errorCode, 0);
+      const byId = await client.request(ApiKey.Metadata, 10, {
+        ...SMALL_METADATA,
+        topics: [{ name: null, topicId: "5a8e0b3c-0000-4000-8000-000000000001" }],
+      });
+      assert.equal(byId.topics[0].errorCode, 100); // UNKNOWN_TOPIC_ID
+      assert.equal(byId.topics[0].name, "");
+    } finally {
+      await client.close();
+    }
+  });
+});
