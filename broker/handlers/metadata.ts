@@ -16,6 +16,7 @@ import type { BrokerContext, Handler } from "../broker_context.ts";
 import type { TopicImage } from "../metadata_image.ts";
 import { isInternalTopic, topicNameProblem } from "../topic_name.ts";
 import { slicerFor } from "../work_slices.ts";
+import { MAX_RECORDS_PER_USER_OP } from "../controller.ts";
 import { checkResponseEstimate, responseLimit } from "../response_limit.ts";
 
 /** Fewest bytes a topic takes in a Metadata response (error code, name, flags, partitions array). */
@@ -100,6 +101,7 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
   // size is estimated from below as it grows and refused past the bound (response_limit.ts).
   const limit = responseLimit(ApiKey.Metadata, ctx.config);
   let atLeastBytes = 0;
+  let autoCreatedPartitions = 0;
   const charge = (answer: MetadataResponseTopic) => {
     atLeastBytes += MIN_TOPIC_BYTES + answer.partitions.length * MIN_PARTITION_BYTES;
     checkResponseEstimate("Metadata", atLeastBytes, limit);
@@ -131,8 +133,12 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
       }
       const topic = ctx.metadata.topic(requested.name);
       if (topic) topics.push(topicAnswer(ctx, topic, withOperations));
-      else if (allowAutoCreate && !isInternalTopic(requested.name)) topics.push(await autoCreate(ctx, requested.name));
-      else topics.push(topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, requested.name));
+      else if (allowAutoCreate && !isInternalTopic(requested.name) && autoCreatedPartitions < MAX_RECORDS_PER_USER_OP) {
+        // Kafka auto-creates a request's missing topics in one controller operation, which refuses more than
+        // MAX_RECORDS_PER_USER_OP partitions: one Metadata request cannot create a million topics there, nor here.
+        autoCreatedPartitions += ctx.config.numPartitions;
+        topics.push(await autoCreate(ctx, requested.name));
+      } else topics.push(topicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, requested.name));
     }
   }
   return {

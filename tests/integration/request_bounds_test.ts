@@ -260,3 +260,24 @@ Deno.test("Metadata with an empty topic name (v4) or an unknown topic id (v10) i
     }
   });
 });
+
+Deno.test("one Metadata request auto-creates at most 10,000 partitions, as one Kafka controller operation", async () => {
+  // 10,001 partitions per topic: the first creation is refused by the controller's own bound, and the budget of
+  // the request is spent, so the other topics are not even tried. (A budget spent on real creations would take
+  // tens of seconds of fsyncs here.)
+  const broker = await startBroker({ settings: { "num.partitions": 10_001, "auto.create.topics.enable": true } });
+  const client = await RawClient.connect(broker.bootstrap);
+  try {
+    const names = Array.from({ length: 50 }, (_, i) => `auto-${i}`);
+    const answer = await client.request(ApiKey.Metadata, 4, {
+      ...SMALL_METADATA,
+      allowAutoTopicCreation: true,
+      topics: names.map((name) => ({ name, topicId: "00000000-0000-0000-0000-000000000000" })),
+    }, 60_000);
+    assert.equal(answer.topics[0].errorCode, 44, "POLICY_VIOLATION: too many partitions for one operation");
+    assert.ok(answer.topics.slice(1).every((t) => t.errorCode === 3), "the rest: UNKNOWN_TOPIC_OR_PARTITION");
+  } finally {
+    await client.close();
+    await broker.stop();
+  }
+});
