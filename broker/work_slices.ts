@@ -72,6 +72,16 @@ export class WorkSlicer {
     return this.#now() >= this.#deadline;
   }
 
+  /** Like {@link WorkSlicer.due}, reading the clock now: for loops whose steps are coarse (thousands of items). */
+  dueNow(): boolean {
+    return this.#now() >= this.#deadline;
+  }
+
+  /** True when this slicer can pause at all (false for small requests: see {@link slicerFor}). */
+  get slices(): boolean {
+    return true;
+  }
+
   /** Lets other work run, then starts a new slice. */
   async pause(): Promise<void> {
     this.pauses++;
@@ -95,6 +105,14 @@ export class WorkSlicer {
 /** A slicer that never pauses: what handlers get for ordinary (small) requests. */
 class NeverPauses extends WorkSlicer {
   override due(): boolean {
+    return false;
+  }
+
+  override dueNow(): boolean {
+    return false;
+  }
+
+  override get slices(): boolean {
     return false;
   }
 }
