@@ -101,23 +101,40 @@ export const SLICED_REQUEST_BYTES = 256 * 1024;
  * ```
  */
 export class RequestDispatcher implements RequestHandler {
-  /** Per connection: settles when its large request (and the requests queued behind it) have been handled. */
-  readonly #turns = new WeakMap<ConnectionInfo, Promise<unknown>>();
+  /**
+   * Per connection: resolves when the last request queued behind a large one may let the next request start
+   * (see `handle`). Absent when the connection has no large request in progress.
+   */
+  readonly #turns = new WeakMap<ConnectionInfo, Promise<void>>();
 
   constructor(private readonly ctx: BrokerContext) {}
 
+  /**
+   * Handles a frame. Small requests of a connection with no large request in progress take the synchronous path.
+   * Otherwise requests take turns: each starts once the one before has done its ordered part: a small request's
+   * handler call, a large request's decoding and handler (or, for a Produce, its appends: see
+   * `WorkSlicer.endOrdered`). A producer's pipelined batches are thus appended in order, and the connection
+   * goes back to the synchronous path once its queue drains.
+   */
   handle(frame: Uint8Array, conn: ConnectionInfo): Promise<Uint8Array | null> | Uint8Array | null {
-    const turn = this.#turns.get(conn);
-    if (turn === undefined && frame.length < SLICED_REQUEST_BYTES) return this.#handleNow(frame, conn);
-    const answer = (turn ?? Promise.resolve()).then(() =>
-      frame.length >= SLICED_REQUEST_BYTES ? this.#handleInSlices(frame, conn) : this.#handleNow(frame, conn)
-    );
-    const settled = answer.then(() => {}, () => {});
-    this.#turns.set(conn, settled);
-    void settled.then(() => {
-      if (this.#turns.get(conn) === settled) this.#turns.delete(conn);
+    const before = this.#turns.get(conn);
+    const large = frame.length >= SLICED_REQUEST_BYTES;
+    if (before === undefined && !large) return this.#handleNow(frame, conn);
+    let endTurn!: () => void;
+    const turn = new Promise<void>((resolve) => endTurn = resolve);
+    this.#turns.set(conn, turn);
+    void turn.then(() => {
+      if (this.#turns.get(conn) === turn) this.#turns.delete(conn);
     });
-    return answer;
+    const start = (): Promise<Uint8Array | null> | Uint8Array | null => {
+      if (large) return this.#handleInSlices(frame, conn, endTurn);
+      try {
+        return this.#handleNow(frame, conn);
+      } finally {
+        endTurn();
+      }
+    };
+    return before === undefined ? start() : before.then(start);
   }
 
   /** Decodes the header and checks the API version; null (after closing the connection) when it cannot go on. */
@@ -163,20 +180,25 @@ export class RequestDispatcher implements RequestHandler {
     return this.#answer(request, conn);
   }
 
-  async #handleInSlices(frame: Uint8Array, conn: ConnectionInfo): Promise<Uint8Array | null> {
-    if (conn.isClosed) return null;
-    const header = this.#header(frame, conn);
-    if (header === null || header instanceof Uint8Array) return header;
+  async #handleInSlices(frame: Uint8Array, conn: ConnectionInfo, endTurn: () => void): Promise<Uint8Array | null> {
     const slicer = new WorkSlicer();
-    let request;
+    slicer.onOrderedEnd(endTurn);
     try {
-      request = await slicer.run(decodeRequestInSlices(frame));
-    } catch (e) {
-      return this.#malformed(e, header, conn);
+      if (conn.isClosed) return null;
+      const header = this.#header(frame, conn);
+      if (header === null || header instanceof Uint8Array) return header;
+      let request;
+      try {
+        request = await slicer.run(decodeRequestInSlices(frame));
+      } catch (e) {
+        return this.#malformed(e, header, conn);
+      }
+      if (conn.isClosed) return null;
+      sliceRequest(request, slicer);
+      return await this.#answer(request, conn, slicer);
+    } finally {
+      slicer.endOrdered();
     }
-    if (conn.isClosed) return null;
-    sliceRequest(request, slicer);
-    return await this.#answer(request, conn, slicer);
   }
 
   /** Runs the handler and encodes its answer (in slices when `slicer` is given). */

@@ -50,6 +50,7 @@ export class WorkSlicer {
   readonly #pauseFn: () => Promise<void>;
   #deadline: number;
   #calls = 0;
+  #orderedEnd: (() => void) | null = null;
   /** How many times this slicer paused. */
   pauses = 0;
 
@@ -70,6 +71,22 @@ export class WorkSlicer {
     if (++this.#calls < CHECK_EVERY) return false;
     this.#calls = 0;
     return this.#now() >= this.#deadline;
+  }
+
+  /** Calls `f` once the request's ordered part ends (see {@link WorkSlicer.endOrdered}). */
+  onOrderedEnd(f: () => void): void {
+    this.#orderedEnd = f;
+  }
+
+  /**
+   * Tells the dispatcher that the request has done everything that must happen before the next request of its
+   * connection starts (a Produce: its appends), so that request may start while this one waits (for an fsync,
+   * say). The dispatcher calls it anyway once the request is answered. Idempotent.
+   */
+  endOrdered(): void {
+    const f = this.#orderedEnd;
+    this.#orderedEnd = null;
+    f?.();
   }
 
   /** Like {@link WorkSlicer.due}, reading the clock now: for loops whose steps are coarse (thousands of items). */

@@ -120,6 +120,9 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
     }
   }
 
+  // Appended: the connection's next request may start while this one waits for durability.
+  slicer.endOrdered();
+
   if (acks === 0) {
     // Nothing is sent back; a failed partition closes the connection so the client learns of it.
     if (anyError) conn.close("a Produce request with acks=0 failed");

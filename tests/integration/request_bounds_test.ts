@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { ApiKey, decodeResponse, encodeRequest, MAX_REQUEST_ELEMENTS } from "../../protocol/messages.ts";
 import { Writer } from "../../protocol/wire/writer.ts";
 import { RawClient } from "../diff/raw_client.ts";
+import { buildRecordBatch } from "../../protocol/record_batch.ts";
 import { type BrokerProcess, startBroker } from "./broker_process.ts";
+import { createTopic } from "./produce_helpers.ts";
 
 const REQUEST_MAX_BYTES = 24 * 1024 * 1024;
 const SMALL_METADATA = {
@@ -276,6 +278,50 @@ Deno.test("one Metadata request auto-creates at most 10,000 partitions, as one K
     }, 60_000);
     assert.equal(answer.topics[0].errorCode, 44, "POLICY_VIOLATION: too many partitions for one operation");
     assert.ok(answer.topics.slice(1).every((t) => t.errorCode === 3), "the rest: UNKNOWN_TOPIC_OR_PARTITION");
+  } finally {
+    await client.close();
+    await broker.stop();
+  }
+});
+
+Deno.test("pipelined large Produce requests of an idempotent producer are appended in order", async () => {
+  const broker = await startBroker();
+  const client = await RawClient.connect(broker.bootstrap);
+  try {
+    await createTopic(client, "pipelined");
+    const { producerId, producerEpoch } = await client.request(ApiKey.InitProducerId, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 60_000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+    // Large requests (sliced) whose batch comes after 200,000 entries for a missing topic, so that they pause
+    // before appending, each followed by a small request sent without waiting: a small one overtaking a large
+    // one would be answered OUT_OF_ORDER_SEQUENCE_NUMBER.
+    const value = new Uint8Array(100).fill(7);
+    const junk = Array.from({ length: 200_000 }, (_, index) => ({ index, records: null }));
+    const answers = [];
+    for (let i = 0; i < 12; i++) {
+      const count = i % 2 === 0 ? 100 : 1;
+      const records = Array.from({ length: count }, () => ({ timestamp: Date.now(), key: null, value }));
+      const sequence = Math.floor(i / 2) * 101 + (i % 2 === 0 ? 0 : 100);
+      const batch = buildRecordBatch(records, { producerId, producerEpoch, baseSequence: sequence });
+      const real = { name: "pipelined", partitionData: [{ index: 0, records: batch }] };
+      answers.push(client.request(ApiKey.Produce, 9, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 10_000,
+        topicData: i % 2 === 0 ? [{ name: "missing", partitionData: junk }, real] : [real],
+      }));
+    }
+    const offsets = [];
+    for (const a of await Promise.all(answers)) {
+      const p = a.responses[a.responses.length - 1].partitionResponses[0];
+      assert.equal(p.errorCode, 0, p.errorMessage ?? "");
+      offsets.push(Number(p.baseOffset));
+    }
+    assert.deepEqual(offsets, offsets.toSorted((x, y) => x - y), "appended in request order");
+    assert.equal(offsets[11], 6 * 101 - 1);
   } finally {
     await client.close();
     await broker.stop();
