@@ -13,9 +13,9 @@
  * sockets. The ~2 ms is not lost when other clients wait (it is their turn); it costs a large request alone
  * ~20% of its time, the price of the others' latency.
  *
- * Only requests the dispatcher marks as large (see `slicerFor`) pause: the dispatcher handles those of one
- * connection one at a time, so pausing never lets a later request of the same connection overtake an earlier
- * one (a producer's batches stay in order).
+ * Only requests the dispatcher marks as large (see `slicerFor`) pause. While one does, the requests after it on
+ * the same connection wait for its ordered part to end (`endOrdered`: a Produce's appends), so pausing never
+ * lets a later request of the same connection overtake an earlier one (a producer's batches stay in order).
  *
  * @module
  */
