@@ -103,7 +103,8 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
   let atLeastBytes = 0;
   let autoCreatedPartitions = 0;
   const charge = (answer: MetadataResponseTopic) => {
-    atLeastBytes += MIN_TOPIC_BYTES + answer.partitions.length * MIN_PARTITION_BYTES;
+    // A name's UTF-16 length never exceeds its UTF-8 length: still a lower bound.
+    atLeastBytes += MIN_TOPIC_BYTES + (answer.name?.length ?? 0) + answer.partitions.length * MIN_PARTITION_BYTES;
     checkResponseEstimate("Metadata", atLeastBytes, limit);
   };
   if (all) {
