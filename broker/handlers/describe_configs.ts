@@ -72,17 +72,24 @@ export const handleDescribeConfigs: Handler<typeof ApiKey.DescribeConfigs> = asy
   for (const r of body.resources) {
     const result = describeResource(ctx, r, options);
     results.push(result);
-    atLeastBytes += MIN_RESOURCE_BYTES + result.configs.length * MIN_CONFIG_BYTES;
+    atLeastBytes += MIN_RESOURCE_BYTES + result.resourceName.length;
+    for (const c of result.configs) atLeastBytes += MIN_CONFIG_BYTES + c.name.length;
     checkResponseEstimate("DescribeConfigs", atLeastBytes, limit);
     if (slicer.due()) await slicer.pause();
   }
   return { throttleTimeMs: 0, results };
 };
 
-/** Fewest bytes a resource result takes on the wire (error code, messages, type, name, configs array). */
-const MIN_RESOURCE_BYTES = 12;
-/** Fewest bytes a config entry takes on the wire (name, value, flags, source, synonyms array). */
-const MIN_CONFIG_BYTES = 12;
+/**
+ * Fewest bytes a resource result takes on the wire in any version, its name's characters aside: error code (2),
+ * error message (1, compact null), type (1), name length (1, compact), configs count (1, compact).
+ */
+const MIN_RESOURCE_BYTES = 6;
+/**
+ * Fewest bytes a config entry takes on the wire in any version, its name's characters aside: name length (1),
+ * value (1, compact null), read-only (1), source or is-default (1), sensitive (1).
+ */
+const MIN_CONFIG_BYTES = 5;
 
 function resourceError(r: Resource, error: { code: number; message: string | null }): ResourceResult {
   return {

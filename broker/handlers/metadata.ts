@@ -19,10 +19,16 @@ import { slicerFor } from "../work_slices.ts";
 import { MAX_RECORDS_PER_USER_OP } from "../controller.ts";
 import { checkResponseEstimate, responseLimit } from "../response_limit.ts";
 
-/** Fewest bytes a topic takes in a Metadata response (error code, name, flags, partitions array). */
-const MIN_TOPIC_BYTES = 13;
-/** Fewest bytes a partition takes in a Metadata response (codes, leader, epoch, three node arrays). */
-const MIN_PARTITION_BYTES = 26;
+/**
+ * Fewest bytes a topic takes in a Metadata response, its name's characters aside, in any version: error code (2),
+ * name length (1, compact), partitions count (1, compact).
+ */
+const MIN_TOPIC_BYTES = 4;
+/**
+ * Fewest bytes a partition takes in a Metadata response, in any version: error code (2), index (4), leader (4),
+ * replica and ISR counts (1 each, compact).
+ */
+const MIN_PARTITION_BYTES = 12;
 
 /** "Authorized operations not requested", Kafka's Int.MIN_VALUE. */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
