@@ -91,9 +91,10 @@ export const SLICED_REQUEST_BYTES = 256 * 1024;
 /**
  * The broker's `RequestHandler`.
  *
- * A request of `SLICED_REQUEST_BYTES` or more is decoded in slices and its handler's loops pause between
- * slices, so it never stalls other clients for more than a slice. Meanwhile the requests that follow it on
- * the same connection wait for it to be answered: pausing must not let them overtake it.
+ * A request of `SLICED_REQUEST_BYTES` or more is decoded, handled and encoded in slices, so it never stalls
+ * other clients for more than a slice. Meanwhile the requests that follow it on the same connection wait for its
+ * ordered part (see `handle`): pausing must not let them overtake it. Malformed requests close the connection,
+ * as in Kafka, and are reported to the server's rate-limited malformed-request log.
  *
  * @example
  * ```ts ignore
