@@ -234,6 +234,13 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
   def("socket.request.max.bytes", "int", "104857600", "Largest request; a larger one closes the connection.", {
     min: 1,
   }),
+  def(
+    "queued.max.request.bytes",
+    "long",
+    "-1",
+    "Stop reading requests while they hold this many bytes in all (-1: no bound).",
+    { min: -1 },
+  ),
   def("connections.max.idle.ms", "long", "600000", "Close connections idle this long (ms).", { min: 1 }),
   def("max.connections", "int", String(INT_MAX), "Most connections accepted at once.", { min: 0 }),
   def(
@@ -836,6 +843,11 @@ export class BrokerConfig {
   /** `group.initial.rebalance.delay.ms`. */
   get groupInitialRebalanceDelayMs(): number {
     return this.getInt("group.initial.rebalance.delay.ms");
+  }
+
+  /** `queued.max.request.bytes`: the bound on request bytes in flight; 0 or less is no bound, as in Kafka. */
+  get queuedMaxRequestBytes(): number {
+    return this.getLong("queued.max.request.bytes");
   }
 
   /** `connection.queued.max.requests` (Samsa). */

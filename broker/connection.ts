@@ -12,6 +12,8 @@
  */
 
 import { type Logger, silentLogger } from "./logger.ts";
+import type { MalformedKind, MalformedRequestLog } from "./malformed_request_log.ts";
+import type { RequestMemoryPool } from "./request_memory_pool.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Framing (pure)
@@ -90,6 +92,17 @@ export class FrameReader {
   }
 
   /**
+   * The size of the next frame when its size prefix has arrived and its memory is not yet allocated, else
+   * null. Throws FrameSizeError as `next()` does. Lets the caller budget the frame before it is read.
+   */
+  nextFrameSize(): number | null {
+    if (this.#large !== null || this.#end - this.#start < 4) return null;
+    const size = this.#view.getInt32(this.#start);
+    if (size < 0 || size > this.#maxFrameBytes) throw new FrameSizeError(size, this.#maxFrameBytes);
+    return size;
+  }
+
+  /**
    * The next complete frame (without its size prefix, in memory of its own), or null when more bytes are
    * needed. Throws FrameSizeError for a negative or oversized prefix; the stream is unusable after that.
    */
@@ -149,8 +162,11 @@ export interface ConnectionInfo {
   readonly closed: Promise<void>;
   /** True once the connection has closed. */
   readonly isClosed: boolean;
-  /** Closes the connection (after failed authentication, say); `reason` is logged. */
-  close(reason: string): void;
+  /**
+   * Closes the connection (after failed authentication, say); `reason` is logged. With `malformed`, the close
+   * is for a request the broker cannot serve and goes to the server's rate-limited malformed-request log.
+   */
+  close(reason: string, malformed?: MalformedKind): void;
 }
 
 /**
@@ -188,6 +204,10 @@ export interface ConnectionOptions {
   readBufferBytes?: number;
   /** Where to log; events carry the connection id, listener and remote address. */
   logger?: Logger;
+  /** Where closes for malformed requests are reported (rate-limited); default: logged at debug only. */
+  malformedLog?: MalformedRequestLog;
+  /** The broker-wide budget of request bytes in flight (`queued.max.request.bytes`); default unbounded. */
+  memoryPool?: RequestMemoryPool;
 }
 
 interface Slot {
@@ -197,6 +217,8 @@ interface Slot {
   response: Uint8Array | null;
   /** Bytes held: the request until it is answered, then the response until it is written. */
   bytes: number;
+  /** Bytes of the memory pool held for the request until it is answered. */
+  reserved: number;
 }
 
 /** Responses ready together are written in one call, up to this many bytes. */
@@ -238,6 +260,10 @@ export class Connection implements ConnectionInfo {
   readonly #maxQueuedRequests: number;
   readonly #maxQueuedBytes: number;
   readonly #log: Logger;
+  readonly #malformedLog: MalformedRequestLog | undefined;
+  readonly #pool: RequestMemoryPool | undefined;
+  /** Pool bytes reserved for the frame being read, not yet handed to a slot. */
+  #reservedForNext = 0;
   readonly #abort = new AbortController();
   readonly #resolveClosed: () => void;
   readonly #queue: Slot[] = [];
@@ -264,6 +290,8 @@ export class Connection implements ConnectionInfo {
     this.#reader = new FrameReader(options.maxRequestBytes, options.readBufferBytes);
     this.#maxQueuedRequests = Math.max(1, options.maxQueuedRequests);
     this.#maxQueuedBytes = Math.max(1, options.maxQueuedBytes);
+    this.#malformedLog = options.malformedLog;
+    this.#pool = options.memoryPool;
     this.#log = (options.logger ?? silentLogger).child({
       connection: id,
       listener: listenerName,
@@ -314,10 +342,31 @@ export class Connection implements ConnectionInfo {
     this.#wake();
   }
 
-  /** Closes the socket now; unsent responses are dropped. Idempotent. */
-  close(reason: string): void {
+  /**
+   * Closes the socket now; unsent responses are dropped. Idempotent. `malformed` reports the close to the
+   * server's malformed-request log (rate-limited warnings) instead of a debug line.
+   */
+  close(reason: string, malformed?: MalformedKind): void {
+    this.#close(reason, malformed, {});
+  }
+
+  #close(reason: string, malformed: MalformedKind | undefined, fields: Record<string, unknown>): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
+    if (this.#reservedForNext > 0) {
+      this.#pool?.release(this.#reservedForNext);
+      this.#reservedForNext = 0;
+    }
+    if (malformed !== undefined) {
+      if (this.#malformedLog !== undefined) {
+        this.#malformedLog.report(malformed, reason, {
+          connection: this.id,
+          listener: this.listenerName,
+          remote: `${this.remoteAddr.hostname}:${this.remoteAddr.port}`,
+          ...fields,
+        });
+      } else this.#log.warn("closing connection: malformed request", { kind: malformed, reason, ...fields });
+    }
     this.#stopReading = true;
     try {
       this.#conn.close();
@@ -354,19 +403,31 @@ export class Connection implements ConnectionInfo {
           if (this.#stopReading) return;
           let frame: Uint8Array | null;
           try {
+            const pool = this.#pool;
+            if (pool !== undefined && this.#reservedForNext === 0) {
+              const size = reader.nextFrameSize();
+              if (size !== null) {
+                // Budget the request before its memory exists (queued.max.request.bytes); an empty frame
+                // still takes a byte so that the reservation is visible.
+                const bytes = Math.max(1, size);
+                if (!pool.tryReserve(bytes) && !await pool.reserve(bytes, this.#abort.signal)) return;
+                if (this.#isClosed) {
+                  pool.release(bytes);
+                  return;
+                }
+                this.#reservedForNext = bytes;
+              }
+            }
             frame = reader.next();
           } catch (e) {
             if (!(e instanceof FrameSizeError)) throw e;
-            this.#log.warn("closing connection: invalid request size", {
-              size: e.size,
-              max: e.maxBytes,
-              reason: e.message,
-            });
-            this.close(e.message);
+            this.#close(`invalid request size: ${e.message}`, "request_size", { size: e.size, max: e.maxBytes });
             return;
           }
           if (frame === null) break;
-          this.#dispatch(frame);
+          const reserved = this.#reservedForNext;
+          this.#reservedForNext = 0;
+          this.#dispatch(frame, reserved);
         }
         const n = await this.#conn.read(reader.space());
         if (n === null) {
@@ -386,8 +447,15 @@ export class Connection implements ConnectionInfo {
     }
   }
 
-  #dispatch(frame: Uint8Array): void {
-    const slot: Slot = { done: false, failed: false, error: undefined, response: null, bytes: frame.length };
+  #dispatch(frame: Uint8Array, reserved: number): void {
+    const slot: Slot = {
+      done: false,
+      failed: false,
+      error: undefined,
+      response: null,
+      bytes: frame.length,
+      reserved,
+    };
     this.#queue.push(slot);
     this.#queuedBytes += slot.bytes;
     let result: Promise<Uint8Array | null> | Uint8Array | null;
@@ -406,7 +474,16 @@ export class Connection implements ConnectionInfo {
     }
   }
 
+  /** The request has been answered (or failed): its pool bytes go back. */
+  #releaseRequest(slot: Slot): void {
+    if (slot.reserved > 0) {
+      this.#pool?.release(slot.reserved);
+      slot.reserved = 0;
+    }
+  }
+
   #settle(slot: Slot, response: unknown): void {
+    this.#releaseRequest(slot);
     if (!(response instanceof Uint8Array) && response !== null) {
       this.#fail(slot, new TypeError(`handler resolved to ${typeof response}, not Uint8Array or null`));
       return;
@@ -422,6 +499,7 @@ export class Connection implements ConnectionInfo {
   }
 
   #fail(slot: Slot, error: unknown): void {
+    this.#releaseRequest(slot);
     slot.done = true;
     slot.failed = true;
     slot.error = error;

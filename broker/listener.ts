@@ -11,6 +11,8 @@
 import type { BrokerConfig } from "./config.ts";
 import { Connection, type RequestHandler } from "./connection.ts";
 import { type Logger, silentLogger } from "./logger.ts";
+import { MalformedRequestLog } from "./malformed_request_log.ts";
+import { RequestMemoryPool } from "./request_memory_pool.ts";
 
 export type { ConnectionInfo, RequestHandler } from "./connection.ts";
 
@@ -48,6 +50,8 @@ export interface KafkaServerOptions {
   maxQueuedRequests?: number;
   /** `connection.queued.max.bytes`; default 33554432. */
   maxQueuedBytes?: number;
+  /** `queued.max.request.bytes`: request bytes in flight over all connections; 0 or less (default) is no bound. */
+  queuedMaxRequestBytes?: number;
   /** `max.connections`: further connections are closed at once; default unlimited. */
   maxConnections?: number;
   /** `connections.max.idle.ms`: close connections with no traffic and nothing pending for this long. */
@@ -72,6 +76,7 @@ export function serverOptionsFromConfig(config: BrokerConfig): Omit<KafkaServerO
     maxRequestBytes: config.socketRequestMaxBytes,
     maxQueuedRequests: config.connectionQueuedMaxRequests,
     maxQueuedBytes: config.connectionQueuedMaxBytes,
+    queuedMaxRequestBytes: config.queuedMaxRequestBytes,
     maxConnections: config.maxConnections,
     connectionsMaxIdleMs: config.connectionsMaxIdleMs,
   };
@@ -103,11 +108,20 @@ export class KafkaServer implements AsyncDisposable {
   #nextConnectionId = 1;
   #closing: Promise<void> | null = null;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #malformedLog: MalformedRequestLog;
+  readonly #malformedTimer: ReturnType<typeof setInterval>;
+  readonly #memoryPool: RequestMemoryPool | undefined;
 
   private constructor(options: KafkaServerOptions, listeners: Deno.TcpListener[]) {
     this.#options = options;
     this.#log = options.logger ?? silentLogger;
     this.#listeners = listeners;
+    this.#malformedLog = new MalformedRequestLog(this.#log);
+    // A window's summary line is written when the window ends, even if no further close comes.
+    this.#malformedTimer = setInterval(() => this.#malformedLog.flush(), 1000);
+    Deno.unrefTimer(this.#malformedTimer);
+    const poolBytes = options.queuedMaxRequestBytes ?? -1;
+    this.#memoryPool = poolBytes > 0 ? new RequestMemoryPool(poolBytes) : undefined;
     this.addresses = Object.freeze(
       listeners.map((l, i) =>
         Object.freeze({ name: options.listeners[i].name, hostname: l.addr.hostname, port: l.addr.port })
@@ -178,8 +192,19 @@ export class KafkaServer implements AsyncDisposable {
     return this.close();
   }
 
+  /** Connections closed for malformed requests since the server started. */
+  get malformedRequestCloses(): number {
+    return this.#malformedLog.total;
+  }
+
+  /** The `queued.max.request.bytes` pool, when bounded. */
+  get memoryPool(): RequestMemoryPool | undefined {
+    return this.#memoryPool;
+  }
+
   async #shutdown(timeoutMs: number): Promise<void> {
     if (this.#idleTimer !== undefined) clearInterval(this.#idleTimer);
+    clearInterval(this.#malformedTimer);
     for (const l of this.#listeners) {
       try {
         l.close();
@@ -201,6 +226,7 @@ export class KafkaServer implements AsyncDisposable {
       });
     }
     for (const c of [...this.#connections]) c.close("server shutdown");
+    this.#malformedLog.flush(true);
     await Promise.all(this.#acceptLoops);
     this.#log.info("server stopped");
   }
@@ -243,6 +269,8 @@ export class KafkaServer implements AsyncDisposable {
         maxQueuedBytes: o.maxQueuedBytes ?? 33_554_432,
         readBufferBytes: o.readBufferBytes,
         logger: this.#log,
+        malformedLog: this.#malformedLog,
+        memoryPool: this.#memoryPool,
       });
       this.#connections.add(c);
       void c.run().then(() => this.#connections.delete(c));

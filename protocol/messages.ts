@@ -16,6 +16,7 @@
  * @module
  */
 import { ProtocolError } from "./protocol_error.ts";
+import { MAX_REQUEST_ELEMENTS } from "./wire/limits.ts";
 import { Reader } from "./wire/reader.ts";
 import { Writer } from "./wire/writer.ts";
 import {
@@ -45,6 +46,7 @@ export { Reader } from "./wire/reader.ts";
 export { type TaggedField, Writer } from "./wire/writer.ts";
 export { ZERO_UUID } from "./wire/uuid.ts";
 export { ProtocolError } from "./protocol_error.ts";
+export { MAX_ARRAY_LENGTH, MAX_REQUEST_ELEMENTS, MAX_TAGGED_FIELD_COUNT } from "./wire/limits.ts";
 
 /** A decoded request: discriminated by `apiKey`, so `if (req.apiKey === ApiKey.Produce) req.body.acks` types. */
 export type DecodedRequest = {
@@ -116,9 +118,36 @@ export function decodeRequest(frame: Uint8Array): DecodedRequest {
   const { header, bodyOffset } = decodeRequestHeader(frame);
   const api = descriptorFor(header.requestApiKey, header.requestApiVersion);
   const r = new Reader(frame, bodyOffset);
+  r.elementBudget = MAX_REQUEST_ELEMENTS;
   const body = api.decodeRequest(r, header.requestApiVersion);
   // Bytes after the body are ignored, as Kafka's request parser does (librdkafka 2.16 sends 3 extra bytes
   // after a Metadata v12 body, for one).
+  return { apiKey: header.requestApiKey, apiVersion: header.requestApiVersion, header, body } as DecodedRequest;
+}
+
+/**
+ * {@link decodeRequest} as a generator: it pauses (a bare `yield`) every so many array elements, so the
+ * caller can decode a large request in slices, between other work. The result and errors are the same.
+ *
+ * @example
+ * ```ts
+ * import { decodeRequestInSlices, encodeRequest } from "./messages.ts";
+ * const frame = encodeRequest({ requestApiKey: 18, requestApiVersion: 0, correlationId: 5, clientId: null }, {
+ *   clientSoftwareName: "",
+ *   clientSoftwareVersion: "",
+ * });
+ * const steps = decodeRequestInSlices(frame);
+ * let step = steps.next();
+ * while (!step.done) step = steps.next(); // a real caller lets other work run between steps
+ * step.value.header.correlationId; // 5
+ * ```
+ */
+export function* decodeRequestInSlices(frame: Uint8Array): Generator<void, DecodedRequest> {
+  const { header, bodyOffset } = decodeRequestHeader(frame);
+  const api = descriptorFor(header.requestApiKey, header.requestApiVersion);
+  const r = new Reader(frame, bodyOffset);
+  r.elementBudget = MAX_REQUEST_ELEMENTS;
+  const body = yield* api.decodeRequestInSlices(r, header.requestApiVersion);
   return { apiKey: header.requestApiKey, apiVersion: header.requestApiVersion, header, body } as DecodedRequest;
 }
 
@@ -166,6 +195,11 @@ export interface EncodeOptions {
   sizePrefix?: boolean;
   /** Initial buffer size in bytes (a good guess avoids regrowing for large Fetch responses). Default 256. */
   initialCapacity?: number;
+  /**
+   * The largest frame to build, size prefix included: a larger one throws ProtocolError "too_large" once
+   * this many bytes are written, without building the rest. Default unbounded.
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -194,13 +228,44 @@ export function encodeResponse(
   options: EncodeOptions = {},
 ): Uint8Array {
   const api = descriptorFor(apiKey, apiVersion);
-  const w = new Writer(options.initialCapacity ?? 256);
+  const w = new Writer(options.initialCapacity ?? 256, options.maxBytes);
   // The prefix is filled in even when not asked for: the frame then comes back as a view that starts right
   // after it, and a connection that finds the prefix there sends a multi-MB Fetch response with one write and
   // no copy (broker/connection.ts).
   w.int32(0);
   encodeResponseHeader(w, { correlationId }, responseHeaderVersion(apiKey, apiVersion));
   api.encodeResponse(w, body, apiVersion);
+  const framed = finishFrame(w, { sizePrefix: true });
+  return options.sizePrefix ? framed : framed.subarray(4);
+}
+
+/**
+ * {@link encodeResponse} as a generator: it pauses (a bare `yield`) every so many array elements, so the
+ * caller can encode a large response in slices, between other work. The bytes and errors are the same.
+ *
+ * @example
+ * ```ts
+ * import { encodeResponse, encodeResponseInSlices } from "./messages.ts";
+ * const body = { errorCode: 35, apiKeys: [], throttleTimeMs: 0, supportedFeatures: [],
+ *   finalizedFeaturesEpoch: -1n, finalizedFeatures: [], zkMigrationReady: false };
+ * const steps = encodeResponseInSlices(18, 0, 7, body);
+ * let step = steps.next();
+ * while (!step.done) step = steps.next(); // a real caller lets other work run between steps
+ * step.value.length === encodeResponse(18, 0, 7, body).length; // true
+ * ```
+ */
+export function* encodeResponseInSlices(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  body: unknown,
+  options: EncodeOptions = {},
+): Generator<void, Uint8Array> {
+  const api = descriptorFor(apiKey, apiVersion);
+  const w = new Writer(options.initialCapacity ?? 256, options.maxBytes);
+  w.int32(0); // the size prefix, as in encodeResponse
+  encodeResponseHeader(w, { correlationId }, responseHeaderVersion(apiKey, apiVersion));
+  yield* api.encodeResponseInSlices(w, body, apiVersion);
   const framed = finishFrame(w, { sizePrefix: true });
   return options.sizePrefix ? framed : framed.subarray(4);
 }

@@ -11,6 +11,8 @@ export type ProtocolErrorKind =
   | "truncated" // the input ended before the value did
   | "invalid_length" // a length prefix is negative, too large for the input, or over a limit
   | "invalid_value" // a value out of its domain (bad magic, bad varint, unknown codec, ...)
+  | "too_large" // a message to encode over its size limit (a response over the broker's bound)
+  | "too_many_elements" // an array or tagged-field count over Kafka's decoding limits (see protocol/wire/limits.ts)
   | "unsupported_version"; // an API version the codec has no schema for
 
 /**

@@ -10,16 +10,19 @@ import type { DeleteRecordsResponseDeleteRecordsTopicResult } from "../../protoc
 import { LogError } from "../../log/log_error.ts";
 import type { Handler } from "../broker_context.ts";
 import { errorCodeForLogError } from "../partition_replica.ts";
+import { slicerFor } from "../work_slices.ts";
 
 const HIGH_WATERMARK = -1n;
 
 /** Answers DeleteRecords. */
 export const handleDeleteRecords: Handler<typeof ApiKey.DeleteRecords> = async (ctx, request) => {
   const topics: DeleteRecordsResponseDeleteRecordsTopicResult[] = [];
+  const slicer = slicerFor(request);
   for (const topic of request.body.topics) {
     const result: DeleteRecordsResponseDeleteRecordsTopicResult = { name: topic.name, partitions: [] };
     topics.push(result);
     for (const p of topic.partitions) {
+      if (slicer.due()) await slicer.pause();
       const answer = (errorCode: number, lowWatermark = -1) =>
         result.partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: BigInt(lowWatermark), errorCode });
       const replica = ctx.replicas.get(topic.name, p.partitionIndex);

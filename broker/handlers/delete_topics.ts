@@ -12,9 +12,11 @@
 import { type ApiKey, ErrorCode, ZERO_UUID } from "../../protocol/messages.ts";
 import type { DeleteTopicsResponseDeletableTopicResult } from "../../protocol/generated/messages/delete_topics_response.ts";
 import type { Handler } from "../broker_context.ts";
+import { slicerFor } from "../work_slices.ts";
 
 /** Answers DeleteTopics. */
-export const handleDeleteTopics: Handler<typeof ApiKey.DeleteTopics> = async (ctx, { apiVersion, body }) => {
+export const handleDeleteTopics: Handler<typeof ApiKey.DeleteTopics> = async (ctx, request) => {
+  const { apiVersion, body } = request;
   const entries = apiVersion >= 6
     ? body.topics.map((t) => ({ name: t.name, topicId: t.topicId === ZERO_UUID ? null : t.topicId }))
     : body.topicNames.map((name) => ({ name: name as string | null, topicId: null as string | null }));
@@ -39,14 +41,19 @@ export const handleDeleteTopics: Handler<typeof ApiKey.DeleteTopics> = async (ct
   const results = await ctx.controller.deleteTopics(entries);
   const responses: DeleteTopicsResponseDeletableTopicResult[] = [];
   const seen = new Set<string>();
+  const slicer = slicerFor(request);
   for (const r of results) {
+    if (slicer.due()) await slicer.pause();
     const response = {
       name: r.name as string | null,
       topicId: r.topicId || ZERO_UUID,
       errorCode: r.errorCode,
       errorMessage: r.errorMessage,
     };
-    const key = JSON.stringify(response);
+    // JSON strings keep null apart from "null"; cheaper than stringifying the whole object.
+    const key = `${JSON.stringify(response.name)}\u0000${response.topicId}\u0000${response.errorCode}\u0000${
+      JSON.stringify(response.errorMessage)
+    }`;
     if (seen.has(key)) continue;
     seen.add(key);
     responses.push(response);

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type ApiKey, ErrorCode, errorInfo } from "../../protocol/messages.ts";
+import { ApiKey, ErrorCode, errorInfo } from "../../protocol/messages.ts";
 import type {
   DescribeConfigsResponseDescribeConfigsResourceResult as ConfigResult,
   DescribeConfigsResponseDescribeConfigsResult as ResourceResult,
@@ -29,6 +29,8 @@ import {
   type TopicConfigEntry,
 } from "../config.ts";
 import { topicNameProblem } from "../topic_name.ts";
+import { checkResponseEstimate, responseLimit } from "../response_limit.ts";
+import { slicerFor } from "../work_slices.ts";
 
 /** Kafka's `ConfigResource.Type` ids. */
 export const ConfigResourceType = {
@@ -50,7 +52,8 @@ interface Options {
 }
 
 /** Answers DescribeConfigs. */
-export const handleDescribeConfigs: Handler<typeof ApiKey.DescribeConfigs> = (ctx, { body }) => {
+export const handleDescribeConfigs: Handler<typeof ApiKey.DescribeConfigs> = async (ctx, request) => {
+  const { body } = request;
   // Kafka refuses the whole request when any resource has a type it does not know.
   if (body.resources.some((r) => !RESOURCE_TYPE_NAMES.has(r.resourceType))) {
     const message = errorInfo(ErrorCode.INVALID_REQUEST)?.message ?? null;
@@ -60,8 +63,33 @@ export const handleDescribeConfigs: Handler<typeof ApiKey.DescribeConfigs> = (ct
     };
   }
   const options = { includeSynonyms: body.includeSynonyms, includeDocumentation: body.includeDocumentation };
-  return { throttleTimeMs: 0, results: body.resources.map((r) => describeResource(ctx, r, options)) };
+  // Every resource answers with dozens of entries: a request of a million resources would build a response
+  // of gigabytes, so its size is estimated (from below) as it grows and refused past the bound.
+  const limit = responseLimit(ApiKey.DescribeConfigs, ctx.config);
+  const slicer = slicerFor(request);
+  const results: ResourceResult[] = [];
+  let atLeastBytes = 0;
+  for (const r of body.resources) {
+    const result = describeResource(ctx, r, options);
+    results.push(result);
+    atLeastBytes += MIN_RESOURCE_BYTES + result.resourceName.length;
+    for (const c of result.configs) atLeastBytes += MIN_CONFIG_BYTES + c.name.length;
+    checkResponseEstimate("DescribeConfigs", atLeastBytes, limit);
+    if (slicer.due()) await slicer.pause();
+  }
+  return { throttleTimeMs: 0, results };
 };
+
+/**
+ * Fewest bytes a resource result takes on the wire in any version, its name's characters aside: error code (2),
+ * error message (1, compact null), type (1), name length (1, compact), configs count (1, compact).
+ */
+const MIN_RESOURCE_BYTES = 6;
+/**
+ * Fewest bytes a config entry takes on the wire in any version, its name's characters aside: name length (1),
+ * value (1, compact null), read-only (1), source or is-default (1), sensitive (1).
+ */
+const MIN_CONFIG_BYTES = 5;
 
 function resourceError(r: Resource, error: { code: number; message: string | null }): ResourceResult {
   return {

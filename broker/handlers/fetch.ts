@@ -30,6 +30,7 @@ import {
   type FetchResponseNodeEndpoint,
   type FetchResponsePartitionData,
 } from "../../protocol/generated/messages/fetch_response.ts";
+import { slicerFor } from "../work_slices.ts";
 
 /** Session epoch of a full fetch that opens no session (and the only one before v7). */
 const FINAL_EPOCH = -1;
@@ -287,9 +288,11 @@ function isFromFollower(body: FetchRequest, apiVersion: number): boolean {
  */
 export const handleFetch: Handler<1> = async (
   ctx: BrokerContext,
-  { apiVersion, body }: HandlerRequest<1>,
+  request: HandlerRequest<1>,
   conn: ConnectionInfo,
 ): Promise<FetchResponse> => {
+  const { apiVersion, body } = request;
+  const slicer = slicerFor(request);
   if (apiVersion >= 7 && body.sessionEpoch !== FINAL_EPOCH && body.sessionEpoch !== INITIAL_EPOCH) {
     return {
       throttleTimeMs: 0,
@@ -311,6 +314,7 @@ export const handleFetch: Handler<1> = async (
     const topic = useTopicIds ? ctx.metadata.topicById(t.topicId) : ctx.metadata.topic(t.topic);
     const responseTopicId = useTopicIds ? t.topicId : ZERO_UUID;
     for (const p of t.partitions) {
+      if (slicer.due()) await slicer.pause();
       const key = `${useTopicIds ? t.topicId : t.topic}\u0000${p.partition}`;
       const errorCode: number = !topic
         ? (useTopicIds ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)

@@ -30,6 +30,7 @@ import type {
   ListOffsetsResponseListOffsetsPartitionResponse,
   ListOffsetsResponseListOffsetsTopicResponse,
 } from "../../protocol/generated/messages/list_offsets_response.ts";
+import { slicerFor } from "../work_slices.ts";
 
 /** Kafka's special timestamps (ListOffsetsRequest constants). */
 export const ListOffsetsTimestamp = {
@@ -168,10 +169,12 @@ function listOffset(
  * const response = await handleListOffsets(ctx, { apiVersion: 10, header, body: listOffsetsRequest }, conn);
  * ```
  */
-export const handleListOffsets: Handler<2> = (
+export const handleListOffsets: Handler<2> = async (
   ctx: BrokerContext,
-  { apiVersion, body }: HandlerRequest<2>,
-): ListOffsetsResponse => {
+  request: HandlerRequest<2>,
+): Promise<ListOffsetsResponse> => {
+  const { apiVersion, body } = request;
+  const slicer = slicerFor(request);
   const isClient = body.replicaId === CONSUMER_REPLICA_ID;
   const readCommitted = body.isolationLevel === READ_COMMITTED;
 
@@ -180,6 +183,7 @@ export const handleListOffsets: Handler<2> = (
     for (const p of t.partitions) {
       const key = `${t.name}\u0000${p.partitionIndex}`;
       seen.set(key, (seen.get(key) ?? 0) + 1);
+      if (slicer.due()) await slicer.pause();
     }
   }
 
@@ -192,6 +196,7 @@ export const handleListOffsets: Handler<2> = (
       topics.set(t.name, topic);
     }
     for (const p of t.partitions) {
+      if (slicer.due()) await slicer.pause();
       const key = `${t.name}\u0000${p.partitionIndex}`;
       if (answered.has(key)) continue;
       answered.add(key);

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type ApiKey, ErrorCode, ZERO_UUID } from "../../protocol/messages.ts";
+import { ApiKey, ErrorCode, ZERO_UUID } from "../../protocol/messages.ts";
 import type {
   MetadataResponsePartition,
   MetadataResponseTopic,
@@ -15,6 +15,20 @@ import type {
 import type { BrokerContext, Handler } from "../broker_context.ts";
 import type { TopicImage } from "../metadata_image.ts";
 import { isInternalTopic, topicNameProblem } from "../topic_name.ts";
+import { slicerFor } from "../work_slices.ts";
+import { MAX_RECORDS_PER_USER_OP } from "../controller.ts";
+import { checkResponseEstimate, responseLimit } from "../response_limit.ts";
+
+/**
+ * Fewest bytes a topic takes in a Metadata response, its name's characters aside, in any version: error code (2),
+ * name length (1, compact), partitions count (1, compact).
+ */
+const MIN_TOPIC_BYTES = 4;
+/**
+ * Fewest bytes a partition takes in a Metadata response, in any version: error code (2), index (4), leader (4),
+ * replica and ISR counts (1 each, compact).
+ */
+const MIN_PARTITION_BYTES = 12;
 
 /** "Authorized operations not requested", Kafka's Int.MIN_VALUE. */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -88,24 +102,50 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
   const allowAutoCreate = ctx.config.autoCreateTopicsEnable && (apiVersion < 4 || body.allowAutoTopicCreation);
   const topics: MetadataResponseTopic[] = [];
   const withOperations = body.includeTopicAuthorizedOperations;
+  const slicer = slicerFor(request);
+  // A topic named a million times would be answered a million times with all its partitions: the response
+  // size is estimated from below as it grows and refused past the bound (response_limit.ts).
+  const limit = responseLimit(ApiKey.Metadata, ctx.config);
+  let atLeastBytes = 0;
+  let autoCreatedPartitions = 0;
+  const charge = (answer: MetadataResponseTopic) => {
+    // A name's UTF-16 length never exceeds its UTF-8 length: still a lower bound.
+    atLeastBytes += MIN_TOPIC_BYTES + (answer.name?.length ?? 0) + answer.partitions.length * MIN_PARTITION_BYTES;
+    checkResponseEstimate("Metadata", atLeastBytes, limit);
+  };
   if (all) {
-    for (const topic of ctx.metadata.topics()) topics.push(topicAnswer(ctx, topic, withOperations));
+    for (const topic of ctx.metadata.topics()) {
+      topics.push(topicAnswer(ctx, topic, withOperations));
+      charge(topics[topics.length - 1]);
+      if (slicer.due()) await slicer.pause();
+    }
   } else {
     for (const requested of body.topics ?? []) {
-      // Only v10+ names topics by id (a null or empty name); before, "" is a name, and an invalid one.
-      if (requested.name === null || (requested.name === "" && apiVersion >= 10)) {
+      if (topics.length > 0) charge(topics[topics.length - 1]);
+      if (slicer.due()) await slicer.pause();
+      // Topic ids exist from v10; before, an empty name is just a (bad) name. A response names a topic it
+      // cannot find by id with null from v12 only (the field is not nullable before): "" there.
+      if (apiVersion >= 10 && (requested.name === null || requested.name === "")) {
         const topic = ctx.metadata.topicById(requested.topicId);
         topics.push(
           topic
             ? topicAnswer(ctx, topic, withOperations)
-            : topicError(ErrorCode.UNKNOWN_TOPIC_ID, null, requested.topicId),
+            : topicError(ErrorCode.UNKNOWN_TOPIC_ID, apiVersion >= 12 ? null : "", requested.topicId),
         );
+        continue;
+      }
+      if (requested.name === null) {
+        topics.push(topicError(ErrorCode.INVALID_TOPIC_EXCEPTION, ""));
         continue;
       }
       const topic = ctx.metadata.topic(requested.name);
       if (topic) topics.push(topicAnswer(ctx, topic, withOperations));
-      else if (allowAutoCreate && !isInternalTopic(requested.name)) topics.push(await autoCreate(ctx, requested.name));
-      else {
+      else if (allowAutoCreate && !isInternalTopic(requested.name) && autoCreatedPartitions < MAX_RECORDS_PER_USER_OP) {
+        // Kafka auto-creates a request's missing topics in one controller operation, which refuses more than
+        // MAX_RECORDS_PER_USER_OP partitions: one Metadata request cannot create a million topics there, nor here.
+        autoCreatedPartitions += ctx.config.numPartitions;
+        topics.push(await autoCreate(ctx, requested.name));
+      } else {
         // Kafka validates a missing topic's name first: an illegal one is INVALID_TOPIC_EXCEPTION.
         const invalid = topicNameProblem(requested.name) !== undefined;
         topics.push(

@@ -15,6 +15,7 @@ import type { BrokerContext, Handler } from "../broker_context.ts";
 import type { TopicImage } from "../metadata_image.ts";
 import type { ProduceOutcome, ProduceSettings } from "../partition_replica.ts";
 import { topicSettings } from "../topic_settings.ts";
+import { slicerFor } from "../work_slices.ts";
 
 const settingsCache = new WeakMap<TopicImage, ProduceSettings>();
 
@@ -85,11 +86,13 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
   const unauthorizedTransactional = body.transactionalId === null &&
     body.topicData.some((t) => t.partitionData.some((p) => isTransactional(p.records)));
 
+  const slicer = slicerFor(request);
   for (const topicData of body.topicData) {
     const topic = ctx.metadata.topic(topicData.name);
     const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
     responses.push({ name: topicData.name, partitionResponses });
     for (const partitionData of topicData.partitionData) {
+      if (slicer.due()) await slicer.pause();
       const fail = (code: number, message: string | null) => {
         anyError = true;
         partitionResponses.push(partitionAnswer(partitionData.index, code, message));
@@ -120,6 +123,9 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
       if (outcome.durable) pending.push({ answer, durable: outcome.durable });
     }
   }
+
+  // Appended: the connection's next request may start while this one waits for durability.
+  slicer.endOrdered();
 
   if (acks === 0) {
     // Nothing is sent back; a failed partition closes the connection so the client learns of it.

@@ -253,14 +253,22 @@ function primRead(name: string, flex: string, nullable: string): string {
 }
 
 /** Emits the statements writing field `f` (value `x`) in a version where it is present. */
-function emitWrite(o: Out, spec: Spec, f: Field, x: string, flex: string, nullable: string): void {
+function emitWrite(
+  o: Out,
+  spec: Spec,
+  f: Field,
+  x: string,
+  flex: string,
+  nullable: string,
+  inSlices = false,
+): void {
   const t = f.type;
   if (t.kind === "prim") {
     o.line(primWrite(t.name, x, flex, nullable) + ";");
     return;
   }
   if (t.kind === "struct") {
-    const fn = `encode${fnName(spec, f.struct!)}`;
+    const fn = inSlices ? `yield* encode${fnName(spec, f.struct!)}InSlices` : `encode${fnName(spec, f.struct!)}`;
     const what = JSON.stringify(`${spec.name}.${f.camel}`);
     if (nullable === "false") {
       o.line(`${fn}(w, present(${x}, ${what}), version);`);
@@ -289,31 +297,54 @@ function emitWrite(o: Out, spec: Spec, f: Field, x: string, flex: string, nullab
   const elem = t.elem;
   let each: string;
   if (elem.kind === "prim") each = `(w, e) => ${primWrite(elem.name, "e", flex, "false")}`;
-  else if (elem.kind === "struct") each = `(w, e) => encode${fnName(spec, f.struct!)}(w, e, version)`;
-  else throw new Error(`${spec.name}.${f.name}: nested arrays are not supported`);
+  else if (elem.kind === "struct") {
+    each = `(w, e) => encode${fnName(spec, f.struct!)}${inSlices ? "InSlices" : ""}(w, e, version)`;
+  } else throw new Error(`${spec.name}.${f.name}: nested arrays are not supported`);
+  if (inSlices && elem.kind === "struct") {
+    if (nullable === "true") o.line(`yield* w.nullableStructArrayInSlices(${x}, ${flex}, ${each});`);
+    else if (nullable === "false") o.line(`yield* w.structArrayInSlices(${x}, ${flex}, ${each});`);
+    else o.line(`yield* w.nullableStructArrayInSlices(${x}, ${flex}, ${each}, ${nullable});`);
+    return;
+  }
   if (nullable === "true") o.line(`w.nullableArray(${x}, ${flex}, ${each});`);
   else if (nullable === "false") o.line(`w.array(${x}, ${flex}, ${each});`);
   else o.line(`w.nullableArray(${x}, ${flex}, ${each}, ${nullable});`);
 }
 
-/** The expression reading field `f` in a version where it is present. */
-function readExpr(spec: Spec, f: Field, flex: string, nullable: string): string {
+/**
+ * The expression reading field `f` in a version where it is present. `inSlices` reads it inside a generator
+ * decoder (see {@link emitStruct}): structs and arrays are read by their generator forms with `yield*`.
+ */
+function readExpr(spec: Spec, f: Field, flex: string, nullable: string, inSlices = false): string {
   const t = f.type;
   if (t.kind === "prim") return primRead(t.name, flex, nullable);
+  const slices = inSlices ? "InSlices" : "";
   if (t.kind === "struct") {
-    const call = `decode${fnName(spec, f.struct!)}(r, version)`;
+    const call = inSlices
+      ? `yield* decode${fnName(spec, f.struct!)}InSlices(r, version)`
+      : `decode${fnName(spec, f.struct!)}(r, version)`;
     if (nullable === "false") return call;
+    // In a conditional, `yield*` needs parentheses.
+    if (inSlices) return `${nullable === "true" ? "" : `(${nullable}) && `}r.int8() < 0 ? null : (${call})`;
     if (nullable === "true") return `r.int8() < 0 ? null : ${call}`;
     return `(${nullable}) && r.int8() < 0 ? null : ${call}`;
   }
   const elem = t.elem;
   let each: string;
   if (elem.kind === "prim") each = `(r) => ${primRead(elem.name, flex, "false")}`;
-  else if (elem.kind === "struct") each = `(r) => decode${fnName(spec, f.struct!)}(r, version)`;
+  else if (elem.kind === "struct") each = `(r) => decode${fnName(spec, f.struct!)}${slices}(r, version)`;
   else throw new Error(`${spec.name}.${f.name}: nested arrays are not supported`);
-  if (nullable === "true") return `r.nullableArray(${flex}, ${each})`;
-  if (nullable === "false") return `r.array(${flex}, ${each})`;
-  return `r.nullableArray(${flex}, ${each}, ${nullable})`;
+  const method = elem.kind === "struct" ? `StructArray${slices}` : `Array${slices}`;
+  const call = (name: string, args: string) => `yield* r.${name}(${args})`;
+  const lower = method[0].toLowerCase() + method.slice(1);
+  if (!inSlices) {
+    if (nullable === "true") return `r.nullableArray(${flex}, ${each})`;
+    if (nullable === "false") return `r.array(${flex}, ${each})`;
+    return `r.nullableArray(${flex}, ${each}, ${nullable})`;
+  }
+  if (nullable === "true") return call(`nullable${method}`, `${flex}, ${each}`);
+  if (nullable === "false") return call(lower, `${flex}, ${each}`);
+  return call(`nullable${method}`, `${flex}, ${each}, ${nullable}`);
 }
 
 /** Versions in which the field is a regular (not tagged) field. */
@@ -344,12 +375,8 @@ function signature(o: Out, head: string, params: string[], ret: string): void {
 
 function emitStruct(o: Out, spec: Spec, s: Struct, flexibleSpec: boolean): void {
   const name = typeName(spec, s);
-  const ctx = s.context;
   const isTop = s === spec.top;
   const fields = s.fields;
-  const flexCond = versionCond(spec.flexible, ctx);
-  const anyTagged = fields.some((f) => f.tag !== null && f.tagged !== null);
-  const flexCtx = intersect(spec.flexible, ctx) ?? ctx;
 
   // Interface.
   o.line();
@@ -378,16 +405,41 @@ function emitStruct(o: Out, spec: Spec, s: Struct, flexibleSpec: boolean): void 
   }
   o.close();
 
-  // Encoder.
+  emitEncoder(o, spec, s, false);
+  // A response can be large: its encoder also comes as a generator that pauses every so many array elements,
+  // so the broker can encode a big answer in slices between other clients' requests.
+  if (spec.type === "response") emitEncoder(o, spec, s, true);
+  emitDecoder(o, spec, s, false);
+  // A request can be large: its decoder also comes as a generator that pauses every so many array elements,
+  // so the broker can decode a big request in slices between other clients' requests.
+  if (spec.type === "request") emitDecoder(o, spec, s, true);
+}
+
+function emitEncoder(o: Out, spec: Spec, s: Struct, inSlices: boolean): void {
+  const name = typeName(spec, s);
+  const ctx = s.context;
+  const isTop = s === spec.top;
+  const fields = s.fields;
+  const flexCond = versionCond(spec.flexible, ctx);
+  const anyTagged = fields.some((f) => f.tag !== null && f.tagged !== null);
+  const flexCtx = intersect(spec.flexible, ctx) ?? ctx;
   o.line();
-  if (isTop) {
+  if (isTop && !inSlices) {
     o.line(`/** Writes a {@link ${name}} of \`version\`; throws ProtocolError for values the version cannot carry. */`);
   }
-  signature(o, `${isTop ? "export " : ""}function encode${fnName(spec, s)}`, [
-    "w: Writer",
-    `v: ${name}`,
-    "version: number",
-  ], "void");
+  if (isTop && inSlices) {
+    o.line(`/** Like {@link encode${fnName(spec, s)}}, pausing (a bare \`yield\`) every so many array elements. */`);
+  }
+  signature(
+    o,
+    `${isTop ? "export " : ""}function${inSlices ? "*" : ""} encode${fnName(spec, s)}${inSlices ? "InSlices" : ""}`,
+    [
+      "w: Writer",
+      `v: ${name}`,
+      "version: number",
+    ],
+    inSlices ? "Generator<void, void>" : "void",
+  );
   if (isTop) o.line(`checkVersion(${JSON.stringify(spec.name)}, version, ${spec.valid[0]}, ${spec.valid[1]});`);
   if (flexCond !== "false" && flexCond !== "true") o.line(`const flexible = ${flexCond};`);
   for (const f of fields) {
@@ -402,14 +454,14 @@ function emitStruct(o: Out, spec: Spec, s: Struct, flexibleSpec: boolean): void 
     if (nd !== null && regular !== "false" && regular !== "true" && present === regular) {
       // Present in some versions only: write it there, else insist on its default.
       o.open(`if (${regular}) {`);
-      emitWrite(o, spec, f, x, flex, nullable);
+      emitWrite(o, spec, f, x, flex, nullable, inSlices);
       o.close(`} else if (${nd}) {`);
       o.depth++;
       fail();
       o.close();
       continue;
     }
-    o.when(regular, () => emitWrite(o, spec, f, x, flex, nullable));
+    o.when(regular, () => emitWrite(o, spec, f, x, flex, nullable, inSlices));
     if (nd !== null) {
       const notPresent = present === "false" ? "" : `!(${present}) && `;
       o.open(`if (${notPresent}${nd}) {`);
@@ -442,11 +494,33 @@ function emitStruct(o: Out, spec: Spec, s: Struct, flexibleSpec: boolean): void 
     o.when(flexCond, body);
   }
   o.close();
+}
 
-  // Decoder.
+function emitDecoder(o: Out, spec: Spec, s: Struct, inSlices: boolean): void {
+  const name = typeName(spec, s);
+  const ctx = s.context;
+  const isTop = s === spec.top;
+  const fields = s.fields;
+  const flexCond = versionCond(spec.flexible, ctx);
+  const anyTagged = fields.some((f) => f.tag !== null && f.tagged !== null);
+  const flexCtx = intersect(spec.flexible, ctx) ?? ctx;
   o.line();
-  if (isTop) o.line(`/** Reads a {@link ${name}} of \`version\`; throws ProtocolError on malformed input. */`);
-  signature(o, `${isTop ? "export " : ""}function decode${fnName(spec, s)}`, ["r: Reader", "version: number"], name);
+  if (isTop && !inSlices) {
+    o.line(`/** Reads a {@link ${name}} of \`version\`; throws ProtocolError on malformed input. */`);
+  }
+  if (isTop && inSlices) {
+    o.line(`/** Like {@link decode${fnName(spec, s)}}, pausing (a bare \`yield\`) every so many array elements. */`);
+  }
+  if (inSlices) {
+    signature(
+      o,
+      `${isTop ? "export " : ""}function* decode${fnName(spec, s)}InSlices`,
+      ["r: Reader", "version: number"],
+      `Generator<void, ${name}>`,
+    );
+  } else {
+    signature(o, `${isTop ? "export " : ""}function decode${fnName(spec, s)}`, ["r: Reader", "version: number"], name);
+  }
   if (isTop) o.line(`checkVersion(${JSON.stringify(spec.name)}, version, ${spec.valid[0]}, ${spec.valid[1]});`);
   if (flexCond !== "false" && flexCond !== "true") o.line(`const flexible = ${flexCond};`);
   for (const f of fields) {
@@ -457,13 +531,13 @@ function emitStruct(o: Out, spec: Spec, s: Struct, flexibleSpec: boolean): void 
     const flex = f.flexibleNone ? "false" : flexCond === "false" ? "false" : flexCond === "true" ? "true" : "flexible";
     const nullable = versionCond(f.nullable, intersect(regularRange(f), ctx) ?? ctx);
     if (regular === "true" && !hasTag) {
-      o.line(`const _${f.camel} = ${readExpr(spec, f, flex, nullable)};`);
+      o.line(`const _${f.camel} = ${readExpr(spec, f, flex, nullable, inSlices)};`);
     } else if (regular === "false") {
       o.line(`${hasTag ? "let" : "const"} _${f.camel}: ${ty} = ${def};`);
     } else {
       o.line(`let _${f.camel}: ${ty} = ${def};`);
       o.open(`if (${regular}) {`);
-      o.line(`_${f.camel} = ${readExpr(spec, f, flex, nullable)};`);
+      o.line(`_${f.camel} = ${readExpr(spec, f, flex, nullable, inSlices)};`);
       o.close();
     }
   }

@@ -39,6 +39,7 @@ export function emitApiKeys(requests: Spec[], responses: Spec[]): string {
     if (!res) throw new Error(`no response for ${req.name}`);
     for (const s of [req, res]) {
       const names = [`decode${s.name}`, `encode${s.name}`, `type ${s.name}`, `${lower(s.name)}Schema`];
+      names.push(s === req ? `decode${s.name}InSlices` : `encode${s.name}InSlices`);
       out.push(importStatement(names, `./messages/${snake(s.name)}.ts`));
     }
   }
@@ -79,8 +80,12 @@ export function emitApiKeys(requests: Spec[], responses: Spec[]): string {
   out.push(`  encodeRequest(w: Writer, v: Req, version: number): void;`);
   out.push(`  /** Reads a request body. */`);
   out.push(`  decodeRequest(r: Reader, version: number): Req;`);
+  out.push(`  /** Reads a request body as a generator that pauses every so many array elements. */`);
+  out.push(`  decodeRequestInSlices(r: Reader, version: number): Generator<void, Req>;`);
   out.push(`  /** Writes a response body. */`);
   out.push(`  encodeResponse(w: Writer, v: Res, version: number): void;`);
+  out.push(`  /** Writes a response body as a generator that pauses every so many array elements. */`);
+  out.push(`  encodeResponseInSlices(w: Writer, v: Res, version: number): Generator<void, void>;`);
   out.push(`  /** Reads a response body. */`);
   out.push(`  decodeResponse(r: Reader, version: number): Res;`);
   out.push(`  /** The request's field descriptor. */`);
@@ -107,7 +112,9 @@ export function emitApiKeys(requests: Spec[], responses: Spec[]): string {
       ["listeners", { kind: "arr", items: req.listeners.map((l) => JSON.stringify(l)) }],
       ["encodeRequest", `encode${req.name}`],
       ["decodeRequest", `decode${req.name}`],
+      ["decodeRequestInSlices", `decode${req.name}InSlices`],
       ["encodeResponse", `encode${res.name}`],
+      ["encodeResponseInSlices", `encode${res.name}InSlices`],
       ["decodeResponse", `decode${res.name}`],
       ["requestSchema", `${lower(req.name)}Schema`],
       ["responseSchema", `${lower(res.name)}Schema`],

@@ -10,6 +10,7 @@ import type { Writer } from "../wire/writer.ts";
 import type { MessageSchema } from "../wire/schema.ts";
 import {
   decodeProduceRequest,
+  decodeProduceRequestInSlices,
   encodeProduceRequest,
   type ProduceRequest,
   produceRequestSchema,
@@ -17,11 +18,13 @@ import {
 import {
   decodeProduceResponse,
   encodeProduceResponse,
+  encodeProduceResponseInSlices,
   type ProduceResponse,
   produceResponseSchema,
 } from "./messages/produce_response.ts";
 import {
   decodeFetchRequest,
+  decodeFetchRequestInSlices,
   encodeFetchRequest,
   type FetchRequest,
   fetchRequestSchema,
@@ -29,11 +32,13 @@ import {
 import {
   decodeFetchResponse,
   encodeFetchResponse,
+  encodeFetchResponseInSlices,
   type FetchResponse,
   fetchResponseSchema,
 } from "./messages/fetch_response.ts";
 import {
   decodeListOffsetsRequest,
+  decodeListOffsetsRequestInSlices,
   encodeListOffsetsRequest,
   type ListOffsetsRequest,
   listOffsetsRequestSchema,
@@ -41,11 +46,13 @@ import {
 import {
   decodeListOffsetsResponse,
   encodeListOffsetsResponse,
+  encodeListOffsetsResponseInSlices,
   type ListOffsetsResponse,
   listOffsetsResponseSchema,
 } from "./messages/list_offsets_response.ts";
 import {
   decodeMetadataRequest,
+  decodeMetadataRequestInSlices,
   encodeMetadataRequest,
   type MetadataRequest,
   metadataRequestSchema,
@@ -53,11 +60,13 @@ import {
 import {
   decodeMetadataResponse,
   encodeMetadataResponse,
+  encodeMetadataResponseInSlices,
   type MetadataResponse,
   metadataResponseSchema,
 } from "./messages/metadata_response.ts";
 import {
   decodeLeaderAndIsrRequest,
+  decodeLeaderAndIsrRequestInSlices,
   encodeLeaderAndIsrRequest,
   type LeaderAndIsrRequest,
   leaderAndIsrRequestSchema,
@@ -65,11 +74,13 @@ import {
 import {
   decodeLeaderAndIsrResponse,
   encodeLeaderAndIsrResponse,
+  encodeLeaderAndIsrResponseInSlices,
   type LeaderAndIsrResponse,
   leaderAndIsrResponseSchema,
 } from "./messages/leader_and_isr_response.ts";
 import {
   decodeStopReplicaRequest,
+  decodeStopReplicaRequestInSlices,
   encodeStopReplicaRequest,
   type StopReplicaRequest,
   stopReplicaRequestSchema,
@@ -77,11 +88,13 @@ import {
 import {
   decodeStopReplicaResponse,
   encodeStopReplicaResponse,
+  encodeStopReplicaResponseInSlices,
   type StopReplicaResponse,
   stopReplicaResponseSchema,
 } from "./messages/stop_replica_response.ts";
 import {
   decodeUpdateMetadataRequest,
+  decodeUpdateMetadataRequestInSlices,
   encodeUpdateMetadataRequest,
   type UpdateMetadataRequest,
   updateMetadataRequestSchema,
@@ -89,6 +102,7 @@ import {
 import {
   decodeUpdateMetadataResponse,
   encodeUpdateMetadataResponse,
+  encodeUpdateMetadataResponseInSlices,
   type UpdateMetadataResponse,
   updateMetadataResponseSchema,
 } from "./messages/update_metadata_response.ts";
@@ -96,6 +110,7 @@ import {
   type ControlledShutdownRequest,
   controlledShutdownRequestSchema,
   decodeControlledShutdownRequest,
+  decodeControlledShutdownRequestInSlices,
   encodeControlledShutdownRequest,
 } from "./messages/controlled_shutdown_request.ts";
 import {
@@ -103,9 +118,11 @@ import {
   controlledShutdownResponseSchema,
   decodeControlledShutdownResponse,
   encodeControlledShutdownResponse,
+  encodeControlledShutdownResponseInSlices,
 } from "./messages/controlled_shutdown_response.ts";
 import {
   decodeOffsetCommitRequest,
+  decodeOffsetCommitRequestInSlices,
   encodeOffsetCommitRequest,
   type OffsetCommitRequest,
   offsetCommitRequestSchema,
@@ -113,11 +130,13 @@ import {
 import {
   decodeOffsetCommitResponse,
   encodeOffsetCommitResponse,
+  encodeOffsetCommitResponseInSlices,
   type OffsetCommitResponse,
   offsetCommitResponseSchema,
 } from "./messages/offset_commit_response.ts";
 import {
   decodeOffsetFetchRequest,
+  decodeOffsetFetchRequestInSlices,
   encodeOffsetFetchRequest,
   type OffsetFetchRequest,
   offsetFetchRequestSchema,
@@ -125,11 +144,13 @@ import {
 import {
   decodeOffsetFetchResponse,
   encodeOffsetFetchResponse,
+  encodeOffsetFetchResponseInSlices,
   type OffsetFetchResponse,
   offsetFetchResponseSchema,
 } from "./messages/offset_fetch_response.ts";
 import {
   decodeFindCoordinatorRequest,
+  decodeFindCoordinatorRequestInSlices,
   encodeFindCoordinatorRequest,
   type FindCoordinatorRequest,
   findCoordinatorRequestSchema,
@@ -137,11 +158,13 @@ import {
 import {
   decodeFindCoordinatorResponse,
   encodeFindCoordinatorResponse,
+  encodeFindCoordinatorResponseInSlices,
   type FindCoordinatorResponse,
   findCoordinatorResponseSchema,
 } from "./messages/find_coordinator_response.ts";
 import {
   decodeJoinGroupRequest,
+  decodeJoinGroupRequestInSlices,
   encodeJoinGroupRequest,
   type JoinGroupRequest,
   joinGroupRequestSchema,
@@ -149,11 +172,13 @@ import {
 import {
   decodeJoinGroupResponse,
   encodeJoinGroupResponse,
+  encodeJoinGroupResponseInSlices,
   type JoinGroupResponse,
   joinGroupResponseSchema,
 } from "./messages/join_group_response.ts";
 import {
   decodeHeartbeatRequest,
+  decodeHeartbeatRequestInSlices,
   encodeHeartbeatRequest,
   type HeartbeatRequest,
   heartbeatRequestSchema,
@@ -161,11 +186,13 @@ import {
 import {
   decodeHeartbeatResponse,
   encodeHeartbeatResponse,
+  encodeHeartbeatResponseInSlices,
   type HeartbeatResponse,
   heartbeatResponseSchema,
 } from "./messages/heartbeat_response.ts";
 import {
   decodeLeaveGroupRequest,
+  decodeLeaveGroupRequestInSlices,
   encodeLeaveGroupRequest,
   type LeaveGroupRequest,
   leaveGroupRequestSchema,
@@ -173,11 +200,13 @@ import {
 import {
   decodeLeaveGroupResponse,
   encodeLeaveGroupResponse,
+  encodeLeaveGroupResponseInSlices,
   type LeaveGroupResponse,
   leaveGroupResponseSchema,
 } from "./messages/leave_group_response.ts";
 import {
   decodeSyncGroupRequest,
+  decodeSyncGroupRequestInSlices,
   encodeSyncGroupRequest,
   type SyncGroupRequest,
   syncGroupRequestSchema,
@@ -185,11 +214,13 @@ import {
 import {
   decodeSyncGroupResponse,
   encodeSyncGroupResponse,
+  encodeSyncGroupResponseInSlices,
   type SyncGroupResponse,
   syncGroupResponseSchema,
 } from "./messages/sync_group_response.ts";
 import {
   decodeDescribeGroupsRequest,
+  decodeDescribeGroupsRequestInSlices,
   type DescribeGroupsRequest,
   describeGroupsRequestSchema,
   encodeDescribeGroupsRequest,
@@ -199,9 +230,11 @@ import {
   type DescribeGroupsResponse,
   describeGroupsResponseSchema,
   encodeDescribeGroupsResponse,
+  encodeDescribeGroupsResponseInSlices,
 } from "./messages/describe_groups_response.ts";
 import {
   decodeListGroupsRequest,
+  decodeListGroupsRequestInSlices,
   encodeListGroupsRequest,
   type ListGroupsRequest,
   listGroupsRequestSchema,
@@ -209,11 +242,13 @@ import {
 import {
   decodeListGroupsResponse,
   encodeListGroupsResponse,
+  encodeListGroupsResponseInSlices,
   type ListGroupsResponse,
   listGroupsResponseSchema,
 } from "./messages/list_groups_response.ts";
 import {
   decodeSaslHandshakeRequest,
+  decodeSaslHandshakeRequestInSlices,
   encodeSaslHandshakeRequest,
   type SaslHandshakeRequest,
   saslHandshakeRequestSchema,
@@ -221,6 +256,7 @@ import {
 import {
   decodeSaslHandshakeResponse,
   encodeSaslHandshakeResponse,
+  encodeSaslHandshakeResponseInSlices,
   type SaslHandshakeResponse,
   saslHandshakeResponseSchema,
 } from "./messages/sasl_handshake_response.ts";
@@ -228,6 +264,7 @@ import {
   type ApiVersionsRequest,
   apiVersionsRequestSchema,
   decodeApiVersionsRequest,
+  decodeApiVersionsRequestInSlices,
   encodeApiVersionsRequest,
 } from "./messages/api_versions_request.ts";
 import {
@@ -235,11 +272,13 @@ import {
   apiVersionsResponseSchema,
   decodeApiVersionsResponse,
   encodeApiVersionsResponse,
+  encodeApiVersionsResponseInSlices,
 } from "./messages/api_versions_response.ts";
 import {
   type CreateTopicsRequest,
   createTopicsRequestSchema,
   decodeCreateTopicsRequest,
+  decodeCreateTopicsRequestInSlices,
   encodeCreateTopicsRequest,
 } from "./messages/create_topics_request.ts";
 import {
@@ -247,9 +286,11 @@ import {
   createTopicsResponseSchema,
   decodeCreateTopicsResponse,
   encodeCreateTopicsResponse,
+  encodeCreateTopicsResponseInSlices,
 } from "./messages/create_topics_response.ts";
 import {
   decodeDeleteTopicsRequest,
+  decodeDeleteTopicsRequestInSlices,
   type DeleteTopicsRequest,
   deleteTopicsRequestSchema,
   encodeDeleteTopicsRequest,
@@ -259,9 +300,11 @@ import {
   type DeleteTopicsResponse,
   deleteTopicsResponseSchema,
   encodeDeleteTopicsResponse,
+  encodeDeleteTopicsResponseInSlices,
 } from "./messages/delete_topics_response.ts";
 import {
   decodeDeleteRecordsRequest,
+  decodeDeleteRecordsRequestInSlices,
   type DeleteRecordsRequest,
   deleteRecordsRequestSchema,
   encodeDeleteRecordsRequest,
@@ -271,9 +314,11 @@ import {
   type DeleteRecordsResponse,
   deleteRecordsResponseSchema,
   encodeDeleteRecordsResponse,
+  encodeDeleteRecordsResponseInSlices,
 } from "./messages/delete_records_response.ts";
 import {
   decodeInitProducerIdRequest,
+  decodeInitProducerIdRequestInSlices,
   encodeInitProducerIdRequest,
   type InitProducerIdRequest,
   initProducerIdRequestSchema,
@@ -281,11 +326,13 @@ import {
 import {
   decodeInitProducerIdResponse,
   encodeInitProducerIdResponse,
+  encodeInitProducerIdResponseInSlices,
   type InitProducerIdResponse,
   initProducerIdResponseSchema,
 } from "./messages/init_producer_id_response.ts";
 import {
   decodeOffsetForLeaderEpochRequest,
+  decodeOffsetForLeaderEpochRequestInSlices,
   encodeOffsetForLeaderEpochRequest,
   type OffsetForLeaderEpochRequest,
   offsetForLeaderEpochRequestSchema,
@@ -293,6 +340,7 @@ import {
 import {
   decodeOffsetForLeaderEpochResponse,
   encodeOffsetForLeaderEpochResponse,
+  encodeOffsetForLeaderEpochResponseInSlices,
   type OffsetForLeaderEpochResponse,
   offsetForLeaderEpochResponseSchema,
 } from "./messages/offset_for_leader_epoch_response.ts";
@@ -300,6 +348,7 @@ import {
   type AddPartitionsToTxnRequest,
   addPartitionsToTxnRequestSchema,
   decodeAddPartitionsToTxnRequest,
+  decodeAddPartitionsToTxnRequestInSlices,
   encodeAddPartitionsToTxnRequest,
 } from "./messages/add_partitions_to_txn_request.ts";
 import {
@@ -307,11 +356,13 @@ import {
   addPartitionsToTxnResponseSchema,
   decodeAddPartitionsToTxnResponse,
   encodeAddPartitionsToTxnResponse,
+  encodeAddPartitionsToTxnResponseInSlices,
 } from "./messages/add_partitions_to_txn_response.ts";
 import {
   type AddOffsetsToTxnRequest,
   addOffsetsToTxnRequestSchema,
   decodeAddOffsetsToTxnRequest,
+  decodeAddOffsetsToTxnRequestInSlices,
   encodeAddOffsetsToTxnRequest,
 } from "./messages/add_offsets_to_txn_request.ts";
 import {
@@ -319,9 +370,11 @@ import {
   addOffsetsToTxnResponseSchema,
   decodeAddOffsetsToTxnResponse,
   encodeAddOffsetsToTxnResponse,
+  encodeAddOffsetsToTxnResponseInSlices,
 } from "./messages/add_offsets_to_txn_response.ts";
 import {
   decodeEndTxnRequest,
+  decodeEndTxnRequestInSlices,
   encodeEndTxnRequest,
   type EndTxnRequest,
   endTxnRequestSchema,
@@ -329,11 +382,13 @@ import {
 import {
   decodeEndTxnResponse,
   encodeEndTxnResponse,
+  encodeEndTxnResponseInSlices,
   type EndTxnResponse,
   endTxnResponseSchema,
 } from "./messages/end_txn_response.ts";
 import {
   decodeWriteTxnMarkersRequest,
+  decodeWriteTxnMarkersRequestInSlices,
   encodeWriteTxnMarkersRequest,
   type WriteTxnMarkersRequest,
   writeTxnMarkersRequestSchema,
@@ -341,11 +396,13 @@ import {
 import {
   decodeWriteTxnMarkersResponse,
   encodeWriteTxnMarkersResponse,
+  encodeWriteTxnMarkersResponseInSlices,
   type WriteTxnMarkersResponse,
   writeTxnMarkersResponseSchema,
 } from "./messages/write_txn_markers_response.ts";
 import {
   decodeTxnOffsetCommitRequest,
+  decodeTxnOffsetCommitRequestInSlices,
   encodeTxnOffsetCommitRequest,
   type TxnOffsetCommitRequest,
   txnOffsetCommitRequestSchema,
@@ -353,11 +410,13 @@ import {
 import {
   decodeTxnOffsetCommitResponse,
   encodeTxnOffsetCommitResponse,
+  encodeTxnOffsetCommitResponseInSlices,
   type TxnOffsetCommitResponse,
   txnOffsetCommitResponseSchema,
 } from "./messages/txn_offset_commit_response.ts";
 import {
   decodeDescribeAclsRequest,
+  decodeDescribeAclsRequestInSlices,
   type DescribeAclsRequest,
   describeAclsRequestSchema,
   encodeDescribeAclsRequest,
@@ -367,11 +426,13 @@ import {
   type DescribeAclsResponse,
   describeAclsResponseSchema,
   encodeDescribeAclsResponse,
+  encodeDescribeAclsResponseInSlices,
 } from "./messages/describe_acls_response.ts";
 import {
   type CreateAclsRequest,
   createAclsRequestSchema,
   decodeCreateAclsRequest,
+  decodeCreateAclsRequestInSlices,
   encodeCreateAclsRequest,
 } from "./messages/create_acls_request.ts";
 import {
@@ -379,9 +440,11 @@ import {
   createAclsResponseSchema,
   decodeCreateAclsResponse,
   encodeCreateAclsResponse,
+  encodeCreateAclsResponseInSlices,
 } from "./messages/create_acls_response.ts";
 import {
   decodeDeleteAclsRequest,
+  decodeDeleteAclsRequestInSlices,
   type DeleteAclsRequest,
   deleteAclsRequestSchema,
   encodeDeleteAclsRequest,
@@ -391,9 +454,11 @@ import {
   type DeleteAclsResponse,
   deleteAclsResponseSchema,
   encodeDeleteAclsResponse,
+  encodeDeleteAclsResponseInSlices,
 } from "./messages/delete_acls_response.ts";
 import {
   decodeDescribeConfigsRequest,
+  decodeDescribeConfigsRequestInSlices,
   type DescribeConfigsRequest,
   describeConfigsRequestSchema,
   encodeDescribeConfigsRequest,
@@ -403,11 +468,13 @@ import {
   type DescribeConfigsResponse,
   describeConfigsResponseSchema,
   encodeDescribeConfigsResponse,
+  encodeDescribeConfigsResponseInSlices,
 } from "./messages/describe_configs_response.ts";
 import {
   type AlterConfigsRequest,
   alterConfigsRequestSchema,
   decodeAlterConfigsRequest,
+  decodeAlterConfigsRequestInSlices,
   encodeAlterConfigsRequest,
 } from "./messages/alter_configs_request.ts";
 import {
@@ -415,11 +482,13 @@ import {
   alterConfigsResponseSchema,
   decodeAlterConfigsResponse,
   encodeAlterConfigsResponse,
+  encodeAlterConfigsResponseInSlices,
 } from "./messages/alter_configs_response.ts";
 import {
   type AlterReplicaLogDirsRequest,
   alterReplicaLogDirsRequestSchema,
   decodeAlterReplicaLogDirsRequest,
+  decodeAlterReplicaLogDirsRequestInSlices,
   encodeAlterReplicaLogDirsRequest,
 } from "./messages/alter_replica_log_dirs_request.ts";
 import {
@@ -427,9 +496,11 @@ import {
   alterReplicaLogDirsResponseSchema,
   decodeAlterReplicaLogDirsResponse,
   encodeAlterReplicaLogDirsResponse,
+  encodeAlterReplicaLogDirsResponseInSlices,
 } from "./messages/alter_replica_log_dirs_response.ts";
 import {
   decodeDescribeLogDirsRequest,
+  decodeDescribeLogDirsRequestInSlices,
   type DescribeLogDirsRequest,
   describeLogDirsRequestSchema,
   encodeDescribeLogDirsRequest,
@@ -439,9 +510,11 @@ import {
   type DescribeLogDirsResponse,
   describeLogDirsResponseSchema,
   encodeDescribeLogDirsResponse,
+  encodeDescribeLogDirsResponseInSlices,
 } from "./messages/describe_log_dirs_response.ts";
 import {
   decodeSaslAuthenticateRequest,
+  decodeSaslAuthenticateRequestInSlices,
   encodeSaslAuthenticateRequest,
   type SaslAuthenticateRequest,
   saslAuthenticateRequestSchema,
@@ -449,6 +522,7 @@ import {
 import {
   decodeSaslAuthenticateResponse,
   encodeSaslAuthenticateResponse,
+  encodeSaslAuthenticateResponseInSlices,
   type SaslAuthenticateResponse,
   saslAuthenticateResponseSchema,
 } from "./messages/sasl_authenticate_response.ts";
@@ -456,6 +530,7 @@ import {
   type CreatePartitionsRequest,
   createPartitionsRequestSchema,
   decodeCreatePartitionsRequest,
+  decodeCreatePartitionsRequestInSlices,
   encodeCreatePartitionsRequest,
 } from "./messages/create_partitions_request.ts";
 import {
@@ -463,11 +538,13 @@ import {
   createPartitionsResponseSchema,
   decodeCreatePartitionsResponse,
   encodeCreatePartitionsResponse,
+  encodeCreatePartitionsResponseInSlices,
 } from "./messages/create_partitions_response.ts";
 import {
   type CreateDelegationTokenRequest,
   createDelegationTokenRequestSchema,
   decodeCreateDelegationTokenRequest,
+  decodeCreateDelegationTokenRequestInSlices,
   encodeCreateDelegationTokenRequest,
 } from "./messages/create_delegation_token_request.ts";
 import {
@@ -475,9 +552,11 @@ import {
   createDelegationTokenResponseSchema,
   decodeCreateDelegationTokenResponse,
   encodeCreateDelegationTokenResponse,
+  encodeCreateDelegationTokenResponseInSlices,
 } from "./messages/create_delegation_token_response.ts";
 import {
   decodeRenewDelegationTokenRequest,
+  decodeRenewDelegationTokenRequestInSlices,
   encodeRenewDelegationTokenRequest,
   type RenewDelegationTokenRequest,
   renewDelegationTokenRequestSchema,
@@ -485,11 +564,13 @@ import {
 import {
   decodeRenewDelegationTokenResponse,
   encodeRenewDelegationTokenResponse,
+  encodeRenewDelegationTokenResponseInSlices,
   type RenewDelegationTokenResponse,
   renewDelegationTokenResponseSchema,
 } from "./messages/renew_delegation_token_response.ts";
 import {
   decodeExpireDelegationTokenRequest,
+  decodeExpireDelegationTokenRequestInSlices,
   encodeExpireDelegationTokenRequest,
   type ExpireDelegationTokenRequest,
   expireDelegationTokenRequestSchema,
@@ -497,11 +578,13 @@ import {
 import {
   decodeExpireDelegationTokenResponse,
   encodeExpireDelegationTokenResponse,
+  encodeExpireDelegationTokenResponseInSlices,
   type ExpireDelegationTokenResponse,
   expireDelegationTokenResponseSchema,
 } from "./messages/expire_delegation_token_response.ts";
 import {
   decodeDescribeDelegationTokenRequest,
+  decodeDescribeDelegationTokenRequestInSlices,
   type DescribeDelegationTokenRequest,
   describeDelegationTokenRequestSchema,
   encodeDescribeDelegationTokenRequest,
@@ -511,9 +594,11 @@ import {
   type DescribeDelegationTokenResponse,
   describeDelegationTokenResponseSchema,
   encodeDescribeDelegationTokenResponse,
+  encodeDescribeDelegationTokenResponseInSlices,
 } from "./messages/describe_delegation_token_response.ts";
 import {
   decodeDeleteGroupsRequest,
+  decodeDeleteGroupsRequestInSlices,
   type DeleteGroupsRequest,
   deleteGroupsRequestSchema,
   encodeDeleteGroupsRequest,
@@ -523,9 +608,11 @@ import {
   type DeleteGroupsResponse,
   deleteGroupsResponseSchema,
   encodeDeleteGroupsResponse,
+  encodeDeleteGroupsResponseInSlices,
 } from "./messages/delete_groups_response.ts";
 import {
   decodeElectLeadersRequest,
+  decodeElectLeadersRequestInSlices,
   type ElectLeadersRequest,
   electLeadersRequestSchema,
   encodeElectLeadersRequest,
@@ -535,9 +622,11 @@ import {
   type ElectLeadersResponse,
   electLeadersResponseSchema,
   encodeElectLeadersResponse,
+  encodeElectLeadersResponseInSlices,
 } from "./messages/elect_leaders_response.ts";
 import {
   decodeIncrementalAlterConfigsRequest,
+  decodeIncrementalAlterConfigsRequestInSlices,
   encodeIncrementalAlterConfigsRequest,
   type IncrementalAlterConfigsRequest,
   incrementalAlterConfigsRequestSchema,
@@ -545,6 +634,7 @@ import {
 import {
   decodeIncrementalAlterConfigsResponse,
   encodeIncrementalAlterConfigsResponse,
+  encodeIncrementalAlterConfigsResponseInSlices,
   type IncrementalAlterConfigsResponse,
   incrementalAlterConfigsResponseSchema,
 } from "./messages/incremental_alter_configs_response.ts";
@@ -552,6 +642,7 @@ import {
   type AlterPartitionReassignmentsRequest,
   alterPartitionReassignmentsRequestSchema,
   decodeAlterPartitionReassignmentsRequest,
+  decodeAlterPartitionReassignmentsRequestInSlices,
   encodeAlterPartitionReassignmentsRequest,
 } from "./messages/alter_partition_reassignments_request.ts";
 import {
@@ -559,9 +650,11 @@ import {
   alterPartitionReassignmentsResponseSchema,
   decodeAlterPartitionReassignmentsResponse,
   encodeAlterPartitionReassignmentsResponse,
+  encodeAlterPartitionReassignmentsResponseInSlices,
 } from "./messages/alter_partition_reassignments_response.ts";
 import {
   decodeListPartitionReassignmentsRequest,
+  decodeListPartitionReassignmentsRequestInSlices,
   encodeListPartitionReassignmentsRequest,
   type ListPartitionReassignmentsRequest,
   listPartitionReassignmentsRequestSchema,
@@ -569,11 +662,13 @@ import {
 import {
   decodeListPartitionReassignmentsResponse,
   encodeListPartitionReassignmentsResponse,
+  encodeListPartitionReassignmentsResponseInSlices,
   type ListPartitionReassignmentsResponse,
   listPartitionReassignmentsResponseSchema,
 } from "./messages/list_partition_reassignments_response.ts";
 import {
   decodeOffsetDeleteRequest,
+  decodeOffsetDeleteRequestInSlices,
   encodeOffsetDeleteRequest,
   type OffsetDeleteRequest,
   offsetDeleteRequestSchema,
@@ -581,11 +676,13 @@ import {
 import {
   decodeOffsetDeleteResponse,
   encodeOffsetDeleteResponse,
+  encodeOffsetDeleteResponseInSlices,
   type OffsetDeleteResponse,
   offsetDeleteResponseSchema,
 } from "./messages/offset_delete_response.ts";
 import {
   decodeDescribeClientQuotasRequest,
+  decodeDescribeClientQuotasRequestInSlices,
   type DescribeClientQuotasRequest,
   describeClientQuotasRequestSchema,
   encodeDescribeClientQuotasRequest,
@@ -595,11 +692,13 @@ import {
   type DescribeClientQuotasResponse,
   describeClientQuotasResponseSchema,
   encodeDescribeClientQuotasResponse,
+  encodeDescribeClientQuotasResponseInSlices,
 } from "./messages/describe_client_quotas_response.ts";
 import {
   type AlterClientQuotasRequest,
   alterClientQuotasRequestSchema,
   decodeAlterClientQuotasRequest,
+  decodeAlterClientQuotasRequestInSlices,
   encodeAlterClientQuotasRequest,
 } from "./messages/alter_client_quotas_request.ts";
 import {
@@ -607,9 +706,11 @@ import {
   alterClientQuotasResponseSchema,
   decodeAlterClientQuotasResponse,
   encodeAlterClientQuotasResponse,
+  encodeAlterClientQuotasResponseInSlices,
 } from "./messages/alter_client_quotas_response.ts";
 import {
   decodeDescribeUserScramCredentialsRequest,
+  decodeDescribeUserScramCredentialsRequestInSlices,
   type DescribeUserScramCredentialsRequest,
   describeUserScramCredentialsRequestSchema,
   encodeDescribeUserScramCredentialsRequest,
@@ -619,11 +720,13 @@ import {
   type DescribeUserScramCredentialsResponse,
   describeUserScramCredentialsResponseSchema,
   encodeDescribeUserScramCredentialsResponse,
+  encodeDescribeUserScramCredentialsResponseInSlices,
 } from "./messages/describe_user_scram_credentials_response.ts";
 import {
   type AlterUserScramCredentialsRequest,
   alterUserScramCredentialsRequestSchema,
   decodeAlterUserScramCredentialsRequest,
+  decodeAlterUserScramCredentialsRequestInSlices,
   encodeAlterUserScramCredentialsRequest,
 } from "./messages/alter_user_scram_credentials_request.ts";
 import {
@@ -631,11 +734,19 @@ import {
   alterUserScramCredentialsResponseSchema,
   decodeAlterUserScramCredentialsResponse,
   encodeAlterUserScramCredentialsResponse,
+  encodeAlterUserScramCredentialsResponseInSlices,
 } from "./messages/alter_user_scram_credentials_response.ts";
-import { decodeVoteRequest, encodeVoteRequest, type VoteRequest, voteRequestSchema } from "./messages/vote_request.ts";
+import {
+  decodeVoteRequest,
+  decodeVoteRequestInSlices,
+  encodeVoteRequest,
+  type VoteRequest,
+  voteRequestSchema,
+} from "./messages/vote_request.ts";
 import {
   decodeVoteResponse,
   encodeVoteResponse,
+  encodeVoteResponseInSlices,
   type VoteResponse,
   voteResponseSchema,
 } from "./messages/vote_response.ts";
@@ -643,6 +754,7 @@ import {
   type BeginQuorumEpochRequest,
   beginQuorumEpochRequestSchema,
   decodeBeginQuorumEpochRequest,
+  decodeBeginQuorumEpochRequestInSlices,
   encodeBeginQuorumEpochRequest,
 } from "./messages/begin_quorum_epoch_request.ts";
 import {
@@ -650,9 +762,11 @@ import {
   beginQuorumEpochResponseSchema,
   decodeBeginQuorumEpochResponse,
   encodeBeginQuorumEpochResponse,
+  encodeBeginQuorumEpochResponseInSlices,
 } from "./messages/begin_quorum_epoch_response.ts";
 import {
   decodeEndQuorumEpochRequest,
+  decodeEndQuorumEpochRequestInSlices,
   encodeEndQuorumEpochRequest,
   type EndQuorumEpochRequest,
   endQuorumEpochRequestSchema,
@@ -660,11 +774,13 @@ import {
 import {
   decodeEndQuorumEpochResponse,
   encodeEndQuorumEpochResponse,
+  encodeEndQuorumEpochResponseInSlices,
   type EndQuorumEpochResponse,
   endQuorumEpochResponseSchema,
 } from "./messages/end_quorum_epoch_response.ts";
 import {
   decodeDescribeQuorumRequest,
+  decodeDescribeQuorumRequestInSlices,
   type DescribeQuorumRequest,
   describeQuorumRequestSchema,
   encodeDescribeQuorumRequest,
@@ -674,11 +790,13 @@ import {
   type DescribeQuorumResponse,
   describeQuorumResponseSchema,
   encodeDescribeQuorumResponse,
+  encodeDescribeQuorumResponseInSlices,
 } from "./messages/describe_quorum_response.ts";
 import {
   type AlterPartitionRequest,
   alterPartitionRequestSchema,
   decodeAlterPartitionRequest,
+  decodeAlterPartitionRequestInSlices,
   encodeAlterPartitionRequest,
 } from "./messages/alter_partition_request.ts";
 import {
@@ -686,9 +804,11 @@ import {
   alterPartitionResponseSchema,
   decodeAlterPartitionResponse,
   encodeAlterPartitionResponse,
+  encodeAlterPartitionResponseInSlices,
 } from "./messages/alter_partition_response.ts";
 import {
   decodeUpdateFeaturesRequest,
+  decodeUpdateFeaturesRequestInSlices,
   encodeUpdateFeaturesRequest,
   type UpdateFeaturesRequest,
   updateFeaturesRequestSchema,
@@ -696,11 +816,13 @@ import {
 import {
   decodeUpdateFeaturesResponse,
   encodeUpdateFeaturesResponse,
+  encodeUpdateFeaturesResponseInSlices,
   type UpdateFeaturesResponse,
   updateFeaturesResponseSchema,
 } from "./messages/update_features_response.ts";
 import {
   decodeEnvelopeRequest,
+  decodeEnvelopeRequestInSlices,
   encodeEnvelopeRequest,
   type EnvelopeRequest,
   envelopeRequestSchema,
@@ -708,11 +830,13 @@ import {
 import {
   decodeEnvelopeResponse,
   encodeEnvelopeResponse,
+  encodeEnvelopeResponseInSlices,
   type EnvelopeResponse,
   envelopeResponseSchema,
 } from "./messages/envelope_response.ts";
 import {
   decodeFetchSnapshotRequest,
+  decodeFetchSnapshotRequestInSlices,
   encodeFetchSnapshotRequest,
   type FetchSnapshotRequest,
   fetchSnapshotRequestSchema,
@@ -720,11 +844,13 @@ import {
 import {
   decodeFetchSnapshotResponse,
   encodeFetchSnapshotResponse,
+  encodeFetchSnapshotResponseInSlices,
   type FetchSnapshotResponse,
   fetchSnapshotResponseSchema,
 } from "./messages/fetch_snapshot_response.ts";
 import {
   decodeDescribeClusterRequest,
+  decodeDescribeClusterRequestInSlices,
   type DescribeClusterRequest,
   describeClusterRequestSchema,
   encodeDescribeClusterRequest,
@@ -734,9 +860,11 @@ import {
   type DescribeClusterResponse,
   describeClusterResponseSchema,
   encodeDescribeClusterResponse,
+  encodeDescribeClusterResponseInSlices,
 } from "./messages/describe_cluster_response.ts";
 import {
   decodeDescribeProducersRequest,
+  decodeDescribeProducersRequestInSlices,
   type DescribeProducersRequest,
   describeProducersRequestSchema,
   encodeDescribeProducersRequest,
@@ -746,11 +874,13 @@ import {
   type DescribeProducersResponse,
   describeProducersResponseSchema,
   encodeDescribeProducersResponse,
+  encodeDescribeProducersResponseInSlices,
 } from "./messages/describe_producers_response.ts";
 import {
   type BrokerRegistrationRequest,
   brokerRegistrationRequestSchema,
   decodeBrokerRegistrationRequest,
+  decodeBrokerRegistrationRequestInSlices,
   encodeBrokerRegistrationRequest,
 } from "./messages/broker_registration_request.ts";
 import {
@@ -758,11 +888,13 @@ import {
   brokerRegistrationResponseSchema,
   decodeBrokerRegistrationResponse,
   encodeBrokerRegistrationResponse,
+  encodeBrokerRegistrationResponseInSlices,
 } from "./messages/broker_registration_response.ts";
 import {
   type BrokerHeartbeatRequest,
   brokerHeartbeatRequestSchema,
   decodeBrokerHeartbeatRequest,
+  decodeBrokerHeartbeatRequestInSlices,
   encodeBrokerHeartbeatRequest,
 } from "./messages/broker_heartbeat_request.ts";
 import {
@@ -770,9 +902,11 @@ import {
   brokerHeartbeatResponseSchema,
   decodeBrokerHeartbeatResponse,
   encodeBrokerHeartbeatResponse,
+  encodeBrokerHeartbeatResponseInSlices,
 } from "./messages/broker_heartbeat_response.ts";
 import {
   decodeUnregisterBrokerRequest,
+  decodeUnregisterBrokerRequestInSlices,
   encodeUnregisterBrokerRequest,
   type UnregisterBrokerRequest,
   unregisterBrokerRequestSchema,
@@ -780,11 +914,13 @@ import {
 import {
   decodeUnregisterBrokerResponse,
   encodeUnregisterBrokerResponse,
+  encodeUnregisterBrokerResponseInSlices,
   type UnregisterBrokerResponse,
   unregisterBrokerResponseSchema,
 } from "./messages/unregister_broker_response.ts";
 import {
   decodeDescribeTransactionsRequest,
+  decodeDescribeTransactionsRequestInSlices,
   type DescribeTransactionsRequest,
   describeTransactionsRequestSchema,
   encodeDescribeTransactionsRequest,
@@ -794,9 +930,11 @@ import {
   type DescribeTransactionsResponse,
   describeTransactionsResponseSchema,
   encodeDescribeTransactionsResponse,
+  encodeDescribeTransactionsResponseInSlices,
 } from "./messages/describe_transactions_response.ts";
 import {
   decodeListTransactionsRequest,
+  decodeListTransactionsRequestInSlices,
   encodeListTransactionsRequest,
   type ListTransactionsRequest,
   listTransactionsRequestSchema,
@@ -804,6 +942,7 @@ import {
 import {
   decodeListTransactionsResponse,
   encodeListTransactionsResponse,
+  encodeListTransactionsResponseInSlices,
   type ListTransactionsResponse,
   listTransactionsResponseSchema,
 } from "./messages/list_transactions_response.ts";
@@ -811,6 +950,7 @@ import {
   type AllocateProducerIdsRequest,
   allocateProducerIdsRequestSchema,
   decodeAllocateProducerIdsRequest,
+  decodeAllocateProducerIdsRequestInSlices,
   encodeAllocateProducerIdsRequest,
 } from "./messages/allocate_producer_ids_request.ts";
 import {
@@ -818,11 +958,13 @@ import {
   allocateProducerIdsResponseSchema,
   decodeAllocateProducerIdsResponse,
   encodeAllocateProducerIdsResponse,
+  encodeAllocateProducerIdsResponseInSlices,
 } from "./messages/allocate_producer_ids_response.ts";
 import {
   type ConsumerGroupHeartbeatRequest,
   consumerGroupHeartbeatRequestSchema,
   decodeConsumerGroupHeartbeatRequest,
+  decodeConsumerGroupHeartbeatRequestInSlices,
   encodeConsumerGroupHeartbeatRequest,
 } from "./messages/consumer_group_heartbeat_request.ts";
 import {
@@ -830,11 +972,13 @@ import {
   consumerGroupHeartbeatResponseSchema,
   decodeConsumerGroupHeartbeatResponse,
   encodeConsumerGroupHeartbeatResponse,
+  encodeConsumerGroupHeartbeatResponseInSlices,
 } from "./messages/consumer_group_heartbeat_response.ts";
 import {
   type ConsumerGroupDescribeRequest,
   consumerGroupDescribeRequestSchema,
   decodeConsumerGroupDescribeRequest,
+  decodeConsumerGroupDescribeRequestInSlices,
   encodeConsumerGroupDescribeRequest,
 } from "./messages/consumer_group_describe_request.ts";
 import {
@@ -842,11 +986,13 @@ import {
   consumerGroupDescribeResponseSchema,
   decodeConsumerGroupDescribeResponse,
   encodeConsumerGroupDescribeResponse,
+  encodeConsumerGroupDescribeResponseInSlices,
 } from "./messages/consumer_group_describe_response.ts";
 import {
   type ControllerRegistrationRequest,
   controllerRegistrationRequestSchema,
   decodeControllerRegistrationRequest,
+  decodeControllerRegistrationRequestInSlices,
   encodeControllerRegistrationRequest,
 } from "./messages/controller_registration_request.ts";
 import {
@@ -854,9 +1000,11 @@ import {
   controllerRegistrationResponseSchema,
   decodeControllerRegistrationResponse,
   encodeControllerRegistrationResponse,
+  encodeControllerRegistrationResponseInSlices,
 } from "./messages/controller_registration_response.ts";
 import {
   decodeGetTelemetrySubscriptionsRequest,
+  decodeGetTelemetrySubscriptionsRequestInSlices,
   encodeGetTelemetrySubscriptionsRequest,
   type GetTelemetrySubscriptionsRequest,
   getTelemetrySubscriptionsRequestSchema,
@@ -864,11 +1012,13 @@ import {
 import {
   decodeGetTelemetrySubscriptionsResponse,
   encodeGetTelemetrySubscriptionsResponse,
+  encodeGetTelemetrySubscriptionsResponseInSlices,
   type GetTelemetrySubscriptionsResponse,
   getTelemetrySubscriptionsResponseSchema,
 } from "./messages/get_telemetry_subscriptions_response.ts";
 import {
   decodePushTelemetryRequest,
+  decodePushTelemetryRequestInSlices,
   encodePushTelemetryRequest,
   type PushTelemetryRequest,
   pushTelemetryRequestSchema,
@@ -876,6 +1026,7 @@ import {
 import {
   decodePushTelemetryResponse,
   encodePushTelemetryResponse,
+  encodePushTelemetryResponseInSlices,
   type PushTelemetryResponse,
   pushTelemetryResponseSchema,
 } from "./messages/push_telemetry_response.ts";
@@ -883,6 +1034,7 @@ import {
   type AssignReplicasToDirsRequest,
   assignReplicasToDirsRequestSchema,
   decodeAssignReplicasToDirsRequest,
+  decodeAssignReplicasToDirsRequestInSlices,
   encodeAssignReplicasToDirsRequest,
 } from "./messages/assign_replicas_to_dirs_request.ts";
 import {
@@ -890,9 +1042,11 @@ import {
   assignReplicasToDirsResponseSchema,
   decodeAssignReplicasToDirsResponse,
   encodeAssignReplicasToDirsResponse,
+  encodeAssignReplicasToDirsResponseInSlices,
 } from "./messages/assign_replicas_to_dirs_response.ts";
 import {
   decodeListClientMetricsResourcesRequest,
+  decodeListClientMetricsResourcesRequestInSlices,
   encodeListClientMetricsResourcesRequest,
   type ListClientMetricsResourcesRequest,
   listClientMetricsResourcesRequestSchema,
@@ -900,11 +1054,13 @@ import {
 import {
   decodeListClientMetricsResourcesResponse,
   encodeListClientMetricsResourcesResponse,
+  encodeListClientMetricsResourcesResponseInSlices,
   type ListClientMetricsResourcesResponse,
   listClientMetricsResourcesResponseSchema,
 } from "./messages/list_client_metrics_resources_response.ts";
 import {
   decodeDescribeTopicPartitionsRequest,
+  decodeDescribeTopicPartitionsRequestInSlices,
   type DescribeTopicPartitionsRequest,
   describeTopicPartitionsRequestSchema,
   encodeDescribeTopicPartitionsRequest,
@@ -914,9 +1070,11 @@ import {
   type DescribeTopicPartitionsResponse,
   describeTopicPartitionsResponseSchema,
   encodeDescribeTopicPartitionsResponse,
+  encodeDescribeTopicPartitionsResponseInSlices,
 } from "./messages/describe_topic_partitions_response.ts";
 import {
   decodeShareGroupHeartbeatRequest,
+  decodeShareGroupHeartbeatRequestInSlices,
   encodeShareGroupHeartbeatRequest,
   type ShareGroupHeartbeatRequest,
   shareGroupHeartbeatRequestSchema,
@@ -924,11 +1082,13 @@ import {
 import {
   decodeShareGroupHeartbeatResponse,
   encodeShareGroupHeartbeatResponse,
+  encodeShareGroupHeartbeatResponseInSlices,
   type ShareGroupHeartbeatResponse,
   shareGroupHeartbeatResponseSchema,
 } from "./messages/share_group_heartbeat_response.ts";
 import {
   decodeShareGroupDescribeRequest,
+  decodeShareGroupDescribeRequestInSlices,
   encodeShareGroupDescribeRequest,
   type ShareGroupDescribeRequest,
   shareGroupDescribeRequestSchema,
@@ -936,11 +1096,13 @@ import {
 import {
   decodeShareGroupDescribeResponse,
   encodeShareGroupDescribeResponse,
+  encodeShareGroupDescribeResponseInSlices,
   type ShareGroupDescribeResponse,
   shareGroupDescribeResponseSchema,
 } from "./messages/share_group_describe_response.ts";
 import {
   decodeShareFetchRequest,
+  decodeShareFetchRequestInSlices,
   encodeShareFetchRequest,
   type ShareFetchRequest,
   shareFetchRequestSchema,
@@ -948,11 +1110,13 @@ import {
 import {
   decodeShareFetchResponse,
   encodeShareFetchResponse,
+  encodeShareFetchResponseInSlices,
   type ShareFetchResponse,
   shareFetchResponseSchema,
 } from "./messages/share_fetch_response.ts";
 import {
   decodeShareAcknowledgeRequest,
+  decodeShareAcknowledgeRequestInSlices,
   encodeShareAcknowledgeRequest,
   type ShareAcknowledgeRequest,
   shareAcknowledgeRequestSchema,
@@ -960,6 +1124,7 @@ import {
 import {
   decodeShareAcknowledgeResponse,
   encodeShareAcknowledgeResponse,
+  encodeShareAcknowledgeResponseInSlices,
   type ShareAcknowledgeResponse,
   shareAcknowledgeResponseSchema,
 } from "./messages/share_acknowledge_response.ts";
@@ -967,6 +1132,7 @@ import {
   type AddRaftVoterRequest,
   addRaftVoterRequestSchema,
   decodeAddRaftVoterRequest,
+  decodeAddRaftVoterRequestInSlices,
   encodeAddRaftVoterRequest,
 } from "./messages/add_raft_voter_request.ts";
 import {
@@ -974,9 +1140,11 @@ import {
   addRaftVoterResponseSchema,
   decodeAddRaftVoterResponse,
   encodeAddRaftVoterResponse,
+  encodeAddRaftVoterResponseInSlices,
 } from "./messages/add_raft_voter_response.ts";
 import {
   decodeRemoveRaftVoterRequest,
+  decodeRemoveRaftVoterRequestInSlices,
   encodeRemoveRaftVoterRequest,
   type RemoveRaftVoterRequest,
   removeRaftVoterRequestSchema,
@@ -984,11 +1152,13 @@ import {
 import {
   decodeRemoveRaftVoterResponse,
   encodeRemoveRaftVoterResponse,
+  encodeRemoveRaftVoterResponseInSlices,
   type RemoveRaftVoterResponse,
   removeRaftVoterResponseSchema,
 } from "./messages/remove_raft_voter_response.ts";
 import {
   decodeUpdateRaftVoterRequest,
+  decodeUpdateRaftVoterRequestInSlices,
   encodeUpdateRaftVoterRequest,
   type UpdateRaftVoterRequest,
   updateRaftVoterRequestSchema,
@@ -996,11 +1166,13 @@ import {
 import {
   decodeUpdateRaftVoterResponse,
   encodeUpdateRaftVoterResponse,
+  encodeUpdateRaftVoterResponseInSlices,
   type UpdateRaftVoterResponse,
   updateRaftVoterResponseSchema,
 } from "./messages/update_raft_voter_response.ts";
 import {
   decodeInitializeShareGroupStateRequest,
+  decodeInitializeShareGroupStateRequestInSlices,
   encodeInitializeShareGroupStateRequest,
   type InitializeShareGroupStateRequest,
   initializeShareGroupStateRequestSchema,
@@ -1008,11 +1180,13 @@ import {
 import {
   decodeInitializeShareGroupStateResponse,
   encodeInitializeShareGroupStateResponse,
+  encodeInitializeShareGroupStateResponseInSlices,
   type InitializeShareGroupStateResponse,
   initializeShareGroupStateResponseSchema,
 } from "./messages/initialize_share_group_state_response.ts";
 import {
   decodeReadShareGroupStateRequest,
+  decodeReadShareGroupStateRequestInSlices,
   encodeReadShareGroupStateRequest,
   type ReadShareGroupStateRequest,
   readShareGroupStateRequestSchema,
@@ -1020,11 +1194,13 @@ import {
 import {
   decodeReadShareGroupStateResponse,
   encodeReadShareGroupStateResponse,
+  encodeReadShareGroupStateResponseInSlices,
   type ReadShareGroupStateResponse,
   readShareGroupStateResponseSchema,
 } from "./messages/read_share_group_state_response.ts";
 import {
   decodeWriteShareGroupStateRequest,
+  decodeWriteShareGroupStateRequestInSlices,
   encodeWriteShareGroupStateRequest,
   type WriteShareGroupStateRequest,
   writeShareGroupStateRequestSchema,
@@ -1032,11 +1208,13 @@ import {
 import {
   decodeWriteShareGroupStateResponse,
   encodeWriteShareGroupStateResponse,
+  encodeWriteShareGroupStateResponseInSlices,
   type WriteShareGroupStateResponse,
   writeShareGroupStateResponseSchema,
 } from "./messages/write_share_group_state_response.ts";
 import {
   decodeDeleteShareGroupStateRequest,
+  decodeDeleteShareGroupStateRequestInSlices,
   type DeleteShareGroupStateRequest,
   deleteShareGroupStateRequestSchema,
   encodeDeleteShareGroupStateRequest,
@@ -1046,9 +1224,11 @@ import {
   type DeleteShareGroupStateResponse,
   deleteShareGroupStateResponseSchema,
   encodeDeleteShareGroupStateResponse,
+  encodeDeleteShareGroupStateResponseInSlices,
 } from "./messages/delete_share_group_state_response.ts";
 import {
   decodeReadShareGroupStateSummaryRequest,
+  decodeReadShareGroupStateSummaryRequestInSlices,
   encodeReadShareGroupStateSummaryRequest,
   type ReadShareGroupStateSummaryRequest,
   readShareGroupStateSummaryRequestSchema,
@@ -1056,6 +1236,7 @@ import {
 import {
   decodeReadShareGroupStateSummaryResponse,
   encodeReadShareGroupStateSummaryResponse,
+  encodeReadShareGroupStateSummaryResponseInSlices,
   type ReadShareGroupStateSummaryResponse,
   readShareGroupStateSummaryResponseSchema,
 } from "./messages/read_share_group_state_summary_response.ts";
@@ -1357,8 +1538,12 @@ export interface ApiDescriptor<Req = any, Res = any> {
   encodeRequest(w: Writer, v: Req, version: number): void;
   /** Reads a request body. */
   decodeRequest(r: Reader, version: number): Req;
+  /** Reads a request body as a generator that pauses every so many array elements. */
+  decodeRequestInSlices(r: Reader, version: number): Generator<void, Req>;
   /** Writes a response body. */
   encodeResponse(w: Writer, v: Res, version: number): void;
+  /** Writes a response body as a generator that pauses every so many array elements. */
+  encodeResponseInSlices(w: Writer, v: Res, version: number): Generator<void, void>;
   /** Reads a response body. */
   decodeResponse(r: Reader, version: number): Res;
   /** The request's field descriptor. */
@@ -1378,7 +1563,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeProduceRequest,
     decodeRequest: decodeProduceRequest,
+    decodeRequestInSlices: decodeProduceRequestInSlices,
     encodeResponse: encodeProduceResponse,
+    encodeResponseInSlices: encodeProduceResponseInSlices,
     decodeResponse: decodeProduceResponse,
     requestSchema: produceRequestSchema,
     responseSchema: produceResponseSchema,
@@ -1392,7 +1579,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeFetchRequest,
     decodeRequest: decodeFetchRequest,
+    decodeRequestInSlices: decodeFetchRequestInSlices,
     encodeResponse: encodeFetchResponse,
+    encodeResponseInSlices: encodeFetchResponseInSlices,
     decodeResponse: decodeFetchResponse,
     requestSchema: fetchRequestSchema,
     responseSchema: fetchResponseSchema,
@@ -1406,7 +1595,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeListOffsetsRequest,
     decodeRequest: decodeListOffsetsRequest,
+    decodeRequestInSlices: decodeListOffsetsRequestInSlices,
     encodeResponse: encodeListOffsetsResponse,
+    encodeResponseInSlices: encodeListOffsetsResponseInSlices,
     decodeResponse: decodeListOffsetsResponse,
     requestSchema: listOffsetsRequestSchema,
     responseSchema: listOffsetsResponseSchema,
@@ -1420,7 +1611,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeMetadataRequest,
     decodeRequest: decodeMetadataRequest,
+    decodeRequestInSlices: decodeMetadataRequestInSlices,
     encodeResponse: encodeMetadataResponse,
+    encodeResponseInSlices: encodeMetadataResponseInSlices,
     decodeResponse: decodeMetadataResponse,
     requestSchema: metadataRequestSchema,
     responseSchema: metadataResponseSchema,
@@ -1434,7 +1627,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker"],
     encodeRequest: encodeLeaderAndIsrRequest,
     decodeRequest: decodeLeaderAndIsrRequest,
+    decodeRequestInSlices: decodeLeaderAndIsrRequestInSlices,
     encodeResponse: encodeLeaderAndIsrResponse,
+    encodeResponseInSlices: encodeLeaderAndIsrResponseInSlices,
     decodeResponse: decodeLeaderAndIsrResponse,
     requestSchema: leaderAndIsrRequestSchema,
     responseSchema: leaderAndIsrResponseSchema,
@@ -1448,7 +1643,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker"],
     encodeRequest: encodeStopReplicaRequest,
     decodeRequest: decodeStopReplicaRequest,
+    decodeRequestInSlices: decodeStopReplicaRequestInSlices,
     encodeResponse: encodeStopReplicaResponse,
+    encodeResponseInSlices: encodeStopReplicaResponseInSlices,
     decodeResponse: decodeStopReplicaResponse,
     requestSchema: stopReplicaRequestSchema,
     responseSchema: stopReplicaResponseSchema,
@@ -1462,7 +1659,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker"],
     encodeRequest: encodeUpdateMetadataRequest,
     decodeRequest: decodeUpdateMetadataRequest,
+    decodeRequestInSlices: decodeUpdateMetadataRequestInSlices,
     encodeResponse: encodeUpdateMetadataResponse,
+    encodeResponseInSlices: encodeUpdateMetadataResponseInSlices,
     decodeResponse: decodeUpdateMetadataResponse,
     requestSchema: updateMetadataRequestSchema,
     responseSchema: updateMetadataResponseSchema,
@@ -1476,7 +1675,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "controller"],
     encodeRequest: encodeControlledShutdownRequest,
     decodeRequest: decodeControlledShutdownRequest,
+    decodeRequestInSlices: decodeControlledShutdownRequestInSlices,
     encodeResponse: encodeControlledShutdownResponse,
+    encodeResponseInSlices: encodeControlledShutdownResponseInSlices,
     decodeResponse: decodeControlledShutdownResponse,
     requestSchema: controlledShutdownRequestSchema,
     responseSchema: controlledShutdownResponseSchema,
@@ -1490,7 +1691,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeOffsetCommitRequest,
     decodeRequest: decodeOffsetCommitRequest,
+    decodeRequestInSlices: decodeOffsetCommitRequestInSlices,
     encodeResponse: encodeOffsetCommitResponse,
+    encodeResponseInSlices: encodeOffsetCommitResponseInSlices,
     decodeResponse: decodeOffsetCommitResponse,
     requestSchema: offsetCommitRequestSchema,
     responseSchema: offsetCommitResponseSchema,
@@ -1504,7 +1707,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeOffsetFetchRequest,
     decodeRequest: decodeOffsetFetchRequest,
+    decodeRequestInSlices: decodeOffsetFetchRequestInSlices,
     encodeResponse: encodeOffsetFetchResponse,
+    encodeResponseInSlices: encodeOffsetFetchResponseInSlices,
     decodeResponse: decodeOffsetFetchResponse,
     requestSchema: offsetFetchRequestSchema,
     responseSchema: offsetFetchResponseSchema,
@@ -1518,7 +1723,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeFindCoordinatorRequest,
     decodeRequest: decodeFindCoordinatorRequest,
+    decodeRequestInSlices: decodeFindCoordinatorRequestInSlices,
     encodeResponse: encodeFindCoordinatorResponse,
+    encodeResponseInSlices: encodeFindCoordinatorResponseInSlices,
     decodeResponse: decodeFindCoordinatorResponse,
     requestSchema: findCoordinatorRequestSchema,
     responseSchema: findCoordinatorResponseSchema,
@@ -1532,7 +1739,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeJoinGroupRequest,
     decodeRequest: decodeJoinGroupRequest,
+    decodeRequestInSlices: decodeJoinGroupRequestInSlices,
     encodeResponse: encodeJoinGroupResponse,
+    encodeResponseInSlices: encodeJoinGroupResponseInSlices,
     decodeResponse: decodeJoinGroupResponse,
     requestSchema: joinGroupRequestSchema,
     responseSchema: joinGroupResponseSchema,
@@ -1546,7 +1755,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeHeartbeatRequest,
     decodeRequest: decodeHeartbeatRequest,
+    decodeRequestInSlices: decodeHeartbeatRequestInSlices,
     encodeResponse: encodeHeartbeatResponse,
+    encodeResponseInSlices: encodeHeartbeatResponseInSlices,
     decodeResponse: decodeHeartbeatResponse,
     requestSchema: heartbeatRequestSchema,
     responseSchema: heartbeatResponseSchema,
@@ -1560,7 +1771,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeLeaveGroupRequest,
     decodeRequest: decodeLeaveGroupRequest,
+    decodeRequestInSlices: decodeLeaveGroupRequestInSlices,
     encodeResponse: encodeLeaveGroupResponse,
+    encodeResponseInSlices: encodeLeaveGroupResponseInSlices,
     decodeResponse: decodeLeaveGroupResponse,
     requestSchema: leaveGroupRequestSchema,
     responseSchema: leaveGroupResponseSchema,
@@ -1574,7 +1787,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeSyncGroupRequest,
     decodeRequest: decodeSyncGroupRequest,
+    decodeRequestInSlices: decodeSyncGroupRequestInSlices,
     encodeResponse: encodeSyncGroupResponse,
+    encodeResponseInSlices: encodeSyncGroupResponseInSlices,
     decodeResponse: decodeSyncGroupResponse,
     requestSchema: syncGroupRequestSchema,
     responseSchema: syncGroupResponseSchema,
@@ -1588,7 +1803,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDescribeGroupsRequest,
     decodeRequest: decodeDescribeGroupsRequest,
+    decodeRequestInSlices: decodeDescribeGroupsRequestInSlices,
     encodeResponse: encodeDescribeGroupsResponse,
+    encodeResponseInSlices: encodeDescribeGroupsResponseInSlices,
     decodeResponse: decodeDescribeGroupsResponse,
     requestSchema: describeGroupsRequestSchema,
     responseSchema: describeGroupsResponseSchema,
@@ -1602,7 +1819,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeListGroupsRequest,
     decodeRequest: decodeListGroupsRequest,
+    decodeRequestInSlices: decodeListGroupsRequestInSlices,
     encodeResponse: encodeListGroupsResponse,
+    encodeResponseInSlices: encodeListGroupsResponseInSlices,
     decodeResponse: decodeListGroupsResponse,
     requestSchema: listGroupsRequestSchema,
     responseSchema: listGroupsResponseSchema,
@@ -1616,7 +1835,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeSaslHandshakeRequest,
     decodeRequest: decodeSaslHandshakeRequest,
+    decodeRequestInSlices: decodeSaslHandshakeRequestInSlices,
     encodeResponse: encodeSaslHandshakeResponse,
+    encodeResponseInSlices: encodeSaslHandshakeResponseInSlices,
     decodeResponse: decodeSaslHandshakeResponse,
     requestSchema: saslHandshakeRequestSchema,
     responseSchema: saslHandshakeResponseSchema,
@@ -1630,7 +1851,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeApiVersionsRequest,
     decodeRequest: decodeApiVersionsRequest,
+    decodeRequestInSlices: decodeApiVersionsRequestInSlices,
     encodeResponse: encodeApiVersionsResponse,
+    encodeResponseInSlices: encodeApiVersionsResponseInSlices,
     decodeResponse: decodeApiVersionsResponse,
     requestSchema: apiVersionsRequestSchema,
     responseSchema: apiVersionsResponseSchema,
@@ -1644,7 +1867,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeCreateTopicsRequest,
     decodeRequest: decodeCreateTopicsRequest,
+    decodeRequestInSlices: decodeCreateTopicsRequestInSlices,
     encodeResponse: encodeCreateTopicsResponse,
+    encodeResponseInSlices: encodeCreateTopicsResponseInSlices,
     decodeResponse: decodeCreateTopicsResponse,
     requestSchema: createTopicsRequestSchema,
     responseSchema: createTopicsResponseSchema,
@@ -1658,7 +1883,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDeleteTopicsRequest,
     decodeRequest: decodeDeleteTopicsRequest,
+    decodeRequestInSlices: decodeDeleteTopicsRequestInSlices,
     encodeResponse: encodeDeleteTopicsResponse,
+    encodeResponseInSlices: encodeDeleteTopicsResponseInSlices,
     decodeResponse: decodeDeleteTopicsResponse,
     requestSchema: deleteTopicsRequestSchema,
     responseSchema: deleteTopicsResponseSchema,
@@ -1672,7 +1899,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDeleteRecordsRequest,
     decodeRequest: decodeDeleteRecordsRequest,
+    decodeRequestInSlices: decodeDeleteRecordsRequestInSlices,
     encodeResponse: encodeDeleteRecordsResponse,
+    encodeResponseInSlices: encodeDeleteRecordsResponseInSlices,
     decodeResponse: decodeDeleteRecordsResponse,
     requestSchema: deleteRecordsRequestSchema,
     responseSchema: deleteRecordsResponseSchema,
@@ -1686,7 +1915,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeInitProducerIdRequest,
     decodeRequest: decodeInitProducerIdRequest,
+    decodeRequestInSlices: decodeInitProducerIdRequestInSlices,
     encodeResponse: encodeInitProducerIdResponse,
+    encodeResponseInSlices: encodeInitProducerIdResponseInSlices,
     decodeResponse: decodeInitProducerIdResponse,
     requestSchema: initProducerIdRequestSchema,
     responseSchema: initProducerIdResponseSchema,
@@ -1700,7 +1931,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeOffsetForLeaderEpochRequest,
     decodeRequest: decodeOffsetForLeaderEpochRequest,
+    decodeRequestInSlices: decodeOffsetForLeaderEpochRequestInSlices,
     encodeResponse: encodeOffsetForLeaderEpochResponse,
+    encodeResponseInSlices: encodeOffsetForLeaderEpochResponseInSlices,
     decodeResponse: decodeOffsetForLeaderEpochResponse,
     requestSchema: offsetForLeaderEpochRequestSchema,
     responseSchema: offsetForLeaderEpochResponseSchema,
@@ -1714,7 +1947,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeAddPartitionsToTxnRequest,
     decodeRequest: decodeAddPartitionsToTxnRequest,
+    decodeRequestInSlices: decodeAddPartitionsToTxnRequestInSlices,
     encodeResponse: encodeAddPartitionsToTxnResponse,
+    encodeResponseInSlices: encodeAddPartitionsToTxnResponseInSlices,
     decodeResponse: decodeAddPartitionsToTxnResponse,
     requestSchema: addPartitionsToTxnRequestSchema,
     responseSchema: addPartitionsToTxnResponseSchema,
@@ -1728,7 +1963,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeAddOffsetsToTxnRequest,
     decodeRequest: decodeAddOffsetsToTxnRequest,
+    decodeRequestInSlices: decodeAddOffsetsToTxnRequestInSlices,
     encodeResponse: encodeAddOffsetsToTxnResponse,
+    encodeResponseInSlices: encodeAddOffsetsToTxnResponseInSlices,
     decodeResponse: decodeAddOffsetsToTxnResponse,
     requestSchema: addOffsetsToTxnRequestSchema,
     responseSchema: addOffsetsToTxnResponseSchema,
@@ -1742,7 +1979,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeEndTxnRequest,
     decodeRequest: decodeEndTxnRequest,
+    decodeRequestInSlices: decodeEndTxnRequestInSlices,
     encodeResponse: encodeEndTxnResponse,
+    encodeResponseInSlices: encodeEndTxnResponseInSlices,
     decodeResponse: decodeEndTxnResponse,
     requestSchema: endTxnRequestSchema,
     responseSchema: endTxnResponseSchema,
@@ -1756,7 +1995,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeWriteTxnMarkersRequest,
     decodeRequest: decodeWriteTxnMarkersRequest,
+    decodeRequestInSlices: decodeWriteTxnMarkersRequestInSlices,
     encodeResponse: encodeWriteTxnMarkersResponse,
+    encodeResponseInSlices: encodeWriteTxnMarkersResponseInSlices,
     decodeResponse: decodeWriteTxnMarkersResponse,
     requestSchema: writeTxnMarkersRequestSchema,
     responseSchema: writeTxnMarkersResponseSchema,
@@ -1770,7 +2011,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeTxnOffsetCommitRequest,
     decodeRequest: decodeTxnOffsetCommitRequest,
+    decodeRequestInSlices: decodeTxnOffsetCommitRequestInSlices,
     encodeResponse: encodeTxnOffsetCommitResponse,
+    encodeResponseInSlices: encodeTxnOffsetCommitResponseInSlices,
     decodeResponse: decodeTxnOffsetCommitResponse,
     requestSchema: txnOffsetCommitRequestSchema,
     responseSchema: txnOffsetCommitResponseSchema,
@@ -1784,7 +2027,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDescribeAclsRequest,
     decodeRequest: decodeDescribeAclsRequest,
+    decodeRequestInSlices: decodeDescribeAclsRequestInSlices,
     encodeResponse: encodeDescribeAclsResponse,
+    encodeResponseInSlices: encodeDescribeAclsResponseInSlices,
     decodeResponse: decodeDescribeAclsResponse,
     requestSchema: describeAclsRequestSchema,
     responseSchema: describeAclsResponseSchema,
@@ -1798,7 +2043,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeCreateAclsRequest,
     decodeRequest: decodeCreateAclsRequest,
+    decodeRequestInSlices: decodeCreateAclsRequestInSlices,
     encodeResponse: encodeCreateAclsResponse,
+    encodeResponseInSlices: encodeCreateAclsResponseInSlices,
     decodeResponse: decodeCreateAclsResponse,
     requestSchema: createAclsRequestSchema,
     responseSchema: createAclsResponseSchema,
@@ -1812,7 +2059,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDeleteAclsRequest,
     decodeRequest: decodeDeleteAclsRequest,
+    decodeRequestInSlices: decodeDeleteAclsRequestInSlices,
     encodeResponse: encodeDeleteAclsResponse,
+    encodeResponseInSlices: encodeDeleteAclsResponseInSlices,
     decodeResponse: decodeDeleteAclsResponse,
     requestSchema: deleteAclsRequestSchema,
     responseSchema: deleteAclsResponseSchema,
@@ -1826,7 +2075,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDescribeConfigsRequest,
     decodeRequest: decodeDescribeConfigsRequest,
+    decodeRequestInSlices: decodeDescribeConfigsRequestInSlices,
     encodeResponse: encodeDescribeConfigsResponse,
+    encodeResponseInSlices: encodeDescribeConfigsResponseInSlices,
     decodeResponse: decodeDescribeConfigsResponse,
     requestSchema: describeConfigsRequestSchema,
     responseSchema: describeConfigsResponseSchema,
@@ -1840,7 +2091,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeAlterConfigsRequest,
     decodeRequest: decodeAlterConfigsRequest,
+    decodeRequestInSlices: decodeAlterConfigsRequestInSlices,
     encodeResponse: encodeAlterConfigsResponse,
+    encodeResponseInSlices: encodeAlterConfigsResponseInSlices,
     decodeResponse: decodeAlterConfigsResponse,
     requestSchema: alterConfigsRequestSchema,
     responseSchema: alterConfigsResponseSchema,
@@ -1854,7 +2107,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeAlterReplicaLogDirsRequest,
     decodeRequest: decodeAlterReplicaLogDirsRequest,
+    decodeRequestInSlices: decodeAlterReplicaLogDirsRequestInSlices,
     encodeResponse: encodeAlterReplicaLogDirsResponse,
+    encodeResponseInSlices: encodeAlterReplicaLogDirsResponseInSlices,
     decodeResponse: decodeAlterReplicaLogDirsResponse,
     requestSchema: alterReplicaLogDirsRequestSchema,
     responseSchema: alterReplicaLogDirsResponseSchema,
@@ -1868,7 +2123,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDescribeLogDirsRequest,
     decodeRequest: decodeDescribeLogDirsRequest,
+    decodeRequestInSlices: decodeDescribeLogDirsRequestInSlices,
     encodeResponse: encodeDescribeLogDirsResponse,
+    encodeResponseInSlices: encodeDescribeLogDirsResponseInSlices,
     decodeResponse: decodeDescribeLogDirsResponse,
     requestSchema: describeLogDirsRequestSchema,
     responseSchema: describeLogDirsResponseSchema,
@@ -1882,7 +2139,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeSaslAuthenticateRequest,
     decodeRequest: decodeSaslAuthenticateRequest,
+    decodeRequestInSlices: decodeSaslAuthenticateRequestInSlices,
     encodeResponse: encodeSaslAuthenticateResponse,
+    encodeResponseInSlices: encodeSaslAuthenticateResponseInSlices,
     decodeResponse: decodeSaslAuthenticateResponse,
     requestSchema: saslAuthenticateRequestSchema,
     responseSchema: saslAuthenticateResponseSchema,
@@ -1896,7 +2155,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeCreatePartitionsRequest,
     decodeRequest: decodeCreatePartitionsRequest,
+    decodeRequestInSlices: decodeCreatePartitionsRequestInSlices,
     encodeResponse: encodeCreatePartitionsResponse,
+    encodeResponseInSlices: encodeCreatePartitionsResponseInSlices,
     decodeResponse: decodeCreatePartitionsResponse,
     requestSchema: createPartitionsRequestSchema,
     responseSchema: createPartitionsResponseSchema,
@@ -1910,7 +2171,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeCreateDelegationTokenRequest,
     decodeRequest: decodeCreateDelegationTokenRequest,
+    decodeRequestInSlices: decodeCreateDelegationTokenRequestInSlices,
     encodeResponse: encodeCreateDelegationTokenResponse,
+    encodeResponseInSlices: encodeCreateDelegationTokenResponseInSlices,
     decodeResponse: decodeCreateDelegationTokenResponse,
     requestSchema: createDelegationTokenRequestSchema,
     responseSchema: createDelegationTokenResponseSchema,
@@ -1924,7 +2187,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeRenewDelegationTokenRequest,
     decodeRequest: decodeRenewDelegationTokenRequest,
+    decodeRequestInSlices: decodeRenewDelegationTokenRequestInSlices,
     encodeResponse: encodeRenewDelegationTokenResponse,
+    encodeResponseInSlices: encodeRenewDelegationTokenResponseInSlices,
     decodeResponse: decodeRenewDelegationTokenResponse,
     requestSchema: renewDelegationTokenRequestSchema,
     responseSchema: renewDelegationTokenResponseSchema,
@@ -1938,7 +2203,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeExpireDelegationTokenRequest,
     decodeRequest: decodeExpireDelegationTokenRequest,
+    decodeRequestInSlices: decodeExpireDelegationTokenRequestInSlices,
     encodeResponse: encodeExpireDelegationTokenResponse,
+    encodeResponseInSlices: encodeExpireDelegationTokenResponseInSlices,
     decodeResponse: decodeExpireDelegationTokenResponse,
     requestSchema: expireDelegationTokenRequestSchema,
     responseSchema: expireDelegationTokenResponseSchema,
@@ -1952,7 +2219,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDescribeDelegationTokenRequest,
     decodeRequest: decodeDescribeDelegationTokenRequest,
+    decodeRequestInSlices: decodeDescribeDelegationTokenRequestInSlices,
     encodeResponse: encodeDescribeDelegationTokenResponse,
+    encodeResponseInSlices: encodeDescribeDelegationTokenResponseInSlices,
     decodeResponse: decodeDescribeDelegationTokenResponse,
     requestSchema: describeDelegationTokenRequestSchema,
     responseSchema: describeDelegationTokenResponseSchema,
@@ -1966,7 +2235,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDeleteGroupsRequest,
     decodeRequest: decodeDeleteGroupsRequest,
+    decodeRequestInSlices: decodeDeleteGroupsRequestInSlices,
     encodeResponse: encodeDeleteGroupsResponse,
+    encodeResponseInSlices: encodeDeleteGroupsResponseInSlices,
     decodeResponse: decodeDeleteGroupsResponse,
     requestSchema: deleteGroupsRequestSchema,
     responseSchema: deleteGroupsResponseSchema,
@@ -1980,7 +2251,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeElectLeadersRequest,
     decodeRequest: decodeElectLeadersRequest,
+    decodeRequestInSlices: decodeElectLeadersRequestInSlices,
     encodeResponse: encodeElectLeadersResponse,
+    encodeResponseInSlices: encodeElectLeadersResponseInSlices,
     decodeResponse: decodeElectLeadersResponse,
     requestSchema: electLeadersRequestSchema,
     responseSchema: electLeadersResponseSchema,
@@ -1994,7 +2267,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeIncrementalAlterConfigsRequest,
     decodeRequest: decodeIncrementalAlterConfigsRequest,
+    decodeRequestInSlices: decodeIncrementalAlterConfigsRequestInSlices,
     encodeResponse: encodeIncrementalAlterConfigsResponse,
+    encodeResponseInSlices: encodeIncrementalAlterConfigsResponseInSlices,
     decodeResponse: decodeIncrementalAlterConfigsResponse,
     requestSchema: incrementalAlterConfigsRequestSchema,
     responseSchema: incrementalAlterConfigsResponseSchema,
@@ -2008,7 +2283,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker", "controller", "zkBroker"],
     encodeRequest: encodeAlterPartitionReassignmentsRequest,
     decodeRequest: decodeAlterPartitionReassignmentsRequest,
+    decodeRequestInSlices: decodeAlterPartitionReassignmentsRequestInSlices,
     encodeResponse: encodeAlterPartitionReassignmentsResponse,
+    encodeResponseInSlices: encodeAlterPartitionReassignmentsResponseInSlices,
     decodeResponse: decodeAlterPartitionReassignmentsResponse,
     requestSchema: alterPartitionReassignmentsRequestSchema,
     responseSchema: alterPartitionReassignmentsResponseSchema,
@@ -2022,7 +2299,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker", "controller", "zkBroker"],
     encodeRequest: encodeListPartitionReassignmentsRequest,
     decodeRequest: decodeListPartitionReassignmentsRequest,
+    decodeRequestInSlices: decodeListPartitionReassignmentsRequestInSlices,
     encodeResponse: encodeListPartitionReassignmentsResponse,
+    encodeResponseInSlices: encodeListPartitionReassignmentsResponseInSlices,
     decodeResponse: decodeListPartitionReassignmentsResponse,
     requestSchema: listPartitionReassignmentsRequestSchema,
     responseSchema: listPartitionReassignmentsResponseSchema,
@@ -2036,7 +2315,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeOffsetDeleteRequest,
     decodeRequest: decodeOffsetDeleteRequest,
+    decodeRequestInSlices: decodeOffsetDeleteRequestInSlices,
     encodeResponse: encodeOffsetDeleteResponse,
+    encodeResponseInSlices: encodeOffsetDeleteResponseInSlices,
     decodeResponse: decodeOffsetDeleteResponse,
     requestSchema: offsetDeleteRequestSchema,
     responseSchema: offsetDeleteResponseSchema,
@@ -2050,7 +2331,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDescribeClientQuotasRequest,
     decodeRequest: decodeDescribeClientQuotasRequest,
+    decodeRequestInSlices: decodeDescribeClientQuotasRequestInSlices,
     encodeResponse: encodeDescribeClientQuotasResponse,
+    encodeResponseInSlices: encodeDescribeClientQuotasResponseInSlices,
     decodeResponse: decodeDescribeClientQuotasResponse,
     requestSchema: describeClientQuotasRequestSchema,
     responseSchema: describeClientQuotasResponseSchema,
@@ -2064,7 +2347,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeAlterClientQuotasRequest,
     decodeRequest: decodeAlterClientQuotasRequest,
+    decodeRequestInSlices: decodeAlterClientQuotasRequestInSlices,
     encodeResponse: encodeAlterClientQuotasResponse,
+    encodeResponseInSlices: encodeAlterClientQuotasResponseInSlices,
     decodeResponse: decodeAlterClientQuotasResponse,
     requestSchema: alterClientQuotasRequestSchema,
     responseSchema: alterClientQuotasResponseSchema,
@@ -2078,7 +2363,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDescribeUserScramCredentialsRequest,
     decodeRequest: decodeDescribeUserScramCredentialsRequest,
+    decodeRequestInSlices: decodeDescribeUserScramCredentialsRequestInSlices,
     encodeResponse: encodeDescribeUserScramCredentialsResponse,
+    encodeResponseInSlices: encodeDescribeUserScramCredentialsResponseInSlices,
     decodeResponse: decodeDescribeUserScramCredentialsResponse,
     requestSchema: describeUserScramCredentialsRequestSchema,
     responseSchema: describeUserScramCredentialsResponseSchema,
@@ -2092,7 +2379,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeAlterUserScramCredentialsRequest,
     decodeRequest: decodeAlterUserScramCredentialsRequest,
+    decodeRequestInSlices: decodeAlterUserScramCredentialsRequestInSlices,
     encodeResponse: encodeAlterUserScramCredentialsResponse,
+    encodeResponseInSlices: encodeAlterUserScramCredentialsResponseInSlices,
     decodeResponse: decodeAlterUserScramCredentialsResponse,
     requestSchema: alterUserScramCredentialsRequestSchema,
     responseSchema: alterUserScramCredentialsResponseSchema,
@@ -2106,7 +2395,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeVoteRequest,
     decodeRequest: decodeVoteRequest,
+    decodeRequestInSlices: decodeVoteRequestInSlices,
     encodeResponse: encodeVoteResponse,
+    encodeResponseInSlices: encodeVoteResponseInSlices,
     decodeResponse: decodeVoteResponse,
     requestSchema: voteRequestSchema,
     responseSchema: voteResponseSchema,
@@ -2120,7 +2411,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeBeginQuorumEpochRequest,
     decodeRequest: decodeBeginQuorumEpochRequest,
+    decodeRequestInSlices: decodeBeginQuorumEpochRequestInSlices,
     encodeResponse: encodeBeginQuorumEpochResponse,
+    encodeResponseInSlices: encodeBeginQuorumEpochResponseInSlices,
     decodeResponse: decodeBeginQuorumEpochResponse,
     requestSchema: beginQuorumEpochRequestSchema,
     responseSchema: beginQuorumEpochResponseSchema,
@@ -2134,7 +2427,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeEndQuorumEpochRequest,
     decodeRequest: decodeEndQuorumEpochRequest,
+    decodeRequestInSlices: decodeEndQuorumEpochRequestInSlices,
     encodeResponse: encodeEndQuorumEpochResponse,
+    encodeResponseInSlices: encodeEndQuorumEpochResponseInSlices,
     decodeResponse: decodeEndQuorumEpochResponse,
     requestSchema: endQuorumEpochRequestSchema,
     responseSchema: endQuorumEpochResponseSchema,
@@ -2148,7 +2443,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker", "controller"],
     encodeRequest: encodeDescribeQuorumRequest,
     decodeRequest: decodeDescribeQuorumRequest,
+    decodeRequestInSlices: decodeDescribeQuorumRequestInSlices,
     encodeResponse: encodeDescribeQuorumResponse,
+    encodeResponseInSlices: encodeDescribeQuorumResponseInSlices,
     decodeResponse: decodeDescribeQuorumResponse,
     requestSchema: describeQuorumRequestSchema,
     responseSchema: describeQuorumResponseSchema,
@@ -2162,7 +2459,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "controller"],
     encodeRequest: encodeAlterPartitionRequest,
     decodeRequest: decodeAlterPartitionRequest,
+    decodeRequestInSlices: decodeAlterPartitionRequestInSlices,
     encodeResponse: encodeAlterPartitionResponse,
+    encodeResponseInSlices: encodeAlterPartitionResponseInSlices,
     decodeResponse: decodeAlterPartitionResponse,
     requestSchema: alterPartitionRequestSchema,
     responseSchema: alterPartitionResponseSchema,
@@ -2176,7 +2475,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeUpdateFeaturesRequest,
     decodeRequest: decodeUpdateFeaturesRequest,
+    decodeRequestInSlices: decodeUpdateFeaturesRequestInSlices,
     encodeResponse: encodeUpdateFeaturesResponse,
+    encodeResponseInSlices: encodeUpdateFeaturesResponseInSlices,
     decodeResponse: decodeUpdateFeaturesResponse,
     requestSchema: updateFeaturesRequestSchema,
     responseSchema: updateFeaturesResponseSchema,
@@ -2190,7 +2491,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller", "zkBroker"],
     encodeRequest: encodeEnvelopeRequest,
     decodeRequest: decodeEnvelopeRequest,
+    decodeRequestInSlices: decodeEnvelopeRequestInSlices,
     encodeResponse: encodeEnvelopeResponse,
+    encodeResponseInSlices: encodeEnvelopeResponseInSlices,
     decodeResponse: decodeEnvelopeResponse,
     requestSchema: envelopeRequestSchema,
     responseSchema: envelopeResponseSchema,
@@ -2204,7 +2507,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeFetchSnapshotRequest,
     decodeRequest: decodeFetchSnapshotRequest,
+    decodeRequestInSlices: decodeFetchSnapshotRequestInSlices,
     encodeResponse: encodeFetchSnapshotResponse,
+    encodeResponseInSlices: encodeFetchSnapshotResponseInSlices,
     decodeResponse: decodeFetchSnapshotResponse,
     requestSchema: fetchSnapshotRequestSchema,
     responseSchema: fetchSnapshotResponseSchema,
@@ -2218,7 +2523,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker", "controller"],
     encodeRequest: encodeDescribeClusterRequest,
     decodeRequest: decodeDescribeClusterRequest,
+    decodeRequestInSlices: decodeDescribeClusterRequestInSlices,
     encodeResponse: encodeDescribeClusterResponse,
+    encodeResponseInSlices: encodeDescribeClusterResponseInSlices,
     decodeResponse: decodeDescribeClusterResponse,
     requestSchema: describeClusterRequestSchema,
     responseSchema: describeClusterResponseSchema,
@@ -2232,7 +2539,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDescribeProducersRequest,
     decodeRequest: decodeDescribeProducersRequest,
+    decodeRequestInSlices: decodeDescribeProducersRequestInSlices,
     encodeResponse: encodeDescribeProducersResponse,
+    encodeResponseInSlices: encodeDescribeProducersResponseInSlices,
     decodeResponse: decodeDescribeProducersResponse,
     requestSchema: describeProducersRequestSchema,
     responseSchema: describeProducersResponseSchema,
@@ -2246,7 +2555,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeBrokerRegistrationRequest,
     decodeRequest: decodeBrokerRegistrationRequest,
+    decodeRequestInSlices: decodeBrokerRegistrationRequestInSlices,
     encodeResponse: encodeBrokerRegistrationResponse,
+    encodeResponseInSlices: encodeBrokerRegistrationResponseInSlices,
     decodeResponse: decodeBrokerRegistrationResponse,
     requestSchema: brokerRegistrationRequestSchema,
     responseSchema: brokerRegistrationResponseSchema,
@@ -2260,7 +2571,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeBrokerHeartbeatRequest,
     decodeRequest: decodeBrokerHeartbeatRequest,
+    decodeRequestInSlices: decodeBrokerHeartbeatRequestInSlices,
     encodeResponse: encodeBrokerHeartbeatResponse,
+    encodeResponseInSlices: encodeBrokerHeartbeatResponseInSlices,
     decodeResponse: decodeBrokerHeartbeatResponse,
     requestSchema: brokerHeartbeatRequestSchema,
     responseSchema: brokerHeartbeatResponseSchema,
@@ -2274,7 +2587,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker", "controller"],
     encodeRequest: encodeUnregisterBrokerRequest,
     decodeRequest: decodeUnregisterBrokerRequest,
+    decodeRequestInSlices: decodeUnregisterBrokerRequestInSlices,
     encodeResponse: encodeUnregisterBrokerResponse,
+    encodeResponseInSlices: encodeUnregisterBrokerResponseInSlices,
     decodeResponse: decodeUnregisterBrokerResponse,
     requestSchema: unregisterBrokerRequestSchema,
     responseSchema: unregisterBrokerResponseSchema,
@@ -2288,7 +2603,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeDescribeTransactionsRequest,
     decodeRequest: decodeDescribeTransactionsRequest,
+    decodeRequestInSlices: decodeDescribeTransactionsRequestInSlices,
     encodeResponse: encodeDescribeTransactionsResponse,
+    encodeResponseInSlices: encodeDescribeTransactionsResponseInSlices,
     decodeResponse: decodeDescribeTransactionsResponse,
     requestSchema: describeTransactionsRequestSchema,
     responseSchema: describeTransactionsResponseSchema,
@@ -2302,7 +2619,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeListTransactionsRequest,
     decodeRequest: decodeListTransactionsRequest,
+    decodeRequestInSlices: decodeListTransactionsRequestInSlices,
     encodeResponse: encodeListTransactionsResponse,
+    encodeResponseInSlices: encodeListTransactionsResponseInSlices,
     decodeResponse: decodeListTransactionsResponse,
     requestSchema: listTransactionsRequestSchema,
     responseSchema: listTransactionsResponseSchema,
@@ -2316,7 +2635,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "controller"],
     encodeRequest: encodeAllocateProducerIdsRequest,
     decodeRequest: decodeAllocateProducerIdsRequest,
+    decodeRequestInSlices: decodeAllocateProducerIdsRequestInSlices,
     encodeResponse: encodeAllocateProducerIdsResponse,
+    encodeResponseInSlices: encodeAllocateProducerIdsResponseInSlices,
     decodeResponse: decodeAllocateProducerIdsResponse,
     requestSchema: allocateProducerIdsRequestSchema,
     responseSchema: allocateProducerIdsResponseSchema,
@@ -2330,7 +2651,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeConsumerGroupHeartbeatRequest,
     decodeRequest: decodeConsumerGroupHeartbeatRequest,
+    decodeRequestInSlices: decodeConsumerGroupHeartbeatRequestInSlices,
     encodeResponse: encodeConsumerGroupHeartbeatResponse,
+    encodeResponseInSlices: encodeConsumerGroupHeartbeatResponseInSlices,
     decodeResponse: decodeConsumerGroupHeartbeatResponse,
     requestSchema: consumerGroupHeartbeatRequestSchema,
     responseSchema: consumerGroupHeartbeatResponseSchema,
@@ -2344,7 +2667,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["zkBroker", "broker"],
     encodeRequest: encodeConsumerGroupDescribeRequest,
     decodeRequest: decodeConsumerGroupDescribeRequest,
+    decodeRequestInSlices: decodeConsumerGroupDescribeRequestInSlices,
     encodeResponse: encodeConsumerGroupDescribeResponse,
+    encodeResponseInSlices: encodeConsumerGroupDescribeResponseInSlices,
     decodeResponse: decodeConsumerGroupDescribeResponse,
     requestSchema: consumerGroupDescribeRequestSchema,
     responseSchema: consumerGroupDescribeResponseSchema,
@@ -2358,7 +2683,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeControllerRegistrationRequest,
     decodeRequest: decodeControllerRegistrationRequest,
+    decodeRequestInSlices: decodeControllerRegistrationRequestInSlices,
     encodeResponse: encodeControllerRegistrationResponse,
+    encodeResponseInSlices: encodeControllerRegistrationResponseInSlices,
     decodeResponse: decodeControllerRegistrationResponse,
     requestSchema: controllerRegistrationRequestSchema,
     responseSchema: controllerRegistrationResponseSchema,
@@ -2372,7 +2699,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeGetTelemetrySubscriptionsRequest,
     decodeRequest: decodeGetTelemetrySubscriptionsRequest,
+    decodeRequestInSlices: decodeGetTelemetrySubscriptionsRequestInSlices,
     encodeResponse: encodeGetTelemetrySubscriptionsResponse,
+    encodeResponseInSlices: encodeGetTelemetrySubscriptionsResponseInSlices,
     decodeResponse: decodeGetTelemetrySubscriptionsResponse,
     requestSchema: getTelemetrySubscriptionsRequestSchema,
     responseSchema: getTelemetrySubscriptionsResponseSchema,
@@ -2386,7 +2715,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodePushTelemetryRequest,
     decodeRequest: decodePushTelemetryRequest,
+    decodeRequestInSlices: decodePushTelemetryRequestInSlices,
     encodeResponse: encodePushTelemetryResponse,
+    encodeResponseInSlices: encodePushTelemetryResponseInSlices,
     decodeResponse: decodePushTelemetryResponse,
     requestSchema: pushTelemetryRequestSchema,
     responseSchema: pushTelemetryResponseSchema,
@@ -2400,7 +2731,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeAssignReplicasToDirsRequest,
     decodeRequest: decodeAssignReplicasToDirsRequest,
+    decodeRequestInSlices: decodeAssignReplicasToDirsRequestInSlices,
     encodeResponse: encodeAssignReplicasToDirsResponse,
+    encodeResponseInSlices: encodeAssignReplicasToDirsResponseInSlices,
     decodeResponse: decodeAssignReplicasToDirsResponse,
     requestSchema: assignReplicasToDirsRequestSchema,
     responseSchema: assignReplicasToDirsResponseSchema,
@@ -2414,7 +2747,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeListClientMetricsResourcesRequest,
     decodeRequest: decodeListClientMetricsResourcesRequest,
+    decodeRequestInSlices: decodeListClientMetricsResourcesRequestInSlices,
     encodeResponse: encodeListClientMetricsResourcesResponse,
+    encodeResponseInSlices: encodeListClientMetricsResourcesResponseInSlices,
     decodeResponse: decodeListClientMetricsResourcesResponse,
     requestSchema: listClientMetricsResourcesRequestSchema,
     responseSchema: listClientMetricsResourcesResponseSchema,
@@ -2428,7 +2763,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeDescribeTopicPartitionsRequest,
     decodeRequest: decodeDescribeTopicPartitionsRequest,
+    decodeRequestInSlices: decodeDescribeTopicPartitionsRequestInSlices,
     encodeResponse: encodeDescribeTopicPartitionsResponse,
+    encodeResponseInSlices: encodeDescribeTopicPartitionsResponseInSlices,
     decodeResponse: decodeDescribeTopicPartitionsResponse,
     requestSchema: describeTopicPartitionsRequestSchema,
     responseSchema: describeTopicPartitionsResponseSchema,
@@ -2442,7 +2779,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeShareGroupHeartbeatRequest,
     decodeRequest: decodeShareGroupHeartbeatRequest,
+    decodeRequestInSlices: decodeShareGroupHeartbeatRequestInSlices,
     encodeResponse: encodeShareGroupHeartbeatResponse,
+    encodeResponseInSlices: encodeShareGroupHeartbeatResponseInSlices,
     decodeResponse: decodeShareGroupHeartbeatResponse,
     requestSchema: shareGroupHeartbeatRequestSchema,
     responseSchema: shareGroupHeartbeatResponseSchema,
@@ -2456,7 +2795,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeShareGroupDescribeRequest,
     decodeRequest: decodeShareGroupDescribeRequest,
+    decodeRequestInSlices: decodeShareGroupDescribeRequestInSlices,
     encodeResponse: encodeShareGroupDescribeResponse,
+    encodeResponseInSlices: encodeShareGroupDescribeResponseInSlices,
     decodeResponse: decodeShareGroupDescribeResponse,
     requestSchema: shareGroupDescribeRequestSchema,
     responseSchema: shareGroupDescribeResponseSchema,
@@ -2470,7 +2811,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeShareFetchRequest,
     decodeRequest: decodeShareFetchRequest,
+    decodeRequestInSlices: decodeShareFetchRequestInSlices,
     encodeResponse: encodeShareFetchResponse,
+    encodeResponseInSlices: encodeShareFetchResponseInSlices,
     decodeResponse: decodeShareFetchResponse,
     requestSchema: shareFetchRequestSchema,
     responseSchema: shareFetchResponseSchema,
@@ -2484,7 +2827,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeShareAcknowledgeRequest,
     decodeRequest: decodeShareAcknowledgeRequest,
+    decodeRequestInSlices: decodeShareAcknowledgeRequestInSlices,
     encodeResponse: encodeShareAcknowledgeResponse,
+    encodeResponseInSlices: encodeShareAcknowledgeResponseInSlices,
     decodeResponse: decodeShareAcknowledgeResponse,
     requestSchema: shareAcknowledgeRequestSchema,
     responseSchema: shareAcknowledgeResponseSchema,
@@ -2498,7 +2843,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller", "broker"],
     encodeRequest: encodeAddRaftVoterRequest,
     decodeRequest: decodeAddRaftVoterRequest,
+    decodeRequestInSlices: decodeAddRaftVoterRequestInSlices,
     encodeResponse: encodeAddRaftVoterResponse,
+    encodeResponseInSlices: encodeAddRaftVoterResponseInSlices,
     decodeResponse: decodeAddRaftVoterResponse,
     requestSchema: addRaftVoterRequestSchema,
     responseSchema: addRaftVoterResponseSchema,
@@ -2512,7 +2859,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller", "broker"],
     encodeRequest: encodeRemoveRaftVoterRequest,
     decodeRequest: decodeRemoveRaftVoterRequest,
+    decodeRequestInSlices: decodeRemoveRaftVoterRequestInSlices,
     encodeResponse: encodeRemoveRaftVoterResponse,
+    encodeResponseInSlices: encodeRemoveRaftVoterResponseInSlices,
     decodeResponse: decodeRemoveRaftVoterResponse,
     requestSchema: removeRaftVoterRequestSchema,
     responseSchema: removeRaftVoterResponseSchema,
@@ -2526,7 +2875,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["controller"],
     encodeRequest: encodeUpdateRaftVoterRequest,
     decodeRequest: decodeUpdateRaftVoterRequest,
+    decodeRequestInSlices: decodeUpdateRaftVoterRequestInSlices,
     encodeResponse: encodeUpdateRaftVoterResponse,
+    encodeResponseInSlices: encodeUpdateRaftVoterResponseInSlices,
     decodeResponse: decodeUpdateRaftVoterResponse,
     requestSchema: updateRaftVoterRequestSchema,
     responseSchema: updateRaftVoterResponseSchema,
@@ -2540,7 +2891,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeInitializeShareGroupStateRequest,
     decodeRequest: decodeInitializeShareGroupStateRequest,
+    decodeRequestInSlices: decodeInitializeShareGroupStateRequestInSlices,
     encodeResponse: encodeInitializeShareGroupStateResponse,
+    encodeResponseInSlices: encodeInitializeShareGroupStateResponseInSlices,
     decodeResponse: decodeInitializeShareGroupStateResponse,
     requestSchema: initializeShareGroupStateRequestSchema,
     responseSchema: initializeShareGroupStateResponseSchema,
@@ -2554,7 +2907,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeReadShareGroupStateRequest,
     decodeRequest: decodeReadShareGroupStateRequest,
+    decodeRequestInSlices: decodeReadShareGroupStateRequestInSlices,
     encodeResponse: encodeReadShareGroupStateResponse,
+    encodeResponseInSlices: encodeReadShareGroupStateResponseInSlices,
     decodeResponse: decodeReadShareGroupStateResponse,
     requestSchema: readShareGroupStateRequestSchema,
     responseSchema: readShareGroupStateResponseSchema,
@@ -2568,7 +2923,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeWriteShareGroupStateRequest,
     decodeRequest: decodeWriteShareGroupStateRequest,
+    decodeRequestInSlices: decodeWriteShareGroupStateRequestInSlices,
     encodeResponse: encodeWriteShareGroupStateResponse,
+    encodeResponseInSlices: encodeWriteShareGroupStateResponseInSlices,
     decodeResponse: decodeWriteShareGroupStateResponse,
     requestSchema: writeShareGroupStateRequestSchema,
     responseSchema: writeShareGroupStateResponseSchema,
@@ -2582,7 +2939,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeDeleteShareGroupStateRequest,
     decodeRequest: decodeDeleteShareGroupStateRequest,
+    decodeRequestInSlices: decodeDeleteShareGroupStateRequestInSlices,
     encodeResponse: encodeDeleteShareGroupStateResponse,
+    encodeResponseInSlices: encodeDeleteShareGroupStateResponseInSlices,
     decodeResponse: decodeDeleteShareGroupStateResponse,
     requestSchema: deleteShareGroupStateRequestSchema,
     responseSchema: deleteShareGroupStateResponseSchema,
@@ -2596,7 +2955,9 @@ export const API_TABLE: { readonly [K in keyof RequestByKey]: ApiDescriptor<Requ
     listeners: ["broker"],
     encodeRequest: encodeReadShareGroupStateSummaryRequest,
     decodeRequest: decodeReadShareGroupStateSummaryRequest,
+    decodeRequestInSlices: decodeReadShareGroupStateSummaryRequestInSlices,
     encodeResponse: encodeReadShareGroupStateSummaryResponse,
+    encodeResponseInSlices: encodeReadShareGroupStateSummaryResponseInSlices,
     decodeResponse: decodeReadShareGroupStateSummaryResponse,
     requestSchema: readShareGroupStateSummaryRequestSchema,
     responseSchema: readShareGroupStateSummaryResponseSchema,

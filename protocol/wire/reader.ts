@@ -3,15 +3,20 @@
  *
  * Every read checks the bytes remaining first and throws {@link ProtocolError} (never RangeError): a length
  * prefix is validated against the remaining input BEFORE anything is allocated, so a hostile 2 GiB prefix or
- * array count fails fast instead of allocating.
+ * array count fails fast instead of allocating. Counts are also held to Kafka's decoding limits
+ * (`MAX_ARRAY_LENGTH` elements per array, `MAX_TAGGED_FIELD_COUNT` tagged fields per struct), which bound the
+ * work one request can ask for whatever its size.
  *
  * @module
  */
 import { ProtocolError } from "../protocol_error.ts";
 import type { TaggedField } from "./writer.ts";
 import { uuidFromBytes } from "./uuid.ts";
+import { MAX_ARRAY_LENGTH, MAX_TAGGED_FIELD_COUNT, SLICE_ELEMENTS } from "./limits.ts";
 
 const decoder = new TextDecoder();
+
+export { SLICE_ELEMENTS };
 
 /**
  * Reads primitives from `bytes`, starting at `pos`.
@@ -29,6 +34,11 @@ export class Reader {
   readonly buf: Uint8Array;
   /** The offset of the next byte to read. */
   pos: number;
+  /**
+   * Array elements still allowed in all the arrays read from here on; an array that would go over throws
+   * ProtocolError "too_many_elements". Unbounded unless set (request decoding sets MAX_REQUEST_ELEMENTS).
+   */
+  elementBudget = Infinity;
   private readonly view: DataView;
 
   /** Creates a reader over `bytes` starting at `pos`. */
@@ -238,9 +248,25 @@ export class Reader {
     return n < 0 ? null : this.raw(n);
   }
 
-  /** Reads an ARRAY / COMPACT_ARRAY length; -1 is null. A count above the bytes left fails before allocating. */
+  /**
+   * Reads an ARRAY / COMPACT_ARRAY length; -1 is null. A count above the bytes left, or above
+   * `MAX_ARRAY_LENGTH`, fails before allocating.
+   */
   arrayLength(flexible: boolean): number {
-    return this.length(flexible, false, "array");
+    const n = this.length(flexible, false, "array");
+    if (n > MAX_ARRAY_LENGTH) {
+      throw new ProtocolError(
+        "too_many_elements",
+        `array of ${n} elements at offset ${this.pos} is over the limit of ${MAX_ARRAY_LENGTH}`,
+      );
+    }
+    if (n > 0 && (this.elementBudget -= n) < 0) {
+      throw new ProtocolError(
+        "too_many_elements",
+        `array of ${n} elements at offset ${this.pos} takes the message over its limit of elements in all`,
+      );
+    }
+    return n;
   }
 
   /** Reads a non-null array, each element with `each`. */
@@ -263,6 +289,51 @@ export class Reader {
   }
 
   /**
+   * Like {@link Reader.array}, as a generator that pauses (a bare `yield`) every `SLICE_ELEMENTS` elements,
+   * so a caller can spread a large decode over several turns of its event loop.
+   */
+  *arrayInSlices<T>(flexible: boolean, each: (r: Reader) => T): Generator<void, T[]> {
+    const a = yield* this.nullableArrayInSlices(flexible, each, false);
+    return a!;
+  }
+
+  /** Like {@link Reader.nullableArray}, pausing as {@link Reader.arrayInSlices} does. */
+  *nullableArrayInSlices<T>(flexible: boolean, each: (r: Reader) => T, nullable = true): Generator<void, T[] | null> {
+    const n = this.arrayLength(flexible);
+    if (n < 0 && !nullable) throw new ProtocolError("invalid_value", `null array where not nullable at ${this.pos}`);
+    if (n < 0) return null;
+    const a: T[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      a[i] = each(this);
+      if (i % SLICE_ELEMENTS === SLICE_ELEMENTS - 1) yield;
+    }
+    return a;
+  }
+
+  /** Reads a non-null array of structs, each with the generator decoder `each`, pausing as it goes. */
+  *structArrayInSlices<T>(flexible: boolean, each: (r: Reader) => Generator<void, T>): Generator<void, T[]> {
+    const a = yield* this.nullableStructArrayInSlices(flexible, each, false);
+    return a!;
+  }
+
+  /** Reads a nullable array of structs, each with the generator decoder `each`, pausing as it goes. */
+  *nullableStructArrayInSlices<T>(
+    flexible: boolean,
+    each: (r: Reader) => Generator<void, T>,
+    nullable = true,
+  ): Generator<void, T[] | null> {
+    const n = this.arrayLength(flexible);
+    if (n < 0 && !nullable) throw new ProtocolError("invalid_value", `null array where not nullable at ${this.pos}`);
+    if (n < 0) return null;
+    const a: T[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      a[i] = yield* each(this);
+      if (i % SLICE_ELEMENTS === SLICE_ELEMENTS - 1) yield;
+    }
+    return a;
+  }
+
+  /**
    * Reads a tagged-field section. `known(tag, r)` decodes a tag it knows and returns true, or returns false to
    * keep the field raw; raw fields are returned (undefined when there are none). A known field must consume
    * exactly its declared size.
@@ -271,6 +342,12 @@ export class Reader {
     const count = this.uvarint();
     if (count > this.remaining()) {
       throw new ProtocolError("invalid_length", `${count} tagged fields exceed the ${this.remaining()} bytes left`);
+    }
+    if (count > MAX_TAGGED_FIELD_COUNT) {
+      throw new ProtocolError(
+        "too_many_elements",
+        `${count} tagged fields at offset ${this.pos} are over the limit of ${MAX_TAGGED_FIELD_COUNT}`,
+      );
     }
     let unknown: TaggedField[] | undefined;
     for (let i = 0; i < count; i++) {

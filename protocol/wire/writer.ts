@@ -8,6 +8,7 @@
 import { ProtocolError } from "../protocol_error.ts";
 import { uuidToBytes } from "./uuid.ts";
 import { type Filler, fillerOf } from "./deferred_bytes.ts";
+import { SLICE_ELEMENTS } from "./limits.ts";
 
 const encoder = new TextEncoder();
 
@@ -66,22 +67,35 @@ export class Writer {
   private deferred: { at: number; bytes: Uint8Array; fill: Filler | undefined }[] = [];
   private deferredBytes = 0;
 
-  /** Creates a writer with `initialCapacity` bytes pre-allocated. */
-  constructor(initialCapacity = 256) {
-    this.buf = new Uint8Array(Math.max(16, initialCapacity));
+  /**
+   * The most bytes this writer may hold (inline and deferred); writing past it throws ProtocolError
+   * "too_large" as soon as the buffer would have to grow beyond it, so an oversized message is refused
+   * after at most `maxBytes` of work and memory, never built whole.
+   */
+  readonly maxBytes: number;
+
+  /** Creates a writer with `initialCapacity` bytes pre-allocated, holding at most `maxBytes`. */
+  constructor(initialCapacity = 256, maxBytes = Infinity) {
+    this.buf = new Uint8Array(Math.max(16, Math.min(initialCapacity, maxBytes)));
     this.view = new DataView(this.buf.buffer);
+    this.maxBytes = maxBytes;
   }
 
   /** Makes room for `n` more bytes. */
   ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
+    if (need + this.deferredBytes > this.maxBytes) this.#tooLarge(need + this.deferredBytes);
     let cap = this.buf.length * 2;
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
+  }
+
+  #tooLarge(bytes: number): never {
+    throw new ProtocolError("too_large", `message of more than ${bytes} bytes is over the limit of ${this.maxBytes}`);
   }
 
   /**
@@ -212,6 +226,9 @@ export class Writer {
   raw(bytes: Uint8Array): void {
     const fill = fillerOf(bytes);
     if (fill || bytes.length >= DEFER_BYTES) {
+      if (this.pos + this.deferredBytes + bytes.length > this.maxBytes) {
+        this.#tooLarge(this.pos + this.deferredBytes + bytes.length);
+      }
       this.deferred.push({ at: this.pos, bytes, fill });
       this.deferredBytes += bytes.length;
       return;
@@ -299,6 +316,41 @@ export class Writer {
     }
     if (a === null) this.arrayLength(-1, flexible);
     else this.array(a, flexible, each);
+  }
+
+  /**
+   * Like {@link Writer.nullableArray} for arrays of structs written by the generator encoder `each`, pausing
+   * (a bare `yield`) every `SLICE_ELEMENTS` elements, so a large response can be encoded in slices.
+   */
+  *nullableStructArrayInSlices<T>(
+    a: readonly T[] | null,
+    flexible: boolean,
+    each: (w: Writer, e: T) => Generator<void, void>,
+    nullable = true,
+  ): Generator<void, void> {
+    if (a === null && !nullable) {
+      throw new ProtocolError("invalid_value", "array is null in a version where it is not nullable");
+    }
+    if (a === null) {
+      this.arrayLength(-1, flexible);
+      return;
+    }
+    if (!Array.isArray(a)) throw new ProtocolError("invalid_value", "non-nullable array is null");
+    this.arrayLength(a.length, flexible);
+    for (let i = 0; i < a.length; i++) {
+      yield* each(this, a[i]);
+      if (i % SLICE_ELEMENTS === SLICE_ELEMENTS - 1) yield;
+    }
+  }
+
+  /** Like {@link Writer.array} for arrays of structs, pausing as {@link Writer.nullableStructArrayInSlices}. */
+  *structArrayInSlices<T>(
+    a: readonly T[] | null,
+    flexible: boolean,
+    each: (w: Writer, e: T) => Generator<void, void>,
+  ): Generator<void, void> {
+    if (!Array.isArray(a)) throw new ProtocolError("invalid_value", "non-nullable array is null");
+    yield* this.nullableStructArrayInSlices(a, flexible, each, false);
   }
 
   /**

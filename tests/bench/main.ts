@@ -21,6 +21,10 @@ const BENCHES: Record<string, Bench> = {
       await (await import("./log.ts")).runLogBench();
     },
   },
+  yield: {
+    description: "pauses between slices of work: which lets other connections be served (work_slices.ts)",
+    run: async () => (await import("./yield.ts")).runYieldBench(),
+  },
   codec: {
     description: "CRC-32C, batch header parse/stamp, batch build/decode, record validation, compression codecs",
     run: async () => (await import("./codec.ts")).runCodecBench(),

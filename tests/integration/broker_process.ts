@@ -12,6 +12,8 @@ export interface BrokerProcess {
   /** `127.0.0.1:PORT`. */
   bootstrap: string;
   port: number;
+  /** The broker's process id (for /proc/PID/status: its memory). */
+  pid: number;
   dataDir: string;
   /** Everything the broker wrote to stderr so far. */
   logs(): string;
@@ -99,6 +101,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
   return {
     bootstrap: `127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     dataDir,
     logs: () => stderr,
     async stop() {

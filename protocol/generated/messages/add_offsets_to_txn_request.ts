@@ -70,6 +70,31 @@ export function decodeAddOffsetsToTxnRequest(r: Reader, version: number): AddOff
   return v;
 }
 
+/** Like {@link decodeAddOffsetsToTxnRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeAddOffsetsToTxnRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AddOffsetsToTxnRequest> {
+  checkVersion("AddOffsetsToTxnRequest", version, 0, 4);
+  const flexible = version >= 3;
+  const _transactionalId = r.string(flexible);
+  const _producerId = r.int64();
+  const _producerEpoch = r.int16();
+  const _groupId = r.string(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 3) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AddOffsetsToTxnRequest = {
+    transactionalId: _transactionalId,
+    producerId: _producerId,
+    producerEpoch: _producerEpoch,
+    groupId: _groupId,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of AddOffsetsToTxnRequest: types, version ranges, nullability, tags and defaults. */
 export const addOffsetsToTxnRequestSchema: MessageSchema = {
   name: "AddOffsetsToTxnRequest",

@@ -40,6 +40,21 @@ export function encodeAddOffsetsToTxnResponse(w: Writer, v: AddOffsetsToTxnRespo
   }
 }
 
+/** Like {@link encodeAddOffsetsToTxnResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeAddOffsetsToTxnResponseInSlices(
+  w: Writer,
+  v: AddOffsetsToTxnResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("AddOffsetsToTxnResponse", version, 0, 4);
+  const flexible = version >= 3;
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link AddOffsetsToTxnResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeAddOffsetsToTxnResponse(r: Reader, version: number): AddOffsetsToTxnResponse {
   checkVersion("AddOffsetsToTxnResponse", version, 0, 4);

@@ -111,6 +111,54 @@ export function decodeAddPartitionsToTxnRequest(r: Reader, version: number): Add
   return v;
 }
 
+/** Like {@link decodeAddPartitionsToTxnRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeAddPartitionsToTxnRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AddPartitionsToTxnRequest> {
+  checkVersion("AddPartitionsToTxnRequest", version, 0, 5);
+  const flexible = version >= 3;
+  let _transactions: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction[] = [];
+  if (version >= 4) {
+    _transactions = yield* r.structArrayInSlices(
+      flexible,
+      (r) => decodeAddPartitionsToTxnTransactionInSlices(r, version),
+    );
+  }
+  let _v3AndBelowTransactionalId: string = "";
+  if (version <= 3) {
+    _v3AndBelowTransactionalId = r.string(flexible);
+  }
+  let _v3AndBelowProducerId: bigint = 0n;
+  if (version <= 3) {
+    _v3AndBelowProducerId = r.int64();
+  }
+  let _v3AndBelowProducerEpoch: number = 0;
+  if (version <= 3) {
+    _v3AndBelowProducerEpoch = r.int16();
+  }
+  let _v3AndBelowTopics: AddPartitionsToTxnRequestAddPartitionsToTxnTopic[] = [];
+  if (version <= 3) {
+    _v3AndBelowTopics = yield* r.structArrayInSlices(
+      flexible,
+      (r) => decodeAddPartitionsToTxnTopicInSlices(r, version),
+    );
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 3) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AddPartitionsToTxnRequest = {
+    transactions: _transactions,
+    v3AndBelowTransactionalId: _v3AndBelowTransactionalId,
+    v3AndBelowProducerId: _v3AndBelowProducerId,
+    v3AndBelowProducerEpoch: _v3AndBelowProducerEpoch,
+    v3AndBelowTopics: _v3AndBelowTopics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AddPartitionsToTxnRequest's AddPartitionsToTxnTransaction struct. */
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTransaction {
   /** The transactional id corresponding to the transaction. */
@@ -173,6 +221,28 @@ function decodeAddPartitionsToTxnTransaction(
   return v;
 }
 
+function* decodeAddPartitionsToTxnTransactionInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AddPartitionsToTxnRequestAddPartitionsToTxnTransaction> {
+  const _transactionalId = r.string(true);
+  const _producerId = r.int64();
+  const _producerEpoch = r.int16();
+  const _verifyOnly = r.bool();
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeAddPartitionsToTxnTopicInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AddPartitionsToTxnRequestAddPartitionsToTxnTransaction = {
+    transactionalId: _transactionalId,
+    producerId: _producerId,
+    producerEpoch: _producerEpoch,
+    verifyOnly: _verifyOnly,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AddPartitionsToTxnRequest's AddPartitionsToTxnTopic struct. */
 export interface AddPartitionsToTxnRequestAddPartitionsToTxnTopic {
   /** The name of the topic. */
@@ -208,6 +278,25 @@ function decodeAddPartitionsToTxnTopic(r: Reader, version: number): AddPartition
   const flexible = version >= 3;
   const _name = r.string(flexible);
   const _partitions = r.array(flexible, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 3) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AddPartitionsToTxnRequestAddPartitionsToTxnTopic = {
+    name: _name,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeAddPartitionsToTxnTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AddPartitionsToTxnRequestAddPartitionsToTxnTopic> {
+  const flexible = version >= 3;
+  const _name = r.string(flexible);
+  const _partitions = yield* r.arrayInSlices(flexible, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   if (version >= 3) {
     _unknown = r.taggedFields(null);

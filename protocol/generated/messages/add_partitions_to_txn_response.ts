@@ -58,6 +58,41 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, v: AddPartitionsToTx
   }
 }
 
+/** Like {@link encodeAddPartitionsToTxnResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeAddPartitionsToTxnResponseInSlices(
+  w: Writer,
+  v: AddPartitionsToTxnResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("AddPartitionsToTxnResponse", version, 0, 5);
+  const flexible = version >= 3;
+  w.int32(v.throttleTimeMs);
+  if (version >= 4) {
+    w.int16(v.errorCode);
+  }
+  if (version >= 4) {
+    yield* w.structArrayInSlices(
+      v.resultsByTransaction,
+      flexible,
+      (w, e) => encodeAddPartitionsToTxnResultInSlices(w, e, version),
+    );
+  } else if (v.resultsByTransaction !== null && v.resultsByTransaction.length !== 0) {
+    throw notInVersion("AddPartitionsToTxnResponse.resultsByTransaction", version);
+  }
+  if (version <= 3) {
+    yield* w.structArrayInSlices(
+      v.resultsByTopicV3AndBelow,
+      flexible,
+      (w, e) => encodeAddPartitionsToTxnTopicResultInSlices(w, e, version),
+    );
+  } else if (v.resultsByTopicV3AndBelow !== null && v.resultsByTopicV3AndBelow.length !== 0) {
+    throw notInVersion("AddPartitionsToTxnResponse.resultsByTopicV3AndBelow", version);
+  }
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link AddPartitionsToTxnResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeAddPartitionsToTxnResponse(r: Reader, version: number): AddPartitionsToTxnResponse {
   checkVersion("AddPartitionsToTxnResponse", version, 0, 5);
@@ -117,6 +152,20 @@ function encodeAddPartitionsToTxnResult(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeAddPartitionsToTxnResultInSlices(
+  w: Writer,
+  v: AddPartitionsToTxnResponseAddPartitionsToTxnResult,
+  version: number,
+): Generator<void, void> {
+  w.string(v.transactionalId, true);
+  yield* w.structArrayInSlices(
+    v.topicResults,
+    true,
+    (w, e) => encodeAddPartitionsToTxnTopicResultInSlices(w, e, version),
+  );
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeAddPartitionsToTxnResult(
   r: Reader,
   version: number,
@@ -164,6 +213,23 @@ function encodeAddPartitionsToTxnTopicResult(
   }
 }
 
+function* encodeAddPartitionsToTxnTopicResultInSlices(
+  w: Writer,
+  v: AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 3;
+  w.string(v.name, flexible);
+  yield* w.structArrayInSlices(
+    v.resultsByPartition,
+    flexible,
+    (w, e) => encodeAddPartitionsToTxnPartitionResultInSlices(w, e, version),
+  );
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeAddPartitionsToTxnTopicResult(
   r: Reader,
   version: number,
@@ -206,6 +272,19 @@ function encodeAddPartitionsToTxnPartitionResult(
   v: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult,
   version: number,
 ): void {
+  const flexible = version >= 3;
+  w.int32(v.partitionIndex);
+  w.int16(v.partitionErrorCode);
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeAddPartitionsToTxnPartitionResultInSlices(
+  w: Writer,
+  v: AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 3;
   w.int32(v.partitionIndex);
   w.int16(v.partitionErrorCode);

@@ -68,6 +68,27 @@ export function decodeAddRaftVoterRequest(r: Reader, version: number): AddRaftVo
   return v;
 }
 
+/** Like {@link decodeAddRaftVoterRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeAddRaftVoterRequestInSlices(r: Reader, version: number): Generator<void, AddRaftVoterRequest> {
+  checkVersion("AddRaftVoterRequest", version, 0, 0);
+  const _clusterId = r.nullableString(true);
+  const _timeoutMs = r.int32();
+  const _voterId = r.int32();
+  const _voterDirectoryId = r.uuid();
+  const _listeners = yield* r.structArrayInSlices(true, (r) => decodeListenerInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AddRaftVoterRequest = {
+    clusterId: _clusterId,
+    timeoutMs: _timeoutMs,
+    voterId: _voterId,
+    voterDirectoryId: _voterDirectoryId,
+    listeners: _listeners,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AddRaftVoterRequest's Listener struct. */
 export interface AddRaftVoterRequestListener {
   /** The name of the endpoint */
@@ -97,6 +118,21 @@ function encodeListener(w: Writer, v: AddRaftVoterRequestListener, version: numb
 }
 
 function decodeListener(r: Reader, version: number): AddRaftVoterRequestListener {
+  const _name = r.string(true);
+  const _host = r.string(true);
+  const _port = r.uint16();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AddRaftVoterRequestListener = {
+    name: _name,
+    host: _host,
+    port: _port,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeListenerInSlices(r: Reader, version: number): Generator<void, AddRaftVoterRequestListener> {
   const _name = r.string(true);
   const _host = r.string(true);
   const _port = r.uint16();

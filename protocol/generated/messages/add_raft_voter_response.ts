@@ -41,6 +41,19 @@ export function encodeAddRaftVoterResponse(w: Writer, v: AddRaftVoterResponse, v
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeAddRaftVoterResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeAddRaftVoterResponseInSlices(
+  w: Writer,
+  v: AddRaftVoterResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("AddRaftVoterResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link AddRaftVoterResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeAddRaftVoterResponse(r: Reader, version: number): AddRaftVoterResponse {
   checkVersion("AddRaftVoterResponse", version, 0, 0);

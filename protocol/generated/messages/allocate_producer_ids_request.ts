@@ -52,6 +52,24 @@ export function decodeAllocateProducerIdsRequest(r: Reader, version: number): Al
   return v;
 }
 
+/** Like {@link decodeAllocateProducerIdsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeAllocateProducerIdsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AllocateProducerIdsRequest> {
+  checkVersion("AllocateProducerIdsRequest", version, 0, 0);
+  const _brokerId = r.int32();
+  const _brokerEpoch = r.int64();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AllocateProducerIdsRequest = {
+    brokerId: _brokerId,
+    brokerEpoch: _brokerEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of AllocateProducerIdsRequest: types, version ranges, nullability, tags and defaults. */
 export const allocateProducerIdsRequestSchema: MessageSchema = {
   name: "AllocateProducerIdsRequest",

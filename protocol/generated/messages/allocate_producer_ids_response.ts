@@ -45,6 +45,20 @@ export function encodeAllocateProducerIdsResponse(w: Writer, v: AllocateProducer
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeAllocateProducerIdsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeAllocateProducerIdsResponseInSlices(
+  w: Writer,
+  v: AllocateProducerIdsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("AllocateProducerIdsResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.int64(v.producerIdStart);
+  w.int32(v.producerIdLen);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link AllocateProducerIdsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeAllocateProducerIdsResponse(r: Reader, version: number): AllocateProducerIdsResponse {
   checkVersion("AllocateProducerIdsResponse", version, 0, 0);

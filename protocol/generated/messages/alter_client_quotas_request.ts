@@ -58,6 +58,27 @@ export function decodeAlterClientQuotasRequest(r: Reader, version: number): Alte
   return v;
 }
 
+/** Like {@link decodeAlterClientQuotasRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeAlterClientQuotasRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterClientQuotasRequest> {
+  checkVersion("AlterClientQuotasRequest", version, 0, 1);
+  const flexible = version === 1;
+  const _entries = yield* r.structArrayInSlices(flexible, (r) => decodeEntryDataInSlices(r, version));
+  const _validateOnly = r.bool();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AlterClientQuotasRequest = {
+    entries: _entries,
+    validateOnly: _validateOnly,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AlterClientQuotasRequest's EntryData struct. */
 export interface AlterClientQuotasRequestEntryData {
   /** The quota entity to alter. */
@@ -89,6 +110,22 @@ function decodeEntryData(r: Reader, version: number): AlterClientQuotasRequestEn
   const flexible = version === 1;
   const _entity = r.array(flexible, (r) => decodeEntityData(r, version));
   const _ops = r.array(flexible, (r) => decodeOpData(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AlterClientQuotasRequestEntryData = {
+    entity: _entity,
+    ops: _ops,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeEntryDataInSlices(r: Reader, version: number): Generator<void, AlterClientQuotasRequestEntryData> {
+  const flexible = version === 1;
+  const _entity = yield* r.structArrayInSlices(flexible, (r) => decodeEntityDataInSlices(r, version));
+  const _ops = yield* r.structArrayInSlices(flexible, (r) => decodeOpDataInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   if (version === 1) {
     _unknown = r.taggedFields(null);
@@ -144,6 +181,22 @@ function decodeEntityData(r: Reader, version: number): AlterClientQuotasRequestE
   return v;
 }
 
+function* decodeEntityDataInSlices(r: Reader, version: number): Generator<void, AlterClientQuotasRequestEntityData> {
+  const flexible = version === 1;
+  const _entityType = r.string(flexible);
+  const _entityName = r.nullableString(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AlterClientQuotasRequestEntityData = {
+    entityType: _entityType,
+    entityName: _entityName,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AlterClientQuotasRequest's OpData struct. */
 export interface AlterClientQuotasRequestOpData {
   /** The quota configuration key. */
@@ -176,6 +229,24 @@ function encodeOpData(w: Writer, v: AlterClientQuotasRequestOpData, version: num
 }
 
 function decodeOpData(r: Reader, version: number): AlterClientQuotasRequestOpData {
+  const flexible = version === 1;
+  const _key = r.string(flexible);
+  const _value = r.float64();
+  const _remove = r.bool();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AlterClientQuotasRequestOpData = {
+    key: _key,
+    value: _value,
+    remove: _remove,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeOpDataInSlices(r: Reader, version: number): Generator<void, AlterClientQuotasRequestOpData> {
   const flexible = version === 1;
   const _key = r.string(flexible);
   const _value = r.float64();

@@ -40,6 +40,21 @@ export function encodeAlterClientQuotasResponse(w: Writer, v: AlterClientQuotasR
   }
 }
 
+/** Like {@link encodeAlterClientQuotasResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeAlterClientQuotasResponseInSlices(
+  w: Writer,
+  v: AlterClientQuotasResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("AlterClientQuotasResponse", version, 0, 1);
+  const flexible = version === 1;
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.entries, flexible, (w, e) => encodeEntryDataInSlices(w, e, version));
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link AlterClientQuotasResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeAlterClientQuotasResponse(r: Reader, version: number): AlterClientQuotasResponse {
   checkVersion("AlterClientQuotasResponse", version, 0, 1);
@@ -89,6 +104,20 @@ function encodeEntryData(w: Writer, v: AlterClientQuotasResponseEntryData, versi
   }
 }
 
+function* encodeEntryDataInSlices(
+  w: Writer,
+  v: AlterClientQuotasResponseEntryData,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 1;
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  yield* w.structArrayInSlices(v.entity, flexible, (w, e) => encodeEntityDataInSlices(w, e, version));
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeEntryData(r: Reader, version: number): AlterClientQuotasResponseEntryData {
   const flexible = version === 1;
   const _errorCode = r.int16();
@@ -126,6 +155,19 @@ export function defaultAlterClientQuotasResponseEntityData(): AlterClientQuotasR
 }
 
 function encodeEntityData(w: Writer, v: AlterClientQuotasResponseEntityData, version: number): void {
+  const flexible = version === 1;
+  w.string(v.entityType, flexible);
+  w.nullableString(v.entityName, flexible);
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeEntityDataInSlices(
+  w: Writer,
+  v: AlterClientQuotasResponseEntityData,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 1;
   w.string(v.entityType, flexible);
   w.nullableString(v.entityName, flexible);

@@ -58,6 +58,24 @@ export function decodeAlterConfigsRequest(r: Reader, version: number): AlterConf
   return v;
 }
 
+/** Like {@link decodeAlterConfigsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeAlterConfigsRequestInSlices(r: Reader, version: number): Generator<void, AlterConfigsRequest> {
+  checkVersion("AlterConfigsRequest", version, 0, 2);
+  const flexible = version === 2;
+  const _resources = yield* r.structArrayInSlices(flexible, (r) => decodeAlterConfigsResourceInSlices(r, version));
+  const _validateOnly = r.bool();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AlterConfigsRequest = {
+    resources: _resources,
+    validateOnly: _validateOnly,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AlterConfigsRequest's AlterConfigsResource struct. */
 export interface AlterConfigsRequestAlterConfigsResource {
   /** The resource type. */
@@ -107,6 +125,27 @@ function decodeAlterConfigsResource(r: Reader, version: number): AlterConfigsReq
   return v;
 }
 
+function* decodeAlterConfigsResourceInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterConfigsRequestAlterConfigsResource> {
+  const flexible = version === 2;
+  const _resourceType = r.int8();
+  const _resourceName = r.string(flexible);
+  const _configs = yield* r.structArrayInSlices(flexible, (r) => decodeAlterableConfigInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AlterConfigsRequestAlterConfigsResource = {
+    resourceType: _resourceType,
+    resourceName: _resourceName,
+    configs: _configs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AlterConfigsRequest's AlterableConfig struct. */
 export interface AlterConfigsRequestAlterableConfig {
   /** The configuration key name. */
@@ -135,6 +174,25 @@ function encodeAlterableConfig(w: Writer, v: AlterConfigsRequestAlterableConfig,
 }
 
 function decodeAlterableConfig(r: Reader, version: number): AlterConfigsRequestAlterableConfig {
+  const flexible = version === 2;
+  const _name = r.string(flexible);
+  const _value = r.nullableString(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AlterConfigsRequestAlterableConfig = {
+    name: _name,
+    value: _value,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeAlterableConfigInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterConfigsRequestAlterableConfig> {
   const flexible = version === 2;
   const _name = r.string(flexible);
   const _value = r.nullableString(flexible);

@@ -40,6 +40,25 @@ export function encodeAlterConfigsResponse(w: Writer, v: AlterConfigsResponse, v
   }
 }
 
+/** Like {@link encodeAlterConfigsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeAlterConfigsResponseInSlices(
+  w: Writer,
+  v: AlterConfigsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("AlterConfigsResponse", version, 0, 2);
+  const flexible = version === 2;
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(
+    v.responses,
+    flexible,
+    (w, e) => encodeAlterConfigsResourceResponseInSlices(w, e, version),
+  );
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link AlterConfigsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeAlterConfigsResponse(r: Reader, version: number): AlterConfigsResponse {
   checkVersion("AlterConfigsResponse", version, 0, 2);
@@ -87,6 +106,21 @@ function encodeAlterConfigsResourceResponse(
   v: AlterConfigsResponseAlterConfigsResourceResponse,
   version: number,
 ): void {
+  const flexible = version === 2;
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  w.int8(v.resourceType);
+  w.string(v.resourceName, flexible);
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeAlterConfigsResourceResponseInSlices(
+  w: Writer,
+  v: AlterConfigsResponseAlterConfigsResourceResponse,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 2;
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, flexible);

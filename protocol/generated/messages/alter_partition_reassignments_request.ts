@@ -59,6 +59,24 @@ export function decodeAlterPartitionReassignmentsRequest(
   return v;
 }
 
+/** Like {@link decodeAlterPartitionReassignmentsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeAlterPartitionReassignmentsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterPartitionReassignmentsRequest> {
+  checkVersion("AlterPartitionReassignmentsRequest", version, 0, 0);
+  const _timeoutMs = r.int32();
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeReassignableTopicInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AlterPartitionReassignmentsRequest = {
+    timeoutMs: _timeoutMs,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AlterPartitionReassignmentsRequest's ReassignableTopic struct. */
 export interface AlterPartitionReassignmentsRequestReassignableTopic {
   /** The topic name. */
@@ -90,6 +108,22 @@ function encodeReassignableTopic(
 function decodeReassignableTopic(r: Reader, version: number): AlterPartitionReassignmentsRequestReassignableTopic {
   const _name = r.string(true);
   const _partitions = r.array(true, (r) => decodeReassignablePartition(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AlterPartitionReassignmentsRequestReassignableTopic = {
+    name: _name,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeReassignableTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterPartitionReassignmentsRequestReassignableTopic> {
+  const _name = r.string(true);
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodeReassignablePartitionInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: AlterPartitionReassignmentsRequestReassignableTopic = {
@@ -134,6 +168,22 @@ function decodeReassignablePartition(
 ): AlterPartitionReassignmentsRequestReassignablePartition {
   const _partitionIndex = r.int32();
   const _replicas = r.nullableArray(true, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AlterPartitionReassignmentsRequestReassignablePartition = {
+    partitionIndex: _partitionIndex,
+    replicas: _replicas,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeReassignablePartitionInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterPartitionReassignmentsRequestReassignablePartition> {
+  const _partitionIndex = r.int32();
+  const _replicas = yield* r.nullableArrayInSlices(true, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: AlterPartitionReassignmentsRequestReassignablePartition = {

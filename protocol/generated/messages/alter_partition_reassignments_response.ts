@@ -49,6 +49,20 @@ export function encodeAlterPartitionReassignmentsResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeAlterPartitionReassignmentsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeAlterPartitionReassignmentsResponseInSlices(
+  w: Writer,
+  v: AlterPartitionReassignmentsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("AlterPartitionReassignmentsResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  yield* w.structArrayInSlices(v.responses, true, (w, e) => encodeReassignableTopicResponseInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link AlterPartitionReassignmentsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeAlterPartitionReassignmentsResponse(
   r: Reader,
@@ -99,6 +113,20 @@ function encodeReassignableTopicResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeReassignableTopicResponseInSlices(
+  w: Writer,
+  v: AlterPartitionReassignmentsResponseReassignableTopicResponse,
+  version: number,
+): Generator<void, void> {
+  w.string(v.name, true);
+  yield* w.structArrayInSlices(
+    v.partitions,
+    true,
+    (w, e) => encodeReassignablePartitionResponseInSlices(w, e, version),
+  );
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeReassignableTopicResponse(
   r: Reader,
   version: number,
@@ -141,6 +169,17 @@ function encodeReassignablePartitionResponse(
   v: AlterPartitionReassignmentsResponseReassignablePartitionResponse,
   version: number,
 ): void {
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeReassignablePartitionResponseInSlices(
+  w: Writer,
+  v: AlterPartitionReassignmentsResponseReassignablePartitionResponse,
+  version: number,
+): Generator<void, void> {
   w.int32(v.partitionIndex);
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, true);

@@ -57,6 +57,26 @@ export function decodeAlterPartitionRequest(r: Reader, version: number): AlterPa
   return v;
 }
 
+/** Like {@link decodeAlterPartitionRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeAlterPartitionRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterPartitionRequest> {
+  checkVersion("AlterPartitionRequest", version, 0, 3);
+  const _brokerId = r.int32();
+  const _brokerEpoch = r.int64();
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeTopicDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AlterPartitionRequest = {
+    brokerId: _brokerId,
+    brokerEpoch: _brokerEpoch,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AlterPartitionRequest's TopicData struct. */
 export interface AlterPartitionRequestTopicData {
   /** The name of the topic to alter ISRs for */
@@ -98,6 +118,27 @@ function decodeTopicData(r: Reader, version: number): AlterPartitionRequestTopic
     _topicId = r.uuid();
   }
   const _partitions = r.array(true, (r) => decodePartitionData(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AlterPartitionRequestTopicData = {
+    topicName: _topicName,
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeTopicDataInSlices(r: Reader, version: number): Generator<void, AlterPartitionRequestTopicData> {
+  let _topicName: string = "";
+  if (version <= 1) {
+    _topicName = r.string(true);
+  }
+  let _topicId: string = ZERO_UUID;
+  if (version >= 2) {
+    _topicId = r.uuid();
+  }
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodePartitionDataInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: AlterPartitionRequestTopicData = {
@@ -190,6 +231,36 @@ function decodePartitionData(r: Reader, version: number): AlterPartitionRequestP
   return v;
 }
 
+function* decodePartitionDataInSlices(r: Reader, version: number): Generator<void, AlterPartitionRequestPartitionData> {
+  const _partitionIndex = r.int32();
+  const _leaderEpoch = r.int32();
+  let _newIsr: number[] = [];
+  if (version <= 2) {
+    _newIsr = yield* r.arrayInSlices(true, (r) => r.int32());
+  }
+  let _newIsrWithEpochs: AlterPartitionRequestBrokerState[] = [];
+  if (version === 3) {
+    _newIsrWithEpochs = yield* r.structArrayInSlices(true, (r) => decodeBrokerStateInSlices(r, version));
+  }
+  let _leaderRecoveryState: number = 0;
+  if (version >= 1) {
+    _leaderRecoveryState = r.int8();
+  }
+  const _partitionEpoch = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AlterPartitionRequestPartitionData = {
+    partitionIndex: _partitionIndex,
+    leaderEpoch: _leaderEpoch,
+    newIsr: _newIsr,
+    newIsrWithEpochs: _newIsrWithEpochs,
+    leaderRecoveryState: _leaderRecoveryState,
+    partitionEpoch: _partitionEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AlterPartitionRequest's BrokerState struct. */
 export interface AlterPartitionRequestBrokerState {
   /** The ID of the broker. */
@@ -215,6 +286,19 @@ function encodeBrokerState(w: Writer, v: AlterPartitionRequestBrokerState, versi
 }
 
 function decodeBrokerState(r: Reader, version: number): AlterPartitionRequestBrokerState {
+  const _brokerId = r.int32();
+  const _brokerEpoch = r.int64();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AlterPartitionRequestBrokerState = {
+    brokerId: _brokerId,
+    brokerEpoch: _brokerEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeBrokerStateInSlices(r: Reader, version: number): Generator<void, AlterPartitionRequestBrokerState> {
   const _brokerId = r.int32();
   const _brokerEpoch = r.int64();
   let _unknown: TaggedField[] | undefined;

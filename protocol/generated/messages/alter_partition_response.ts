@@ -40,6 +40,19 @@ export function encodeAlterPartitionResponse(w: Writer, v: AlterPartitionRespons
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeAlterPartitionResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeAlterPartitionResponseInSlices(
+  w: Writer,
+  v: AlterPartitionResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("AlterPartitionResponse", version, 0, 3);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  yield* w.structArrayInSlices(v.topics, true, (w, e) => encodeTopicDataInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link AlterPartitionResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeAlterPartitionResponse(r: Reader, version: number): AlterPartitionResponse {
   checkVersion("AlterPartitionResponse", version, 0, 3);
@@ -85,6 +98,21 @@ function encodeTopicData(w: Writer, v: AlterPartitionResponseTopicData, version:
     w.uuid(v.topicId);
   }
   w.array(v.partitions, true, (w, e) => encodePartitionData(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeTopicDataInSlices(
+  w: Writer,
+  v: AlterPartitionResponseTopicData,
+  version: number,
+): Generator<void, void> {
+  if (version <= 1) {
+    w.string(v.topicName, true);
+  }
+  if (version >= 2) {
+    w.uuid(v.topicId);
+  }
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionDataInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -143,6 +171,23 @@ export function defaultAlterPartitionResponsePartitionData(): AlterPartitionResp
 }
 
 function encodePartitionData(w: Writer, v: AlterPartitionResponsePartitionData, version: number): void {
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  w.int32(v.leaderId);
+  w.int32(v.leaderEpoch);
+  w.array(v.isr, true, (w, e) => w.int32(e));
+  if (version >= 1) {
+    w.int8(v.leaderRecoveryState);
+  }
+  w.int32(v.partitionEpoch);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodePartitionDataInSlices(
+  w: Writer,
+  v: AlterPartitionResponsePartitionData,
+  version: number,
+): Generator<void, void> {
   w.int32(v.partitionIndex);
   w.int16(v.errorCode);
   w.int32(v.leaderId);

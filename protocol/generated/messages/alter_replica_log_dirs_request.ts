@@ -52,6 +52,25 @@ export function decodeAlterReplicaLogDirsRequest(r: Reader, version: number): Al
   return v;
 }
 
+/** Like {@link decodeAlterReplicaLogDirsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeAlterReplicaLogDirsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterReplicaLogDirsRequest> {
+  checkVersion("AlterReplicaLogDirsRequest", version, 0, 2);
+  const flexible = version === 2;
+  const _dirs = yield* r.structArrayInSlices(flexible, (r) => decodeAlterReplicaLogDirInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AlterReplicaLogDirsRequest = {
+    dirs: _dirs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AlterReplicaLogDirsRequest's AlterReplicaLogDir struct. */
 export interface AlterReplicaLogDirsRequestAlterReplicaLogDir {
   /** The absolute directory path. */
@@ -83,6 +102,25 @@ function decodeAlterReplicaLogDir(r: Reader, version: number): AlterReplicaLogDi
   const flexible = version === 2;
   const _path = r.string(flexible);
   const _topics = r.array(flexible, (r) => decodeAlterReplicaLogDirTopic(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AlterReplicaLogDirsRequestAlterReplicaLogDir = {
+    path: _path,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeAlterReplicaLogDirInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterReplicaLogDirsRequestAlterReplicaLogDir> {
+  const flexible = version === 2;
+  const _path = r.string(flexible);
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeAlterReplicaLogDirTopicInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   if (version === 2) {
     _unknown = r.taggedFields(null);
@@ -130,6 +168,25 @@ function decodeAlterReplicaLogDirTopic(r: Reader, version: number): AlterReplica
   const flexible = version === 2;
   const _name = r.string(flexible);
   const _partitions = r.array(flexible, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic = {
+    name: _name,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeAlterReplicaLogDirTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterReplicaLogDirsRequestAlterReplicaLogDirTopic> {
+  const flexible = version === 2;
+  const _name = r.string(flexible);
+  const _partitions = yield* r.arrayInSlices(flexible, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   if (version === 2) {
     _unknown = r.taggedFields(null);

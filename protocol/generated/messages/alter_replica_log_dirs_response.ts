@@ -40,6 +40,25 @@ export function encodeAlterReplicaLogDirsResponse(w: Writer, v: AlterReplicaLogD
   }
 }
 
+/** Like {@link encodeAlterReplicaLogDirsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeAlterReplicaLogDirsResponseInSlices(
+  w: Writer,
+  v: AlterReplicaLogDirsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("AlterReplicaLogDirsResponse", version, 0, 2);
+  const flexible = version === 2;
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(
+    v.results,
+    flexible,
+    (w, e) => encodeAlterReplicaLogDirTopicResultInSlices(w, e, version),
+  );
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link AlterReplicaLogDirsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeAlterReplicaLogDirsResponse(r: Reader, version: number): AlterReplicaLogDirsResponse {
   checkVersion("AlterReplicaLogDirsResponse", version, 0, 2);
@@ -89,6 +108,23 @@ function encodeAlterReplicaLogDirTopicResult(
   }
 }
 
+function* encodeAlterReplicaLogDirTopicResultInSlices(
+  w: Writer,
+  v: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 2;
+  w.string(v.topicName, flexible);
+  yield* w.structArrayInSlices(
+    v.partitions,
+    flexible,
+    (w, e) => encodeAlterReplicaLogDirPartitionResultInSlices(w, e, version),
+  );
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeAlterReplicaLogDirTopicResult(
   r: Reader,
   version: number,
@@ -131,6 +167,19 @@ function encodeAlterReplicaLogDirPartitionResult(
   v: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult,
   version: number,
 ): void {
+  const flexible = version === 2;
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeAlterReplicaLogDirPartitionResultInSlices(
+  w: Writer,
+  v: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 2;
   w.int32(v.partitionIndex);
   w.int16(v.errorCode);

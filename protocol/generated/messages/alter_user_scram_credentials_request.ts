@@ -56,6 +56,24 @@ export function decodeAlterUserScramCredentialsRequest(r: Reader, version: numbe
   return v;
 }
 
+/** Like {@link decodeAlterUserScramCredentialsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeAlterUserScramCredentialsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterUserScramCredentialsRequest> {
+  checkVersion("AlterUserScramCredentialsRequest", version, 0, 0);
+  const _deletions = yield* r.structArrayInSlices(true, (r) => decodeScramCredentialDeletionInSlices(r, version));
+  const _upsertions = yield* r.structArrayInSlices(true, (r) => decodeScramCredentialUpsertionInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AlterUserScramCredentialsRequest = {
+    deletions: _deletions,
+    upsertions: _upsertions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AlterUserScramCredentialsRequest's ScramCredentialDeletion struct. */
 export interface AlterUserScramCredentialsRequestScramCredentialDeletion {
   /** The user name. */
@@ -88,6 +106,22 @@ function decodeScramCredentialDeletion(
   r: Reader,
   version: number,
 ): AlterUserScramCredentialsRequestScramCredentialDeletion {
+  const _name = r.string(true);
+  const _mechanism = r.int8();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AlterUserScramCredentialsRequestScramCredentialDeletion = {
+    name: _name,
+    mechanism: _mechanism,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeScramCredentialDeletionInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterUserScramCredentialsRequestScramCredentialDeletion> {
   const _name = r.string(true);
   const _mechanism = r.int8();
   let _unknown: TaggedField[] | undefined;
@@ -144,6 +178,28 @@ function decodeScramCredentialUpsertion(
   r: Reader,
   version: number,
 ): AlterUserScramCredentialsRequestScramCredentialUpsertion {
+  const _name = r.string(true);
+  const _mechanism = r.int8();
+  const _iterations = r.int32();
+  const _salt = r.bytes(true);
+  const _saltedPassword = r.bytes(true);
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AlterUserScramCredentialsRequestScramCredentialUpsertion = {
+    name: _name,
+    mechanism: _mechanism,
+    iterations: _iterations,
+    salt: _salt,
+    saltedPassword: _saltedPassword,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeScramCredentialUpsertionInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AlterUserScramCredentialsRequestScramCredentialUpsertion> {
   const _name = r.string(true);
   const _mechanism = r.int8();
   const _iterations = r.int32();

@@ -41,6 +41,18 @@ export function encodeAlterUserScramCredentialsResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeAlterUserScramCredentialsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeAlterUserScramCredentialsResponseInSlices(
+  w: Writer,
+  v: AlterUserScramCredentialsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("AlterUserScramCredentialsResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.results, true, (w, e) => encodeAlterUserScramCredentialsResultInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link AlterUserScramCredentialsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeAlterUserScramCredentialsResponse(r: Reader, version: number): AlterUserScramCredentialsResponse {
   checkVersion("AlterUserScramCredentialsResponse", version, 0, 0);
@@ -82,6 +94,17 @@ function encodeAlterUserScramCredentialsResult(
   v: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult,
   version: number,
 ): void {
+  w.string(v.user, true);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeAlterUserScramCredentialsResultInSlices(
+  w: Writer,
+  v: AlterUserScramCredentialsResponseAlterUserScramCredentialsResult,
+  version: number,
+): Generator<void, void> {
   w.string(v.user, true);
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, true);

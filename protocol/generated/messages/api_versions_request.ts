@@ -68,6 +68,30 @@ export function decodeApiVersionsRequest(r: Reader, version: number): ApiVersion
   return v;
 }
 
+/** Like {@link decodeApiVersionsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeApiVersionsRequestInSlices(r: Reader, version: number): Generator<void, ApiVersionsRequest> {
+  checkVersion("ApiVersionsRequest", version, 0, 4);
+  const flexible = version >= 3;
+  let _clientSoftwareName: string = "";
+  if (version >= 3) {
+    _clientSoftwareName = r.string(flexible);
+  }
+  let _clientSoftwareVersion: string = "";
+  if (version >= 3) {
+    _clientSoftwareVersion = r.string(flexible);
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 3) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ApiVersionsRequest = {
+    clientSoftwareName: _clientSoftwareName,
+    clientSoftwareVersion: _clientSoftwareVersion,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of ApiVersionsRequest: types, version ranges, nullability, tags and defaults. */
 export const apiVersionsRequestSchema: MessageSchema = {
   name: "ApiVersionsRequest",

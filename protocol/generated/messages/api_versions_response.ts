@@ -79,6 +79,45 @@ export function encodeApiVersionsResponse(w: Writer, v: ApiVersionsResponse, ver
   }
 }
 
+/** Like {@link encodeApiVersionsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeApiVersionsResponseInSlices(
+  w: Writer,
+  v: ApiVersionsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ApiVersionsResponse", version, 0, 4);
+  const flexible = version >= 3;
+  w.int16(v.errorCode);
+  yield* w.structArrayInSlices(v.apiKeys, flexible, (w, e) => encodeApiVersionInSlices(w, e, version));
+  if (version >= 1) {
+    w.int32(v.throttleTimeMs);
+  }
+  if (version >= 3) {
+    const tagged: TaggedField[] = [];
+    if (v.supportedFeatures !== null && v.supportedFeatures.length !== 0) {
+      tagged.push(taggedValue(0, (w) => {
+        w.array(v.supportedFeatures, true, (w, e) => encodeSupportedFeatureKey(w, e, version));
+      }));
+    }
+    if (v.finalizedFeaturesEpoch !== -1n) {
+      tagged.push(taggedValue(1, (w) => {
+        w.int64(v.finalizedFeaturesEpoch);
+      }));
+    }
+    if (v.finalizedFeatures !== null && v.finalizedFeatures.length !== 0) {
+      tagged.push(taggedValue(2, (w) => {
+        w.array(v.finalizedFeatures, true, (w, e) => encodeFinalizedFeatureKey(w, e, version));
+      }));
+    }
+    if (v.zkMigrationReady !== false) {
+      tagged.push(taggedValue(3, (w) => {
+        w.bool(v.zkMigrationReady);
+      }));
+    }
+    w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link ApiVersionsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeApiVersionsResponse(r: Reader, version: number): ApiVersionsResponse {
   checkVersion("ApiVersionsResponse", version, 0, 4);
@@ -159,6 +198,20 @@ function encodeApiVersion(w: Writer, v: ApiVersionsResponseApiVersion, version: 
   }
 }
 
+function* encodeApiVersionInSlices(
+  w: Writer,
+  v: ApiVersionsResponseApiVersion,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 3;
+  w.int16(v.apiKey);
+  w.int16(v.minVersion);
+  w.int16(v.maxVersion);
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeApiVersion(r: Reader, version: number): ApiVersionsResponseApiVersion {
   const flexible = version >= 3;
   const _apiKey = r.int16();
@@ -205,6 +258,17 @@ function encodeSupportedFeatureKey(w: Writer, v: ApiVersionsResponseSupportedFea
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeSupportedFeatureKeyInSlices(
+  w: Writer,
+  v: ApiVersionsResponseSupportedFeatureKey,
+  version: number,
+): Generator<void, void> {
+  w.string(v.name, true);
+  w.int16(v.minVersion);
+  w.int16(v.maxVersion);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeSupportedFeatureKey(r: Reader, version: number): ApiVersionsResponseSupportedFeatureKey {
   const _name = r.string(true);
   const _minVersion = r.int16();
@@ -242,6 +306,17 @@ export function defaultApiVersionsResponseFinalizedFeatureKey(): ApiVersionsResp
 }
 
 function encodeFinalizedFeatureKey(w: Writer, v: ApiVersionsResponseFinalizedFeatureKey, version: number): void {
+  w.string(v.name, true);
+  w.int16(v.maxVersionLevel);
+  w.int16(v.minVersionLevel);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeFinalizedFeatureKeyInSlices(
+  w: Writer,
+  v: ApiVersionsResponseFinalizedFeatureKey,
+  version: number,
+): Generator<void, void> {
   w.string(v.name, true);
   w.int16(v.maxVersionLevel);
   w.int16(v.minVersionLevel);

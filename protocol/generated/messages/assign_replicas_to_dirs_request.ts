@@ -57,6 +57,26 @@ export function decodeAssignReplicasToDirsRequest(r: Reader, version: number): A
   return v;
 }
 
+/** Like {@link decodeAssignReplicasToDirsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeAssignReplicasToDirsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AssignReplicasToDirsRequest> {
+  checkVersion("AssignReplicasToDirsRequest", version, 0, 0);
+  const _brokerId = r.int32();
+  const _brokerEpoch = r.int64();
+  const _directories = yield* r.structArrayInSlices(true, (r) => decodeDirectoryDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AssignReplicasToDirsRequest = {
+    brokerId: _brokerId,
+    brokerEpoch: _brokerEpoch,
+    directories: _directories,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AssignReplicasToDirsRequest's DirectoryData struct. */
 export interface AssignReplicasToDirsRequestDirectoryData {
   /** The ID of the directory */
@@ -83,6 +103,22 @@ function encodeDirectoryData(w: Writer, v: AssignReplicasToDirsRequestDirectoryD
 function decodeDirectoryData(r: Reader, version: number): AssignReplicasToDirsRequestDirectoryData {
   const _id = r.uuid();
   const _topics = r.array(true, (r) => decodeTopicData(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AssignReplicasToDirsRequestDirectoryData = {
+    id: _id,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeDirectoryDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AssignReplicasToDirsRequestDirectoryData> {
+  const _id = r.uuid();
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeTopicDataInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: AssignReplicasToDirsRequestDirectoryData = {
@@ -129,6 +165,19 @@ function decodeTopicData(r: Reader, version: number): AssignReplicasToDirsReques
   return v;
 }
 
+function* decodeTopicDataInSlices(r: Reader, version: number): Generator<void, AssignReplicasToDirsRequestTopicData> {
+  const _topicId = r.uuid();
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodePartitionDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AssignReplicasToDirsRequestTopicData = {
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** AssignReplicasToDirsRequest's PartitionData struct. */
 export interface AssignReplicasToDirsRequestPartitionData {
   /** The partition index */
@@ -150,6 +199,20 @@ function encodePartitionData(w: Writer, v: AssignReplicasToDirsRequestPartitionD
 }
 
 function decodePartitionData(r: Reader, version: number): AssignReplicasToDirsRequestPartitionData {
+  const _partitionIndex = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: AssignReplicasToDirsRequestPartitionData = {
+    partitionIndex: _partitionIndex,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodePartitionDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, AssignReplicasToDirsRequestPartitionData> {
   const _partitionIndex = r.int32();
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);

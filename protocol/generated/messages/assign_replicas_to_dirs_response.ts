@@ -40,6 +40,19 @@ export function encodeAssignReplicasToDirsResponse(w: Writer, v: AssignReplicasT
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeAssignReplicasToDirsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeAssignReplicasToDirsResponseInSlices(
+  w: Writer,
+  v: AssignReplicasToDirsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("AssignReplicasToDirsResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  yield* w.structArrayInSlices(v.directories, true, (w, e) => encodeDirectoryDataInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link AssignReplicasToDirsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeAssignReplicasToDirsResponse(r: Reader, version: number): AssignReplicasToDirsResponse {
   checkVersion("AssignReplicasToDirsResponse", version, 0, 0);
@@ -80,6 +93,16 @@ function encodeDirectoryData(w: Writer, v: AssignReplicasToDirsResponseDirectory
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeDirectoryDataInSlices(
+  w: Writer,
+  v: AssignReplicasToDirsResponseDirectoryData,
+  version: number,
+): Generator<void, void> {
+  w.uuid(v.id);
+  yield* w.structArrayInSlices(v.topics, true, (w, e) => encodeTopicDataInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeDirectoryData(r: Reader, version: number): AssignReplicasToDirsResponseDirectoryData {
   const _id = r.uuid();
   const _topics = r.array(true, (r) => decodeTopicData(r, version));
@@ -116,6 +139,16 @@ function encodeTopicData(w: Writer, v: AssignReplicasToDirsResponseTopicData, ve
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeTopicDataInSlices(
+  w: Writer,
+  v: AssignReplicasToDirsResponseTopicData,
+  version: number,
+): Generator<void, void> {
+  w.uuid(v.topicId);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionDataInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeTopicData(r: Reader, version: number): AssignReplicasToDirsResponseTopicData {
   const _topicId = r.uuid();
   const _partitions = r.array(true, (r) => decodePartitionData(r, version));
@@ -148,6 +181,16 @@ export function defaultAssignReplicasToDirsResponsePartitionData(): AssignReplic
 }
 
 function encodePartitionData(w: Writer, v: AssignReplicasToDirsResponsePartitionData, version: number): void {
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodePartitionDataInSlices(
+  w: Writer,
+  v: AssignReplicasToDirsResponsePartitionData,
+  version: number,
+): Generator<void, void> {
   w.int32(v.partitionIndex);
   w.int16(v.errorCode);
   w.taggedFields(null, v.unknownTaggedFields);

@@ -78,6 +78,37 @@ export function decodeBeginQuorumEpochRequest(r: Reader, version: number): Begin
   return v;
 }
 
+/** Like {@link decodeBeginQuorumEpochRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeBeginQuorumEpochRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, BeginQuorumEpochRequest> {
+  checkVersion("BeginQuorumEpochRequest", version, 0, 1);
+  const flexible = version === 1;
+  const _clusterId = r.nullableString(flexible);
+  let _voterId: number = -1;
+  if (version === 1) {
+    _voterId = r.int32();
+  }
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeTopicDataInSlices(r, version));
+  let _leaderEndpoints: BeginQuorumEpochRequestLeaderEndpoint[] = [];
+  if (version === 1) {
+    _leaderEndpoints = yield* r.structArrayInSlices(flexible, (r) => decodeLeaderEndpointInSlices(r, version));
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: BeginQuorumEpochRequest = {
+    clusterId: _clusterId,
+    voterId: _voterId,
+    topics: _topics,
+    leaderEndpoints: _leaderEndpoints,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** BeginQuorumEpochRequest's TopicData struct. */
 export interface BeginQuorumEpochRequestTopicData {
   /** The topic name */
@@ -108,6 +139,22 @@ function decodeTopicData(r: Reader, version: number): BeginQuorumEpochRequestTop
   const flexible = version === 1;
   const _topicName = r.string(flexible);
   const _partitions = r.array(flexible, (r) => decodePartitionData(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: BeginQuorumEpochRequestTopicData = {
+    topicName: _topicName,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeTopicDataInSlices(r: Reader, version: number): Generator<void, BeginQuorumEpochRequestTopicData> {
+  const flexible = version === 1;
+  const _topicName = r.string(flexible);
+  const _partitions = yield* r.structArrayInSlices(flexible, (r) => decodePartitionDataInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   if (version === 1) {
     _unknown = r.taggedFields(null);
@@ -180,6 +227,32 @@ function decodePartitionData(r: Reader, version: number): BeginQuorumEpochReques
   return v;
 }
 
+function* decodePartitionDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, BeginQuorumEpochRequestPartitionData> {
+  const flexible = version === 1;
+  const _partitionIndex = r.int32();
+  let _voterDirectoryId: string = ZERO_UUID;
+  if (version === 1) {
+    _voterDirectoryId = r.uuid();
+  }
+  const _leaderId = r.int32();
+  const _leaderEpoch = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: BeginQuorumEpochRequestPartitionData = {
+    partitionIndex: _partitionIndex,
+    voterDirectoryId: _voterDirectoryId,
+    leaderId: _leaderId,
+    leaderEpoch: _leaderEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** BeginQuorumEpochRequest's LeaderEndpoint struct. */
 export interface BeginQuorumEpochRequestLeaderEndpoint {
   /** The name of the endpoint */
@@ -209,6 +282,24 @@ function encodeLeaderEndpoint(w: Writer, v: BeginQuorumEpochRequestLeaderEndpoin
 }
 
 function decodeLeaderEndpoint(r: Reader, version: number): BeginQuorumEpochRequestLeaderEndpoint {
+  const _name = r.string(true);
+  const _host = r.string(true);
+  const _port = r.uint16();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: BeginQuorumEpochRequestLeaderEndpoint = {
+    name: _name,
+    host: _host,
+    port: _port,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeLeaderEndpointInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, BeginQuorumEpochRequestLeaderEndpoint> {
   const _name = r.string(true);
   const _host = r.string(true);
   const _port = r.uint16();

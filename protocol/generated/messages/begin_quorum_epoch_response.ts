@@ -51,6 +51,30 @@ export function encodeBeginQuorumEpochResponse(w: Writer, v: BeginQuorumEpochRes
   }
 }
 
+/** Like {@link encodeBeginQuorumEpochResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeBeginQuorumEpochResponseInSlices(
+  w: Writer,
+  v: BeginQuorumEpochResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("BeginQuorumEpochResponse", version, 0, 1);
+  const flexible = version === 1;
+  w.int16(v.errorCode);
+  yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeTopicDataInSlices(w, e, version));
+  if (!(version === 1) && v.nodeEndpoints !== null && v.nodeEndpoints.length !== 0) {
+    throw notInVersion("BeginQuorumEpochResponse.nodeEndpoints", version);
+  }
+  if (version === 1) {
+    const tagged: TaggedField[] = [];
+    if (v.nodeEndpoints !== null && v.nodeEndpoints.length !== 0) {
+      tagged.push(taggedValue(0, (w) => {
+        w.array(v.nodeEndpoints, true, (w, e) => encodeNodeEndpoint(w, e, version));
+      }));
+    }
+    w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link BeginQuorumEpochResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeBeginQuorumEpochResponse(r: Reader, version: number): BeginQuorumEpochResponse {
   checkVersion("BeginQuorumEpochResponse", version, 0, 1);
@@ -98,6 +122,19 @@ function encodeTopicData(w: Writer, v: BeginQuorumEpochResponseTopicData, versio
   const flexible = version === 1;
   w.string(v.topicName, flexible);
   w.array(v.partitions, flexible, (w, e) => encodePartitionData(w, e, version));
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeTopicDataInSlices(
+  w: Writer,
+  v: BeginQuorumEpochResponseTopicData,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 1;
+  w.string(v.topicName, flexible);
+  yield* w.structArrayInSlices(v.partitions, flexible, (w, e) => encodePartitionDataInSlices(w, e, version));
   if (version === 1) {
     w.taggedFields(null, v.unknownTaggedFields);
   }
@@ -153,6 +190,21 @@ function encodePartitionData(w: Writer, v: BeginQuorumEpochResponsePartitionData
   }
 }
 
+function* encodePartitionDataInSlices(
+  w: Writer,
+  v: BeginQuorumEpochResponsePartitionData,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 1;
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  w.int32(v.leaderId);
+  w.int32(v.leaderEpoch);
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodePartitionData(r: Reader, version: number): BeginQuorumEpochResponsePartitionData {
   const flexible = version === 1;
   const _partitionIndex = r.int32();
@@ -195,6 +247,17 @@ export function defaultBeginQuorumEpochResponseNodeEndpoint(): BeginQuorumEpochR
 }
 
 function encodeNodeEndpoint(w: Writer, v: BeginQuorumEpochResponseNodeEndpoint, version: number): void {
+  w.int32(v.nodeId);
+  w.string(v.host, true);
+  w.uint16(v.port);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeNodeEndpointInSlices(
+  w: Writer,
+  v: BeginQuorumEpochResponseNodeEndpoint,
+  version: number,
+): Generator<void, void> {
   w.int32(v.nodeId);
   w.string(v.host, true);
   w.uint16(v.port);

@@ -90,6 +90,38 @@ export function decodeBrokerHeartbeatRequest(r: Reader, version: number): Broker
   return v;
 }
 
+/** Like {@link decodeBrokerHeartbeatRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeBrokerHeartbeatRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, BrokerHeartbeatRequest> {
+  checkVersion("BrokerHeartbeatRequest", version, 0, 1);
+  const _brokerId = r.int32();
+  const _brokerEpoch = r.int64();
+  const _currentMetadataOffset = r.int64();
+  const _wantFence = r.bool();
+  const _wantShutDown = r.bool();
+  let _offlineLogDirs: string[] = [];
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields((tag, r) => {
+    if (tag === 0 && version === 1) {
+      _offlineLogDirs = r.array(true, (r) => r.uuid());
+      return true;
+    }
+    return false;
+  });
+  const v: BrokerHeartbeatRequest = {
+    brokerId: _brokerId,
+    brokerEpoch: _brokerEpoch,
+    currentMetadataOffset: _currentMetadataOffset,
+    wantFence: _wantFence,
+    wantShutDown: _wantShutDown,
+    offlineLogDirs: _offlineLogDirs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of BrokerHeartbeatRequest: types, version ranges, nullability, tags and defaults. */
 export const brokerHeartbeatRequestSchema: MessageSchema = {
   name: "BrokerHeartbeatRequest",

@@ -49,6 +49,21 @@ export function encodeBrokerHeartbeatResponse(w: Writer, v: BrokerHeartbeatRespo
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeBrokerHeartbeatResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeBrokerHeartbeatResponseInSlices(
+  w: Writer,
+  v: BrokerHeartbeatResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("BrokerHeartbeatResponse", version, 0, 1);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.bool(v.isCaughtUp);
+  w.bool(v.isFenced);
+  w.bool(v.shouldShutDown);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link BrokerHeartbeatResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeBrokerHeartbeatResponse(r: Reader, version: number): BrokerHeartbeatResponse {
   checkVersion("BrokerHeartbeatResponse", version, 0, 1);

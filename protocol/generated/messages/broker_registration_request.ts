@@ -111,6 +111,47 @@ export function decodeBrokerRegistrationRequest(r: Reader, version: number): Bro
   return v;
 }
 
+/** Like {@link decodeBrokerRegistrationRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeBrokerRegistrationRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, BrokerRegistrationRequest> {
+  checkVersion("BrokerRegistrationRequest", version, 0, 4);
+  const _brokerId = r.int32();
+  const _clusterId = r.string(true);
+  const _incarnationId = r.uuid();
+  const _listeners = yield* r.structArrayInSlices(true, (r) => decodeListenerInSlices(r, version));
+  const _features = yield* r.structArrayInSlices(true, (r) => decodeFeatureInSlices(r, version));
+  const _rack = r.nullableString(true);
+  let _isMigratingZkBroker: boolean = false;
+  if (version >= 1) {
+    _isMigratingZkBroker = r.bool();
+  }
+  let _logDirs: string[] = [];
+  if (version >= 2) {
+    _logDirs = yield* r.arrayInSlices(true, (r) => r.uuid());
+  }
+  let _previousBrokerEpoch: bigint = -1n;
+  if (version >= 3) {
+    _previousBrokerEpoch = r.int64();
+  }
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: BrokerRegistrationRequest = {
+    brokerId: _brokerId,
+    clusterId: _clusterId,
+    incarnationId: _incarnationId,
+    listeners: _listeners,
+    features: _features,
+    rack: _rack,
+    isMigratingZkBroker: _isMigratingZkBroker,
+    logDirs: _logDirs,
+    previousBrokerEpoch: _previousBrokerEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** BrokerRegistrationRequest's Listener struct. */
 export interface BrokerRegistrationRequestListener {
   /** The name of the endpoint. */
@@ -160,6 +201,23 @@ function decodeListener(r: Reader, version: number): BrokerRegistrationRequestLi
   return v;
 }
 
+function* decodeListenerInSlices(r: Reader, version: number): Generator<void, BrokerRegistrationRequestListener> {
+  const _name = r.string(true);
+  const _host = r.string(true);
+  const _port = r.uint16();
+  const _securityProtocol = r.int16();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: BrokerRegistrationRequestListener = {
+    name: _name,
+    host: _host,
+    port: _port,
+    securityProtocol: _securityProtocol,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** BrokerRegistrationRequest's Feature struct. */
 export interface BrokerRegistrationRequestFeature {
   /** The feature name. */
@@ -189,6 +247,21 @@ function encodeFeature(w: Writer, v: BrokerRegistrationRequestFeature, version: 
 }
 
 function decodeFeature(r: Reader, version: number): BrokerRegistrationRequestFeature {
+  const _name = r.string(true);
+  const _minSupportedVersion = r.int16();
+  const _maxSupportedVersion = r.int16();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: BrokerRegistrationRequestFeature = {
+    name: _name,
+    minSupportedVersion: _minSupportedVersion,
+    maxSupportedVersion: _maxSupportedVersion,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeFeatureInSlices(r: Reader, version: number): Generator<void, BrokerRegistrationRequestFeature> {
   const _name = r.string(true);
   const _minSupportedVersion = r.int16();
   const _maxSupportedVersion = r.int16();

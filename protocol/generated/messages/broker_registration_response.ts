@@ -41,6 +41,19 @@ export function encodeBrokerRegistrationResponse(w: Writer, v: BrokerRegistratio
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeBrokerRegistrationResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeBrokerRegistrationResponseInSlices(
+  w: Writer,
+  v: BrokerRegistrationResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("BrokerRegistrationResponse", version, 0, 4);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.int64(v.brokerEpoch);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link BrokerRegistrationResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeBrokerRegistrationResponse(r: Reader, version: number): BrokerRegistrationResponse {
   checkVersion("BrokerRegistrationResponse", version, 0, 4);

@@ -52,6 +52,24 @@ export function decodeConsumerGroupDescribeRequest(r: Reader, version: number): 
   return v;
 }
 
+/** Like {@link decodeConsumerGroupDescribeRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeConsumerGroupDescribeRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ConsumerGroupDescribeRequest> {
+  checkVersion("ConsumerGroupDescribeRequest", version, 0, 0);
+  const _groupIds = yield* r.arrayInSlices(true, (r) => r.string(true));
+  const _includeAuthorizedOperations = r.bool();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ConsumerGroupDescribeRequest = {
+    groupIds: _groupIds,
+    includeAuthorizedOperations: _includeAuthorizedOperations,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of ConsumerGroupDescribeRequest: types, version ranges, nullability, tags and defaults. */
 export const consumerGroupDescribeRequestSchema: MessageSchema = {
   name: "ConsumerGroupDescribeRequest",

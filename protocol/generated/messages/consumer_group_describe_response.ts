@@ -41,6 +41,18 @@ export function encodeConsumerGroupDescribeResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeConsumerGroupDescribeResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeConsumerGroupDescribeResponseInSlices(
+  w: Writer,
+  v: ConsumerGroupDescribeResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ConsumerGroupDescribeResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.groups, true, (w, e) => encodeDescribedGroupInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ConsumerGroupDescribeResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeConsumerGroupDescribeResponse(r: Reader, version: number): ConsumerGroupDescribeResponse {
   checkVersion("ConsumerGroupDescribeResponse", version, 0, 0);
@@ -104,6 +116,23 @@ function encodeDescribedGroup(w: Writer, v: ConsumerGroupDescribeResponseDescrib
   w.int32(v.assignmentEpoch);
   w.string(v.assignorName, true);
   w.array(v.members, true, (w, e) => encodeMember(w, e, version));
+  w.int32(v.authorizedOperations);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeDescribedGroupInSlices(
+  w: Writer,
+  v: ConsumerGroupDescribeResponseDescribedGroup,
+  version: number,
+): Generator<void, void> {
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.string(v.groupId, true);
+  w.string(v.groupState, true);
+  w.int32(v.groupEpoch);
+  w.int32(v.assignmentEpoch);
+  w.string(v.assignorName, true);
+  yield* w.structArrayInSlices(v.members, true, (w, e) => encodeMemberInSlices(w, e, version));
   w.int32(v.authorizedOperations);
   w.taggedFields(null, v.unknownTaggedFields);
 }
@@ -191,6 +220,28 @@ function encodeMember(w: Writer, v: ConsumerGroupDescribeResponseMember, version
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeMemberInSlices(
+  w: Writer,
+  v: ConsumerGroupDescribeResponseMember,
+  version: number,
+): Generator<void, void> {
+  w.string(v.memberId, true);
+  w.nullableString(v.instanceId, true);
+  w.nullableString(v.rackId, true);
+  w.int32(v.memberEpoch);
+  w.string(v.clientId, true);
+  w.string(v.clientHost, true);
+  w.array(v.subscribedTopicNames, true, (w, e) => w.string(e, true));
+  w.nullableString(v.subscribedTopicRegex, true);
+  yield* encodeAssignmentInSlices(w, present(v.assignment, "ConsumerGroupDescribeResponse.assignment"), version);
+  yield* encodeAssignmentInSlices(
+    w,
+    present(v.targetAssignment, "ConsumerGroupDescribeResponse.targetAssignment"),
+    version,
+  );
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeMember(r: Reader, version: number): ConsumerGroupDescribeResponseMember {
   const _memberId = r.string(true);
   const _instanceId = r.nullableString(true);
@@ -240,6 +291,15 @@ function encodeAssignment(w: Writer, v: ConsumerGroupDescribeResponseAssignment,
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeAssignmentInSlices(
+  w: Writer,
+  v: ConsumerGroupDescribeResponseAssignment,
+  version: number,
+): Generator<void, void> {
+  yield* w.structArrayInSlices(v.topicPartitions, true, (w, e) => encodeTopicPartitionsInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeAssignment(r: Reader, version: number): ConsumerGroupDescribeResponseAssignment {
   const _topicPartitions = r.array(true, (r) => decodeTopicPartitions(r, version));
   let _unknown: TaggedField[] | undefined;
@@ -273,6 +333,17 @@ export function defaultConsumerGroupDescribeResponseTopicPartitions(): ConsumerG
 }
 
 function encodeTopicPartitions(w: Writer, v: ConsumerGroupDescribeResponseTopicPartitions, version: number): void {
+  w.uuid(v.topicId);
+  w.string(v.topicName, true);
+  w.array(v.partitions, true, (w, e) => w.int32(e));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeTopicPartitionsInSlices(
+  w: Writer,
+  v: ConsumerGroupDescribeResponseTopicPartitions,
+  version: number,
+): Generator<void, void> {
   w.uuid(v.topicId);
   w.string(v.topicName, true);
   w.array(v.partitions, true, (w, e) => w.int32(e));

@@ -111,6 +111,43 @@ export function decodeConsumerGroupHeartbeatRequest(r: Reader, version: number):
   return v;
 }
 
+/** Like {@link decodeConsumerGroupHeartbeatRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeConsumerGroupHeartbeatRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ConsumerGroupHeartbeatRequest> {
+  checkVersion("ConsumerGroupHeartbeatRequest", version, 0, 1);
+  const _groupId = r.string(true);
+  const _memberId = r.string(true);
+  const _memberEpoch = r.int32();
+  const _instanceId = r.nullableString(true);
+  const _rackId = r.nullableString(true);
+  const _rebalanceTimeoutMs = r.int32();
+  const _subscribedTopicNames = yield* r.nullableArrayInSlices(true, (r) => r.string(true));
+  let _subscribedTopicRegex: string | null = null;
+  if (version === 1) {
+    _subscribedTopicRegex = r.nullableString(true);
+  }
+  const _serverAssignor = r.nullableString(true);
+  const _topicPartitions = yield* r.nullableStructArrayInSlices(true, (r) => decodeTopicPartitionsInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ConsumerGroupHeartbeatRequest = {
+    groupId: _groupId,
+    memberId: _memberId,
+    memberEpoch: _memberEpoch,
+    instanceId: _instanceId,
+    rackId: _rackId,
+    rebalanceTimeoutMs: _rebalanceTimeoutMs,
+    subscribedTopicNames: _subscribedTopicNames,
+    subscribedTopicRegex: _subscribedTopicRegex,
+    serverAssignor: _serverAssignor,
+    topicPartitions: _topicPartitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ConsumerGroupHeartbeatRequest's TopicPartitions struct. */
 export interface ConsumerGroupHeartbeatRequestTopicPartitions {
   /** The topic ID. */
@@ -138,6 +175,22 @@ function encodeTopicPartitions(w: Writer, v: ConsumerGroupHeartbeatRequestTopicP
 function decodeTopicPartitions(r: Reader, version: number): ConsumerGroupHeartbeatRequestTopicPartitions {
   const _topicId = r.uuid();
   const _partitions = r.array(true, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ConsumerGroupHeartbeatRequestTopicPartitions = {
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeTopicPartitionsInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ConsumerGroupHeartbeatRequestTopicPartitions> {
+  const _topicId = r.uuid();
+  const _partitions = yield* r.arrayInSlices(true, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: ConsumerGroupHeartbeatRequestTopicPartitions = {

@@ -66,6 +66,28 @@ export function encodeConsumerGroupHeartbeatResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeConsumerGroupHeartbeatResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeConsumerGroupHeartbeatResponseInSlices(
+  w: Writer,
+  v: ConsumerGroupHeartbeatResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ConsumerGroupHeartbeatResponse", version, 0, 1);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.nullableString(v.memberId, true);
+  w.int32(v.memberEpoch);
+  w.int32(v.heartbeatIntervalMs);
+  if (v.assignment === null) {
+    w.int8(-1);
+  } else {
+    w.int8(1);
+    yield* encodeAssignmentInSlices(w, v.assignment, version);
+  }
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ConsumerGroupHeartbeatResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeConsumerGroupHeartbeatResponse(r: Reader, version: number): ConsumerGroupHeartbeatResponse {
   checkVersion("ConsumerGroupHeartbeatResponse", version, 0, 1);
@@ -111,6 +133,15 @@ function encodeAssignment(w: Writer, v: ConsumerGroupHeartbeatResponseAssignment
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeAssignmentInSlices(
+  w: Writer,
+  v: ConsumerGroupHeartbeatResponseAssignment,
+  version: number,
+): Generator<void, void> {
+  yield* w.structArrayInSlices(v.topicPartitions, true, (w, e) => encodeTopicPartitionsInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeAssignment(r: Reader, version: number): ConsumerGroupHeartbeatResponseAssignment {
   const _topicPartitions = r.array(true, (r) => decodeTopicPartitions(r, version));
   let _unknown: TaggedField[] | undefined;
@@ -141,6 +172,16 @@ export function defaultConsumerGroupHeartbeatResponseTopicPartitions(): Consumer
 }
 
 function encodeTopicPartitions(w: Writer, v: ConsumerGroupHeartbeatResponseTopicPartitions, version: number): void {
+  w.uuid(v.topicId);
+  w.array(v.partitions, true, (w, e) => w.int32(e));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeTopicPartitionsInSlices(
+  w: Writer,
+  v: ConsumerGroupHeartbeatResponseTopicPartitions,
+  version: number,
+): Generator<void, void> {
   w.uuid(v.topicId);
   w.array(v.partitions, true, (w, e) => w.int32(e));
   w.taggedFields(null, v.unknownTaggedFields);

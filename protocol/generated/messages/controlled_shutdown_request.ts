@@ -63,6 +63,30 @@ export function decodeControlledShutdownRequest(r: Reader, version: number): Con
   return v;
 }
 
+/** Like {@link decodeControlledShutdownRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeControlledShutdownRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ControlledShutdownRequest> {
+  checkVersion("ControlledShutdownRequest", version, 0, 3);
+  const flexible = version === 3;
+  const _brokerId = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  if (version >= 2) {
+    _brokerEpoch = r.int64();
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version === 3) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ControlledShutdownRequest = {
+    brokerId: _brokerId,
+    brokerEpoch: _brokerEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of ControlledShutdownRequest: types, version ranges, nullability, tags and defaults. */
 export const controlledShutdownRequestSchema: MessageSchema = {
   name: "ControlledShutdownRequest",

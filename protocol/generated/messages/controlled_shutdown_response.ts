@@ -40,6 +40,25 @@ export function encodeControlledShutdownResponse(w: Writer, v: ControlledShutdow
   }
 }
 
+/** Like {@link encodeControlledShutdownResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeControlledShutdownResponseInSlices(
+  w: Writer,
+  v: ControlledShutdownResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ControlledShutdownResponse", version, 0, 3);
+  const flexible = version === 3;
+  w.int16(v.errorCode);
+  yield* w.structArrayInSlices(
+    v.remainingPartitions,
+    flexible,
+    (w, e) => encodeRemainingPartitionInSlices(w, e, version),
+  );
+  if (version === 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link ControlledShutdownResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeControlledShutdownResponse(r: Reader, version: number): ControlledShutdownResponse {
   checkVersion("ControlledShutdownResponse", version, 0, 3);
@@ -77,6 +96,19 @@ export function defaultControlledShutdownResponseRemainingPartition(): Controlle
 }
 
 function encodeRemainingPartition(w: Writer, v: ControlledShutdownResponseRemainingPartition, version: number): void {
+  const flexible = version === 3;
+  w.string(v.topicName, flexible);
+  w.int32(v.partitionIndex);
+  if (version === 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeRemainingPartitionInSlices(
+  w: Writer,
+  v: ControlledShutdownResponseRemainingPartition,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 3;
   w.string(v.topicName, flexible);
   w.int32(v.partitionIndex);

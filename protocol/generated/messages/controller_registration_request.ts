@@ -74,6 +74,30 @@ export function decodeControllerRegistrationRequest(r: Reader, version: number):
   return v;
 }
 
+/** Like {@link decodeControllerRegistrationRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeControllerRegistrationRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ControllerRegistrationRequest> {
+  checkVersion("ControllerRegistrationRequest", version, 0, 0);
+  const _controllerId = r.int32();
+  const _incarnationId = r.uuid();
+  const _zkMigrationReady = r.bool();
+  const _listeners = yield* r.structArrayInSlices(true, (r) => decodeListenerInSlices(r, version));
+  const _features = yield* r.structArrayInSlices(true, (r) => decodeFeatureInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ControllerRegistrationRequest = {
+    controllerId: _controllerId,
+    incarnationId: _incarnationId,
+    zkMigrationReady: _zkMigrationReady,
+    listeners: _listeners,
+    features: _features,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ControllerRegistrationRequest's Listener struct. */
 export interface ControllerRegistrationRequestListener {
   /** The name of the endpoint. */
@@ -123,6 +147,23 @@ function decodeListener(r: Reader, version: number): ControllerRegistrationReque
   return v;
 }
 
+function* decodeListenerInSlices(r: Reader, version: number): Generator<void, ControllerRegistrationRequestListener> {
+  const _name = r.string(true);
+  const _host = r.string(true);
+  const _port = r.uint16();
+  const _securityProtocol = r.int16();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ControllerRegistrationRequestListener = {
+    name: _name,
+    host: _host,
+    port: _port,
+    securityProtocol: _securityProtocol,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ControllerRegistrationRequest's Feature struct. */
 export interface ControllerRegistrationRequestFeature {
   /** The feature name. */
@@ -152,6 +193,21 @@ function encodeFeature(w: Writer, v: ControllerRegistrationRequestFeature, versi
 }
 
 function decodeFeature(r: Reader, version: number): ControllerRegistrationRequestFeature {
+  const _name = r.string(true);
+  const _minSupportedVersion = r.int16();
+  const _maxSupportedVersion = r.int16();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ControllerRegistrationRequestFeature = {
+    name: _name,
+    minSupportedVersion: _minSupportedVersion,
+    maxSupportedVersion: _maxSupportedVersion,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeFeatureInSlices(r: Reader, version: number): Generator<void, ControllerRegistrationRequestFeature> {
   const _name = r.string(true);
   const _minSupportedVersion = r.int16();
   const _maxSupportedVersion = r.int16();

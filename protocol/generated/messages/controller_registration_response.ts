@@ -45,6 +45,19 @@ export function encodeControllerRegistrationResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeControllerRegistrationResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeControllerRegistrationResponseInSlices(
+  w: Writer,
+  v: ControllerRegistrationResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ControllerRegistrationResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ControllerRegistrationResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeControllerRegistrationResponse(r: Reader, version: number): ControllerRegistrationResponse {
   checkVersion("ControllerRegistrationResponse", version, 0, 0);

@@ -52,6 +52,22 @@ export function decodeCreateAclsRequest(r: Reader, version: number): CreateAclsR
   return v;
 }
 
+/** Like {@link decodeCreateAclsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeCreateAclsRequestInSlices(r: Reader, version: number): Generator<void, CreateAclsRequest> {
+  checkVersion("CreateAclsRequest", version, 0, 3);
+  const flexible = version >= 2;
+  const _creations = yield* r.structArrayInSlices(flexible, (r) => decodeAclCreationInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: CreateAclsRequest = {
+    creations: _creations,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** CreateAclsRequest's AclCreation struct. */
 export interface CreateAclsRequestAclCreation {
   /** The type of the resource. */
@@ -104,6 +120,35 @@ function encodeAclCreation(w: Writer, v: CreateAclsRequestAclCreation, version: 
 }
 
 function decodeAclCreation(r: Reader, version: number): CreateAclsRequestAclCreation {
+  const flexible = version >= 2;
+  const _resourceType = r.int8();
+  const _resourceName = r.string(flexible);
+  let _resourcePatternType: number = 3;
+  if (version >= 1) {
+    _resourcePatternType = r.int8();
+  }
+  const _principal = r.string(flexible);
+  const _host = r.string(flexible);
+  const _operation = r.int8();
+  const _permissionType = r.int8();
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: CreateAclsRequestAclCreation = {
+    resourceType: _resourceType,
+    resourceName: _resourceName,
+    resourcePatternType: _resourcePatternType,
+    principal: _principal,
+    host: _host,
+    operation: _operation,
+    permissionType: _permissionType,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeAclCreationInSlices(r: Reader, version: number): Generator<void, CreateAclsRequestAclCreation> {
   const flexible = version >= 2;
   const _resourceType = r.int8();
   const _resourceName = r.string(flexible);

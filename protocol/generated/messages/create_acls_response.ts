@@ -40,6 +40,21 @@ export function encodeCreateAclsResponse(w: Writer, v: CreateAclsResponse, versi
   }
 }
 
+/** Like {@link encodeCreateAclsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeCreateAclsResponseInSlices(
+  w: Writer,
+  v: CreateAclsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("CreateAclsResponse", version, 0, 3);
+  const flexible = version >= 2;
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.results, flexible, (w, e) => encodeAclCreationResultInSlices(w, e, version));
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link CreateAclsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeCreateAclsResponse(r: Reader, version: number): CreateAclsResponse {
   checkVersion("CreateAclsResponse", version, 0, 3);
@@ -77,6 +92,19 @@ export function defaultCreateAclsResponseAclCreationResult(): CreateAclsResponse
 }
 
 function encodeAclCreationResult(w: Writer, v: CreateAclsResponseAclCreationResult, version: number): void {
+  const flexible = version >= 2;
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeAclCreationResultInSlices(
+  w: Writer,
+  v: CreateAclsResponseAclCreationResult,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 2;
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, flexible);

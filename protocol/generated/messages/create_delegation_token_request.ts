@@ -84,6 +84,37 @@ export function decodeCreateDelegationTokenRequest(r: Reader, version: number): 
   return v;
 }
 
+/** Like {@link decodeCreateDelegationTokenRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeCreateDelegationTokenRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, CreateDelegationTokenRequest> {
+  checkVersion("CreateDelegationTokenRequest", version, 0, 3);
+  const flexible = version >= 2;
+  let _ownerPrincipalType: string | null = "";
+  if (version === 3) {
+    _ownerPrincipalType = r.nullableString(flexible);
+  }
+  let _ownerPrincipalName: string | null = "";
+  if (version === 3) {
+    _ownerPrincipalName = r.nullableString(flexible);
+  }
+  const _renewers = yield* r.structArrayInSlices(flexible, (r) => decodeCreatableRenewersInSlices(r, version));
+  const _maxLifetimeMs = r.int64();
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: CreateDelegationTokenRequest = {
+    ownerPrincipalType: _ownerPrincipalType,
+    ownerPrincipalName: _ownerPrincipalName,
+    renewers: _renewers,
+    maxLifetimeMs: _maxLifetimeMs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** CreateDelegationTokenRequest's CreatableRenewers struct. */
 export interface CreateDelegationTokenRequestCreatableRenewers {
   /** The type of the Kafka principal. */
@@ -112,6 +143,25 @@ function encodeCreatableRenewers(w: Writer, v: CreateDelegationTokenRequestCreat
 }
 
 function decodeCreatableRenewers(r: Reader, version: number): CreateDelegationTokenRequestCreatableRenewers {
+  const flexible = version >= 2;
+  const _principalType = r.string(flexible);
+  const _principalName = r.string(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: CreateDelegationTokenRequestCreatableRenewers = {
+    principalType: _principalType,
+    principalName: _principalName,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeCreatableRenewersInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, CreateDelegationTokenRequestCreatableRenewers> {
   const flexible = version >= 2;
   const _principalType = r.string(flexible);
   const _principalName = r.string(flexible);

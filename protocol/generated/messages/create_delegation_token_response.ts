@@ -88,6 +88,38 @@ export function encodeCreateDelegationTokenResponse(
   }
 }
 
+/** Like {@link encodeCreateDelegationTokenResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeCreateDelegationTokenResponseInSlices(
+  w: Writer,
+  v: CreateDelegationTokenResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("CreateDelegationTokenResponse", version, 0, 3);
+  const flexible = version >= 2;
+  w.int16(v.errorCode);
+  w.string(v.principalType, flexible);
+  w.string(v.principalName, flexible);
+  if (version === 3) {
+    w.string(v.tokenRequesterPrincipalType, flexible);
+  } else if (v.tokenRequesterPrincipalType !== "") {
+    throw notInVersion("CreateDelegationTokenResponse.tokenRequesterPrincipalType", version);
+  }
+  if (version === 3) {
+    w.string(v.tokenRequesterPrincipalName, flexible);
+  } else if (v.tokenRequesterPrincipalName !== "") {
+    throw notInVersion("CreateDelegationTokenResponse.tokenRequesterPrincipalName", version);
+  }
+  w.int64(v.issueTimestampMs);
+  w.int64(v.expiryTimestampMs);
+  w.int64(v.maxTimestampMs);
+  w.string(v.tokenId, flexible);
+  w.bytes(v.hmac, flexible);
+  w.int32(v.throttleTimeMs);
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link CreateDelegationTokenResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeCreateDelegationTokenResponse(r: Reader, version: number): CreateDelegationTokenResponse {
   checkVersion("CreateDelegationTokenResponse", version, 0, 3);

@@ -64,6 +64,29 @@ export function decodeCreatePartitionsRequest(r: Reader, version: number): Creat
   return v;
 }
 
+/** Like {@link decodeCreatePartitionsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeCreatePartitionsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, CreatePartitionsRequest> {
+  checkVersion("CreatePartitionsRequest", version, 0, 3);
+  const flexible = version >= 2;
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeCreatePartitionsTopicInSlices(r, version));
+  const _timeoutMs = r.int32();
+  const _validateOnly = r.bool();
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: CreatePartitionsRequest = {
+    topics: _topics,
+    timeoutMs: _timeoutMs,
+    validateOnly: _validateOnly,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** CreatePartitionsRequest's CreatePartitionsTopic struct. */
 export interface CreatePartitionsRequestCreatePartitionsTopic {
   /** The topic name. */
@@ -117,6 +140,30 @@ function decodeCreatePartitionsTopic(r: Reader, version: number): CreatePartitio
   return v;
 }
 
+function* decodeCreatePartitionsTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, CreatePartitionsRequestCreatePartitionsTopic> {
+  const flexible = version >= 2;
+  const _name = r.string(flexible);
+  const _count = r.int32();
+  const _assignments = yield* r.nullableStructArrayInSlices(
+    flexible,
+    (r) => decodeCreatePartitionsAssignmentInSlices(r, version),
+  );
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: CreatePartitionsRequestCreatePartitionsTopic = {
+    name: _name,
+    count: _count,
+    assignments: _assignments,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** CreatePartitionsRequest's CreatePartitionsAssignment struct. */
 export interface CreatePartitionsRequestCreatePartitionsAssignment {
   /** The assigned broker IDs. */
@@ -150,6 +197,23 @@ function decodeCreatePartitionsAssignment(
 ): CreatePartitionsRequestCreatePartitionsAssignment {
   const flexible = version >= 2;
   const _brokerIds = r.array(flexible, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: CreatePartitionsRequestCreatePartitionsAssignment = {
+    brokerIds: _brokerIds,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeCreatePartitionsAssignmentInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, CreatePartitionsRequestCreatePartitionsAssignment> {
+  const flexible = version >= 2;
+  const _brokerIds = yield* r.arrayInSlices(flexible, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   if (version >= 2) {
     _unknown = r.taggedFields(null);

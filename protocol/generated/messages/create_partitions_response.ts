@@ -40,6 +40,21 @@ export function encodeCreatePartitionsResponse(w: Writer, v: CreatePartitionsRes
   }
 }
 
+/** Like {@link encodeCreatePartitionsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeCreatePartitionsResponseInSlices(
+  w: Writer,
+  v: CreatePartitionsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("CreatePartitionsResponse", version, 0, 3);
+  const flexible = version >= 2;
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.results, flexible, (w, e) => encodeCreatePartitionsTopicResultInSlices(w, e, version));
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link CreatePartitionsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeCreatePartitionsResponse(r: Reader, version: number): CreatePartitionsResponse {
   checkVersion("CreatePartitionsResponse", version, 0, 3);
@@ -84,6 +99,20 @@ function encodeCreatePartitionsTopicResult(
   v: CreatePartitionsResponseCreatePartitionsTopicResult,
   version: number,
 ): void {
+  const flexible = version >= 2;
+  w.string(v.name, flexible);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeCreatePartitionsTopicResultInSlices(
+  w: Writer,
+  v: CreatePartitionsResponseCreatePartitionsTopicResult,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 2;
   w.string(v.name, flexible);
   w.int16(v.errorCode);

@@ -71,6 +71,29 @@ export function decodeCreateTopicsRequest(r: Reader, version: number): CreateTop
   return v;
 }
 
+/** Like {@link decodeCreateTopicsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeCreateTopicsRequestInSlices(r: Reader, version: number): Generator<void, CreateTopicsRequest> {
+  checkVersion("CreateTopicsRequest", version, 0, 7);
+  const flexible = version >= 5;
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeCreatableTopicInSlices(r, version));
+  const _timeoutMs = r.int32();
+  let _validateOnly: boolean = false;
+  if (version >= 1) {
+    _validateOnly = r.bool();
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 5) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: CreateTopicsRequest = {
+    topics: _topics,
+    timeoutMs: _timeoutMs,
+    validateOnly: _validateOnly,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** CreateTopicsRequest's CreatableTopic struct. */
 export interface CreateTopicsRequestCreatableTopic {
   /** The topic name. */
@@ -117,6 +140,31 @@ function decodeCreatableTopic(r: Reader, version: number): CreateTopicsRequestCr
   const _replicationFactor = r.int16();
   const _assignments = r.array(flexible, (r) => decodeCreatableReplicaAssignment(r, version));
   const _configs = r.array(flexible, (r) => decodeCreatableTopicConfig(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 5) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: CreateTopicsRequestCreatableTopic = {
+    name: _name,
+    numPartitions: _numPartitions,
+    replicationFactor: _replicationFactor,
+    assignments: _assignments,
+    configs: _configs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeCreatableTopicInSlices(r: Reader, version: number): Generator<void, CreateTopicsRequestCreatableTopic> {
+  const flexible = version >= 5;
+  const _name = r.string(flexible);
+  const _numPartitions = r.int32();
+  const _replicationFactor = r.int16();
+  const _assignments = yield* r.structArrayInSlices(
+    flexible,
+    (r) => decodeCreatableReplicaAssignmentInSlices(r, version),
+  );
+  const _configs = yield* r.structArrayInSlices(flexible, (r) => decodeCreatableTopicConfigInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   if (version >= 5) {
     _unknown = r.taggedFields(null);
@@ -179,6 +227,25 @@ function decodeCreatableReplicaAssignment(r: Reader, version: number): CreateTop
   return v;
 }
 
+function* decodeCreatableReplicaAssignmentInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, CreateTopicsRequestCreatableReplicaAssignment> {
+  const flexible = version >= 5;
+  const _partitionIndex = r.int32();
+  const _brokerIds = yield* r.arrayInSlices(flexible, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 5) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: CreateTopicsRequestCreatableReplicaAssignment = {
+    partitionIndex: _partitionIndex,
+    brokerIds: _brokerIds,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** CreateTopicsRequest's CreatableTopicConfig struct. */
 export interface CreateTopicsRequestCreatableTopicConfig {
   /** The configuration name. */
@@ -207,6 +274,25 @@ function encodeCreatableTopicConfig(w: Writer, v: CreateTopicsRequestCreatableTo
 }
 
 function decodeCreatableTopicConfig(r: Reader, version: number): CreateTopicsRequestCreatableTopicConfig {
+  const flexible = version >= 5;
+  const _name = r.string(flexible);
+  const _value = r.nullableString(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 5) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: CreateTopicsRequestCreatableTopicConfig = {
+    name: _name,
+    value: _value,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeCreatableTopicConfigInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, CreateTopicsRequestCreatableTopicConfig> {
   const flexible = version >= 5;
   const _name = r.string(flexible);
   const _value = r.nullableString(flexible);

@@ -42,6 +42,23 @@ export function encodeCreateTopicsResponse(w: Writer, v: CreateTopicsResponse, v
   }
 }
 
+/** Like {@link encodeCreateTopicsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeCreateTopicsResponseInSlices(
+  w: Writer,
+  v: CreateTopicsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("CreateTopicsResponse", version, 0, 7);
+  const flexible = version >= 5;
+  if (version >= 2) {
+    w.int32(v.throttleTimeMs);
+  }
+  yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeCreatableTopicResultInSlices(w, e, version));
+  if (version >= 5) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link CreateTopicsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeCreateTopicsResponse(r: Reader, version: number): CreateTopicsResponse {
   checkVersion("CreateTopicsResponse", version, 0, 7);
@@ -117,6 +134,44 @@ function encodeCreatableTopicResult(w: Writer, v: CreateTopicsResponseCreatableT
   }
   if (version >= 5) {
     w.nullableArray(v.configs, flexible, (w, e) => encodeCreatableTopicConfigs(w, e, version));
+  }
+  if (version >= 5) {
+    const tagged: TaggedField[] = [];
+    if (v.topicConfigErrorCode !== 0) {
+      tagged.push(taggedValue(0, (w) => {
+        w.int16(v.topicConfigErrorCode);
+      }));
+    }
+    w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
+  }
+}
+
+function* encodeCreatableTopicResultInSlices(
+  w: Writer,
+  v: CreateTopicsResponseCreatableTopicResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 5;
+  w.string(v.name, flexible);
+  if (version === 7) {
+    w.uuid(v.topicId);
+  }
+  w.int16(v.errorCode);
+  if (version >= 1) {
+    w.nullableString(v.errorMessage, flexible);
+  }
+  if (version >= 5) {
+    w.int32(v.numPartitions);
+  }
+  if (version >= 5) {
+    w.int16(v.replicationFactor);
+  }
+  if (version >= 5) {
+    yield* w.nullableStructArrayInSlices(
+      v.configs,
+      flexible,
+      (w, e) => encodeCreatableTopicConfigsInSlices(w, e, version),
+    );
   }
   if (version >= 5) {
     const tagged: TaggedField[] = [];
@@ -206,6 +261,19 @@ export function defaultCreateTopicsResponseCreatableTopicConfigs(): CreateTopics
 }
 
 function encodeCreatableTopicConfigs(w: Writer, v: CreateTopicsResponseCreatableTopicConfigs, version: number): void {
+  w.string(v.name, true);
+  w.nullableString(v.value, true);
+  w.bool(v.readOnly);
+  w.int8(v.configSource);
+  w.bool(v.isSensitive);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeCreatableTopicConfigsInSlices(
+  w: Writer,
+  v: CreateTopicsResponseCreatableTopicConfigs,
+  version: number,
+): Generator<void, void> {
   w.string(v.name, true);
   w.nullableString(v.value, true);
   w.bool(v.readOnly);

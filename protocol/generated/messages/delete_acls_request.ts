@@ -52,6 +52,22 @@ export function decodeDeleteAclsRequest(r: Reader, version: number): DeleteAclsR
   return v;
 }
 
+/** Like {@link decodeDeleteAclsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDeleteAclsRequestInSlices(r: Reader, version: number): Generator<void, DeleteAclsRequest> {
+  checkVersion("DeleteAclsRequest", version, 0, 3);
+  const flexible = version >= 2;
+  const _filters = yield* r.structArrayInSlices(flexible, (r) => decodeDeleteAclsFilterInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DeleteAclsRequest = {
+    filters: _filters,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DeleteAclsRequest's DeleteAclsFilter struct. */
 export interface DeleteAclsRequestDeleteAclsFilter {
   /** The resource type. */
@@ -104,6 +120,38 @@ function encodeDeleteAclsFilter(w: Writer, v: DeleteAclsRequestDeleteAclsFilter,
 }
 
 function decodeDeleteAclsFilter(r: Reader, version: number): DeleteAclsRequestDeleteAclsFilter {
+  const flexible = version >= 2;
+  const _resourceTypeFilter = r.int8();
+  const _resourceNameFilter = r.nullableString(flexible);
+  let _patternTypeFilter: number = 3;
+  if (version >= 1) {
+    _patternTypeFilter = r.int8();
+  }
+  const _principalFilter = r.nullableString(flexible);
+  const _hostFilter = r.nullableString(flexible);
+  const _operation = r.int8();
+  const _permissionType = r.int8();
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DeleteAclsRequestDeleteAclsFilter = {
+    resourceTypeFilter: _resourceTypeFilter,
+    resourceNameFilter: _resourceNameFilter,
+    patternTypeFilter: _patternTypeFilter,
+    principalFilter: _principalFilter,
+    hostFilter: _hostFilter,
+    operation: _operation,
+    permissionType: _permissionType,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeDeleteAclsFilterInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DeleteAclsRequestDeleteAclsFilter> {
   const flexible = version >= 2;
   const _resourceTypeFilter = r.int8();
   const _resourceNameFilter = r.nullableString(flexible);

@@ -40,6 +40,25 @@ export function encodeDeleteAclsResponse(w: Writer, v: DeleteAclsResponse, versi
   }
 }
 
+/** Like {@link encodeDeleteAclsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDeleteAclsResponseInSlices(
+  w: Writer,
+  v: DeleteAclsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DeleteAclsResponse", version, 0, 3);
+  const flexible = version >= 2;
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(
+    v.filterResults,
+    flexible,
+    (w, e) => encodeDeleteAclsFilterResultInSlices(w, e, version),
+  );
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link DeleteAclsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDeleteAclsResponse(r: Reader, version: number): DeleteAclsResponse {
   checkVersion("DeleteAclsResponse", version, 0, 3);
@@ -84,6 +103,20 @@ function encodeDeleteAclsFilterResult(w: Writer, v: DeleteAclsResponseDeleteAcls
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, flexible);
   w.array(v.matchingAcls, flexible, (w, e) => encodeDeleteAclsMatchingAcl(w, e, version));
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeDeleteAclsFilterResultInSlices(
+  w: Writer,
+  v: DeleteAclsResponseDeleteAclsFilterResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 2;
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  yield* w.structArrayInSlices(v.matchingAcls, flexible, (w, e) => encodeDeleteAclsMatchingAclInSlices(w, e, version));
   if (version >= 2) {
     w.taggedFields(null, v.unknownTaggedFields);
   }
@@ -147,6 +180,30 @@ export function defaultDeleteAclsResponseDeleteAclsMatchingAcl(): DeleteAclsResp
 }
 
 function encodeDeleteAclsMatchingAcl(w: Writer, v: DeleteAclsResponseDeleteAclsMatchingAcl, version: number): void {
+  const flexible = version >= 2;
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  w.int8(v.resourceType);
+  w.string(v.resourceName, flexible);
+  if (version >= 1) {
+    w.int8(v.patternType);
+  } else if (v.patternType !== 3) {
+    throw notInVersion("DeleteAclsResponse.patternType", version);
+  }
+  w.string(v.principal, flexible);
+  w.string(v.host, flexible);
+  w.int8(v.operation);
+  w.int8(v.permissionType);
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeDeleteAclsMatchingAclInSlices(
+  w: Writer,
+  v: DeleteAclsResponseDeleteAclsMatchingAcl,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 2;
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, flexible);

@@ -52,6 +52,22 @@ export function decodeDeleteGroupsRequest(r: Reader, version: number): DeleteGro
   return v;
 }
 
+/** Like {@link decodeDeleteGroupsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDeleteGroupsRequestInSlices(r: Reader, version: number): Generator<void, DeleteGroupsRequest> {
+  checkVersion("DeleteGroupsRequest", version, 0, 2);
+  const flexible = version === 2;
+  const _groupsNames = yield* r.arrayInSlices(flexible, (r) => r.string(flexible));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DeleteGroupsRequest = {
+    groupsNames: _groupsNames,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of DeleteGroupsRequest: types, version ranges, nullability, tags and defaults. */
 export const deleteGroupsRequestSchema: MessageSchema = {
   name: "DeleteGroupsRequest",

@@ -40,6 +40,21 @@ export function encodeDeleteGroupsResponse(w: Writer, v: DeleteGroupsResponse, v
   }
 }
 
+/** Like {@link encodeDeleteGroupsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDeleteGroupsResponseInSlices(
+  w: Writer,
+  v: DeleteGroupsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DeleteGroupsResponse", version, 0, 2);
+  const flexible = version === 2;
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.results, flexible, (w, e) => encodeDeletableGroupResultInSlices(w, e, version));
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link DeleteGroupsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDeleteGroupsResponse(r: Reader, version: number): DeleteGroupsResponse {
   checkVersion("DeleteGroupsResponse", version, 0, 2);
@@ -77,6 +92,19 @@ export function defaultDeleteGroupsResponseDeletableGroupResult(): DeleteGroupsR
 }
 
 function encodeDeletableGroupResult(w: Writer, v: DeleteGroupsResponseDeletableGroupResult, version: number): void {
+  const flexible = version === 2;
+  w.string(v.groupId, flexible);
+  w.int16(v.errorCode);
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeDeletableGroupResultInSlices(
+  w: Writer,
+  v: DeleteGroupsResponseDeletableGroupResult,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 2;
   w.string(v.groupId, flexible);
   w.int16(v.errorCode);

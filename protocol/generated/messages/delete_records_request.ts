@@ -58,6 +58,24 @@ export function decodeDeleteRecordsRequest(r: Reader, version: number): DeleteRe
   return v;
 }
 
+/** Like {@link decodeDeleteRecordsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDeleteRecordsRequestInSlices(r: Reader, version: number): Generator<void, DeleteRecordsRequest> {
+  checkVersion("DeleteRecordsRequest", version, 0, 2);
+  const flexible = version === 2;
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeDeleteRecordsTopicInSlices(r, version));
+  const _timeoutMs = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DeleteRecordsRequest = {
+    topics: _topics,
+    timeoutMs: _timeoutMs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DeleteRecordsRequest's DeleteRecordsTopic struct. */
 export interface DeleteRecordsRequestDeleteRecordsTopic {
   /** The topic name. */
@@ -101,6 +119,25 @@ function decodeDeleteRecordsTopic(r: Reader, version: number): DeleteRecordsRequ
   return v;
 }
 
+function* decodeDeleteRecordsTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DeleteRecordsRequestDeleteRecordsTopic> {
+  const flexible = version === 2;
+  const _name = r.string(flexible);
+  const _partitions = yield* r.structArrayInSlices(flexible, (r) => decodeDeleteRecordsPartitionInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DeleteRecordsRequestDeleteRecordsTopic = {
+    name: _name,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DeleteRecordsRequest's DeleteRecordsPartition struct. */
 export interface DeleteRecordsRequestDeleteRecordsPartition {
   /** The partition index. */
@@ -129,6 +166,25 @@ function encodeDeleteRecordsPartition(w: Writer, v: DeleteRecordsRequestDeleteRe
 }
 
 function decodeDeleteRecordsPartition(r: Reader, version: number): DeleteRecordsRequestDeleteRecordsPartition {
+  const flexible = version === 2;
+  const _partitionIndex = r.int32();
+  const _offset = r.int64();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DeleteRecordsRequestDeleteRecordsPartition = {
+    partitionIndex: _partitionIndex,
+    offset: _offset,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeDeleteRecordsPartitionInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DeleteRecordsRequestDeleteRecordsPartition> {
   const flexible = version === 2;
   const _partitionIndex = r.int32();
   const _offset = r.int64();

@@ -40,6 +40,21 @@ export function encodeDeleteRecordsResponse(w: Writer, v: DeleteRecordsResponse,
   }
 }
 
+/** Like {@link encodeDeleteRecordsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDeleteRecordsResponseInSlices(
+  w: Writer,
+  v: DeleteRecordsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DeleteRecordsResponse", version, 0, 2);
+  const flexible = version === 2;
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeDeleteRecordsTopicResultInSlices(w, e, version));
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link DeleteRecordsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDeleteRecordsResponse(r: Reader, version: number): DeleteRecordsResponse {
   checkVersion("DeleteRecordsResponse", version, 0, 2);
@@ -89,6 +104,23 @@ function encodeDeleteRecordsTopicResult(
   }
 }
 
+function* encodeDeleteRecordsTopicResultInSlices(
+  w: Writer,
+  v: DeleteRecordsResponseDeleteRecordsTopicResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 2;
+  w.string(v.name, flexible);
+  yield* w.structArrayInSlices(
+    v.partitions,
+    flexible,
+    (w, e) => encodeDeleteRecordsPartitionResultInSlices(w, e, version),
+  );
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeDeleteRecordsTopicResult(r: Reader, version: number): DeleteRecordsResponseDeleteRecordsTopicResult {
   const flexible = version === 2;
   const _name = r.string(flexible);
@@ -131,6 +163,20 @@ function encodeDeleteRecordsPartitionResult(
   v: DeleteRecordsResponseDeleteRecordsPartitionResult,
   version: number,
 ): void {
+  const flexible = version === 2;
+  w.int32(v.partitionIndex);
+  w.int64(v.lowWatermark);
+  w.int16(v.errorCode);
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeDeleteRecordsPartitionResultInSlices(
+  w: Writer,
+  v: DeleteRecordsResponseDeleteRecordsPartitionResult,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 2;
   w.int32(v.partitionIndex);
   w.int64(v.lowWatermark);

@@ -52,6 +52,24 @@ export function decodeDeleteShareGroupStateRequest(r: Reader, version: number): 
   return v;
 }
 
+/** Like {@link decodeDeleteShareGroupStateRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDeleteShareGroupStateRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DeleteShareGroupStateRequest> {
+  checkVersion("DeleteShareGroupStateRequest", version, 0, 0);
+  const _groupId = r.string(true);
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeDeleteStateDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DeleteShareGroupStateRequest = {
+    groupId: _groupId,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DeleteShareGroupStateRequest's DeleteStateData struct. */
 export interface DeleteShareGroupStateRequestDeleteStateData {
   /** The topic identifier. */
@@ -89,6 +107,22 @@ function decodeDeleteStateData(r: Reader, version: number): DeleteShareGroupStat
   return v;
 }
 
+function* decodeDeleteStateDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DeleteShareGroupStateRequestDeleteStateData> {
+  const _topicId = r.uuid();
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodePartitionDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DeleteShareGroupStateRequestDeleteStateData = {
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DeleteShareGroupStateRequest's PartitionData struct. */
 export interface DeleteShareGroupStateRequestPartitionData {
   /** The partition index. */
@@ -110,6 +144,20 @@ function encodePartitionData(w: Writer, v: DeleteShareGroupStateRequestPartition
 }
 
 function decodePartitionData(r: Reader, version: number): DeleteShareGroupStateRequestPartitionData {
+  const _partition = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DeleteShareGroupStateRequestPartitionData = {
+    partition: _partition,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodePartitionDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DeleteShareGroupStateRequestPartitionData> {
   const _partition = r.int32();
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);

@@ -37,6 +37,17 @@ export function encodeDeleteShareGroupStateResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeDeleteShareGroupStateResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDeleteShareGroupStateResponseInSlices(
+  w: Writer,
+  v: DeleteShareGroupStateResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DeleteShareGroupStateResponse", version, 0, 0);
+  yield* w.structArrayInSlices(v.results, true, (w, e) => encodeDeleteStateResultInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link DeleteShareGroupStateResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDeleteShareGroupStateResponse(r: Reader, version: number): DeleteShareGroupStateResponse {
   checkVersion("DeleteShareGroupStateResponse", version, 0, 0);
@@ -71,6 +82,16 @@ export function defaultDeleteShareGroupStateResponseDeleteStateResult(): DeleteS
 function encodeDeleteStateResult(w: Writer, v: DeleteShareGroupStateResponseDeleteStateResult, version: number): void {
   w.uuid(v.topicId);
   w.array(v.partitions, true, (w, e) => encodePartitionResult(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeDeleteStateResultInSlices(
+  w: Writer,
+  v: DeleteShareGroupStateResponseDeleteStateResult,
+  version: number,
+): Generator<void, void> {
+  w.uuid(v.topicId);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionResultInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -109,6 +130,17 @@ export function defaultDeleteShareGroupStateResponsePartitionResult(): DeleteSha
 }
 
 function encodePartitionResult(w: Writer, v: DeleteShareGroupStateResponsePartitionResult, version: number): void {
+  w.int32(v.partition);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodePartitionResultInSlices(
+  w: Writer,
+  v: DeleteShareGroupStateResponsePartitionResult,
+  version: number,
+): Generator<void, void> {
   w.int32(v.partition);
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, true);

@@ -76,6 +76,32 @@ export function decodeDeleteTopicsRequest(r: Reader, version: number): DeleteTop
   return v;
 }
 
+/** Like {@link decodeDeleteTopicsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDeleteTopicsRequestInSlices(r: Reader, version: number): Generator<void, DeleteTopicsRequest> {
+  checkVersion("DeleteTopicsRequest", version, 0, 6);
+  const flexible = version >= 4;
+  let _topics: DeleteTopicsRequestDeleteTopicState[] = [];
+  if (version === 6) {
+    _topics = yield* r.structArrayInSlices(flexible, (r) => decodeDeleteTopicStateInSlices(r, version));
+  }
+  let _topicNames: string[] = [];
+  if (version <= 5) {
+    _topicNames = yield* r.arrayInSlices(flexible, (r) => r.string(flexible));
+  }
+  const _timeoutMs = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DeleteTopicsRequest = {
+    topics: _topics,
+    topicNames: _topicNames,
+    timeoutMs: _timeoutMs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DeleteTopicsRequest's DeleteTopicState struct. */
 export interface DeleteTopicsRequestDeleteTopicState {
   /** The topic name */
@@ -101,6 +127,22 @@ function encodeDeleteTopicState(w: Writer, v: DeleteTopicsRequestDeleteTopicStat
 }
 
 function decodeDeleteTopicState(r: Reader, version: number): DeleteTopicsRequestDeleteTopicState {
+  const _name = r.nullableString(true);
+  const _topicId = r.uuid();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DeleteTopicsRequestDeleteTopicState = {
+    name: _name,
+    topicId: _topicId,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeDeleteTopicStateInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DeleteTopicsRequestDeleteTopicState> {
   const _name = r.nullableString(true);
   const _topicId = r.uuid();
   let _unknown: TaggedField[] | undefined;

@@ -42,6 +42,23 @@ export function encodeDeleteTopicsResponse(w: Writer, v: DeleteTopicsResponse, v
   }
 }
 
+/** Like {@link encodeDeleteTopicsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDeleteTopicsResponseInSlices(
+  w: Writer,
+  v: DeleteTopicsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DeleteTopicsResponse", version, 0, 6);
+  const flexible = version >= 4;
+  if (version >= 1) {
+    w.int32(v.throttleTimeMs);
+  }
+  yield* w.structArrayInSlices(v.responses, flexible, (w, e) => encodeDeletableTopicResultInSlices(w, e, version));
+  if (version >= 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link DeleteTopicsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDeleteTopicsResponse(r: Reader, version: number): DeleteTopicsResponse {
   checkVersion("DeleteTopicsResponse", version, 0, 6);
@@ -88,6 +105,25 @@ export function defaultDeleteTopicsResponseDeletableTopicResult(): DeleteTopicsR
 }
 
 function encodeDeletableTopicResult(w: Writer, v: DeleteTopicsResponseDeletableTopicResult, version: number): void {
+  const flexible = version >= 4;
+  w.nullableString(v.name, flexible, version === 6);
+  if (version === 6) {
+    w.uuid(v.topicId);
+  }
+  w.int16(v.errorCode);
+  if (version >= 5) {
+    w.nullableString(v.errorMessage, flexible);
+  }
+  if (version >= 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeDeletableTopicResultInSlices(
+  w: Writer,
+  v: DeleteTopicsResponseDeletableTopicResult,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 4;
   w.nullableString(v.name, flexible, version === 6);
   if (version === 6) {

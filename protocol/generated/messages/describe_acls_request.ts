@@ -95,6 +95,37 @@ export function decodeDescribeAclsRequest(r: Reader, version: number): DescribeA
   return v;
 }
 
+/** Like {@link decodeDescribeAclsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeAclsRequestInSlices(r: Reader, version: number): Generator<void, DescribeAclsRequest> {
+  checkVersion("DescribeAclsRequest", version, 0, 3);
+  const flexible = version >= 2;
+  const _resourceTypeFilter = r.int8();
+  const _resourceNameFilter = r.nullableString(flexible);
+  let _patternTypeFilter: number = 3;
+  if (version >= 1) {
+    _patternTypeFilter = r.int8();
+  }
+  const _principalFilter = r.nullableString(flexible);
+  const _hostFilter = r.nullableString(flexible);
+  const _operation = r.int8();
+  const _permissionType = r.int8();
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DescribeAclsRequest = {
+    resourceTypeFilter: _resourceTypeFilter,
+    resourceNameFilter: _resourceNameFilter,
+    patternTypeFilter: _patternTypeFilter,
+    principalFilter: _principalFilter,
+    hostFilter: _hostFilter,
+    operation: _operation,
+    permissionType: _permissionType,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of DescribeAclsRequest: types, version ranges, nullability, tags and defaults. */
 export const describeAclsRequestSchema: MessageSchema = {
   name: "DescribeAclsRequest",

@@ -48,6 +48,23 @@ export function encodeDescribeAclsResponse(w: Writer, v: DescribeAclsResponse, v
   }
 }
 
+/** Like {@link encodeDescribeAclsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeAclsResponseInSlices(
+  w: Writer,
+  v: DescribeAclsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeAclsResponse", version, 0, 3);
+  const flexible = version >= 2;
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  yield* w.structArrayInSlices(v.resources, flexible, (w, e) => encodeDescribeAclsResourceInSlices(w, e, version));
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link DescribeAclsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeAclsResponse(r: Reader, version: number): DescribeAclsResponse {
   checkVersion("DescribeAclsResponse", version, 0, 3);
@@ -109,6 +126,25 @@ function encodeDescribeAclsResource(w: Writer, v: DescribeAclsResponseDescribeAc
   }
 }
 
+function* encodeDescribeAclsResourceInSlices(
+  w: Writer,
+  v: DescribeAclsResponseDescribeAclsResource,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 2;
+  w.int8(v.resourceType);
+  w.string(v.resourceName, flexible);
+  if (version >= 1) {
+    w.int8(v.patternType);
+  } else if (v.patternType !== 3) {
+    throw notInVersion("DescribeAclsResponse.patternType", version);
+  }
+  yield* w.structArrayInSlices(v.acls, flexible, (w, e) => encodeAclDescriptionInSlices(w, e, version));
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeDescribeAclsResource(r: Reader, version: number): DescribeAclsResponseDescribeAclsResource {
   const flexible = version >= 2;
   const _resourceType = r.int8();
@@ -157,6 +193,21 @@ export function defaultDescribeAclsResponseAclDescription(): DescribeAclsRespons
 }
 
 function encodeAclDescription(w: Writer, v: DescribeAclsResponseAclDescription, version: number): void {
+  const flexible = version >= 2;
+  w.string(v.principal, flexible);
+  w.string(v.host, flexible);
+  w.int8(v.operation);
+  w.int8(v.permissionType);
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeAclDescriptionInSlices(
+  w: Writer,
+  v: DescribeAclsResponseAclDescription,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 2;
   w.string(v.principal, flexible);
   w.string(v.host, flexible);

@@ -58,6 +58,27 @@ export function decodeDescribeClientQuotasRequest(r: Reader, version: number): D
   return v;
 }
 
+/** Like {@link decodeDescribeClientQuotasRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeClientQuotasRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeClientQuotasRequest> {
+  checkVersion("DescribeClientQuotasRequest", version, 0, 1);
+  const flexible = version === 1;
+  const _components = yield* r.structArrayInSlices(flexible, (r) => decodeComponentDataInSlices(r, version));
+  const _strict = r.bool();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DescribeClientQuotasRequest = {
+    components: _components,
+    strict: _strict,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DescribeClientQuotasRequest's ComponentData struct. */
 export interface DescribeClientQuotasRequestComponentData {
   /** The entity type that the filter component applies to. */
@@ -90,6 +111,27 @@ function encodeComponentData(w: Writer, v: DescribeClientQuotasRequestComponentD
 }
 
 function decodeComponentData(r: Reader, version: number): DescribeClientQuotasRequestComponentData {
+  const flexible = version === 1;
+  const _entityType = r.string(flexible);
+  const _matchType = r.int8();
+  const _match = r.nullableString(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DescribeClientQuotasRequestComponentData = {
+    entityType: _entityType,
+    matchType: _matchType,
+    match: _match,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeComponentDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeClientQuotasRequestComponentData> {
   const flexible = version === 1;
   const _entityType = r.string(flexible);
   const _matchType = r.int8();

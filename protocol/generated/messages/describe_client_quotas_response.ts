@@ -48,6 +48,23 @@ export function encodeDescribeClientQuotasResponse(w: Writer, v: DescribeClientQ
   }
 }
 
+/** Like {@link encodeDescribeClientQuotasResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeClientQuotasResponseInSlices(
+  w: Writer,
+  v: DescribeClientQuotasResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeClientQuotasResponse", version, 0, 1);
+  const flexible = version === 1;
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  yield* w.nullableStructArrayInSlices(v.entries, flexible, (w, e) => encodeEntryDataInSlices(w, e, version));
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link DescribeClientQuotasResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeClientQuotasResponse(r: Reader, version: number): DescribeClientQuotasResponse {
   checkVersion("DescribeClientQuotasResponse", version, 0, 1);
@@ -97,6 +114,19 @@ function encodeEntryData(w: Writer, v: DescribeClientQuotasResponseEntryData, ve
   }
 }
 
+function* encodeEntryDataInSlices(
+  w: Writer,
+  v: DescribeClientQuotasResponseEntryData,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 1;
+  yield* w.structArrayInSlices(v.entity, flexible, (w, e) => encodeEntityDataInSlices(w, e, version));
+  yield* w.structArrayInSlices(v.values, flexible, (w, e) => encodeValueDataInSlices(w, e, version));
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeEntryData(r: Reader, version: number): DescribeClientQuotasResponseEntryData {
   const flexible = version === 1;
   const _entity = r.array(flexible, (r) => decodeEntityData(r, version));
@@ -140,6 +170,19 @@ function encodeEntityData(w: Writer, v: DescribeClientQuotasResponseEntityData, 
   }
 }
 
+function* encodeEntityDataInSlices(
+  w: Writer,
+  v: DescribeClientQuotasResponseEntityData,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 1;
+  w.string(v.entityType, flexible);
+  w.nullableString(v.entityName, flexible);
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeEntityData(r: Reader, version: number): DescribeClientQuotasResponseEntityData {
   const flexible = version === 1;
   const _entityType = r.string(flexible);
@@ -175,6 +218,19 @@ export function defaultDescribeClientQuotasResponseValueData(): DescribeClientQu
 }
 
 function encodeValueData(w: Writer, v: DescribeClientQuotasResponseValueData, version: number): void {
+  const flexible = version === 1;
+  w.string(v.key, flexible);
+  w.float64(v.value);
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeValueDataInSlices(
+  w: Writer,
+  v: DescribeClientQuotasResponseValueData,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 1;
   w.string(v.key, flexible);
   w.float64(v.value);

@@ -59,6 +59,27 @@ export function decodeDescribeClusterRequest(r: Reader, version: number): Descri
   return v;
 }
 
+/** Like {@link decodeDescribeClusterRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeClusterRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeClusterRequest> {
+  checkVersion("DescribeClusterRequest", version, 0, 1);
+  const _includeClusterAuthorizedOperations = r.bool();
+  let _endpointType: number = 1;
+  if (version === 1) {
+    _endpointType = r.int8();
+  }
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeClusterRequest = {
+    includeClusterAuthorizedOperations: _includeClusterAuthorizedOperations,
+    endpointType: _endpointType,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of DescribeClusterRequest: types, version ranges, nullability, tags and defaults. */
 export const describeClusterRequestSchema: MessageSchema = {
   name: "DescribeClusterRequest",

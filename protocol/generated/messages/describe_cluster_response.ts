@@ -65,6 +65,28 @@ export function encodeDescribeClusterResponse(w: Writer, v: DescribeClusterRespo
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeDescribeClusterResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeClusterResponseInSlices(
+  w: Writer,
+  v: DescribeClusterResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeClusterResponse", version, 0, 1);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  if (version === 1) {
+    w.int8(v.endpointType);
+  } else if (v.endpointType !== 1) {
+    throw notInVersion("DescribeClusterResponse.endpointType", version);
+  }
+  w.string(v.clusterId, true);
+  w.int32(v.controllerId);
+  yield* w.structArrayInSlices(v.brokers, true, (w, e) => encodeDescribeClusterBrokerInSlices(w, e, version));
+  w.int32(v.clusterAuthorizedOperations);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link DescribeClusterResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeClusterResponse(r: Reader, version: number): DescribeClusterResponse {
   checkVersion("DescribeClusterResponse", version, 0, 1);
@@ -124,6 +146,18 @@ function encodeDescribeClusterBroker(
   v: DescribeClusterResponseDescribeClusterBroker,
   version: number,
 ): void {
+  w.int32(v.brokerId);
+  w.string(v.host, true);
+  w.int32(v.port);
+  w.nullableString(v.rack, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeDescribeClusterBrokerInSlices(
+  w: Writer,
+  v: DescribeClusterResponseDescribeClusterBroker,
+  version: number,
+): Generator<void, void> {
   w.int32(v.brokerId);
   w.string(v.host, true);
   w.int32(v.port);

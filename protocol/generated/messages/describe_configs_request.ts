@@ -78,6 +78,35 @@ export function decodeDescribeConfigsRequest(r: Reader, version: number): Descri
   return v;
 }
 
+/** Like {@link decodeDescribeConfigsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeConfigsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeConfigsRequest> {
+  checkVersion("DescribeConfigsRequest", version, 0, 4);
+  const flexible = version === 4;
+  const _resources = yield* r.structArrayInSlices(flexible, (r) => decodeDescribeConfigsResourceInSlices(r, version));
+  let _includeSynonyms: boolean = false;
+  if (version >= 1) {
+    _includeSynonyms = r.bool();
+  }
+  let _includeDocumentation: boolean = false;
+  if (version >= 3) {
+    _includeDocumentation = r.bool();
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version === 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DescribeConfigsRequest = {
+    resources: _resources,
+    includeSynonyms: _includeSynonyms,
+    includeDocumentation: _includeDocumentation,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DescribeConfigsRequest's DescribeConfigsResource struct. */
 export interface DescribeConfigsRequestDescribeConfigsResource {
   /** The resource type. */
@@ -118,6 +147,27 @@ function decodeDescribeConfigsResource(r: Reader, version: number): DescribeConf
   const _resourceType = r.int8();
   const _resourceName = r.string(flexible);
   const _configurationKeys = r.nullableArray(flexible, (r) => r.string(flexible));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DescribeConfigsRequestDescribeConfigsResource = {
+    resourceType: _resourceType,
+    resourceName: _resourceName,
+    configurationKeys: _configurationKeys,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeDescribeConfigsResourceInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeConfigsRequestDescribeConfigsResource> {
+  const flexible = version === 4;
+  const _resourceType = r.int8();
+  const _resourceName = r.string(flexible);
+  const _configurationKeys = yield* r.nullableArrayInSlices(flexible, (r) => r.string(flexible));
   let _unknown: TaggedField[] | undefined;
   if (version === 4) {
     _unknown = r.taggedFields(null);

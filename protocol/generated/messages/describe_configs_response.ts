@@ -40,6 +40,21 @@ export function encodeDescribeConfigsResponse(w: Writer, v: DescribeConfigsRespo
   }
 }
 
+/** Like {@link encodeDescribeConfigsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeConfigsResponseInSlices(
+  w: Writer,
+  v: DescribeConfigsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeConfigsResponse", version, 0, 4);
+  const flexible = version === 4;
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.results, flexible, (w, e) => encodeDescribeConfigsResultInSlices(w, e, version));
+  if (version === 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link DescribeConfigsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeConfigsResponse(r: Reader, version: number): DescribeConfigsResponse {
   checkVersion("DescribeConfigsResponse", version, 0, 4);
@@ -96,6 +111,26 @@ function encodeDescribeConfigsResult(
   w.int8(v.resourceType);
   w.string(v.resourceName, flexible);
   w.array(v.configs, flexible, (w, e) => encodeDescribeConfigsResourceResult(w, e, version));
+  if (version === 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeDescribeConfigsResultInSlices(
+  w: Writer,
+  v: DescribeConfigsResponseDescribeConfigsResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 4;
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  w.int8(v.resourceType);
+  w.string(v.resourceName, flexible);
+  yield* w.structArrayInSlices(
+    v.configs,
+    flexible,
+    (w, e) => encodeDescribeConfigsResourceResultInSlices(w, e, version),
+  );
   if (version === 4) {
     w.taggedFields(null, v.unknownTaggedFields);
   }
@@ -194,6 +229,38 @@ function encodeDescribeConfigsResourceResult(
   }
 }
 
+function* encodeDescribeConfigsResourceResultInSlices(
+  w: Writer,
+  v: DescribeConfigsResponseDescribeConfigsResourceResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 4;
+  w.string(v.name, flexible);
+  w.nullableString(v.value, flexible);
+  w.bool(v.readOnly);
+  if (version === 0) {
+    w.bool(v.isDefault);
+  } else if (v.isDefault !== false) {
+    throw notInVersion("DescribeConfigsResponse.isDefault", version);
+  }
+  if (version >= 1) {
+    w.int8(v.configSource);
+  }
+  w.bool(v.isSensitive);
+  if (version >= 1) {
+    yield* w.structArrayInSlices(v.synonyms, flexible, (w, e) => encodeDescribeConfigsSynonymInSlices(w, e, version));
+  }
+  if (version >= 3) {
+    w.int8(v.configType);
+  }
+  if (version >= 3) {
+    w.nullableString(v.documentation, flexible);
+  }
+  if (version === 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeDescribeConfigsResourceResult(
   r: Reader,
   version: number,
@@ -268,6 +335,20 @@ function encodeDescribeConfigsSynonym(
   v: DescribeConfigsResponseDescribeConfigsSynonym,
   version: number,
 ): void {
+  const flexible = version === 4;
+  w.string(v.name, flexible);
+  w.nullableString(v.value, flexible);
+  w.int8(v.source);
+  if (version === 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeDescribeConfigsSynonymInSlices(
+  w: Writer,
+  v: DescribeConfigsResponseDescribeConfigsSynonym,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 4;
   w.string(v.name, flexible);
   w.nullableString(v.value, flexible);

@@ -56,6 +56,28 @@ export function decodeDescribeDelegationTokenRequest(r: Reader, version: number)
   return v;
 }
 
+/** Like {@link decodeDescribeDelegationTokenRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeDelegationTokenRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeDelegationTokenRequest> {
+  checkVersion("DescribeDelegationTokenRequest", version, 0, 3);
+  const flexible = version >= 2;
+  const _owners = yield* r.nullableStructArrayInSlices(
+    flexible,
+    (r) => decodeDescribeDelegationTokenOwnerInSlices(r, version),
+  );
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DescribeDelegationTokenRequest = {
+    owners: _owners,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DescribeDelegationTokenRequest's DescribeDelegationTokenOwner struct. */
 export interface DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
   /** The owner principal type. */
@@ -91,6 +113,25 @@ function decodeDescribeDelegationTokenOwner(
   r: Reader,
   version: number,
 ): DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
+  const flexible = version >= 2;
+  const _principalType = r.string(flexible);
+  const _principalName = r.string(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DescribeDelegationTokenRequestDescribeDelegationTokenOwner = {
+    principalType: _principalType,
+    principalName: _principalName,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeDescribeDelegationTokenOwnerInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeDelegationTokenRequestDescribeDelegationTokenOwner> {
   const flexible = version >= 2;
   const _principalType = r.string(flexible);
   const _principalName = r.string(flexible);

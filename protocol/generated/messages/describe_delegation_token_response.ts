@@ -48,6 +48,22 @@ export function encodeDescribeDelegationTokenResponse(
   }
 }
 
+/** Like {@link encodeDescribeDelegationTokenResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeDelegationTokenResponseInSlices(
+  w: Writer,
+  v: DescribeDelegationTokenResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeDelegationTokenResponse", version, 0, 3);
+  const flexible = version >= 2;
+  w.int16(v.errorCode);
+  yield* w.structArrayInSlices(v.tokens, flexible, (w, e) => encodeDescribedDelegationTokenInSlices(w, e, version));
+  w.int32(v.throttleTimeMs);
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link DescribeDelegationTokenResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeDelegationTokenResponse(r: Reader, version: number): DescribeDelegationTokenResponse {
   checkVersion("DescribeDelegationTokenResponse", version, 0, 3);
@@ -139,6 +155,39 @@ function encodeDescribedDelegationToken(
   }
 }
 
+function* encodeDescribedDelegationTokenInSlices(
+  w: Writer,
+  v: DescribeDelegationTokenResponseDescribedDelegationToken,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 2;
+  w.string(v.principalType, flexible);
+  w.string(v.principalName, flexible);
+  if (version === 3) {
+    w.string(v.tokenRequesterPrincipalType, flexible);
+  } else if (v.tokenRequesterPrincipalType !== "") {
+    throw notInVersion("DescribeDelegationTokenResponse.tokenRequesterPrincipalType", version);
+  }
+  if (version === 3) {
+    w.string(v.tokenRequesterPrincipalName, flexible);
+  } else if (v.tokenRequesterPrincipalName !== "") {
+    throw notInVersion("DescribeDelegationTokenResponse.tokenRequesterPrincipalName", version);
+  }
+  w.int64(v.issueTimestamp);
+  w.int64(v.expiryTimestamp);
+  w.int64(v.maxTimestamp);
+  w.string(v.tokenId, flexible);
+  w.bytes(v.hmac, flexible);
+  yield* w.structArrayInSlices(
+    v.renewers,
+    flexible,
+    (w, e) => encodeDescribedDelegationTokenRenewerInSlices(w, e, version),
+  );
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeDescribedDelegationToken(
   r: Reader,
   version: number,
@@ -203,6 +252,19 @@ function encodeDescribedDelegationTokenRenewer(
   v: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer,
   version: number,
 ): void {
+  const flexible = version >= 2;
+  w.string(v.principalType, flexible);
+  w.string(v.principalName, flexible);
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeDescribedDelegationTokenRenewerInSlices(
+  w: Writer,
+  v: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 2;
   w.string(v.principalType, flexible);
   w.string(v.principalName, flexible);

@@ -65,6 +65,30 @@ export function decodeDescribeGroupsRequest(r: Reader, version: number): Describ
   return v;
 }
 
+/** Like {@link decodeDescribeGroupsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeGroupsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeGroupsRequest> {
+  checkVersion("DescribeGroupsRequest", version, 0, 5);
+  const flexible = version === 5;
+  const _groups = yield* r.arrayInSlices(flexible, (r) => r.string(flexible));
+  let _includeAuthorizedOperations: boolean = false;
+  if (version >= 3) {
+    _includeAuthorizedOperations = r.bool();
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version === 5) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DescribeGroupsRequest = {
+    groups: _groups,
+    includeAuthorizedOperations: _includeAuthorizedOperations,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of DescribeGroupsRequest: types, version ranges, nullability, tags and defaults. */
 export const describeGroupsRequestSchema: MessageSchema = {
   name: "DescribeGroupsRequest",

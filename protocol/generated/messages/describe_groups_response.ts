@@ -42,6 +42,23 @@ export function encodeDescribeGroupsResponse(w: Writer, v: DescribeGroupsRespons
   }
 }
 
+/** Like {@link encodeDescribeGroupsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeGroupsResponseInSlices(
+  w: Writer,
+  v: DescribeGroupsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeGroupsResponse", version, 0, 5);
+  const flexible = version === 5;
+  if (version >= 1) {
+    w.int32(v.throttleTimeMs);
+  }
+  yield* w.structArrayInSlices(v.groups, flexible, (w, e) => encodeDescribedGroupInSlices(w, e, version));
+  if (version === 5) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link DescribeGroupsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeGroupsResponse(r: Reader, version: number): DescribeGroupsResponse {
   checkVersion("DescribeGroupsResponse", version, 0, 5);
@@ -114,6 +131,28 @@ function encodeDescribedGroup(w: Writer, v: DescribeGroupsResponseDescribedGroup
   }
 }
 
+function* encodeDescribedGroupInSlices(
+  w: Writer,
+  v: DescribeGroupsResponseDescribedGroup,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 5;
+  w.int16(v.errorCode);
+  w.string(v.groupId, flexible);
+  w.string(v.groupState, flexible);
+  w.string(v.protocolType, flexible);
+  w.string(v.protocolData, flexible);
+  yield* w.structArrayInSlices(v.members, flexible, (w, e) => encodeDescribedGroupMemberInSlices(w, e, version));
+  if (version >= 3) {
+    w.int32(v.authorizedOperations);
+  } else if (v.authorizedOperations !== -2147483648) {
+    throw notInVersion("DescribeGroupsResponse.authorizedOperations", version);
+  }
+  if (version === 5) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeDescribedGroup(r: Reader, version: number): DescribeGroupsResponseDescribedGroup {
   const flexible = version === 5;
   const _errorCode = r.int16();
@@ -174,6 +213,25 @@ export function defaultDescribeGroupsResponseDescribedGroupMember(): DescribeGro
 }
 
 function encodeDescribedGroupMember(w: Writer, v: DescribeGroupsResponseDescribedGroupMember, version: number): void {
+  const flexible = version === 5;
+  w.string(v.memberId, flexible);
+  if (version >= 4) {
+    w.nullableString(v.groupInstanceId, flexible);
+  }
+  w.string(v.clientId, flexible);
+  w.string(v.clientHost, flexible);
+  w.bytes(v.memberMetadata, flexible);
+  w.bytes(v.memberAssignment, flexible);
+  if (version === 5) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeDescribedGroupMemberInSlices(
+  w: Writer,
+  v: DescribeGroupsResponseDescribedGroupMember,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 5;
   w.string(v.memberId, flexible);
   if (version >= 4) {

@@ -52,6 +52,28 @@ export function decodeDescribeLogDirsRequest(r: Reader, version: number): Descri
   return v;
 }
 
+/** Like {@link decodeDescribeLogDirsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeLogDirsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeLogDirsRequest> {
+  checkVersion("DescribeLogDirsRequest", version, 0, 4);
+  const flexible = version >= 2;
+  const _topics = yield* r.nullableStructArrayInSlices(
+    flexible,
+    (r) => decodeDescribableLogDirTopicInSlices(r, version),
+  );
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DescribeLogDirsRequest = {
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DescribeLogDirsRequest's DescribableLogDirTopic struct. */
 export interface DescribeLogDirsRequestDescribableLogDirTopic {
   /** The topic name */
@@ -87,6 +109,25 @@ function decodeDescribableLogDirTopic(r: Reader, version: number): DescribeLogDi
   const flexible = version >= 2;
   const _topic = r.string(flexible);
   const _partitions = r.array(flexible, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: DescribeLogDirsRequestDescribableLogDirTopic = {
+    topic: _topic,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeDescribableLogDirTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeLogDirsRequestDescribableLogDirTopic> {
+  const flexible = version >= 2;
+  const _topic = r.string(flexible);
+  const _partitions = yield* r.arrayInSlices(flexible, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   if (version >= 2) {
     _unknown = r.taggedFields(null);

@@ -46,6 +46,24 @@ export function encodeDescribeLogDirsResponse(w: Writer, v: DescribeLogDirsRespo
   }
 }
 
+/** Like {@link encodeDescribeLogDirsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeLogDirsResponseInSlices(
+  w: Writer,
+  v: DescribeLogDirsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeLogDirsResponse", version, 0, 4);
+  const flexible = version >= 2;
+  w.int32(v.throttleTimeMs);
+  if (version >= 3) {
+    w.int16(v.errorCode);
+  }
+  yield* w.structArrayInSlices(v.results, flexible, (w, e) => encodeDescribeLogDirsResultInSlices(w, e, version));
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link DescribeLogDirsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeLogDirsResponse(r: Reader, version: number): DescribeLogDirsResponse {
   checkVersion("DescribeLogDirsResponse", version, 0, 4);
@@ -116,6 +134,26 @@ function encodeDescribeLogDirsResult(
   }
 }
 
+function* encodeDescribeLogDirsResultInSlices(
+  w: Writer,
+  v: DescribeLogDirsResponseDescribeLogDirsResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 2;
+  w.int16(v.errorCode);
+  w.string(v.logDir, flexible);
+  yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeDescribeLogDirsTopicInSlices(w, e, version));
+  if (version === 4) {
+    w.int64(v.totalBytes);
+  }
+  if (version === 4) {
+    w.int64(v.usableBytes);
+  }
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeDescribeLogDirsResult(r: Reader, version: number): DescribeLogDirsResponseDescribeLogDirsResult {
   const flexible = version >= 2;
   const _errorCode = r.int16();
@@ -170,6 +208,19 @@ function encodeDescribeLogDirsTopic(w: Writer, v: DescribeLogDirsResponseDescrib
   }
 }
 
+function* encodeDescribeLogDirsTopicInSlices(
+  w: Writer,
+  v: DescribeLogDirsResponseDescribeLogDirsTopic,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 2;
+  w.string(v.name, flexible);
+  yield* w.structArrayInSlices(v.partitions, flexible, (w, e) => encodeDescribeLogDirsPartitionInSlices(w, e, version));
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeDescribeLogDirsTopic(r: Reader, version: number): DescribeLogDirsResponseDescribeLogDirsTopic {
   const flexible = version >= 2;
   const _name = r.string(flexible);
@@ -215,6 +266,21 @@ function encodeDescribeLogDirsPartition(
   v: DescribeLogDirsResponseDescribeLogDirsPartition,
   version: number,
 ): void {
+  const flexible = version >= 2;
+  w.int32(v.partitionIndex);
+  w.int64(v.partitionSize);
+  w.int64(v.offsetLag);
+  w.bool(v.isFutureKey);
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeDescribeLogDirsPartitionInSlices(
+  w: Writer,
+  v: DescribeLogDirsResponseDescribeLogDirsPartition,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 2;
   w.int32(v.partitionIndex);
   w.int64(v.partitionSize);

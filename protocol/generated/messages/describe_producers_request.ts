@@ -45,6 +45,22 @@ export function decodeDescribeProducersRequest(r: Reader, version: number): Desc
   return v;
 }
 
+/** Like {@link decodeDescribeProducersRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeProducersRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeProducersRequest> {
+  checkVersion("DescribeProducersRequest", version, 0, 0);
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeTopicRequestInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeProducersRequest = {
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DescribeProducersRequest's TopicRequest struct. */
 export interface DescribeProducersRequestTopicRequest {
   /** The topic name. */
@@ -72,6 +88,22 @@ function encodeTopicRequest(w: Writer, v: DescribeProducersRequestTopicRequest, 
 function decodeTopicRequest(r: Reader, version: number): DescribeProducersRequestTopicRequest {
   const _name = r.string(true);
   const _partitionIndexes = r.array(true, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeProducersRequestTopicRequest = {
+    name: _name,
+    partitionIndexes: _partitionIndexes,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeTopicRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeProducersRequestTopicRequest> {
+  const _name = r.string(true);
+  const _partitionIndexes = yield* r.arrayInSlices(true, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: DescribeProducersRequestTopicRequest = {

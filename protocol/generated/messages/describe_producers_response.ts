@@ -37,6 +37,18 @@ export function encodeDescribeProducersResponse(w: Writer, v: DescribeProducersR
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeDescribeProducersResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeProducersResponseInSlices(
+  w: Writer,
+  v: DescribeProducersResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeProducersResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.topics, true, (w, e) => encodeTopicResponseInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link DescribeProducersResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeProducersResponse(r: Reader, version: number): DescribeProducersResponse {
   checkVersion("DescribeProducersResponse", version, 0, 0);
@@ -73,6 +85,16 @@ export function defaultDescribeProducersResponseTopicResponse(): DescribeProduce
 function encodeTopicResponse(w: Writer, v: DescribeProducersResponseTopicResponse, version: number): void {
   w.string(v.name, true);
   w.array(v.partitions, true, (w, e) => encodePartitionResponse(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeTopicResponseInSlices(
+  w: Writer,
+  v: DescribeProducersResponseTopicResponse,
+  version: number,
+): Generator<void, void> {
+  w.string(v.name, true);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionResponseInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -120,6 +142,18 @@ function encodePartitionResponse(w: Writer, v: DescribeProducersResponsePartitio
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodePartitionResponseInSlices(
+  w: Writer,
+  v: DescribeProducersResponsePartitionResponse,
+  version: number,
+): Generator<void, void> {
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  yield* w.structArrayInSlices(v.activeProducers, true, (w, e) => encodeProducerStateInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodePartitionResponse(r: Reader, version: number): DescribeProducersResponsePartitionResponse {
   const _partitionIndex = r.int32();
   const _errorCode = r.int16();
@@ -162,6 +196,20 @@ export function defaultDescribeProducersResponseProducerState(): DescribeProduce
 }
 
 function encodeProducerState(w: Writer, v: DescribeProducersResponseProducerState, version: number): void {
+  w.int64(v.producerId);
+  w.int32(v.producerEpoch);
+  w.int32(v.lastSequence);
+  w.int64(v.lastTimestamp);
+  w.int32(v.coordinatorEpoch);
+  w.int64(v.currentTxnStartOffset);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeProducerStateInSlices(
+  w: Writer,
+  v: DescribeProducersResponseProducerState,
+  version: number,
+): Generator<void, void> {
   w.int64(v.producerId);
   w.int32(v.producerEpoch);
   w.int32(v.lastSequence);

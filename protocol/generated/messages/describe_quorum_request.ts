@@ -45,6 +45,22 @@ export function decodeDescribeQuorumRequest(r: Reader, version: number): Describ
   return v;
 }
 
+/** Like {@link decodeDescribeQuorumRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeQuorumRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeQuorumRequest> {
+  checkVersion("DescribeQuorumRequest", version, 0, 2);
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeTopicDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeQuorumRequest = {
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DescribeQuorumRequest's TopicData struct. */
 export interface DescribeQuorumRequestTopicData {
   /** The topic name. */
@@ -81,6 +97,19 @@ function decodeTopicData(r: Reader, version: number): DescribeQuorumRequestTopic
   return v;
 }
 
+function* decodeTopicDataInSlices(r: Reader, version: number): Generator<void, DescribeQuorumRequestTopicData> {
+  const _topicName = r.string(true);
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodePartitionDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeQuorumRequestTopicData = {
+    topicName: _topicName,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DescribeQuorumRequest's PartitionData struct. */
 export interface DescribeQuorumRequestPartitionData {
   /** The partition index. */
@@ -102,6 +131,17 @@ function encodePartitionData(w: Writer, v: DescribeQuorumRequestPartitionData, v
 }
 
 function decodePartitionData(r: Reader, version: number): DescribeQuorumRequestPartitionData {
+  const _partitionIndex = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeQuorumRequestPartitionData = {
+    partitionIndex: _partitionIndex,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodePartitionDataInSlices(r: Reader, version: number): Generator<void, DescribeQuorumRequestPartitionData> {
   const _partitionIndex = r.int32();
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);

@@ -49,6 +49,26 @@ export function encodeDescribeQuorumResponse(w: Writer, v: DescribeQuorumRespons
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeDescribeQuorumResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeQuorumResponseInSlices(
+  w: Writer,
+  v: DescribeQuorumResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeQuorumResponse", version, 0, 2);
+  w.int16(v.errorCode);
+  if (version === 2) {
+    w.nullableString(v.errorMessage, true);
+  }
+  yield* w.structArrayInSlices(v.topics, true, (w, e) => encodeTopicDataInSlices(w, e, version));
+  if (version === 2) {
+    yield* w.structArrayInSlices(v.nodes, true, (w, e) => encodeNodeInSlices(w, e, version));
+  } else if (v.nodes !== null && v.nodes.length !== 0) {
+    throw notInVersion("DescribeQuorumResponse.nodes", version);
+  }
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link DescribeQuorumResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeQuorumResponse(r: Reader, version: number): DescribeQuorumResponse {
   checkVersion("DescribeQuorumResponse", version, 0, 2);
@@ -94,6 +114,16 @@ export function defaultDescribeQuorumResponseTopicData(): DescribeQuorumResponse
 function encodeTopicData(w: Writer, v: DescribeQuorumResponseTopicData, version: number): void {
   w.string(v.topicName, true);
   w.array(v.partitions, true, (w, e) => encodePartitionData(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeTopicDataInSlices(
+  w: Writer,
+  v: DescribeQuorumResponseTopicData,
+  version: number,
+): Generator<void, void> {
+  w.string(v.topicName, true);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionDataInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -153,6 +183,24 @@ function encodePartitionData(w: Writer, v: DescribeQuorumResponsePartitionData, 
   w.int64(v.highWatermark);
   w.array(v.currentVoters, true, (w, e) => encodeReplicaState(w, e, version));
   w.array(v.observers, true, (w, e) => encodeReplicaState(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodePartitionDataInSlices(
+  w: Writer,
+  v: DescribeQuorumResponsePartitionData,
+  version: number,
+): Generator<void, void> {
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  if (version === 2) {
+    w.nullableString(v.errorMessage, true);
+  }
+  w.int32(v.leaderId);
+  w.int32(v.leaderEpoch);
+  w.int64(v.highWatermark);
+  yield* w.structArrayInSlices(v.currentVoters, true, (w, e) => encodeReplicaStateInSlices(w, e, version));
+  yield* w.structArrayInSlices(v.observers, true, (w, e) => encodeReplicaStateInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -226,6 +274,27 @@ function encodeReplicaState(w: Writer, v: DescribeQuorumResponseReplicaState, ve
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeReplicaStateInSlices(
+  w: Writer,
+  v: DescribeQuorumResponseReplicaState,
+  version: number,
+): Generator<void, void> {
+  w.int32(v.replicaId);
+  if (version === 2) {
+    w.uuid(v.replicaDirectoryId);
+  } else if (v.replicaDirectoryId !== ZERO_UUID) {
+    throw notInVersion("DescribeQuorumResponse.replicaDirectoryId", version);
+  }
+  w.int64(v.logEndOffset);
+  if (version >= 1) {
+    w.int64(v.lastFetchTimestamp);
+  }
+  if (version >= 1) {
+    w.int64(v.lastCaughtUpTimestamp);
+  }
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeReplicaState(r: Reader, version: number): DescribeQuorumResponseReplicaState {
   const _replicaId = r.int32();
   let _replicaDirectoryId: string = ZERO_UUID;
@@ -278,6 +347,12 @@ function encodeNode(w: Writer, v: DescribeQuorumResponseNode, version: number): 
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeNodeInSlices(w: Writer, v: DescribeQuorumResponseNode, version: number): Generator<void, void> {
+  w.int32(v.nodeId);
+  yield* w.structArrayInSlices(v.listeners, true, (w, e) => encodeListenerInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeNode(r: Reader, version: number): DescribeQuorumResponseNode {
   const _nodeId = r.int32();
   const _listeners = r.array(true, (r) => decodeListener(r, version));
@@ -313,6 +388,13 @@ export function defaultDescribeQuorumResponseListener(): DescribeQuorumResponseL
 }
 
 function encodeListener(w: Writer, v: DescribeQuorumResponseListener, version: number): void {
+  w.string(v.name, true);
+  w.string(v.host, true);
+  w.uint16(v.port);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeListenerInSlices(w: Writer, v: DescribeQuorumResponseListener, version: number): Generator<void, void> {
   w.string(v.name, true);
   w.string(v.host, true);
   w.uint16(v.port);

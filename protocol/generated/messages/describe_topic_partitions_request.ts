@@ -67,6 +67,26 @@ export function decodeDescribeTopicPartitionsRequest(r: Reader, version: number)
   return v;
 }
 
+/** Like {@link decodeDescribeTopicPartitionsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeTopicPartitionsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeTopicPartitionsRequest> {
+  checkVersion("DescribeTopicPartitionsRequest", version, 0, 0);
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeTopicRequestInSlices(r, version));
+  const _responsePartitionLimit = r.int32();
+  const _cursor = r.int8() < 0 ? null : (yield* decodeCursorInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeTopicPartitionsRequest = {
+    topics: _topics,
+    responsePartitionLimit: _responsePartitionLimit,
+    cursor: _cursor,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DescribeTopicPartitionsRequest's TopicRequest struct. */
 export interface DescribeTopicPartitionsRequestTopicRequest {
   /** The topic name */
@@ -88,6 +108,20 @@ function encodeTopicRequest(w: Writer, v: DescribeTopicPartitionsRequestTopicReq
 }
 
 function decodeTopicRequest(r: Reader, version: number): DescribeTopicPartitionsRequestTopicRequest {
+  const _name = r.string(true);
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeTopicPartitionsRequestTopicRequest = {
+    name: _name,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeTopicRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeTopicPartitionsRequestTopicRequest> {
   const _name = r.string(true);
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
@@ -123,6 +157,19 @@ function encodeCursor(w: Writer, v: DescribeTopicPartitionsRequestCursor, versio
 }
 
 function decodeCursor(r: Reader, version: number): DescribeTopicPartitionsRequestCursor {
+  const _topicName = r.string(true);
+  const _partitionIndex = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeTopicPartitionsRequestCursor = {
+    topicName: _topicName,
+    partitionIndex: _partitionIndex,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeCursorInSlices(r: Reader, version: number): Generator<void, DescribeTopicPartitionsRequestCursor> {
   const _topicName = r.string(true);
   const _partitionIndex = r.int32();
   let _unknown: TaggedField[] | undefined;

@@ -50,6 +50,28 @@ export function encodeDescribeTopicPartitionsResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeDescribeTopicPartitionsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeTopicPartitionsResponseInSlices(
+  w: Writer,
+  v: DescribeTopicPartitionsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeTopicPartitionsResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(
+    v.topics,
+    true,
+    (w, e) => encodeDescribeTopicPartitionsResponseTopicInSlices(w, e, version),
+  );
+  if (v.nextCursor === null) {
+    w.int8(-1);
+  } else {
+    w.int8(1);
+    yield* encodeCursorInSlices(w, v.nextCursor, version);
+  }
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link DescribeTopicPartitionsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeTopicPartitionsResponse(r: Reader, version: number): DescribeTopicPartitionsResponse {
   checkVersion("DescribeTopicPartitionsResponse", version, 0, 0);
@@ -107,6 +129,24 @@ function encodeDescribeTopicPartitionsResponseTopic(
   w.uuid(v.topicId);
   w.bool(v.isInternal);
   w.array(v.partitions, true, (w, e) => encodeDescribeTopicPartitionsResponsePartition(w, e, version));
+  w.int32(v.topicAuthorizedOperations);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeDescribeTopicPartitionsResponseTopicInSlices(
+  w: Writer,
+  v: DescribeTopicPartitionsResponseTopic,
+  version: number,
+): Generator<void, void> {
+  w.int16(v.errorCode);
+  w.nullableString(v.name, true);
+  w.uuid(v.topicId);
+  w.bool(v.isInternal);
+  yield* w.structArrayInSlices(
+    v.partitions,
+    true,
+    (w, e) => encodeDescribeTopicPartitionsResponsePartitionInSlices(w, e, version),
+  );
   w.int32(v.topicAuthorizedOperations);
   w.taggedFields(null, v.unknownTaggedFields);
 }
@@ -188,6 +228,23 @@ function encodeDescribeTopicPartitionsResponsePartition(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeDescribeTopicPartitionsResponsePartitionInSlices(
+  w: Writer,
+  v: DescribeTopicPartitionsResponsePartition,
+  version: number,
+): Generator<void, void> {
+  w.int16(v.errorCode);
+  w.int32(v.partitionIndex);
+  w.int32(v.leaderId);
+  w.int32(v.leaderEpoch);
+  w.array(v.replicaNodes, true, (w, e) => w.int32(e));
+  w.array(v.isrNodes, true, (w, e) => w.int32(e));
+  w.nullableArray(v.eligibleLeaderReplicas, true, (w, e) => w.int32(e));
+  w.nullableArray(v.lastKnownElr, true, (w, e) => w.int32(e));
+  w.array(v.offlineReplicas, true, (w, e) => w.int32(e));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeDescribeTopicPartitionsResponsePartition(
   r: Reader,
   version: number,
@@ -237,6 +294,16 @@ export function defaultDescribeTopicPartitionsResponseCursor(): DescribeTopicPar
 }
 
 function encodeCursor(w: Writer, v: DescribeTopicPartitionsResponseCursor, version: number): void {
+  w.string(v.topicName, true);
+  w.int32(v.partitionIndex);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeCursorInSlices(
+  w: Writer,
+  v: DescribeTopicPartitionsResponseCursor,
+  version: number,
+): Generator<void, void> {
   w.string(v.topicName, true);
   w.int32(v.partitionIndex);
   w.taggedFields(null, v.unknownTaggedFields);

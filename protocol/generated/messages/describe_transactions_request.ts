@@ -46,6 +46,22 @@ export function decodeDescribeTransactionsRequest(r: Reader, version: number): D
   return v;
 }
 
+/** Like {@link decodeDescribeTransactionsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeTransactionsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeTransactionsRequest> {
+  checkVersion("DescribeTransactionsRequest", version, 0, 0);
+  const _transactionalIds = yield* r.arrayInSlices(true, (r) => r.string(true));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeTransactionsRequest = {
+    transactionalIds: _transactionalIds,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of DescribeTransactionsRequest: types, version ranges, nullability, tags and defaults. */
 export const describeTransactionsRequestSchema: MessageSchema = {
   name: "DescribeTransactionsRequest",

@@ -36,6 +36,18 @@ export function encodeDescribeTransactionsResponse(w: Writer, v: DescribeTransac
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeDescribeTransactionsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeTransactionsResponseInSlices(
+  w: Writer,
+  v: DescribeTransactionsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeTransactionsResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.transactionStates, true, (w, e) => encodeTransactionStateInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link DescribeTransactionsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeTransactionsResponse(r: Reader, version: number): DescribeTransactionsResponse {
   checkVersion("DescribeTransactionsResponse", version, 0, 0);
@@ -92,6 +104,22 @@ function encodeTransactionState(w: Writer, v: DescribeTransactionsResponseTransa
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeTransactionStateInSlices(
+  w: Writer,
+  v: DescribeTransactionsResponseTransactionState,
+  version: number,
+): Generator<void, void> {
+  w.int16(v.errorCode);
+  w.string(v.transactionalId, true);
+  w.string(v.transactionState, true);
+  w.int32(v.transactionTimeoutMs);
+  w.int64(v.transactionStartTimeMs);
+  w.int64(v.producerId);
+  w.int16(v.producerEpoch);
+  yield* w.structArrayInSlices(v.topics, true, (w, e) => encodeTopicDataInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeTransactionState(r: Reader, version: number): DescribeTransactionsResponseTransactionState {
   const _errorCode = r.int16();
   const _transactionalId = r.string(true);
@@ -134,6 +162,16 @@ export function defaultDescribeTransactionsResponseTopicData(): DescribeTransact
 }
 
 function encodeTopicData(w: Writer, v: DescribeTransactionsResponseTopicData, version: number): void {
+  w.string(v.topic, true);
+  w.array(v.partitions, true, (w, e) => w.int32(e));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeTopicDataInSlices(
+  w: Writer,
+  v: DescribeTransactionsResponseTopicData,
+  version: number,
+): Generator<void, void> {
   w.string(v.topic, true);
   w.array(v.partitions, true, (w, e) => w.int32(e));
   w.taggedFields(null, v.unknownTaggedFields);

@@ -53,6 +53,22 @@ export function decodeDescribeUserScramCredentialsRequest(
   return v;
 }
 
+/** Like {@link decodeDescribeUserScramCredentialsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeDescribeUserScramCredentialsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeUserScramCredentialsRequest> {
+  checkVersion("DescribeUserScramCredentialsRequest", version, 0, 0);
+  const _users = yield* r.nullableStructArrayInSlices(true, (r) => decodeUserNameInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeUserScramCredentialsRequest = {
+    users: _users,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** DescribeUserScramCredentialsRequest's UserName struct. */
 export interface DescribeUserScramCredentialsRequestUserName {
   /** The user name. */
@@ -74,6 +90,20 @@ function encodeUserName(w: Writer, v: DescribeUserScramCredentialsRequestUserNam
 }
 
 function decodeUserName(r: Reader, version: number): DescribeUserScramCredentialsRequestUserName {
+  const _name = r.string(true);
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: DescribeUserScramCredentialsRequestUserName = {
+    name: _name,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeUserNameInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, DescribeUserScramCredentialsRequestUserName> {
   const _name = r.string(true);
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);

@@ -49,6 +49,24 @@ export function encodeDescribeUserScramCredentialsResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeDescribeUserScramCredentialsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeDescribeUserScramCredentialsResponseInSlices(
+  w: Writer,
+  v: DescribeUserScramCredentialsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("DescribeUserScramCredentialsResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  yield* w.structArrayInSlices(
+    v.results,
+    true,
+    (w, e) => encodeDescribeUserScramCredentialsResultInSlices(w, e, version),
+  );
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link DescribeUserScramCredentialsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeDescribeUserScramCredentialsResponse(
   r: Reader,
@@ -107,6 +125,18 @@ function encodeDescribeUserScramCredentialsResult(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeDescribeUserScramCredentialsResultInSlices(
+  w: Writer,
+  v: DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult,
+  version: number,
+): Generator<void, void> {
+  w.string(v.user, true);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  yield* w.structArrayInSlices(v.credentialInfos, true, (w, e) => encodeCredentialInfoInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeDescribeUserScramCredentialsResult(
   r: Reader,
   version: number,
@@ -146,6 +176,16 @@ export function defaultDescribeUserScramCredentialsResponseCredentialInfo(): Des
 }
 
 function encodeCredentialInfo(w: Writer, v: DescribeUserScramCredentialsResponseCredentialInfo, version: number): void {
+  w.int8(v.mechanism);
+  w.int32(v.iterations);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeCredentialInfoInSlices(
+  w: Writer,
+  v: DescribeUserScramCredentialsResponseCredentialInfo,
+  version: number,
+): Generator<void, void> {
   w.int8(v.mechanism);
   w.int32(v.iterations);
   w.taggedFields(null, v.unknownTaggedFields);

@@ -71,6 +71,32 @@ export function decodeElectLeadersRequest(r: Reader, version: number): ElectLead
   return v;
 }
 
+/** Like {@link decodeElectLeadersRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeElectLeadersRequestInSlices(r: Reader, version: number): Generator<void, ElectLeadersRequest> {
+  checkVersion("ElectLeadersRequest", version, 0, 2);
+  const flexible = version === 2;
+  let _electionType: number = 0;
+  if (version >= 1) {
+    _electionType = r.int8();
+  }
+  const _topicPartitions = yield* r.nullableStructArrayInSlices(
+    flexible,
+    (r) => decodeTopicPartitionsInSlices(r, version),
+  );
+  const _timeoutMs = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ElectLeadersRequest = {
+    electionType: _electionType,
+    topicPartitions: _topicPartitions,
+    timeoutMs: _timeoutMs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ElectLeadersRequest's TopicPartitions struct. */
 export interface ElectLeadersRequestTopicPartitions {
   /** The name of a topic. */
@@ -102,6 +128,25 @@ function decodeTopicPartitions(r: Reader, version: number): ElectLeadersRequestT
   const flexible = version === 2;
   const _topic = r.string(flexible);
   const _partitions = r.array(flexible, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ElectLeadersRequestTopicPartitions = {
+    topic: _topic,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeTopicPartitionsInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ElectLeadersRequestTopicPartitions> {
+  const flexible = version === 2;
+  const _topic = r.string(flexible);
+  const _partitions = yield* r.arrayInSlices(flexible, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   if (version === 2) {
     _unknown = r.taggedFields(null);

@@ -48,6 +48,30 @@ export function encodeElectLeadersResponse(w: Writer, v: ElectLeadersResponse, v
   }
 }
 
+/** Like {@link encodeElectLeadersResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeElectLeadersResponseInSlices(
+  w: Writer,
+  v: ElectLeadersResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ElectLeadersResponse", version, 0, 2);
+  const flexible = version === 2;
+  w.int32(v.throttleTimeMs);
+  if (version >= 1) {
+    w.int16(v.errorCode);
+  } else if (v.errorCode !== 0) {
+    throw notInVersion("ElectLeadersResponse.errorCode", version);
+  }
+  yield* w.structArrayInSlices(
+    v.replicaElectionResults,
+    flexible,
+    (w, e) => encodeReplicaElectionResultInSlices(w, e, version),
+  );
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link ElectLeadersResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeElectLeadersResponse(r: Reader, version: number): ElectLeadersResponse {
   checkVersion("ElectLeadersResponse", version, 0, 2);
@@ -98,6 +122,19 @@ function encodeReplicaElectionResult(w: Writer, v: ElectLeadersResponseReplicaEl
   }
 }
 
+function* encodeReplicaElectionResultInSlices(
+  w: Writer,
+  v: ElectLeadersResponseReplicaElectionResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 2;
+  w.string(v.topic, flexible);
+  yield* w.structArrayInSlices(v.partitionResult, flexible, (w, e) => encodePartitionResultInSlices(w, e, version));
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeReplicaElectionResult(r: Reader, version: number): ElectLeadersResponseReplicaElectionResult {
   const flexible = version === 2;
   const _topic = r.string(flexible);
@@ -136,6 +173,20 @@ export function defaultElectLeadersResponsePartitionResult(): ElectLeadersRespon
 }
 
 function encodePartitionResult(w: Writer, v: ElectLeadersResponsePartitionResult, version: number): void {
+  const flexible = version === 2;
+  w.int32(v.partitionId);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodePartitionResultInSlices(
+  w: Writer,
+  v: ElectLeadersResponsePartitionResult,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 2;
   w.int32(v.partitionId);
   w.int16(v.errorCode);

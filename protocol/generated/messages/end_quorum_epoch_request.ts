@@ -67,6 +67,32 @@ export function decodeEndQuorumEpochRequest(r: Reader, version: number): EndQuor
   return v;
 }
 
+/** Like {@link decodeEndQuorumEpochRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeEndQuorumEpochRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, EndQuorumEpochRequest> {
+  checkVersion("EndQuorumEpochRequest", version, 0, 1);
+  const flexible = version === 1;
+  const _clusterId = r.nullableString(flexible);
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeTopicDataInSlices(r, version));
+  let _leaderEndpoints: EndQuorumEpochRequestLeaderEndpoint[] = [];
+  if (version === 1) {
+    _leaderEndpoints = yield* r.structArrayInSlices(flexible, (r) => decodeLeaderEndpointInSlices(r, version));
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: EndQuorumEpochRequest = {
+    clusterId: _clusterId,
+    topics: _topics,
+    leaderEndpoints: _leaderEndpoints,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** EndQuorumEpochRequest's TopicData struct. */
 export interface EndQuorumEpochRequestTopicData {
   /** The topic name. */
@@ -97,6 +123,22 @@ function decodeTopicData(r: Reader, version: number): EndQuorumEpochRequestTopic
   const flexible = version === 1;
   const _topicName = r.string(flexible);
   const _partitions = r.array(flexible, (r) => decodePartitionData(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: EndQuorumEpochRequestTopicData = {
+    topicName: _topicName,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeTopicDataInSlices(r: Reader, version: number): Generator<void, EndQuorumEpochRequestTopicData> {
+  const flexible = version === 1;
+  const _topicName = r.string(flexible);
+  const _partitions = yield* r.structArrayInSlices(flexible, (r) => decodePartitionDataInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   if (version === 1) {
     _unknown = r.taggedFields(null);
@@ -180,6 +222,34 @@ function decodePartitionData(r: Reader, version: number): EndQuorumEpochRequestP
   return v;
 }
 
+function* decodePartitionDataInSlices(r: Reader, version: number): Generator<void, EndQuorumEpochRequestPartitionData> {
+  const flexible = version === 1;
+  const _partitionIndex = r.int32();
+  const _leaderId = r.int32();
+  const _leaderEpoch = r.int32();
+  let _preferredSuccessors: number[] = [];
+  if (version === 0) {
+    _preferredSuccessors = yield* r.arrayInSlices(flexible, (r) => r.int32());
+  }
+  let _preferredCandidates: EndQuorumEpochRequestReplicaInfo[] = [];
+  if (version === 1) {
+    _preferredCandidates = yield* r.structArrayInSlices(flexible, (r) => decodeReplicaInfoInSlices(r, version));
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: EndQuorumEpochRequestPartitionData = {
+    partitionIndex: _partitionIndex,
+    leaderId: _leaderId,
+    leaderEpoch: _leaderEpoch,
+    preferredSuccessors: _preferredSuccessors,
+    preferredCandidates: _preferredCandidates,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** EndQuorumEpochRequest's ReplicaInfo struct. */
 export interface EndQuorumEpochRequestReplicaInfo {
   candidateId: number;
@@ -203,6 +273,19 @@ function encodeReplicaInfo(w: Writer, v: EndQuorumEpochRequestReplicaInfo, versi
 }
 
 function decodeReplicaInfo(r: Reader, version: number): EndQuorumEpochRequestReplicaInfo {
+  const _candidateId = r.int32();
+  const _candidateDirectoryId = r.uuid();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: EndQuorumEpochRequestReplicaInfo = {
+    candidateId: _candidateId,
+    candidateDirectoryId: _candidateDirectoryId,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeReplicaInfoInSlices(r: Reader, version: number): Generator<void, EndQuorumEpochRequestReplicaInfo> {
   const _candidateId = r.int32();
   const _candidateDirectoryId = r.uuid();
   let _unknown: TaggedField[] | undefined;
@@ -244,6 +327,24 @@ function encodeLeaderEndpoint(w: Writer, v: EndQuorumEpochRequestLeaderEndpoint,
 }
 
 function decodeLeaderEndpoint(r: Reader, version: number): EndQuorumEpochRequestLeaderEndpoint {
+  const _name = r.string(true);
+  const _host = r.string(true);
+  const _port = r.uint16();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: EndQuorumEpochRequestLeaderEndpoint = {
+    name: _name,
+    host: _host,
+    port: _port,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeLeaderEndpointInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, EndQuorumEpochRequestLeaderEndpoint> {
   const _name = r.string(true);
   const _host = r.string(true);
   const _port = r.uint16();

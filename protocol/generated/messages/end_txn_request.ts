@@ -70,6 +70,28 @@ export function decodeEndTxnRequest(r: Reader, version: number): EndTxnRequest {
   return v;
 }
 
+/** Like {@link decodeEndTxnRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeEndTxnRequestInSlices(r: Reader, version: number): Generator<void, EndTxnRequest> {
+  checkVersion("EndTxnRequest", version, 0, 5);
+  const flexible = version >= 3;
+  const _transactionalId = r.string(flexible);
+  const _producerId = r.int64();
+  const _producerEpoch = r.int16();
+  const _committed = r.bool();
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 3) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: EndTxnRequest = {
+    transactionalId: _transactionalId,
+    producerId: _producerId,
+    producerEpoch: _producerEpoch,
+    committed: _committed,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of EndTxnRequest: types, version ranges, nullability, tags and defaults. */
 export const endTxnRequestSchema: MessageSchema = {
   name: "EndTxnRequest",

@@ -52,6 +52,23 @@ export function encodeEndTxnResponse(w: Writer, v: EndTxnResponse, version: numb
   }
 }
 
+/** Like {@link encodeEndTxnResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeEndTxnResponseInSlices(w: Writer, v: EndTxnResponse, version: number): Generator<void, void> {
+  checkVersion("EndTxnResponse", version, 0, 5);
+  const flexible = version >= 3;
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  if (version === 5) {
+    w.int64(v.producerId);
+  }
+  if (version === 5) {
+    w.int16(v.producerEpoch);
+  }
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link EndTxnResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeEndTxnResponse(r: Reader, version: number): EndTxnResponse {
   checkVersion("EndTxnResponse", version, 0, 5);

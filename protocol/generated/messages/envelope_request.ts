@@ -58,6 +58,23 @@ export function decodeEnvelopeRequest(r: Reader, version: number): EnvelopeReque
   return v;
 }
 
+/** Like {@link decodeEnvelopeRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeEnvelopeRequestInSlices(r: Reader, version: number): Generator<void, EnvelopeRequest> {
+  checkVersion("EnvelopeRequest", version, 0, 0);
+  const _requestData = r.bytes(true);
+  const _requestPrincipal = r.nullableBytes(true);
+  const _clientHostAddress = r.bytes(true);
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: EnvelopeRequest = {
+    requestData: _requestData,
+    requestPrincipal: _requestPrincipal,
+    clientHostAddress: _clientHostAddress,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of EnvelopeRequest: types, version ranges, nullability, tags and defaults. */
 export const envelopeRequestSchema: MessageSchema = {
   name: "EnvelopeRequest",

@@ -37,6 +37,18 @@ export function encodeEnvelopeResponse(w: Writer, v: EnvelopeResponse, version: 
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeEnvelopeResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeEnvelopeResponseInSlices(
+  w: Writer,
+  v: EnvelopeResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("EnvelopeResponse", version, 0, 0);
+  w.nullableBytes(v.responseData, true);
+  w.int16(v.errorCode);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link EnvelopeResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeEnvelopeResponse(r: Reader, version: number): EnvelopeResponse {
   checkVersion("EnvelopeResponse", version, 0, 0);

@@ -58,6 +58,27 @@ export function decodeExpireDelegationTokenRequest(r: Reader, version: number): 
   return v;
 }
 
+/** Like {@link decodeExpireDelegationTokenRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeExpireDelegationTokenRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ExpireDelegationTokenRequest> {
+  checkVersion("ExpireDelegationTokenRequest", version, 0, 2);
+  const flexible = version === 2;
+  const _hmac = r.bytes(flexible);
+  const _expiryTimePeriodMs = r.int64();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ExpireDelegationTokenRequest = {
+    hmac: _hmac,
+    expiryTimePeriodMs: _expiryTimePeriodMs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of ExpireDelegationTokenRequest: types, version ranges, nullability, tags and defaults. */
 export const expireDelegationTokenRequestSchema: MessageSchema = {
   name: "ExpireDelegationTokenRequest",

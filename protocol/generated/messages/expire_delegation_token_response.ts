@@ -48,6 +48,22 @@ export function encodeExpireDelegationTokenResponse(
   }
 }
 
+/** Like {@link encodeExpireDelegationTokenResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeExpireDelegationTokenResponseInSlices(
+  w: Writer,
+  v: ExpireDelegationTokenResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ExpireDelegationTokenResponse", version, 0, 2);
+  const flexible = version === 2;
+  w.int16(v.errorCode);
+  w.int64(v.expiryTimestampMs);
+  w.int32(v.throttleTimeMs);
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link ExpireDelegationTokenResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeExpireDelegationTokenResponse(r: Reader, version: number): ExpireDelegationTokenResponse {
   checkVersion("ExpireDelegationTokenResponse", version, 0, 2);

@@ -178,6 +178,75 @@ export function decodeFetchRequest(r: Reader, version: number): FetchRequest {
   return v;
 }
 
+/** Like {@link decodeFetchRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeFetchRequestInSlices(r: Reader, version: number): Generator<void, FetchRequest> {
+  checkVersion("FetchRequest", version, 0, 17);
+  const flexible = version >= 12;
+  let _clusterId: string | null = null;
+  let _replicaId: number = -1;
+  if (version <= 14) {
+    _replicaId = r.int32();
+  }
+  let _replicaState: FetchRequestReplicaState = defaultFetchRequestReplicaState();
+  const _maxWaitMs = r.int32();
+  const _minBytes = r.int32();
+  let _maxBytes: number = 2147483647;
+  if (version >= 3) {
+    _maxBytes = r.int32();
+  }
+  let _isolationLevel: number = 0;
+  if (version >= 4) {
+    _isolationLevel = r.int8();
+  }
+  let _sessionId: number = 0;
+  if (version >= 7) {
+    _sessionId = r.int32();
+  }
+  let _sessionEpoch: number = -1;
+  if (version >= 7) {
+    _sessionEpoch = r.int32();
+  }
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeFetchTopicInSlices(r, version));
+  let _forgottenTopicsData: FetchRequestForgottenTopic[] = [];
+  if (version >= 7) {
+    _forgottenTopicsData = yield* r.structArrayInSlices(flexible, (r) => decodeForgottenTopicInSlices(r, version));
+  }
+  let _rackId: string = "";
+  if (version >= 11) {
+    _rackId = r.string(flexible);
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 12) {
+    _unknown = r.taggedFields((tag, r) => {
+      if (tag === 0) {
+        _clusterId = r.nullableString(true);
+        return true;
+      }
+      if (tag === 1 && version >= 15) {
+        _replicaState = decodeReplicaState(r, version);
+        return true;
+      }
+      return false;
+    });
+  }
+  const v: FetchRequest = {
+    clusterId: _clusterId,
+    replicaId: _replicaId,
+    replicaState: _replicaState,
+    maxWaitMs: _maxWaitMs,
+    minBytes: _minBytes,
+    maxBytes: _maxBytes,
+    isolationLevel: _isolationLevel,
+    sessionId: _sessionId,
+    sessionEpoch: _sessionEpoch,
+    topics: _topics,
+    forgottenTopicsData: _forgottenTopicsData,
+    rackId: _rackId,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** FetchRequest's ReplicaState struct. */
 export interface FetchRequestReplicaState {
   /** The replica ID of the follower, or -1 if this request is from a consumer. */
@@ -203,6 +272,19 @@ function encodeReplicaState(w: Writer, v: FetchRequestReplicaState, version: num
 }
 
 function decodeReplicaState(r: Reader, version: number): FetchRequestReplicaState {
+  const _replicaId = r.int32();
+  const _replicaEpoch = r.int64();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: FetchRequestReplicaState = {
+    replicaId: _replicaId,
+    replicaEpoch: _replicaEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeReplicaStateInSlices(r: Reader, version: number): Generator<void, FetchRequestReplicaState> {
   const _replicaId = r.int32();
   const _replicaEpoch = r.int64();
   let _unknown: TaggedField[] | undefined;
@@ -261,6 +343,30 @@ function decodeFetchTopic(r: Reader, version: number): FetchRequestFetchTopic {
     _topicId = r.uuid();
   }
   const _partitions = r.array(flexible, (r) => decodeFetchPartition(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 12) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: FetchRequestFetchTopic = {
+    topic: _topic,
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeFetchTopicInSlices(r: Reader, version: number): Generator<void, FetchRequestFetchTopic> {
+  const flexible = version >= 12;
+  let _topic: string = "";
+  if (version <= 12) {
+    _topic = r.string(flexible);
+  }
+  let _topicId: string = ZERO_UUID;
+  if (version >= 13) {
+    _topicId = r.uuid();
+  }
+  const _partitions = yield* r.structArrayInSlices(flexible, (r) => decodeFetchPartitionInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   if (version >= 12) {
     _unknown = r.taggedFields(null);
@@ -375,6 +481,47 @@ function decodeFetchPartition(r: Reader, version: number): FetchRequestFetchPart
   return v;
 }
 
+function* decodeFetchPartitionInSlices(r: Reader, version: number): Generator<void, FetchRequestFetchPartition> {
+  const flexible = version >= 12;
+  const _partition = r.int32();
+  let _currentLeaderEpoch: number = -1;
+  if (version >= 9) {
+    _currentLeaderEpoch = r.int32();
+  }
+  const _fetchOffset = r.int64();
+  let _lastFetchedEpoch: number = -1;
+  if (version >= 12) {
+    _lastFetchedEpoch = r.int32();
+  }
+  let _logStartOffset: bigint = -1n;
+  if (version >= 5) {
+    _logStartOffset = r.int64();
+  }
+  const _partitionMaxBytes = r.int32();
+  let _replicaDirectoryId: string = ZERO_UUID;
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 12) {
+    _unknown = r.taggedFields((tag, r) => {
+      if (tag === 0 && version === 17) {
+        _replicaDirectoryId = r.uuid();
+        return true;
+      }
+      return false;
+    });
+  }
+  const v: FetchRequestFetchPartition = {
+    partition: _partition,
+    currentLeaderEpoch: _currentLeaderEpoch,
+    fetchOffset: _fetchOffset,
+    lastFetchedEpoch: _lastFetchedEpoch,
+    logStartOffset: _logStartOffset,
+    partitionMaxBytes: _partitionMaxBytes,
+    replicaDirectoryId: _replicaDirectoryId,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** FetchRequest's ForgottenTopic struct. */
 export interface FetchRequestForgottenTopic {
   /** The topic name. */
@@ -421,6 +568,30 @@ function decodeForgottenTopic(r: Reader, version: number): FetchRequestForgotten
     _topicId = r.uuid();
   }
   const _partitions = r.array(flexible, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 12) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: FetchRequestForgottenTopic = {
+    topic: _topic,
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeForgottenTopicInSlices(r: Reader, version: number): Generator<void, FetchRequestForgottenTopic> {
+  const flexible = version >= 12;
+  let _topic: string = "";
+  if (version <= 12) {
+    _topic = r.string(flexible);
+  }
+  let _topicId: string = ZERO_UUID;
+  if (version >= 13) {
+    _topicId = r.uuid();
+  }
+  const _partitions = yield* r.arrayInSlices(flexible, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   if (version >= 12) {
     _unknown = r.taggedFields(null);

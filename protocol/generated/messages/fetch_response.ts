@@ -68,6 +68,36 @@ export function encodeFetchResponse(w: Writer, v: FetchResponse, version: number
   }
 }
 
+/** Like {@link encodeFetchResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeFetchResponseInSlices(w: Writer, v: FetchResponse, version: number): Generator<void, void> {
+  checkVersion("FetchResponse", version, 0, 17);
+  const flexible = version >= 12;
+  if (version >= 1) {
+    w.int32(v.throttleTimeMs);
+  }
+  if (version >= 7) {
+    w.int16(v.errorCode);
+  }
+  if (version >= 7) {
+    w.int32(v.sessionId);
+  } else if (v.sessionId !== 0) {
+    throw notInVersion("FetchResponse.sessionId", version);
+  }
+  yield* w.structArrayInSlices(v.responses, flexible, (w, e) => encodeFetchableTopicResponseInSlices(w, e, version));
+  if (!(version >= 16) && v.nodeEndpoints !== null && v.nodeEndpoints.length !== 0) {
+    throw notInVersion("FetchResponse.nodeEndpoints", version);
+  }
+  if (version >= 12) {
+    const tagged: TaggedField[] = [];
+    if (version >= 16 && v.nodeEndpoints !== null && v.nodeEndpoints.length !== 0) {
+      tagged.push(taggedValue(0, (w) => {
+        w.array(v.nodeEndpoints, true, (w, e) => encodeNodeEndpoint(w, e, version));
+      }));
+    }
+    w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link FetchResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeFetchResponse(r: Reader, version: number): FetchResponse {
   checkVersion("FetchResponse", version, 0, 17);
@@ -137,6 +167,24 @@ function encodeFetchableTopicResponse(w: Writer, v: FetchResponseFetchableTopicR
     w.uuid(v.topicId);
   }
   w.array(v.partitions, flexible, (w, e) => encodePartitionData(w, e, version));
+  if (version >= 12) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeFetchableTopicResponseInSlices(
+  w: Writer,
+  v: FetchResponseFetchableTopicResponse,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 12;
+  if (version <= 12) {
+    w.string(v.topic, flexible);
+  }
+  if (version >= 13) {
+    w.uuid(v.topicId);
+  }
+  yield* w.structArrayInSlices(v.partitions, flexible, (w, e) => encodePartitionDataInSlices(w, e, version));
   if (version >= 12) {
     w.taggedFields(null, v.unknownTaggedFields);
   }
@@ -260,6 +308,64 @@ function encodePartitionData(w: Writer, v: FetchResponsePartitionData, version: 
   }
 }
 
+function* encodePartitionDataInSlices(
+  w: Writer,
+  v: FetchResponsePartitionData,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 12;
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  w.int64(v.highWatermark);
+  if (version >= 4) {
+    w.int64(v.lastStableOffset);
+  }
+  if (version >= 5) {
+    w.int64(v.logStartOffset);
+  }
+  if (!(version >= 12) && !isDefaultEpochEndOffset(v.divergingEpoch)) {
+    throw notInVersion("FetchResponse.divergingEpoch", version);
+  }
+  if (!(version >= 12) && !isDefaultLeaderIdAndEpoch(v.currentLeader)) {
+    throw notInVersion("FetchResponse.currentLeader", version);
+  }
+  if (!(version >= 12) && !isDefaultSnapshotId(v.snapshotId)) {
+    throw notInVersion("FetchResponse.snapshotId", version);
+  }
+  if (version >= 4) {
+    yield* w.nullableStructArrayInSlices(
+      v.abortedTransactions,
+      flexible,
+      (w, e) => encodeAbortedTransactionInSlices(w, e, version),
+    );
+  }
+  if (version >= 11) {
+    w.int32(v.preferredReadReplica);
+  } else if (v.preferredReadReplica !== -1) {
+    throw notInVersion("FetchResponse.preferredReadReplica", version);
+  }
+  w.nullableBytes(v.records, flexible);
+  if (version >= 12) {
+    const tagged: TaggedField[] = [];
+    if (!isDefaultEpochEndOffset(v.divergingEpoch)) {
+      tagged.push(taggedValue(0, (w) => {
+        encodeEpochEndOffset(w, present(v.divergingEpoch, "FetchResponse.divergingEpoch"), version);
+      }));
+    }
+    if (!isDefaultLeaderIdAndEpoch(v.currentLeader)) {
+      tagged.push(taggedValue(1, (w) => {
+        encodeLeaderIdAndEpoch(w, present(v.currentLeader, "FetchResponse.currentLeader"), version);
+      }));
+    }
+    if (!isDefaultSnapshotId(v.snapshotId)) {
+      tagged.push(taggedValue(2, (w) => {
+        encodeSnapshotId(w, present(v.snapshotId, "FetchResponse.snapshotId"), version);
+      }));
+    }
+    w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
+  }
+}
+
 function decodePartitionData(r: Reader, version: number): FetchResponsePartitionData {
   const flexible = version >= 12;
   const _partitionIndex = r.int32();
@@ -342,6 +448,16 @@ function encodeEpochEndOffset(w: Writer, v: FetchResponseEpochEndOffset, version
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeEpochEndOffsetInSlices(
+  w: Writer,
+  v: FetchResponseEpochEndOffset,
+  version: number,
+): Generator<void, void> {
+  w.int32(v.epoch);
+  w.int64(v.endOffset);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeEpochEndOffset(r: Reader, version: number): FetchResponseEpochEndOffset {
   const _epoch = r.int32();
   const _endOffset = r.int64();
@@ -374,6 +490,16 @@ export function defaultFetchResponseLeaderIdAndEpoch(): FetchResponseLeaderIdAnd
 }
 
 function encodeLeaderIdAndEpoch(w: Writer, v: FetchResponseLeaderIdAndEpoch, version: number): void {
+  w.int32(v.leaderId);
+  w.int32(v.leaderEpoch);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeLeaderIdAndEpochInSlices(
+  w: Writer,
+  v: FetchResponseLeaderIdAndEpoch,
+  version: number,
+): Generator<void, void> {
   w.int32(v.leaderId);
   w.int32(v.leaderEpoch);
   w.taggedFields(null, v.unknownTaggedFields);
@@ -414,6 +540,12 @@ function encodeSnapshotId(w: Writer, v: FetchResponseSnapshotId, version: number
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeSnapshotIdInSlices(w: Writer, v: FetchResponseSnapshotId, version: number): Generator<void, void> {
+  w.int64(v.endOffset);
+  w.int32(v.epoch);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeSnapshotId(r: Reader, version: number): FetchResponseSnapshotId {
   const _endOffset = r.int64();
   const _epoch = r.int32();
@@ -446,6 +578,19 @@ export function defaultFetchResponseAbortedTransaction(): FetchResponseAbortedTr
 }
 
 function encodeAbortedTransaction(w: Writer, v: FetchResponseAbortedTransaction, version: number): void {
+  const flexible = version >= 12;
+  w.int64(v.producerId);
+  w.int64(v.firstOffset);
+  if (version >= 12) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeAbortedTransactionInSlices(
+  w: Writer,
+  v: FetchResponseAbortedTransaction,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 12;
   w.int64(v.producerId);
   w.int64(v.firstOffset);
@@ -495,6 +640,14 @@ export function defaultFetchResponseNodeEndpoint(): FetchResponseNodeEndpoint {
 }
 
 function encodeNodeEndpoint(w: Writer, v: FetchResponseNodeEndpoint, version: number): void {
+  w.int32(v.nodeId);
+  w.string(v.host, true);
+  w.int32(v.port);
+  w.nullableString(v.rack, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeNodeEndpointInSlices(w: Writer, v: FetchResponseNodeEndpoint, version: number): Generator<void, void> {
   w.int32(v.nodeId);
   w.string(v.host, true);
   w.int32(v.port);

@@ -75,6 +75,31 @@ export function decodeFetchSnapshotRequest(r: Reader, version: number): FetchSna
   return v;
 }
 
+/** Like {@link decodeFetchSnapshotRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeFetchSnapshotRequestInSlices(r: Reader, version: number): Generator<void, FetchSnapshotRequest> {
+  checkVersion("FetchSnapshotRequest", version, 0, 1);
+  let _clusterId: string | null = null;
+  const _replicaId = r.int32();
+  const _maxBytes = r.int32();
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeTopicSnapshotInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields((tag, r) => {
+    if (tag === 0) {
+      _clusterId = r.nullableString(true);
+      return true;
+    }
+    return false;
+  });
+  const v: FetchSnapshotRequest = {
+    clusterId: _clusterId,
+    replicaId: _replicaId,
+    maxBytes: _maxBytes,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** FetchSnapshotRequest's TopicSnapshot struct. */
 export interface FetchSnapshotRequestTopicSnapshot {
   /** The name of the topic to fetch */
@@ -102,6 +127,19 @@ function encodeTopicSnapshot(w: Writer, v: FetchSnapshotRequestTopicSnapshot, ve
 function decodeTopicSnapshot(r: Reader, version: number): FetchSnapshotRequestTopicSnapshot {
   const _name = r.string(true);
   const _partitions = r.array(true, (r) => decodePartitionSnapshot(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: FetchSnapshotRequestTopicSnapshot = {
+    name: _name,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeTopicSnapshotInSlices(r: Reader, version: number): Generator<void, FetchSnapshotRequestTopicSnapshot> {
+  const _name = r.string(true);
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodePartitionSnapshotInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: FetchSnapshotRequestTopicSnapshot = {
@@ -178,6 +216,34 @@ function decodePartitionSnapshot(r: Reader, version: number): FetchSnapshotReque
   return v;
 }
 
+function* decodePartitionSnapshotInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, FetchSnapshotRequestPartitionSnapshot> {
+  const _partition = r.int32();
+  const _currentLeaderEpoch = r.int32();
+  const _snapshotId = yield* decodeSnapshotIdInSlices(r, version);
+  const _position = r.int64();
+  let _replicaDirectoryId: string = ZERO_UUID;
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields((tag, r) => {
+    if (tag === 0 && version === 1) {
+      _replicaDirectoryId = r.uuid();
+      return true;
+    }
+    return false;
+  });
+  const v: FetchSnapshotRequestPartitionSnapshot = {
+    partition: _partition,
+    currentLeaderEpoch: _currentLeaderEpoch,
+    snapshotId: _snapshotId,
+    position: _position,
+    replicaDirectoryId: _replicaDirectoryId,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** FetchSnapshotRequest's SnapshotId struct. */
 export interface FetchSnapshotRequestSnapshotId {
   endOffset: bigint;
@@ -201,6 +267,19 @@ function encodeSnapshotId(w: Writer, v: FetchSnapshotRequestSnapshotId, version:
 }
 
 function decodeSnapshotId(r: Reader, version: number): FetchSnapshotRequestSnapshotId {
+  const _endOffset = r.int64();
+  const _epoch = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: FetchSnapshotRequestSnapshotId = {
+    endOffset: _endOffset,
+    epoch: _epoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeSnapshotIdInSlices(r: Reader, version: number): Generator<void, FetchSnapshotRequestSnapshotId> {
   const _endOffset = r.int64();
   const _epoch = r.int32();
   let _unknown: TaggedField[] | undefined;

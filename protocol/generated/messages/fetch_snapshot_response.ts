@@ -53,6 +53,28 @@ export function encodeFetchSnapshotResponse(w: Writer, v: FetchSnapshotResponse,
   w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeFetchSnapshotResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeFetchSnapshotResponseInSlices(
+  w: Writer,
+  v: FetchSnapshotResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("FetchSnapshotResponse", version, 0, 1);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  yield* w.structArrayInSlices(v.topics, true, (w, e) => encodeTopicSnapshotInSlices(w, e, version));
+  if (!(version === 1) && v.nodeEndpoints !== null && v.nodeEndpoints.length !== 0) {
+    throw notInVersion("FetchSnapshotResponse.nodeEndpoints", version);
+  }
+  const tagged: TaggedField[] = [];
+  if (version === 1 && v.nodeEndpoints !== null && v.nodeEndpoints.length !== 0) {
+    tagged.push(taggedValue(0, (w) => {
+      w.array(v.nodeEndpoints, true, (w, e) => encodeNodeEndpoint(w, e, version));
+    }));
+  }
+  w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
+}
+
 /** Reads a {@link FetchSnapshotResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeFetchSnapshotResponse(r: Reader, version: number): FetchSnapshotResponse {
   checkVersion("FetchSnapshotResponse", version, 0, 1);
@@ -99,6 +121,16 @@ export function defaultFetchSnapshotResponseTopicSnapshot(): FetchSnapshotRespon
 function encodeTopicSnapshot(w: Writer, v: FetchSnapshotResponseTopicSnapshot, version: number): void {
   w.string(v.name, true);
   w.array(v.partitions, true, (w, e) => encodePartitionSnapshot(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeTopicSnapshotInSlices(
+  w: Writer,
+  v: FetchSnapshotResponseTopicSnapshot,
+  version: number,
+): Generator<void, void> {
+  w.string(v.name, true);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionSnapshotInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -163,6 +195,26 @@ function encodePartitionSnapshot(w: Writer, v: FetchSnapshotResponsePartitionSna
   w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
 }
 
+function* encodePartitionSnapshotInSlices(
+  w: Writer,
+  v: FetchSnapshotResponsePartitionSnapshot,
+  version: number,
+): Generator<void, void> {
+  w.int32(v.index);
+  w.int16(v.errorCode);
+  yield* encodeSnapshotIdInSlices(w, present(v.snapshotId, "FetchSnapshotResponse.snapshotId"), version);
+  w.int64(v.size);
+  w.int64(v.position);
+  w.bytes(v.unalignedRecords, true);
+  const tagged: TaggedField[] = [];
+  if (!isDefaultLeaderIdAndEpoch(v.currentLeader)) {
+    tagged.push(taggedValue(0, (w) => {
+      encodeLeaderIdAndEpoch(w, present(v.currentLeader, "FetchSnapshotResponse.currentLeader"), version);
+    }));
+  }
+  w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
+}
+
 function decodePartitionSnapshot(r: Reader, version: number): FetchSnapshotResponsePartitionSnapshot {
   const _index = r.int32();
   const _errorCode = r.int16();
@@ -214,6 +266,16 @@ function encodeSnapshotId(w: Writer, v: FetchSnapshotResponseSnapshotId, version
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeSnapshotIdInSlices(
+  w: Writer,
+  v: FetchSnapshotResponseSnapshotId,
+  version: number,
+): Generator<void, void> {
+  w.int64(v.endOffset);
+  w.int32(v.epoch);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeSnapshotId(r: Reader, version: number): FetchSnapshotResponseSnapshotId {
   const _endOffset = r.int64();
   const _epoch = r.int32();
@@ -246,6 +308,16 @@ export function defaultFetchSnapshotResponseLeaderIdAndEpoch(): FetchSnapshotRes
 }
 
 function encodeLeaderIdAndEpoch(w: Writer, v: FetchSnapshotResponseLeaderIdAndEpoch, version: number): void {
+  w.int32(v.leaderId);
+  w.int32(v.leaderEpoch);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeLeaderIdAndEpochInSlices(
+  w: Writer,
+  v: FetchSnapshotResponseLeaderIdAndEpoch,
+  version: number,
+): Generator<void, void> {
   w.int32(v.leaderId);
   w.int32(v.leaderEpoch);
   w.taggedFields(null, v.unknownTaggedFields);
@@ -286,6 +358,17 @@ export function defaultFetchSnapshotResponseNodeEndpoint(): FetchSnapshotRespons
 }
 
 function encodeNodeEndpoint(w: Writer, v: FetchSnapshotResponseNodeEndpoint, version: number): void {
+  w.int32(v.nodeId);
+  w.string(v.host, true);
+  w.uint16(v.port);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeNodeEndpointInSlices(
+  w: Writer,
+  v: FetchSnapshotResponseNodeEndpoint,
+  version: number,
+): Generator<void, void> {
   w.int32(v.nodeId);
   w.string(v.host, true);
   w.uint16(v.port);

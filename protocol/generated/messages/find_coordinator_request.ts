@@ -85,6 +85,38 @@ export function decodeFindCoordinatorRequest(r: Reader, version: number): FindCo
   return v;
 }
 
+/** Like {@link decodeFindCoordinatorRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeFindCoordinatorRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, FindCoordinatorRequest> {
+  checkVersion("FindCoordinatorRequest", version, 0, 6);
+  const flexible = version >= 3;
+  let _key: string = "";
+  if (version <= 3) {
+    _key = r.string(flexible);
+  }
+  let _keyType: number = 0;
+  if (version >= 1) {
+    _keyType = r.int8();
+  }
+  let _coordinatorKeys: string[] = [];
+  if (version >= 4) {
+    _coordinatorKeys = yield* r.arrayInSlices(flexible, (r) => r.string(flexible));
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 3) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: FindCoordinatorRequest = {
+    key: _key,
+    keyType: _keyType,
+    coordinatorKeys: _coordinatorKeys,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of FindCoordinatorRequest: types, version ranges, nullability, tags and defaults. */
 export const findCoordinatorRequestSchema: MessageSchema = {
   name: "FindCoordinatorRequest",

@@ -84,6 +84,50 @@ export function encodeFindCoordinatorResponse(w: Writer, v: FindCoordinatorRespo
   }
 }
 
+/** Like {@link encodeFindCoordinatorResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeFindCoordinatorResponseInSlices(
+  w: Writer,
+  v: FindCoordinatorResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("FindCoordinatorResponse", version, 0, 6);
+  const flexible = version >= 3;
+  if (version >= 1) {
+    w.int32(v.throttleTimeMs);
+  }
+  if (version <= 3) {
+    w.int16(v.errorCode);
+  } else if (v.errorCode !== 0) {
+    throw notInVersion("FindCoordinatorResponse.errorCode", version);
+  }
+  if (version >= 1 && version <= 3) {
+    w.nullableString(v.errorMessage, flexible);
+  }
+  if (version <= 3) {
+    w.int32(v.nodeId);
+  } else if (v.nodeId !== 0) {
+    throw notInVersion("FindCoordinatorResponse.nodeId", version);
+  }
+  if (version <= 3) {
+    w.string(v.host, flexible);
+  } else if (v.host !== "") {
+    throw notInVersion("FindCoordinatorResponse.host", version);
+  }
+  if (version <= 3) {
+    w.int32(v.port);
+  } else if (v.port !== 0) {
+    throw notInVersion("FindCoordinatorResponse.port", version);
+  }
+  if (version >= 4) {
+    yield* w.structArrayInSlices(v.coordinators, flexible, (w, e) => encodeCoordinatorInSlices(w, e, version));
+  } else if (v.coordinators !== null && v.coordinators.length !== 0) {
+    throw notInVersion("FindCoordinatorResponse.coordinators", version);
+  }
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link FindCoordinatorResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeFindCoordinatorResponse(r: Reader, version: number): FindCoordinatorResponse {
   checkVersion("FindCoordinatorResponse", version, 0, 6);
@@ -164,6 +208,20 @@ export function defaultFindCoordinatorResponseCoordinator(): FindCoordinatorResp
 }
 
 function encodeCoordinator(w: Writer, v: FindCoordinatorResponseCoordinator, version: number): void {
+  w.string(v.key, true);
+  w.int32(v.nodeId);
+  w.string(v.host, true);
+  w.int32(v.port);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeCoordinatorInSlices(
+  w: Writer,
+  v: FindCoordinatorResponseCoordinator,
+  version: number,
+): Generator<void, void> {
   w.string(v.key, true);
   w.int32(v.nodeId);
   w.string(v.host, true);

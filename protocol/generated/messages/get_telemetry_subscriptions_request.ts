@@ -50,6 +50,22 @@ export function decodeGetTelemetrySubscriptionsRequest(r: Reader, version: numbe
   return v;
 }
 
+/** Like {@link decodeGetTelemetrySubscriptionsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeGetTelemetrySubscriptionsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, GetTelemetrySubscriptionsRequest> {
+  checkVersion("GetTelemetrySubscriptionsRequest", version, 0, 0);
+  const _clientInstanceId = r.uuid();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: GetTelemetrySubscriptionsRequest = {
+    clientInstanceId: _clientInstanceId,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of GetTelemetrySubscriptionsRequest: types, version ranges, nullability, tags and defaults. */
 export const getTelemetrySubscriptionsRequestSchema: MessageSchema = {
   name: "GetTelemetrySubscriptionsRequest",

@@ -69,6 +69,25 @@ export function encodeGetTelemetrySubscriptionsResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeGetTelemetrySubscriptionsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeGetTelemetrySubscriptionsResponseInSlices(
+  w: Writer,
+  v: GetTelemetrySubscriptionsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("GetTelemetrySubscriptionsResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.uuid(v.clientInstanceId);
+  w.int32(v.subscriptionId);
+  w.array(v.acceptedCompressionTypes, true, (w, e) => w.int8(e));
+  w.int32(v.pushIntervalMs);
+  w.int32(v.telemetryMaxBytes);
+  w.bool(v.deltaTemporality);
+  w.array(v.requestedMetrics, true, (w, e) => w.string(e, true));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link GetTelemetrySubscriptionsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeGetTelemetrySubscriptionsResponse(r: Reader, version: number): GetTelemetrySubscriptionsResponse {
   checkVersion("GetTelemetrySubscriptionsResponse", version, 0, 0);

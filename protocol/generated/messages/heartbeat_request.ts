@@ -77,6 +77,31 @@ export function decodeHeartbeatRequest(r: Reader, version: number): HeartbeatReq
   return v;
 }
 
+/** Like {@link decodeHeartbeatRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeHeartbeatRequestInSlices(r: Reader, version: number): Generator<void, HeartbeatRequest> {
+  checkVersion("HeartbeatRequest", version, 0, 4);
+  const flexible = version === 4;
+  const _groupId = r.string(flexible);
+  const _generationId = r.int32();
+  const _memberId = r.string(flexible);
+  let _groupInstanceId: string | null = null;
+  if (version >= 3) {
+    _groupInstanceId = r.nullableString(flexible);
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version === 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: HeartbeatRequest = {
+    groupId: _groupId,
+    generationId: _generationId,
+    memberId: _memberId,
+    groupInstanceId: _groupInstanceId,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of HeartbeatRequest: types, version ranges, nullability, tags and defaults. */
 export const heartbeatRequestSchema: MessageSchema = {
   name: "HeartbeatRequest",

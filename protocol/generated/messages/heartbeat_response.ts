@@ -42,6 +42,23 @@ export function encodeHeartbeatResponse(w: Writer, v: HeartbeatResponse, version
   }
 }
 
+/** Like {@link encodeHeartbeatResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeHeartbeatResponseInSlices(
+  w: Writer,
+  v: HeartbeatResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("HeartbeatResponse", version, 0, 4);
+  const flexible = version === 4;
+  if (version >= 1) {
+    w.int32(v.throttleTimeMs);
+  }
+  w.int16(v.errorCode);
+  if (version === 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link HeartbeatResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeHeartbeatResponse(r: Reader, version: number): HeartbeatResponse {
   checkVersion("HeartbeatResponse", version, 0, 4);

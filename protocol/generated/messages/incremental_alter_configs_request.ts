@@ -62,6 +62,27 @@ export function decodeIncrementalAlterConfigsRequest(r: Reader, version: number)
   return v;
 }
 
+/** Like {@link decodeIncrementalAlterConfigsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeIncrementalAlterConfigsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, IncrementalAlterConfigsRequest> {
+  checkVersion("IncrementalAlterConfigsRequest", version, 0, 1);
+  const flexible = version === 1;
+  const _resources = yield* r.structArrayInSlices(flexible, (r) => decodeAlterConfigsResourceInSlices(r, version));
+  const _validateOnly = r.bool();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: IncrementalAlterConfigsRequest = {
+    resources: _resources,
+    validateOnly: _validateOnly,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** IncrementalAlterConfigsRequest's AlterConfigsResource struct. */
 export interface IncrementalAlterConfigsRequestAlterConfigsResource {
   /** The resource type. */
@@ -115,6 +136,27 @@ function decodeAlterConfigsResource(r: Reader, version: number): IncrementalAlte
   return v;
 }
 
+function* decodeAlterConfigsResourceInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, IncrementalAlterConfigsRequestAlterConfigsResource> {
+  const flexible = version === 1;
+  const _resourceType = r.int8();
+  const _resourceName = r.string(flexible);
+  const _configs = yield* r.structArrayInSlices(flexible, (r) => decodeAlterableConfigInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: IncrementalAlterConfigsRequestAlterConfigsResource = {
+    resourceType: _resourceType,
+    resourceName: _resourceName,
+    configs: _configs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** IncrementalAlterConfigsRequest's AlterableConfig struct. */
 export interface IncrementalAlterConfigsRequestAlterableConfig {
   /** The configuration key name. */
@@ -147,6 +189,27 @@ function encodeAlterableConfig(w: Writer, v: IncrementalAlterConfigsRequestAlter
 }
 
 function decodeAlterableConfig(r: Reader, version: number): IncrementalAlterConfigsRequestAlterableConfig {
+  const flexible = version === 1;
+  const _name = r.string(flexible);
+  const _configOperation = r.int8();
+  const _value = r.nullableString(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: IncrementalAlterConfigsRequestAlterableConfig = {
+    name: _name,
+    configOperation: _configOperation,
+    value: _value,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeAlterableConfigInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, IncrementalAlterConfigsRequestAlterableConfig> {
   const flexible = version === 1;
   const _name = r.string(flexible);
   const _configOperation = r.int8();

@@ -44,6 +44,25 @@ export function encodeIncrementalAlterConfigsResponse(
   }
 }
 
+/** Like {@link encodeIncrementalAlterConfigsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeIncrementalAlterConfigsResponseInSlices(
+  w: Writer,
+  v: IncrementalAlterConfigsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("IncrementalAlterConfigsResponse", version, 0, 1);
+  const flexible = version === 1;
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(
+    v.responses,
+    flexible,
+    (w, e) => encodeAlterConfigsResourceResponseInSlices(w, e, version),
+  );
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link IncrementalAlterConfigsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeIncrementalAlterConfigsResponse(r: Reader, version: number): IncrementalAlterConfigsResponse {
   checkVersion("IncrementalAlterConfigsResponse", version, 0, 1);
@@ -91,6 +110,21 @@ function encodeAlterConfigsResourceResponse(
   v: IncrementalAlterConfigsResponseAlterConfigsResourceResponse,
   version: number,
 ): void {
+  const flexible = version === 1;
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  w.int8(v.resourceType);
+  w.string(v.resourceName, flexible);
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeAlterConfigsResourceResponseInSlices(
+  w: Writer,
+  v: IncrementalAlterConfigsResponseAlterConfigsResourceResponse,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 1;
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, flexible);

@@ -84,6 +84,37 @@ export function decodeInitProducerIdRequest(r: Reader, version: number): InitPro
   return v;
 }
 
+/** Like {@link decodeInitProducerIdRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeInitProducerIdRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, InitProducerIdRequest> {
+  checkVersion("InitProducerIdRequest", version, 0, 5);
+  const flexible = version >= 2;
+  const _transactionalId = r.nullableString(flexible);
+  const _transactionTimeoutMs = r.int32();
+  let _producerId: bigint = -1n;
+  if (version >= 3) {
+    _producerId = r.int64();
+  }
+  let _producerEpoch: number = -1;
+  if (version >= 3) {
+    _producerEpoch = r.int16();
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: InitProducerIdRequest = {
+    transactionalId: _transactionalId,
+    transactionTimeoutMs: _transactionTimeoutMs,
+    producerId: _producerId,
+    producerEpoch: _producerEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of InitProducerIdRequest: types, version ranges, nullability, tags and defaults. */
 export const initProducerIdRequestSchema: MessageSchema = {
   name: "InitProducerIdRequest",

@@ -48,6 +48,23 @@ export function encodeInitProducerIdResponse(w: Writer, v: InitProducerIdRespons
   }
 }
 
+/** Like {@link encodeInitProducerIdResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeInitProducerIdResponseInSlices(
+  w: Writer,
+  v: InitProducerIdResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("InitProducerIdResponse", version, 0, 5);
+  const flexible = version >= 2;
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.int64(v.producerId);
+  w.int16(v.producerEpoch);
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link InitProducerIdResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeInitProducerIdResponse(r: Reader, version: number): InitProducerIdResponse {
   checkVersion("InitProducerIdResponse", version, 0, 5);

@@ -56,6 +56,24 @@ export function decodeInitializeShareGroupStateRequest(r: Reader, version: numbe
   return v;
 }
 
+/** Like {@link decodeInitializeShareGroupStateRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeInitializeShareGroupStateRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, InitializeShareGroupStateRequest> {
+  checkVersion("InitializeShareGroupStateRequest", version, 0, 0);
+  const _groupId = r.string(true);
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeInitializeStateDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: InitializeShareGroupStateRequest = {
+    groupId: _groupId,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** InitializeShareGroupStateRequest's InitializeStateData struct. */
 export interface InitializeShareGroupStateRequestInitializeStateData {
   /** The topic identifier. */
@@ -97,6 +115,22 @@ function decodeInitializeStateData(r: Reader, version: number): InitializeShareG
   return v;
 }
 
+function* decodeInitializeStateDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, InitializeShareGroupStateRequestInitializeStateData> {
+  const _topicId = r.uuid();
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodePartitionDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: InitializeShareGroupStateRequestInitializeStateData = {
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** InitializeShareGroupStateRequest's PartitionData struct. */
 export interface InitializeShareGroupStateRequestPartitionData {
   /** The partition index. */
@@ -126,6 +160,24 @@ function encodePartitionData(w: Writer, v: InitializeShareGroupStateRequestParti
 }
 
 function decodePartitionData(r: Reader, version: number): InitializeShareGroupStateRequestPartitionData {
+  const _partition = r.int32();
+  const _stateEpoch = r.int32();
+  const _startOffset = r.int64();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: InitializeShareGroupStateRequestPartitionData = {
+    partition: _partition,
+    stateEpoch: _stateEpoch,
+    startOffset: _startOffset,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodePartitionDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, InitializeShareGroupStateRequestPartitionData> {
   const _partition = r.int32();
   const _stateEpoch = r.int32();
   const _startOffset = r.int64();

@@ -37,6 +37,17 @@ export function encodeInitializeShareGroupStateResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeInitializeShareGroupStateResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeInitializeShareGroupStateResponseInSlices(
+  w: Writer,
+  v: InitializeShareGroupStateResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("InitializeShareGroupStateResponse", version, 0, 0);
+  yield* w.structArrayInSlices(v.results, true, (w, e) => encodeInitializeStateResultInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link InitializeShareGroupStateResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeInitializeShareGroupStateResponse(r: Reader, version: number): InitializeShareGroupStateResponse {
   checkVersion("InitializeShareGroupStateResponse", version, 0, 0);
@@ -78,6 +89,16 @@ function encodeInitializeStateResult(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeInitializeStateResultInSlices(
+  w: Writer,
+  v: InitializeShareGroupStateResponseInitializeStateResult,
+  version: number,
+): Generator<void, void> {
+  w.uuid(v.topicId);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionResultInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeInitializeStateResult(
   r: Reader,
   version: number,
@@ -116,6 +137,17 @@ export function defaultInitializeShareGroupStateResponsePartitionResult(): Initi
 }
 
 function encodePartitionResult(w: Writer, v: InitializeShareGroupStateResponsePartitionResult, version: number): void {
+  w.int32(v.partition);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodePartitionResultInSlices(
+  w: Writer,
+  v: InitializeShareGroupStateResponsePartitionResult,
+  version: number,
+): Generator<void, void> {
   w.int32(v.partition);
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, true);

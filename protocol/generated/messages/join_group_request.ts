@@ -111,6 +111,45 @@ export function decodeJoinGroupRequest(r: Reader, version: number): JoinGroupReq
   return v;
 }
 
+/** Like {@link decodeJoinGroupRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeJoinGroupRequestInSlices(r: Reader, version: number): Generator<void, JoinGroupRequest> {
+  checkVersion("JoinGroupRequest", version, 0, 9);
+  const flexible = version >= 6;
+  const _groupId = r.string(flexible);
+  const _sessionTimeoutMs = r.int32();
+  let _rebalanceTimeoutMs: number = -1;
+  if (version >= 1) {
+    _rebalanceTimeoutMs = r.int32();
+  }
+  const _memberId = r.string(flexible);
+  let _groupInstanceId: string | null = null;
+  if (version >= 5) {
+    _groupInstanceId = r.nullableString(flexible);
+  }
+  const _protocolType = r.string(flexible);
+  const _protocols = yield* r.structArrayInSlices(flexible, (r) => decodeJoinGroupRequestProtocolInSlices(r, version));
+  let _reason: string | null = null;
+  if (version >= 8) {
+    _reason = r.nullableString(flexible);
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: JoinGroupRequest = {
+    groupId: _groupId,
+    sessionTimeoutMs: _sessionTimeoutMs,
+    rebalanceTimeoutMs: _rebalanceTimeoutMs,
+    memberId: _memberId,
+    groupInstanceId: _groupInstanceId,
+    protocolType: _protocolType,
+    protocols: _protocols,
+    reason: _reason,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** JoinGroupRequest's JoinGroupRequestProtocol struct. */
 export interface JoinGroupRequestProtocol {
   /** The protocol name. */
@@ -139,6 +178,25 @@ function encodeJoinGroupRequestProtocol(w: Writer, v: JoinGroupRequestProtocol, 
 }
 
 function decodeJoinGroupRequestProtocol(r: Reader, version: number): JoinGroupRequestProtocol {
+  const flexible = version >= 6;
+  const _name = r.string(flexible);
+  const _metadata = r.bytes(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: JoinGroupRequestProtocol = {
+    name: _name,
+    metadata: _metadata,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeJoinGroupRequestProtocolInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, JoinGroupRequestProtocol> {
   const flexible = version >= 6;
   const _name = r.string(flexible);
   const _metadata = r.bytes(flexible);

@@ -75,6 +75,36 @@ export function encodeJoinGroupResponse(w: Writer, v: JoinGroupResponse, version
   }
 }
 
+/** Like {@link encodeJoinGroupResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeJoinGroupResponseInSlices(
+  w: Writer,
+  v: JoinGroupResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("JoinGroupResponse", version, 0, 9);
+  const flexible = version >= 6;
+  if (version >= 2) {
+    w.int32(v.throttleTimeMs);
+  }
+  w.int16(v.errorCode);
+  w.int32(v.generationId);
+  if (version >= 7) {
+    w.nullableString(v.protocolType, flexible);
+  }
+  w.nullableString(v.protocolName, flexible, version >= 7);
+  w.string(v.leader, flexible);
+  if (version === 9) {
+    w.bool(v.skipAssignment);
+  } else if (v.skipAssignment !== false) {
+    throw notInVersion("JoinGroupResponse.skipAssignment", version);
+  }
+  w.string(v.memberId, flexible);
+  yield* w.structArrayInSlices(v.members, flexible, (w, e) => encodeJoinGroupResponseMemberInSlices(w, e, version));
+  if (version >= 6) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link JoinGroupResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeJoinGroupResponse(r: Reader, version: number): JoinGroupResponse {
   checkVersion("JoinGroupResponse", version, 0, 9);
@@ -138,6 +168,22 @@ export function defaultJoinGroupResponseMember(): JoinGroupResponseMember {
 }
 
 function encodeJoinGroupResponseMember(w: Writer, v: JoinGroupResponseMember, version: number): void {
+  const flexible = version >= 6;
+  w.string(v.memberId, flexible);
+  if (version >= 5) {
+    w.nullableString(v.groupInstanceId, flexible);
+  }
+  w.bytes(v.metadata, flexible);
+  if (version >= 6) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeJoinGroupResponseMemberInSlices(
+  w: Writer,
+  v: JoinGroupResponseMember,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 6;
   w.string(v.memberId, flexible);
   if (version >= 5) {

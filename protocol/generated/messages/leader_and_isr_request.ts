@@ -127,6 +127,54 @@ export function decodeLeaderAndIsrRequest(r: Reader, version: number): LeaderAnd
   return v;
 }
 
+/** Like {@link decodeLeaderAndIsrRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeLeaderAndIsrRequestInSlices(r: Reader, version: number): Generator<void, LeaderAndIsrRequest> {
+  checkVersion("LeaderAndIsrRequest", version, 0, 7);
+  const flexible = version >= 4;
+  const _controllerId = r.int32();
+  let _isKRaftController: boolean = false;
+  if (version === 7) {
+    _isKRaftController = r.bool();
+  }
+  const _controllerEpoch = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  if (version >= 2) {
+    _brokerEpoch = r.int64();
+  }
+  let _type: number = 0;
+  if (version >= 5) {
+    _type = r.int8();
+  }
+  let _ungroupedPartitionStates: LeaderAndIsrRequestLeaderAndIsrPartitionState[] = [];
+  if (version <= 1) {
+    _ungroupedPartitionStates = yield* r.structArrayInSlices(
+      flexible,
+      (r) => decodeLeaderAndIsrPartitionStateInSlices(r, version),
+    );
+  }
+  let _topicStates: LeaderAndIsrRequestLeaderAndIsrTopicState[] = [];
+  if (version >= 2) {
+    _topicStates = yield* r.structArrayInSlices(flexible, (r) => decodeLeaderAndIsrTopicStateInSlices(r, version));
+  }
+  const _liveLeaders = yield* r.structArrayInSlices(flexible, (r) => decodeLeaderAndIsrLiveLeaderInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: LeaderAndIsrRequest = {
+    controllerId: _controllerId,
+    isKRaftController: _isKRaftController,
+    controllerEpoch: _controllerEpoch,
+    brokerEpoch: _brokerEpoch,
+    type: _type,
+    ungroupedPartitionStates: _ungroupedPartitionStates,
+    topicStates: _topicStates,
+    liveLeaders: _liveLeaders,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** LeaderAndIsrRequest's LeaderAndIsrPartitionState struct. */
 export interface LeaderAndIsrRequestLeaderAndIsrPartitionState {
   /** The topic name. This is only present in v0 or v1. */
@@ -261,6 +309,60 @@ function decodeLeaderAndIsrPartitionState(r: Reader, version: number): LeaderAnd
   return v;
 }
 
+function* decodeLeaderAndIsrPartitionStateInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, LeaderAndIsrRequestLeaderAndIsrPartitionState> {
+  const flexible = version >= 4;
+  let _topicName: string = "";
+  if (version <= 1) {
+    _topicName = r.string(flexible);
+  }
+  const _partitionIndex = r.int32();
+  const _controllerEpoch = r.int32();
+  const _leader = r.int32();
+  const _leaderEpoch = r.int32();
+  const _isr = yield* r.arrayInSlices(flexible, (r) => r.int32());
+  const _partitionEpoch = r.int32();
+  const _replicas = yield* r.arrayInSlices(flexible, (r) => r.int32());
+  let _addingReplicas: number[] = [];
+  if (version >= 3) {
+    _addingReplicas = yield* r.arrayInSlices(flexible, (r) => r.int32());
+  }
+  let _removingReplicas: number[] = [];
+  if (version >= 3) {
+    _removingReplicas = yield* r.arrayInSlices(flexible, (r) => r.int32());
+  }
+  let _isNew: boolean = false;
+  if (version >= 1) {
+    _isNew = r.bool();
+  }
+  let _leaderRecoveryState: number = 0;
+  if (version >= 6) {
+    _leaderRecoveryState = r.int8();
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: LeaderAndIsrRequestLeaderAndIsrPartitionState = {
+    topicName: _topicName,
+    partitionIndex: _partitionIndex,
+    controllerEpoch: _controllerEpoch,
+    leader: _leader,
+    leaderEpoch: _leaderEpoch,
+    isr: _isr,
+    partitionEpoch: _partitionEpoch,
+    replicas: _replicas,
+    addingReplicas: _addingReplicas,
+    removingReplicas: _removingReplicas,
+    isNew: _isNew,
+    leaderRecoveryState: _leaderRecoveryState,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** LeaderAndIsrRequest's LeaderAndIsrTopicState struct. */
 export interface LeaderAndIsrRequestLeaderAndIsrTopicState {
   /** The topic name. */
@@ -315,6 +417,33 @@ function decodeLeaderAndIsrTopicState(r: Reader, version: number): LeaderAndIsrR
   return v;
 }
 
+function* decodeLeaderAndIsrTopicStateInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, LeaderAndIsrRequestLeaderAndIsrTopicState> {
+  const flexible = version >= 4;
+  const _topicName = r.string(flexible);
+  let _topicId: string = ZERO_UUID;
+  if (version >= 5) {
+    _topicId = r.uuid();
+  }
+  const _partitionStates = yield* r.structArrayInSlices(
+    flexible,
+    (r) => decodeLeaderAndIsrPartitionStateInSlices(r, version),
+  );
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: LeaderAndIsrRequestLeaderAndIsrTopicState = {
+    topicName: _topicName,
+    topicId: _topicId,
+    partitionStates: _partitionStates,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** LeaderAndIsrRequest's LeaderAndIsrLiveLeader struct. */
 export interface LeaderAndIsrRequestLeaderAndIsrLiveLeader {
   /** The leader's broker ID. */
@@ -347,6 +476,27 @@ function encodeLeaderAndIsrLiveLeader(w: Writer, v: LeaderAndIsrRequestLeaderAnd
 }
 
 function decodeLeaderAndIsrLiveLeader(r: Reader, version: number): LeaderAndIsrRequestLeaderAndIsrLiveLeader {
+  const flexible = version >= 4;
+  const _brokerId = r.int32();
+  const _hostName = r.string(flexible);
+  const _port = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: LeaderAndIsrRequestLeaderAndIsrLiveLeader = {
+    brokerId: _brokerId,
+    hostName: _hostName,
+    port: _port,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeLeaderAndIsrLiveLeaderInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, LeaderAndIsrRequestLeaderAndIsrLiveLeader> {
   const flexible = version >= 4;
   const _brokerId = r.int32();
   const _hostName = r.string(flexible);

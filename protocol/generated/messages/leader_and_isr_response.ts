@@ -52,6 +52,34 @@ export function encodeLeaderAndIsrResponse(w: Writer, v: LeaderAndIsrResponse, v
   }
 }
 
+/** Like {@link encodeLeaderAndIsrResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeLeaderAndIsrResponseInSlices(
+  w: Writer,
+  v: LeaderAndIsrResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("LeaderAndIsrResponse", version, 0, 7);
+  const flexible = version >= 4;
+  w.int16(v.errorCode);
+  if (version <= 4) {
+    yield* w.structArrayInSlices(
+      v.partitionErrors,
+      flexible,
+      (w, e) => encodeLeaderAndIsrPartitionErrorInSlices(w, e, version),
+    );
+  } else if (v.partitionErrors !== null && v.partitionErrors.length !== 0) {
+    throw notInVersion("LeaderAndIsrResponse.partitionErrors", version);
+  }
+  if (version >= 5) {
+    yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeLeaderAndIsrTopicErrorInSlices(w, e, version));
+  } else if (v.topics !== null && v.topics.length !== 0) {
+    throw notInVersion("LeaderAndIsrResponse.topics", version);
+  }
+  if (version >= 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link LeaderAndIsrResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeLeaderAndIsrResponse(r: Reader, version: number): LeaderAndIsrResponse {
   checkVersion("LeaderAndIsrResponse", version, 0, 7);
@@ -115,6 +143,22 @@ function encodeLeaderAndIsrPartitionError(
   }
 }
 
+function* encodeLeaderAndIsrPartitionErrorInSlices(
+  w: Writer,
+  v: LeaderAndIsrResponseLeaderAndIsrPartitionError,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 4;
+  if (version <= 4) {
+    w.string(v.topicName, flexible);
+  }
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  if (version >= 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeLeaderAndIsrPartitionError(r: Reader, version: number): LeaderAndIsrResponseLeaderAndIsrPartitionError {
   const flexible = version >= 4;
   let _topicName: string = "";
@@ -157,6 +201,20 @@ export function defaultLeaderAndIsrResponseLeaderAndIsrTopicError(): LeaderAndIs
 function encodeLeaderAndIsrTopicError(w: Writer, v: LeaderAndIsrResponseLeaderAndIsrTopicError, version: number): void {
   w.uuid(v.topicId);
   w.array(v.partitionErrors, true, (w, e) => encodeLeaderAndIsrPartitionError(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeLeaderAndIsrTopicErrorInSlices(
+  w: Writer,
+  v: LeaderAndIsrResponseLeaderAndIsrTopicError,
+  version: number,
+): Generator<void, void> {
+  w.uuid(v.topicId);
+  yield* w.structArrayInSlices(
+    v.partitionErrors,
+    true,
+    (w, e) => encodeLeaderAndIsrPartitionErrorInSlices(w, e, version),
+  );
   w.taggedFields(null, v.unknownTaggedFields);
 }
 

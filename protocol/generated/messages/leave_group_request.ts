@@ -78,6 +78,32 @@ export function decodeLeaveGroupRequest(r: Reader, version: number): LeaveGroupR
   return v;
 }
 
+/** Like {@link decodeLeaveGroupRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeLeaveGroupRequestInSlices(r: Reader, version: number): Generator<void, LeaveGroupRequest> {
+  checkVersion("LeaveGroupRequest", version, 0, 5);
+  const flexible = version >= 4;
+  const _groupId = r.string(flexible);
+  let _memberId: string = "";
+  if (version <= 2) {
+    _memberId = r.string(flexible);
+  }
+  let _members: LeaveGroupRequestMemberIdentity[] = [];
+  if (version >= 3) {
+    _members = yield* r.structArrayInSlices(flexible, (r) => decodeMemberIdentityInSlices(r, version));
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: LeaveGroupRequest = {
+    groupId: _groupId,
+    memberId: _memberId,
+    members: _members,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** LeaveGroupRequest's MemberIdentity struct. */
 export interface LeaveGroupRequestMemberIdentity {
   /** The member ID to remove from the group. */
@@ -112,6 +138,27 @@ function encodeMemberIdentity(w: Writer, v: LeaveGroupRequestMemberIdentity, ver
 }
 
 function decodeMemberIdentity(r: Reader, version: number): LeaveGroupRequestMemberIdentity {
+  const flexible = version >= 4;
+  const _memberId = r.string(flexible);
+  const _groupInstanceId = r.nullableString(flexible);
+  let _reason: string | null = null;
+  if (version === 5) {
+    _reason = r.nullableString(flexible);
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: LeaveGroupRequestMemberIdentity = {
+    memberId: _memberId,
+    groupInstanceId: _groupInstanceId,
+    reason: _reason,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeMemberIdentityInSlices(r: Reader, version: number): Generator<void, LeaveGroupRequestMemberIdentity> {
   const flexible = version >= 4;
   const _memberId = r.string(flexible);
   const _groupInstanceId = r.nullableString(flexible);

@@ -50,6 +50,28 @@ export function encodeLeaveGroupResponse(w: Writer, v: LeaveGroupResponse, versi
   }
 }
 
+/** Like {@link encodeLeaveGroupResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeLeaveGroupResponseInSlices(
+  w: Writer,
+  v: LeaveGroupResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("LeaveGroupResponse", version, 0, 5);
+  const flexible = version >= 4;
+  if (version >= 1) {
+    w.int32(v.throttleTimeMs);
+  }
+  w.int16(v.errorCode);
+  if (version >= 3) {
+    yield* w.structArrayInSlices(v.members, flexible, (w, e) => encodeMemberResponseInSlices(w, e, version));
+  } else if (v.members !== null && v.members.length !== 0) {
+    throw notInVersion("LeaveGroupResponse.members", version);
+  }
+  if (version >= 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link LeaveGroupResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeLeaveGroupResponse(r: Reader, version: number): LeaveGroupResponse {
   checkVersion("LeaveGroupResponse", version, 0, 5);
@@ -98,6 +120,20 @@ export function defaultLeaveGroupResponseMemberResponse(): LeaveGroupResponseMem
 }
 
 function encodeMemberResponse(w: Writer, v: LeaveGroupResponseMemberResponse, version: number): void {
+  const flexible = version >= 4;
+  w.string(v.memberId, flexible);
+  w.nullableString(v.groupInstanceId, flexible);
+  w.int16(v.errorCode);
+  if (version >= 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeMemberResponseInSlices(
+  w: Writer,
+  v: LeaveGroupResponseMemberResponse,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 4;
   w.string(v.memberId, flexible);
   w.nullableString(v.groupInstanceId, flexible);

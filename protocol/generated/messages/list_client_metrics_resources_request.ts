@@ -42,6 +42,19 @@ export function decodeListClientMetricsResourcesRequest(r: Reader, version: numb
   return v;
 }
 
+/** Like {@link decodeListClientMetricsResourcesRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeListClientMetricsResourcesRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ListClientMetricsResourcesRequest> {
+  checkVersion("ListClientMetricsResourcesRequest", version, 0, 0);
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ListClientMetricsResourcesRequest = {};
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of ListClientMetricsResourcesRequest: types, version ranges, nullability, tags and defaults. */
 export const listClientMetricsResourcesRequestSchema: MessageSchema = {
   name: "ListClientMetricsResourcesRequest",

@@ -45,6 +45,23 @@ export function encodeListClientMetricsResourcesResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeListClientMetricsResourcesResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeListClientMetricsResourcesResponseInSlices(
+  w: Writer,
+  v: ListClientMetricsResourcesResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ListClientMetricsResourcesResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  yield* w.structArrayInSlices(
+    v.clientMetricsResources,
+    true,
+    (w, e) => encodeClientMetricsResourceInSlices(w, e, version),
+  );
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ListClientMetricsResourcesResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeListClientMetricsResourcesResponse(
   r: Reader,
@@ -85,6 +102,15 @@ function encodeClientMetricsResource(
   v: ListClientMetricsResourcesResponseClientMetricsResource,
   version: number,
 ): void {
+  w.string(v.name, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeClientMetricsResourceInSlices(
+  w: Writer,
+  v: ListClientMetricsResourcesResponseClientMetricsResource,
+  version: number,
+): Generator<void, void> {
   w.string(v.name, true);
   w.taggedFields(null, v.unknownTaggedFields);
 }

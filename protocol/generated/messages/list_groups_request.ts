@@ -72,6 +72,30 @@ export function decodeListGroupsRequest(r: Reader, version: number): ListGroupsR
   return v;
 }
 
+/** Like {@link decodeListGroupsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeListGroupsRequestInSlices(r: Reader, version: number): Generator<void, ListGroupsRequest> {
+  checkVersion("ListGroupsRequest", version, 0, 5);
+  const flexible = version >= 3;
+  let _statesFilter: string[] = [];
+  if (version >= 4) {
+    _statesFilter = yield* r.arrayInSlices(flexible, (r) => r.string(flexible));
+  }
+  let _typesFilter: string[] = [];
+  if (version === 5) {
+    _typesFilter = yield* r.arrayInSlices(flexible, (r) => r.string(flexible));
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 3) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ListGroupsRequest = {
+    statesFilter: _statesFilter,
+    typesFilter: _typesFilter,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of ListGroupsRequest: types, version ranges, nullability, tags and defaults. */
 export const listGroupsRequestSchema: MessageSchema = {
   name: "ListGroupsRequest",

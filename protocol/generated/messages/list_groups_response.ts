@@ -46,6 +46,24 @@ export function encodeListGroupsResponse(w: Writer, v: ListGroupsResponse, versi
   }
 }
 
+/** Like {@link encodeListGroupsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeListGroupsResponseInSlices(
+  w: Writer,
+  v: ListGroupsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ListGroupsResponse", version, 0, 5);
+  const flexible = version >= 3;
+  if (version >= 1) {
+    w.int32(v.throttleTimeMs);
+  }
+  w.int16(v.errorCode);
+  yield* w.structArrayInSlices(v.groups, flexible, (w, e) => encodeListedGroupInSlices(w, e, version));
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link ListGroupsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeListGroupsResponse(r: Reader, version: number): ListGroupsResponse {
   checkVersion("ListGroupsResponse", version, 0, 5);
@@ -94,6 +112,25 @@ export function defaultListGroupsResponseListedGroup(): ListGroupsResponseListed
 }
 
 function encodeListedGroup(w: Writer, v: ListGroupsResponseListedGroup, version: number): void {
+  const flexible = version >= 3;
+  w.string(v.groupId, flexible);
+  w.string(v.protocolType, flexible);
+  if (version >= 4) {
+    w.string(v.groupState, flexible);
+  }
+  if (version === 5) {
+    w.string(v.groupType, flexible);
+  }
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeListedGroupInSlices(
+  w: Writer,
+  v: ListGroupsResponseListedGroup,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 3;
   w.string(v.groupId, flexible);
   w.string(v.protocolType, flexible);

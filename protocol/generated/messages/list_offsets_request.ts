@@ -82,6 +82,34 @@ export function decodeListOffsetsRequest(r: Reader, version: number): ListOffset
   return v;
 }
 
+/** Like {@link decodeListOffsetsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeListOffsetsRequestInSlices(r: Reader, version: number): Generator<void, ListOffsetsRequest> {
+  checkVersion("ListOffsetsRequest", version, 0, 10);
+  const flexible = version >= 6;
+  const _replicaId = r.int32();
+  let _isolationLevel: number = 0;
+  if (version >= 2) {
+    _isolationLevel = r.int8();
+  }
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeListOffsetsTopicInSlices(r, version));
+  let _timeoutMs: number = 0;
+  if (version === 10) {
+    _timeoutMs = r.int32();
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ListOffsetsRequest = {
+    replicaId: _replicaId,
+    isolationLevel: _isolationLevel,
+    topics: _topics,
+    timeoutMs: _timeoutMs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ListOffsetsRequest's ListOffsetsTopic struct. */
 export interface ListOffsetsRequestListOffsetsTopic {
   /** The topic name. */
@@ -113,6 +141,25 @@ function decodeListOffsetsTopic(r: Reader, version: number): ListOffsetsRequestL
   const flexible = version >= 6;
   const _name = r.string(flexible);
   const _partitions = r.array(flexible, (r) => decodeListOffsetsPartition(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ListOffsetsRequestListOffsetsTopic = {
+    name: _name,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeListOffsetsTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ListOffsetsRequestListOffsetsTopic> {
+  const flexible = version >= 6;
+  const _name = r.string(flexible);
+  const _partitions = yield* r.structArrayInSlices(flexible, (r) => decodeListOffsetsPartitionInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   if (version >= 6) {
     _unknown = r.taggedFields(null);
@@ -167,6 +214,35 @@ function encodeListOffsetsPartition(w: Writer, v: ListOffsetsRequestListOffsetsP
 }
 
 function decodeListOffsetsPartition(r: Reader, version: number): ListOffsetsRequestListOffsetsPartition {
+  const flexible = version >= 6;
+  const _partitionIndex = r.int32();
+  let _currentLeaderEpoch: number = -1;
+  if (version >= 4) {
+    _currentLeaderEpoch = r.int32();
+  }
+  const _timestamp = r.int64();
+  let _maxNumOffsets: number = 1;
+  if (version === 0) {
+    _maxNumOffsets = r.int32();
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ListOffsetsRequestListOffsetsPartition = {
+    partitionIndex: _partitionIndex,
+    currentLeaderEpoch: _currentLeaderEpoch,
+    timestamp: _timestamp,
+    maxNumOffsets: _maxNumOffsets,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeListOffsetsPartitionInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ListOffsetsRequestListOffsetsPartition> {
   const flexible = version >= 6;
   const _partitionIndex = r.int32();
   let _currentLeaderEpoch: number = -1;

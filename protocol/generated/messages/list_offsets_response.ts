@@ -42,6 +42,23 @@ export function encodeListOffsetsResponse(w: Writer, v: ListOffsetsResponse, ver
   }
 }
 
+/** Like {@link encodeListOffsetsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeListOffsetsResponseInSlices(
+  w: Writer,
+  v: ListOffsetsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ListOffsetsResponse", version, 0, 10);
+  const flexible = version >= 6;
+  if (version >= 2) {
+    w.int32(v.throttleTimeMs);
+  }
+  yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeListOffsetsTopicResponseInSlices(w, e, version));
+  if (version >= 6) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link ListOffsetsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeListOffsetsResponse(r: Reader, version: number): ListOffsetsResponse {
   checkVersion("ListOffsetsResponse", version, 0, 10);
@@ -89,6 +106,23 @@ function encodeListOffsetsTopicResponse(
   const flexible = version >= 6;
   w.string(v.name, flexible);
   w.array(v.partitions, flexible, (w, e) => encodeListOffsetsPartitionResponse(w, e, version));
+  if (version >= 6) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeListOffsetsTopicResponseInSlices(
+  w: Writer,
+  v: ListOffsetsResponseListOffsetsTopicResponse,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 6;
+  w.string(v.name, flexible);
+  yield* w.structArrayInSlices(
+    v.partitions,
+    flexible,
+    (w, e) => encodeListOffsetsPartitionResponseInSlices(w, e, version),
+  );
   if (version >= 6) {
     w.taggedFields(null, v.unknownTaggedFields);
   }
@@ -144,6 +178,39 @@ function encodeListOffsetsPartitionResponse(
   v: ListOffsetsResponseListOffsetsPartitionResponse,
   version: number,
 ): void {
+  const flexible = version >= 6;
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  if (version === 0) {
+    w.array(v.oldStyleOffsets, flexible, (w, e) => w.int64(e));
+  } else if (v.oldStyleOffsets !== null && v.oldStyleOffsets.length !== 0) {
+    throw notInVersion("ListOffsetsResponse.oldStyleOffsets", version);
+  }
+  if (version >= 1) {
+    w.int64(v.timestamp);
+  } else if (v.timestamp !== -1n) {
+    throw notInVersion("ListOffsetsResponse.timestamp", version);
+  }
+  if (version >= 1) {
+    w.int64(v.offset);
+  } else if (v.offset !== -1n) {
+    throw notInVersion("ListOffsetsResponse.offset", version);
+  }
+  if (version >= 4) {
+    w.int32(v.leaderEpoch);
+  } else if (v.leaderEpoch !== -1) {
+    throw notInVersion("ListOffsetsResponse.leaderEpoch", version);
+  }
+  if (version >= 6) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeListOffsetsPartitionResponseInSlices(
+  w: Writer,
+  v: ListOffsetsResponseListOffsetsPartitionResponse,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 6;
   w.int32(v.partitionIndex);
   w.int16(v.errorCode);

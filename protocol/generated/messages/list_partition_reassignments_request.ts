@@ -56,6 +56,27 @@ export function decodeListPartitionReassignmentsRequest(r: Reader, version: numb
   return v;
 }
 
+/** Like {@link decodeListPartitionReassignmentsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeListPartitionReassignmentsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ListPartitionReassignmentsRequest> {
+  checkVersion("ListPartitionReassignmentsRequest", version, 0, 0);
+  const _timeoutMs = r.int32();
+  const _topics = yield* r.nullableStructArrayInSlices(
+    true,
+    (r) => decodeListPartitionReassignmentsTopicsInSlices(r, version),
+  );
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ListPartitionReassignmentsRequest = {
+    timeoutMs: _timeoutMs,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ListPartitionReassignmentsRequest's ListPartitionReassignmentsTopics struct. */
 export interface ListPartitionReassignmentsRequestListPartitionReassignmentsTopics {
   /** The topic name */
@@ -90,6 +111,22 @@ function decodeListPartitionReassignmentsTopics(
 ): ListPartitionReassignmentsRequestListPartitionReassignmentsTopics {
   const _name = r.string(true);
   const _partitionIndexes = r.array(true, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics = {
+    name: _name,
+    partitionIndexes: _partitionIndexes,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeListPartitionReassignmentsTopicsInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ListPartitionReassignmentsRequestListPartitionReassignmentsTopics> {
+  const _name = r.string(true);
+  const _partitionIndexes = yield* r.arrayInSlices(true, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: ListPartitionReassignmentsRequestListPartitionReassignmentsTopics = {

@@ -49,6 +49,20 @@ export function encodeListPartitionReassignmentsResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeListPartitionReassignmentsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeListPartitionReassignmentsResponseInSlices(
+  w: Writer,
+  v: ListPartitionReassignmentsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ListPartitionReassignmentsResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  yield* w.structArrayInSlices(v.topics, true, (w, e) => encodeOngoingTopicReassignmentInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ListPartitionReassignmentsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeListPartitionReassignmentsResponse(
   r: Reader,
@@ -99,6 +113,16 @@ function encodeOngoingTopicReassignment(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeOngoingTopicReassignmentInSlices(
+  w: Writer,
+  v: ListPartitionReassignmentsResponseOngoingTopicReassignment,
+  version: number,
+): Generator<void, void> {
+  w.string(v.name, true);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodeOngoingPartitionReassignmentInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeOngoingTopicReassignment(
   r: Reader,
   version: number,
@@ -144,6 +168,18 @@ function encodeOngoingPartitionReassignment(
   v: ListPartitionReassignmentsResponseOngoingPartitionReassignment,
   version: number,
 ): void {
+  w.int32(v.partitionIndex);
+  w.array(v.replicas, true, (w, e) => w.int32(e));
+  w.array(v.addingReplicas, true, (w, e) => w.int32(e));
+  w.array(v.removingReplicas, true, (w, e) => w.int32(e));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeOngoingPartitionReassignmentInSlices(
+  w: Writer,
+  v: ListPartitionReassignmentsResponseOngoingPartitionReassignment,
+  version: number,
+): Generator<void, void> {
   w.int32(v.partitionIndex);
   w.array(v.replicas, true, (w, e) => w.int32(e));
   w.array(v.addingReplicas, true, (w, e) => w.int32(e));

@@ -65,6 +65,29 @@ export function decodeListTransactionsRequest(r: Reader, version: number): ListT
   return v;
 }
 
+/** Like {@link decodeListTransactionsRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeListTransactionsRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ListTransactionsRequest> {
+  checkVersion("ListTransactionsRequest", version, 0, 1);
+  const _stateFilters = yield* r.arrayInSlices(true, (r) => r.string(true));
+  const _producerIdFilters = yield* r.arrayInSlices(true, (r) => r.int64());
+  let _durationFilter: bigint = -1n;
+  if (version === 1) {
+    _durationFilter = r.int64();
+  }
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ListTransactionsRequest = {
+    stateFilters: _stateFilters,
+    producerIdFilters: _producerIdFilters,
+    durationFilter: _durationFilter,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of ListTransactionsRequest: types, version ranges, nullability, tags and defaults. */
 export const listTransactionsRequestSchema: MessageSchema = {
   name: "ListTransactionsRequest",

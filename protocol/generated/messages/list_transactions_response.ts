@@ -43,6 +43,20 @@ export function encodeListTransactionsResponse(w: Writer, v: ListTransactionsRes
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeListTransactionsResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeListTransactionsResponseInSlices(
+  w: Writer,
+  v: ListTransactionsResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ListTransactionsResponse", version, 0, 1);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.array(v.unknownStateFilters, true, (w, e) => w.string(e, true));
+  yield* w.structArrayInSlices(v.transactionStates, true, (w, e) => encodeTransactionStateInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ListTransactionsResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeListTransactionsResponse(r: Reader, version: number): ListTransactionsResponse {
   checkVersion("ListTransactionsResponse", version, 0, 1);
@@ -82,6 +96,17 @@ export function defaultListTransactionsResponseTransactionState(): ListTransacti
 }
 
 function encodeTransactionState(w: Writer, v: ListTransactionsResponseTransactionState, version: number): void {
+  w.string(v.transactionalId, true);
+  w.int64(v.producerId);
+  w.string(v.transactionState, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeTransactionStateInSlices(
+  w: Writer,
+  v: ListTransactionsResponseTransactionState,
+  version: number,
+): Generator<void, void> {
   w.string(v.transactionalId, true);
   w.int64(v.producerId);
   w.string(v.transactionState, true);

@@ -91,6 +91,41 @@ export function decodeMetadataRequest(r: Reader, version: number): MetadataReque
   return v;
 }
 
+/** Like {@link decodeMetadataRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeMetadataRequestInSlices(r: Reader, version: number): Generator<void, MetadataRequest> {
+  checkVersion("MetadataRequest", version, 0, 12);
+  const flexible = version >= 9;
+  const _topics = yield* r.nullableStructArrayInSlices(
+    flexible,
+    (r) => decodeMetadataRequestTopicInSlices(r, version),
+    version >= 1,
+  );
+  let _allowAutoTopicCreation: boolean = true;
+  if (version >= 4) {
+    _allowAutoTopicCreation = r.bool();
+  }
+  let _includeClusterAuthorizedOperations: boolean = false;
+  if (version >= 8 && version <= 10) {
+    _includeClusterAuthorizedOperations = r.bool();
+  }
+  let _includeTopicAuthorizedOperations: boolean = false;
+  if (version >= 8) {
+    _includeTopicAuthorizedOperations = r.bool();
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 9) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: MetadataRequest = {
+    topics: _topics,
+    allowAutoTopicCreation: _allowAutoTopicCreation,
+    includeClusterAuthorizedOperations: _includeClusterAuthorizedOperations,
+    includeTopicAuthorizedOperations: _includeTopicAuthorizedOperations,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** MetadataRequest's MetadataRequestTopic struct. */
 export interface MetadataRequestTopic {
   /** The topic id. */
@@ -121,6 +156,25 @@ function encodeMetadataRequestTopic(w: Writer, v: MetadataRequestTopic, version:
 }
 
 function decodeMetadataRequestTopic(r: Reader, version: number): MetadataRequestTopic {
+  const flexible = version >= 9;
+  let _topicId: string = ZERO_UUID;
+  if (version >= 10) {
+    _topicId = r.uuid();
+  }
+  const _name = r.nullableString(flexible, version >= 10);
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 9) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: MetadataRequestTopic = {
+    topicId: _topicId,
+    name: _name,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeMetadataRequestTopicInSlices(r: Reader, version: number): Generator<void, MetadataRequestTopic> {
   const flexible = version >= 9;
   let _topicId: string = ZERO_UUID;
   if (version >= 10) {

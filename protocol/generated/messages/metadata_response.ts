@@ -66,6 +66,35 @@ export function encodeMetadataResponse(w: Writer, v: MetadataResponse, version: 
   }
 }
 
+/** Like {@link encodeMetadataResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeMetadataResponseInSlices(
+  w: Writer,
+  v: MetadataResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("MetadataResponse", version, 0, 12);
+  const flexible = version >= 9;
+  if (version >= 3) {
+    w.int32(v.throttleTimeMs);
+  }
+  yield* w.structArrayInSlices(v.brokers, flexible, (w, e) => encodeMetadataResponseBrokerInSlices(w, e, version));
+  if (version >= 2) {
+    w.nullableString(v.clusterId, flexible);
+  }
+  if (version >= 1) {
+    w.int32(v.controllerId);
+  }
+  yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeMetadataResponseTopicInSlices(w, e, version));
+  if (version >= 8 && version <= 10) {
+    w.int32(v.clusterAuthorizedOperations);
+  } else if (v.clusterAuthorizedOperations !== -2147483648) {
+    throw notInVersion("MetadataResponse.clusterAuthorizedOperations", version);
+  }
+  if (version >= 9) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link MetadataResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeMetadataResponse(r: Reader, version: number): MetadataResponse {
   checkVersion("MetadataResponse", version, 0, 12);
@@ -129,6 +158,23 @@ export function defaultMetadataResponseBroker(): MetadataResponseBroker {
 }
 
 function encodeMetadataResponseBroker(w: Writer, v: MetadataResponseBroker, version: number): void {
+  const flexible = version >= 9;
+  w.int32(v.nodeId);
+  w.string(v.host, flexible);
+  w.int32(v.port);
+  if (version >= 1) {
+    w.nullableString(v.rack, flexible);
+  }
+  if (version >= 9) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeMetadataResponseBrokerInSlices(
+  w: Writer,
+  v: MetadataResponseBroker,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 9;
   w.int32(v.nodeId);
   w.string(v.host, flexible);
@@ -215,6 +261,35 @@ function encodeMetadataResponseTopic(w: Writer, v: MetadataResponseTopic, versio
   }
 }
 
+function* encodeMetadataResponseTopicInSlices(
+  w: Writer,
+  v: MetadataResponseTopic,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 9;
+  w.int16(v.errorCode);
+  w.nullableString(v.name, flexible, version === 12);
+  if (version >= 10) {
+    w.uuid(v.topicId);
+  }
+  if (version >= 1) {
+    w.bool(v.isInternal);
+  }
+  yield* w.structArrayInSlices(
+    v.partitions,
+    flexible,
+    (w, e) => encodeMetadataResponsePartitionInSlices(w, e, version),
+  );
+  if (version >= 8) {
+    w.int32(v.topicAuthorizedOperations);
+  } else if (v.topicAuthorizedOperations !== -2147483648) {
+    throw notInVersion("MetadataResponse.topicAuthorizedOperations", version);
+  }
+  if (version >= 9) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeMetadataResponseTopic(r: Reader, version: number): MetadataResponseTopic {
   const flexible = version >= 9;
   const _errorCode = r.int16();
@@ -282,6 +357,28 @@ export function defaultMetadataResponsePartition(): MetadataResponsePartition {
 }
 
 function encodeMetadataResponsePartition(w: Writer, v: MetadataResponsePartition, version: number): void {
+  const flexible = version >= 9;
+  w.int16(v.errorCode);
+  w.int32(v.partitionIndex);
+  w.int32(v.leaderId);
+  if (version >= 7) {
+    w.int32(v.leaderEpoch);
+  }
+  w.array(v.replicaNodes, flexible, (w, e) => w.int32(e));
+  w.array(v.isrNodes, flexible, (w, e) => w.int32(e));
+  if (version >= 5) {
+    w.array(v.offlineReplicas, flexible, (w, e) => w.int32(e));
+  }
+  if (version >= 9) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeMetadataResponsePartitionInSlices(
+  w: Writer,
+  v: MetadataResponsePartition,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 9;
   w.int16(v.errorCode);
   w.int32(v.partitionIndex);

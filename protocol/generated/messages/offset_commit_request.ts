@@ -104,6 +104,44 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
   return v;
 }
 
+/** Like {@link decodeOffsetCommitRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeOffsetCommitRequestInSlices(r: Reader, version: number): Generator<void, OffsetCommitRequest> {
+  checkVersion("OffsetCommitRequest", version, 0, 9);
+  const flexible = version >= 8;
+  const _groupId = r.string(flexible);
+  let _generationIdOrMemberEpoch: number = -1;
+  if (version >= 1) {
+    _generationIdOrMemberEpoch = r.int32();
+  }
+  let _memberId: string = "";
+  if (version >= 1) {
+    _memberId = r.string(flexible);
+  }
+  let _groupInstanceId: string | null = null;
+  if (version >= 7) {
+    _groupInstanceId = r.nullableString(flexible);
+  }
+  let _retentionTimeMs: bigint = -1n;
+  if (version >= 2 && version <= 4) {
+    _retentionTimeMs = r.int64();
+  }
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeOffsetCommitRequestTopicInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 8) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: OffsetCommitRequest = {
+    groupId: _groupId,
+    generationIdOrMemberEpoch: _generationIdOrMemberEpoch,
+    memberId: _memberId,
+    groupInstanceId: _groupInstanceId,
+    retentionTimeMs: _retentionTimeMs,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** OffsetCommitRequest's OffsetCommitRequestTopic struct. */
 export interface OffsetCommitRequestTopic {
   /** The topic name. */
@@ -135,6 +173,28 @@ function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommi
   const flexible = version >= 8;
   const _name = r.string(flexible);
   const _partitions = r.array(flexible, (r) => decodeOffsetCommitRequestPartition(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 8) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: OffsetCommitRequestTopic = {
+    name: _name,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeOffsetCommitRequestTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, OffsetCommitRequestTopic> {
+  const flexible = version >= 8;
+  const _name = r.string(flexible);
+  const _partitions = yield* r.structArrayInSlices(
+    flexible,
+    (r) => decodeOffsetCommitRequestPartitionInSlices(r, version),
+  );
   let _unknown: TaggedField[] | undefined;
   if (version >= 8) {
     _unknown = r.taggedFields(null);
@@ -193,6 +253,37 @@ function encodeOffsetCommitRequestPartition(w: Writer, v: OffsetCommitRequestPar
 }
 
 function decodeOffsetCommitRequestPartition(r: Reader, version: number): OffsetCommitRequestPartition {
+  const flexible = version >= 8;
+  const _partitionIndex = r.int32();
+  const _committedOffset = r.int64();
+  let _committedLeaderEpoch: number = -1;
+  if (version >= 6) {
+    _committedLeaderEpoch = r.int32();
+  }
+  let _commitTimestamp: bigint = -1n;
+  if (version === 1) {
+    _commitTimestamp = r.int64();
+  }
+  const _committedMetadata = r.nullableString(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 8) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: OffsetCommitRequestPartition = {
+    partitionIndex: _partitionIndex,
+    committedOffset: _committedOffset,
+    committedLeaderEpoch: _committedLeaderEpoch,
+    commitTimestamp: _commitTimestamp,
+    committedMetadata: _committedMetadata,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeOffsetCommitRequestPartitionInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, OffsetCommitRequestPartition> {
   const flexible = version >= 8;
   const _partitionIndex = r.int32();
   const _committedOffset = r.int64();

@@ -42,6 +42,23 @@ export function encodeOffsetCommitResponse(w: Writer, v: OffsetCommitResponse, v
   }
 }
 
+/** Like {@link encodeOffsetCommitResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeOffsetCommitResponseInSlices(
+  w: Writer,
+  v: OffsetCommitResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("OffsetCommitResponse", version, 0, 9);
+  const flexible = version >= 8;
+  if (version >= 3) {
+    w.int32(v.throttleTimeMs);
+  }
+  yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeOffsetCommitResponseTopicInSlices(w, e, version));
+  if (version >= 8) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link OffsetCommitResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeOffsetCommitResponse(r: Reader, version: number): OffsetCommitResponse {
   checkVersion("OffsetCommitResponse", version, 0, 9);
@@ -90,6 +107,23 @@ function encodeOffsetCommitResponseTopic(w: Writer, v: OffsetCommitResponseTopic
   }
 }
 
+function* encodeOffsetCommitResponseTopicInSlices(
+  w: Writer,
+  v: OffsetCommitResponseTopic,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 8;
+  w.string(v.name, flexible);
+  yield* w.structArrayInSlices(
+    v.partitions,
+    flexible,
+    (w, e) => encodeOffsetCommitResponsePartitionInSlices(w, e, version),
+  );
+  if (version >= 8) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseTopic {
   const flexible = version >= 8;
   const _name = r.string(flexible);
@@ -125,6 +159,19 @@ export function defaultOffsetCommitResponsePartition(): OffsetCommitResponsePart
 }
 
 function encodeOffsetCommitResponsePartition(w: Writer, v: OffsetCommitResponsePartition, version: number): void {
+  const flexible = version >= 8;
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  if (version >= 8) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeOffsetCommitResponsePartitionInSlices(
+  w: Writer,
+  v: OffsetCommitResponsePartition,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 8;
   w.int32(v.partitionIndex);
   w.int16(v.errorCode);

@@ -46,6 +46,18 @@ export function decodeOffsetDeleteRequest(r: Reader, version: number): OffsetDel
   return v;
 }
 
+/** Like {@link decodeOffsetDeleteRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeOffsetDeleteRequestInSlices(r: Reader, version: number): Generator<void, OffsetDeleteRequest> {
+  checkVersion("OffsetDeleteRequest", version, 0, 0);
+  const _groupId = r.string(false);
+  const _topics = yield* r.structArrayInSlices(false, (r) => decodeOffsetDeleteRequestTopicInSlices(r, version));
+  const v: OffsetDeleteRequest = {
+    groupId: _groupId,
+    topics: _topics,
+  };
+  return v;
+}
+
 /** OffsetDeleteRequest's OffsetDeleteRequestTopic struct. */
 export interface OffsetDeleteRequestTopic {
   /** The topic name. */
@@ -77,6 +89,22 @@ function decodeOffsetDeleteRequestTopic(r: Reader, version: number): OffsetDelet
   return v;
 }
 
+function* decodeOffsetDeleteRequestTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, OffsetDeleteRequestTopic> {
+  const _name = r.string(false);
+  const _partitions = yield* r.structArrayInSlices(
+    false,
+    (r) => decodeOffsetDeleteRequestPartitionInSlices(r, version),
+  );
+  const v: OffsetDeleteRequestTopic = {
+    name: _name,
+    partitions: _partitions,
+  };
+  return v;
+}
+
 /** OffsetDeleteRequest's OffsetDeleteRequestPartition struct. */
 export interface OffsetDeleteRequestPartition {
   /** The partition index. */
@@ -95,6 +123,17 @@ function encodeOffsetDeleteRequestPartition(w: Writer, v: OffsetDeleteRequestPar
 }
 
 function decodeOffsetDeleteRequestPartition(r: Reader, version: number): OffsetDeleteRequestPartition {
+  const _partitionIndex = r.int32();
+  const v: OffsetDeleteRequestPartition = {
+    partitionIndex: _partitionIndex,
+  };
+  return v;
+}
+
+function* decodeOffsetDeleteRequestPartitionInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, OffsetDeleteRequestPartition> {
   const _partitionIndex = r.int32();
   const v: OffsetDeleteRequestPartition = {
     partitionIndex: _partitionIndex,

@@ -38,6 +38,18 @@ export function encodeOffsetDeleteResponse(w: Writer, v: OffsetDeleteResponse, v
   w.array(v.topics, false, (w, e) => encodeOffsetDeleteResponseTopic(w, e, version));
 }
 
+/** Like {@link encodeOffsetDeleteResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeOffsetDeleteResponseInSlices(
+  w: Writer,
+  v: OffsetDeleteResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("OffsetDeleteResponse", version, 0, 0);
+  w.int16(v.errorCode);
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.topics, false, (w, e) => encodeOffsetDeleteResponseTopicInSlices(w, e, version));
+}
+
 /** Reads a {@link OffsetDeleteResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeOffsetDeleteResponse(r: Reader, version: number): OffsetDeleteResponse {
   checkVersion("OffsetDeleteResponse", version, 0, 0);
@@ -73,6 +85,19 @@ function encodeOffsetDeleteResponseTopic(w: Writer, v: OffsetDeleteResponseTopic
   w.array(v.partitions, false, (w, e) => encodeOffsetDeleteResponsePartition(w, e, version));
 }
 
+function* encodeOffsetDeleteResponseTopicInSlices(
+  w: Writer,
+  v: OffsetDeleteResponseTopic,
+  version: number,
+): Generator<void, void> {
+  w.string(v.name, false);
+  yield* w.structArrayInSlices(
+    v.partitions,
+    false,
+    (w, e) => encodeOffsetDeleteResponsePartitionInSlices(w, e, version),
+  );
+}
+
 function decodeOffsetDeleteResponseTopic(r: Reader, version: number): OffsetDeleteResponseTopic {
   const _name = r.string(false);
   const _partitions = r.array(false, (r) => decodeOffsetDeleteResponsePartition(r, version));
@@ -100,6 +125,15 @@ export function defaultOffsetDeleteResponsePartition(): OffsetDeleteResponsePart
 }
 
 function encodeOffsetDeleteResponsePartition(w: Writer, v: OffsetDeleteResponsePartition, version: number): void {
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+}
+
+function* encodeOffsetDeleteResponsePartitionInSlices(
+  w: Writer,
+  v: OffsetDeleteResponsePartition,
+  version: number,
+): Generator<void, void> {
   w.int32(v.partitionIndex);
   w.int16(v.errorCode);
 }

@@ -98,6 +98,44 @@ export function decodeOffsetFetchRequest(r: Reader, version: number): OffsetFetc
   return v;
 }
 
+/** Like {@link decodeOffsetFetchRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeOffsetFetchRequestInSlices(r: Reader, version: number): Generator<void, OffsetFetchRequest> {
+  checkVersion("OffsetFetchRequest", version, 0, 9);
+  const flexible = version >= 6;
+  let _groupId: string = "";
+  if (version <= 7) {
+    _groupId = r.string(flexible);
+  }
+  let _topics: OffsetFetchRequestTopic[] | null = [];
+  if (version <= 7) {
+    _topics = yield* r.nullableStructArrayInSlices(
+      flexible,
+      (r) => decodeOffsetFetchRequestTopicInSlices(r, version),
+      version >= 2,
+    );
+  }
+  let _groups: OffsetFetchRequestGroup[] = [];
+  if (version >= 8) {
+    _groups = yield* r.structArrayInSlices(flexible, (r) => decodeOffsetFetchRequestGroupInSlices(r, version));
+  }
+  let _requireStable: boolean = false;
+  if (version >= 7) {
+    _requireStable = r.bool();
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: OffsetFetchRequest = {
+    groupId: _groupId,
+    topics: _topics,
+    groups: _groups,
+    requireStable: _requireStable,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** OffsetFetchRequest's OffsetFetchRequestTopic struct. */
 export interface OffsetFetchRequestTopic {
   /** The topic name. */
@@ -129,6 +167,22 @@ function decodeOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchR
   const flexible = version >= 6;
   const _name = r.string(flexible);
   const _partitionIndexes = r.array(flexible, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: OffsetFetchRequestTopic = {
+    name: _name,
+    partitionIndexes: _partitionIndexes,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeOffsetFetchRequestTopicInSlices(r: Reader, version: number): Generator<void, OffsetFetchRequestTopic> {
+  const flexible = version >= 6;
+  const _name = r.string(flexible);
+  const _partitionIndexes = yield* r.arrayInSlices(flexible, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   if (version >= 6) {
     _unknown = r.taggedFields(null);
@@ -200,6 +254,29 @@ function decodeOffsetFetchRequestGroup(r: Reader, version: number): OffsetFetchR
   return v;
 }
 
+function* decodeOffsetFetchRequestGroupInSlices(r: Reader, version: number): Generator<void, OffsetFetchRequestGroup> {
+  const _groupId = r.string(true);
+  let _memberId: string | null = null;
+  if (version === 9) {
+    _memberId = r.nullableString(true);
+  }
+  let _memberEpoch: number = -1;
+  if (version === 9) {
+    _memberEpoch = r.int32();
+  }
+  const _topics = yield* r.nullableStructArrayInSlices(true, (r) => decodeOffsetFetchRequestTopicsInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: OffsetFetchRequestGroup = {
+    groupId: _groupId,
+    memberId: _memberId,
+    memberEpoch: _memberEpoch,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** OffsetFetchRequest's OffsetFetchRequestTopics struct. */
 export interface OffsetFetchRequestTopics {
   /** The topic name. */
@@ -227,6 +304,22 @@ function encodeOffsetFetchRequestTopics(w: Writer, v: OffsetFetchRequestTopics, 
 function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestTopics {
   const _name = r.string(true);
   const _partitionIndexes = r.array(true, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: OffsetFetchRequestTopics = {
+    name: _name,
+    partitionIndexes: _partitionIndexes,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeOffsetFetchRequestTopicsInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, OffsetFetchRequestTopics> {
+  const _name = r.string(true);
+  const _partitionIndexes = yield* r.arrayInSlices(true, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: OffsetFetchRequestTopics = {

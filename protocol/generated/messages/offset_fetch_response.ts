@@ -60,6 +60,35 @@ export function encodeOffsetFetchResponse(w: Writer, v: OffsetFetchResponse, ver
   }
 }
 
+/** Like {@link encodeOffsetFetchResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeOffsetFetchResponseInSlices(
+  w: Writer,
+  v: OffsetFetchResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("OffsetFetchResponse", version, 0, 9);
+  const flexible = version >= 6;
+  if (version >= 3) {
+    w.int32(v.throttleTimeMs);
+  }
+  if (version <= 7) {
+    yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeOffsetFetchResponseTopicInSlices(w, e, version));
+  } else if (v.topics !== null && v.topics.length !== 0) {
+    throw notInVersion("OffsetFetchResponse.topics", version);
+  }
+  if (version >= 2 && version <= 7) {
+    w.int16(v.errorCode);
+  }
+  if (version >= 8) {
+    yield* w.structArrayInSlices(v.groups, flexible, (w, e) => encodeOffsetFetchResponseGroupInSlices(w, e, version));
+  } else if (v.groups !== null && v.groups.length !== 0) {
+    throw notInVersion("OffsetFetchResponse.groups", version);
+  }
+  if (version >= 6) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link OffsetFetchResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeOffsetFetchResponse(r: Reader, version: number): OffsetFetchResponse {
   checkVersion("OffsetFetchResponse", version, 0, 9);
@@ -121,6 +150,23 @@ function encodeOffsetFetchResponseTopic(w: Writer, v: OffsetFetchResponseTopic, 
   }
 }
 
+function* encodeOffsetFetchResponseTopicInSlices(
+  w: Writer,
+  v: OffsetFetchResponseTopic,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 6;
+  w.string(v.name, flexible);
+  yield* w.structArrayInSlices(
+    v.partitions,
+    flexible,
+    (w, e) => encodeOffsetFetchResponsePartitionInSlices(w, e, version),
+  );
+  if (version >= 6) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeOffsetFetchResponseTopic(r: Reader, version: number): OffsetFetchResponseTopic {
   const flexible = version >= 6;
   const _name = r.string(flexible);
@@ -165,6 +211,24 @@ export function defaultOffsetFetchResponsePartition(): OffsetFetchResponsePartit
 }
 
 function encodeOffsetFetchResponsePartition(w: Writer, v: OffsetFetchResponsePartition, version: number): void {
+  const flexible = version >= 6;
+  w.int32(v.partitionIndex);
+  w.int64(v.committedOffset);
+  if (version >= 5) {
+    w.int32(v.committedLeaderEpoch);
+  }
+  w.nullableString(v.metadata, flexible);
+  w.int16(v.errorCode);
+  if (version >= 6) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeOffsetFetchResponsePartitionInSlices(
+  w: Writer,
+  v: OffsetFetchResponsePartition,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 6;
   w.int32(v.partitionIndex);
   w.int64(v.committedOffset);
@@ -231,6 +295,17 @@ function encodeOffsetFetchResponseGroup(w: Writer, v: OffsetFetchResponseGroup, 
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeOffsetFetchResponseGroupInSlices(
+  w: Writer,
+  v: OffsetFetchResponseGroup,
+  version: number,
+): Generator<void, void> {
+  w.string(v.groupId, true);
+  yield* w.structArrayInSlices(v.topics, true, (w, e) => encodeOffsetFetchResponseTopicsInSlices(w, e, version));
+  w.int16(v.errorCode);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetchResponseGroup {
   const _groupId = r.string(true);
   const _topics = r.array(true, (r) => decodeOffsetFetchResponseTopics(r, version));
@@ -267,6 +342,20 @@ export function defaultOffsetFetchResponseTopics(): OffsetFetchResponseTopics {
 function encodeOffsetFetchResponseTopics(w: Writer, v: OffsetFetchResponseTopics, version: number): void {
   w.string(v.name, true);
   w.array(v.partitions, true, (w, e) => encodeOffsetFetchResponsePartitions(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeOffsetFetchResponseTopicsInSlices(
+  w: Writer,
+  v: OffsetFetchResponseTopics,
+  version: number,
+): Generator<void, void> {
+  w.string(v.name, true);
+  yield* w.structArrayInSlices(
+    v.partitions,
+    true,
+    (w, e) => encodeOffsetFetchResponsePartitionsInSlices(w, e, version),
+  );
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -311,6 +400,19 @@ export function defaultOffsetFetchResponsePartitions(): OffsetFetchResponseParti
 }
 
 function encodeOffsetFetchResponsePartitions(w: Writer, v: OffsetFetchResponsePartitions, version: number): void {
+  w.int32(v.partitionIndex);
+  w.int64(v.committedOffset);
+  w.int32(v.committedLeaderEpoch);
+  w.nullableString(v.metadata, true);
+  w.int16(v.errorCode);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeOffsetFetchResponsePartitionsInSlices(
+  w: Writer,
+  v: OffsetFetchResponsePartitions,
+  version: number,
+): Generator<void, void> {
   w.int32(v.partitionIndex);
   w.int64(v.committedOffset);
   w.int32(v.committedLeaderEpoch);

@@ -63,6 +63,30 @@ export function decodeOffsetForLeaderEpochRequest(r: Reader, version: number): O
   return v;
 }
 
+/** Like {@link decodeOffsetForLeaderEpochRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeOffsetForLeaderEpochRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, OffsetForLeaderEpochRequest> {
+  checkVersion("OffsetForLeaderEpochRequest", version, 0, 4);
+  const flexible = version === 4;
+  let _replicaId: number = -2;
+  if (version >= 3) {
+    _replicaId = r.int32();
+  }
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeOffsetForLeaderTopicInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: OffsetForLeaderEpochRequest = {
+    replicaId: _replicaId,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** OffsetForLeaderEpochRequest's OffsetForLeaderTopic struct. */
 export interface OffsetForLeaderEpochRequestOffsetForLeaderTopic {
   /** The topic name. */
@@ -98,6 +122,25 @@ function decodeOffsetForLeaderTopic(r: Reader, version: number): OffsetForLeader
   const flexible = version === 4;
   const _topic = r.string(flexible);
   const _partitions = r.array(flexible, (r) => decodeOffsetForLeaderPartition(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: OffsetForLeaderEpochRequestOffsetForLeaderTopic = {
+    topic: _topic,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeOffsetForLeaderTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, OffsetForLeaderEpochRequestOffsetForLeaderTopic> {
+  const flexible = version === 4;
+  const _topic = r.string(flexible);
+  const _partitions = yield* r.structArrayInSlices(flexible, (r) => decodeOffsetForLeaderPartitionInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   if (version === 4) {
     _unknown = r.taggedFields(null);
@@ -151,6 +194,30 @@ function decodeOffsetForLeaderPartition(
   r: Reader,
   version: number,
 ): OffsetForLeaderEpochRequestOffsetForLeaderPartition {
+  const flexible = version === 4;
+  const _partition = r.int32();
+  let _currentLeaderEpoch: number = -1;
+  if (version >= 2) {
+    _currentLeaderEpoch = r.int32();
+  }
+  const _leaderEpoch = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: OffsetForLeaderEpochRequestOffsetForLeaderPartition = {
+    partition: _partition,
+    currentLeaderEpoch: _currentLeaderEpoch,
+    leaderEpoch: _leaderEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeOffsetForLeaderPartitionInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, OffsetForLeaderEpochRequestOffsetForLeaderPartition> {
   const flexible = version === 4;
   const _partition = r.int32();
   let _currentLeaderEpoch: number = -1;

@@ -42,6 +42,23 @@ export function encodeOffsetForLeaderEpochResponse(w: Writer, v: OffsetForLeader
   }
 }
 
+/** Like {@link encodeOffsetForLeaderEpochResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeOffsetForLeaderEpochResponseInSlices(
+  w: Writer,
+  v: OffsetForLeaderEpochResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("OffsetForLeaderEpochResponse", version, 0, 4);
+  const flexible = version === 4;
+  if (version >= 2) {
+    w.int32(v.throttleTimeMs);
+  }
+  yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeOffsetForLeaderTopicResultInSlices(w, e, version));
+  if (version === 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link OffsetForLeaderEpochResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeOffsetForLeaderEpochResponse(r: Reader, version: number): OffsetForLeaderEpochResponse {
   checkVersion("OffsetForLeaderEpochResponse", version, 0, 4);
@@ -94,6 +111,19 @@ function encodeOffsetForLeaderTopicResult(
   }
 }
 
+function* encodeOffsetForLeaderTopicResultInSlices(
+  w: Writer,
+  v: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 4;
+  w.string(v.topic, flexible);
+  yield* w.structArrayInSlices(v.partitions, flexible, (w, e) => encodeEpochEndOffsetInSlices(w, e, version));
+  if (version === 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeOffsetForLeaderTopicResult(
   r: Reader,
   version: number,
@@ -138,6 +168,23 @@ export function defaultOffsetForLeaderEpochResponseEpochEndOffset(): OffsetForLe
 }
 
 function encodeEpochEndOffset(w: Writer, v: OffsetForLeaderEpochResponseEpochEndOffset, version: number): void {
+  const flexible = version === 4;
+  w.int16(v.errorCode);
+  w.int32(v.partition);
+  if (version >= 1) {
+    w.int32(v.leaderEpoch);
+  }
+  w.int64(v.endOffset);
+  if (version === 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeEpochEndOffsetInSlices(
+  w: Writer,
+  v: OffsetForLeaderEpochResponseEpochEndOffset,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 4;
   w.int16(v.errorCode);
   w.int32(v.partition);

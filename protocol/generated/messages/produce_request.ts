@@ -77,6 +77,31 @@ export function decodeProduceRequest(r: Reader, version: number): ProduceRequest
   return v;
 }
 
+/** Like {@link decodeProduceRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeProduceRequestInSlices(r: Reader, version: number): Generator<void, ProduceRequest> {
+  checkVersion("ProduceRequest", version, 0, 11);
+  const flexible = version >= 9;
+  let _transactionalId: string | null = null;
+  if (version >= 3) {
+    _transactionalId = r.nullableString(flexible);
+  }
+  const _acks = r.int16();
+  const _timeoutMs = r.int32();
+  const _topicData = yield* r.structArrayInSlices(flexible, (r) => decodeTopicProduceDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 9) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ProduceRequest = {
+    transactionalId: _transactionalId,
+    acks: _acks,
+    timeoutMs: _timeoutMs,
+    topicData: _topicData,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ProduceRequest's TopicProduceData struct. */
 export interface ProduceRequestTopicProduceData {
   /** The topic name. */
@@ -120,6 +145,22 @@ function decodeTopicProduceData(r: Reader, version: number): ProduceRequestTopic
   return v;
 }
 
+function* decodeTopicProduceDataInSlices(r: Reader, version: number): Generator<void, ProduceRequestTopicProduceData> {
+  const flexible = version >= 9;
+  const _name = r.string(flexible);
+  const _partitionData = yield* r.structArrayInSlices(flexible, (r) => decodePartitionProduceDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 9) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ProduceRequestTopicProduceData = {
+    name: _name,
+    partitionData: _partitionData,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ProduceRequest's PartitionProduceData struct. */
 export interface ProduceRequestPartitionProduceData {
   /** The partition index. */
@@ -148,6 +189,25 @@ function encodePartitionProduceData(w: Writer, v: ProduceRequestPartitionProduce
 }
 
 function decodePartitionProduceData(r: Reader, version: number): ProduceRequestPartitionProduceData {
+  const flexible = version >= 9;
+  const _index = r.int32();
+  const _records = r.nullableBytes(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 9) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: ProduceRequestPartitionProduceData = {
+    index: _index,
+    records: _records,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodePartitionProduceDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ProduceRequestPartitionProduceData> {
   const flexible = version >= 9;
   const _index = r.int32();
   const _records = r.nullableBytes(flexible);

@@ -54,6 +54,28 @@ export function encodeProduceResponse(w: Writer, v: ProduceResponse, version: nu
   }
 }
 
+/** Like {@link encodeProduceResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeProduceResponseInSlices(w: Writer, v: ProduceResponse, version: number): Generator<void, void> {
+  checkVersion("ProduceResponse", version, 0, 11);
+  const flexible = version >= 9;
+  yield* w.structArrayInSlices(v.responses, flexible, (w, e) => encodeTopicProduceResponseInSlices(w, e, version));
+  if (version >= 1) {
+    w.int32(v.throttleTimeMs);
+  }
+  if (!(version >= 10) && v.nodeEndpoints !== null && v.nodeEndpoints.length !== 0) {
+    throw notInVersion("ProduceResponse.nodeEndpoints", version);
+  }
+  if (version >= 9) {
+    const tagged: TaggedField[] = [];
+    if (version >= 10 && v.nodeEndpoints !== null && v.nodeEndpoints.length !== 0) {
+      tagged.push(taggedValue(0, (w) => {
+        w.array(v.nodeEndpoints, true, (w, e) => encodeNodeEndpoint(w, e, version));
+      }));
+    }
+    w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link ProduceResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeProduceResponse(r: Reader, version: number): ProduceResponse {
   checkVersion("ProduceResponse", version, 0, 11);
@@ -105,6 +127,23 @@ function encodeTopicProduceResponse(w: Writer, v: ProduceResponseTopicProduceRes
   const flexible = version >= 9;
   w.string(v.name, flexible);
   w.array(v.partitionResponses, flexible, (w, e) => encodePartitionProduceResponse(w, e, version));
+  if (version >= 9) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeTopicProduceResponseInSlices(
+  w: Writer,
+  v: ProduceResponseTopicProduceResponse,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 9;
+  w.string(v.name, flexible);
+  yield* w.structArrayInSlices(
+    v.partitionResponses,
+    flexible,
+    (w, e) => encodePartitionProduceResponseInSlices(w, e, version),
+  );
   if (version >= 9) {
     w.taggedFields(null, v.unknownTaggedFields);
   }
@@ -174,6 +213,45 @@ function encodePartitionProduceResponse(w: Writer, v: ProduceResponsePartitionPr
   }
   if (version >= 8) {
     w.array(v.recordErrors, flexible, (w, e) => encodeBatchIndexAndErrorMessage(w, e, version));
+  }
+  if (version >= 8) {
+    w.nullableString(v.errorMessage, flexible);
+  }
+  if (!(version >= 10) && !isDefaultLeaderIdAndEpoch(v.currentLeader)) {
+    throw notInVersion("ProduceResponse.currentLeader", version);
+  }
+  if (version >= 9) {
+    const tagged: TaggedField[] = [];
+    if (version >= 10 && !isDefaultLeaderIdAndEpoch(v.currentLeader)) {
+      tagged.push(taggedValue(0, (w) => {
+        encodeLeaderIdAndEpoch(w, present(v.currentLeader, "ProduceResponse.currentLeader"), version);
+      }));
+    }
+    w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
+  }
+}
+
+function* encodePartitionProduceResponseInSlices(
+  w: Writer,
+  v: ProduceResponsePartitionProduceResponse,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 9;
+  w.int32(v.index);
+  w.int16(v.errorCode);
+  w.int64(v.baseOffset);
+  if (version >= 2) {
+    w.int64(v.logAppendTimeMs);
+  }
+  if (version >= 5) {
+    w.int64(v.logStartOffset);
+  }
+  if (version >= 8) {
+    yield* w.structArrayInSlices(
+      v.recordErrors,
+      flexible,
+      (w, e) => encodeBatchIndexAndErrorMessageInSlices(w, e, version),
+    );
   }
   if (version >= 8) {
     w.nullableString(v.errorMessage, flexible);
@@ -269,6 +347,19 @@ function encodeBatchIndexAndErrorMessage(
   }
 }
 
+function* encodeBatchIndexAndErrorMessageInSlices(
+  w: Writer,
+  v: ProduceResponseBatchIndexAndErrorMessage,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 9;
+  w.int32(v.batchIndex);
+  w.nullableString(v.batchIndexErrorMessage, flexible);
+  if (version >= 9) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeBatchIndexAndErrorMessage(r: Reader, version: number): ProduceResponseBatchIndexAndErrorMessage {
   const flexible = version >= 9;
   const _batchIndex = r.int32();
@@ -304,6 +395,16 @@ export function defaultProduceResponseLeaderIdAndEpoch(): ProduceResponseLeaderI
 }
 
 function encodeLeaderIdAndEpoch(w: Writer, v: ProduceResponseLeaderIdAndEpoch, version: number): void {
+  w.int32(v.leaderId);
+  w.int32(v.leaderEpoch);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeLeaderIdAndEpochInSlices(
+  w: Writer,
+  v: ProduceResponseLeaderIdAndEpoch,
+  version: number,
+): Generator<void, void> {
   w.int32(v.leaderId);
   w.int32(v.leaderEpoch);
   w.taggedFields(null, v.unknownTaggedFields);
@@ -347,6 +448,18 @@ export function defaultProduceResponseNodeEndpoint(): ProduceResponseNodeEndpoin
 }
 
 function encodeNodeEndpoint(w: Writer, v: ProduceResponseNodeEndpoint, version: number): void {
+  w.int32(v.nodeId);
+  w.string(v.host, true);
+  w.int32(v.port);
+  w.nullableString(v.rack, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeNodeEndpointInSlices(
+  w: Writer,
+  v: ProduceResponseNodeEndpoint,
+  version: number,
+): Generator<void, void> {
   w.int32(v.nodeId);
   w.string(v.host, true);
   w.int32(v.port);

@@ -70,6 +70,27 @@ export function decodePushTelemetryRequest(r: Reader, version: number): PushTele
   return v;
 }
 
+/** Like {@link decodePushTelemetryRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodePushTelemetryRequestInSlices(r: Reader, version: number): Generator<void, PushTelemetryRequest> {
+  checkVersion("PushTelemetryRequest", version, 0, 0);
+  const _clientInstanceId = r.uuid();
+  const _subscriptionId = r.int32();
+  const _terminating = r.bool();
+  const _compressionType = r.int8();
+  const _metrics = r.bytes(true);
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: PushTelemetryRequest = {
+    clientInstanceId: _clientInstanceId,
+    subscriptionId: _subscriptionId,
+    terminating: _terminating,
+    compressionType: _compressionType,
+    metrics: _metrics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of PushTelemetryRequest: types, version ranges, nullability, tags and defaults. */
 export const pushTelemetryRequestSchema: MessageSchema = {
   name: "PushTelemetryRequest",

@@ -37,6 +37,18 @@ export function encodePushTelemetryResponse(w: Writer, v: PushTelemetryResponse,
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodePushTelemetryResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodePushTelemetryResponseInSlices(
+  w: Writer,
+  v: PushTelemetryResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("PushTelemetryResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link PushTelemetryResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodePushTelemetryResponse(r: Reader, version: number): PushTelemetryResponse {
   checkVersion("PushTelemetryResponse", version, 0, 0);

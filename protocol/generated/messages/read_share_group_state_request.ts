@@ -52,6 +52,24 @@ export function decodeReadShareGroupStateRequest(r: Reader, version: number): Re
   return v;
 }
 
+/** Like {@link decodeReadShareGroupStateRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeReadShareGroupStateRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ReadShareGroupStateRequest> {
+  checkVersion("ReadShareGroupStateRequest", version, 0, 0);
+  const _groupId = r.string(true);
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeReadStateDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ReadShareGroupStateRequest = {
+    groupId: _groupId,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ReadShareGroupStateRequest's ReadStateData struct. */
 export interface ReadShareGroupStateRequestReadStateData {
   /** The topic identifier. */
@@ -89,6 +107,22 @@ function decodeReadStateData(r: Reader, version: number): ReadShareGroupStateReq
   return v;
 }
 
+function* decodeReadStateDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ReadShareGroupStateRequestReadStateData> {
+  const _topicId = r.uuid();
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodePartitionDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ReadShareGroupStateRequestReadStateData = {
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ReadShareGroupStateRequest's PartitionData struct. */
 export interface ReadShareGroupStateRequestPartitionData {
   /** The partition index. */
@@ -114,6 +148,22 @@ function encodePartitionData(w: Writer, v: ReadShareGroupStateRequestPartitionDa
 }
 
 function decodePartitionData(r: Reader, version: number): ReadShareGroupStateRequestPartitionData {
+  const _partition = r.int32();
+  const _leaderEpoch = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ReadShareGroupStateRequestPartitionData = {
+    partition: _partition,
+    leaderEpoch: _leaderEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodePartitionDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ReadShareGroupStateRequestPartitionData> {
   const _partition = r.int32();
   const _leaderEpoch = r.int32();
   let _unknown: TaggedField[] | undefined;

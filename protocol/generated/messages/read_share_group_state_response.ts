@@ -33,6 +33,17 @@ export function encodeReadShareGroupStateResponse(w: Writer, v: ReadShareGroupSt
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeReadShareGroupStateResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeReadShareGroupStateResponseInSlices(
+  w: Writer,
+  v: ReadShareGroupStateResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ReadShareGroupStateResponse", version, 0, 0);
+  yield* w.structArrayInSlices(v.results, true, (w, e) => encodeReadStateResultInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ReadShareGroupStateResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeReadShareGroupStateResponse(r: Reader, version: number): ReadShareGroupStateResponse {
   checkVersion("ReadShareGroupStateResponse", version, 0, 0);
@@ -67,6 +78,16 @@ export function defaultReadShareGroupStateResponseReadStateResult(): ReadShareGr
 function encodeReadStateResult(w: Writer, v: ReadShareGroupStateResponseReadStateResult, version: number): void {
   w.uuid(v.topicId);
   w.array(v.partitions, true, (w, e) => encodePartitionResult(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeReadStateResultInSlices(
+  w: Writer,
+  v: ReadShareGroupStateResponseReadStateResult,
+  version: number,
+): Generator<void, void> {
+  w.uuid(v.topicId);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionResultInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -122,6 +143,20 @@ function encodePartitionResult(w: Writer, v: ReadShareGroupStateResponsePartitio
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodePartitionResultInSlices(
+  w: Writer,
+  v: ReadShareGroupStateResponsePartitionResult,
+  version: number,
+): Generator<void, void> {
+  w.int32(v.partition);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.int32(v.stateEpoch);
+  w.int64(v.startOffset);
+  yield* w.structArrayInSlices(v.stateBatches, true, (w, e) => encodeStateBatchInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodePartitionResult(r: Reader, version: number): ReadShareGroupStateResponsePartitionResult {
   const _partition = r.int32();
   const _errorCode = r.int16();
@@ -168,6 +203,18 @@ export function defaultReadShareGroupStateResponseStateBatch(): ReadShareGroupSt
 }
 
 function encodeStateBatch(w: Writer, v: ReadShareGroupStateResponseStateBatch, version: number): void {
+  w.int64(v.firstOffset);
+  w.int64(v.lastOffset);
+  w.int8(v.deliveryState);
+  w.int16(v.deliveryCount);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeStateBatchInSlices(
+  w: Writer,
+  v: ReadShareGroupStateResponseStateBatch,
+  version: number,
+): Generator<void, void> {
   w.int64(v.firstOffset);
   w.int64(v.lastOffset);
   w.int8(v.deliveryState);

@@ -56,6 +56,24 @@ export function decodeReadShareGroupStateSummaryRequest(r: Reader, version: numb
   return v;
 }
 
+/** Like {@link decodeReadShareGroupStateSummaryRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeReadShareGroupStateSummaryRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ReadShareGroupStateSummaryRequest> {
+  checkVersion("ReadShareGroupStateSummaryRequest", version, 0, 0);
+  const _groupId = r.string(true);
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeReadStateSummaryDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ReadShareGroupStateSummaryRequest = {
+    groupId: _groupId,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ReadShareGroupStateSummaryRequest's ReadStateSummaryData struct. */
 export interface ReadShareGroupStateSummaryRequestReadStateSummaryData {
   /** The topic identifier. */
@@ -97,6 +115,22 @@ function decodeReadStateSummaryData(r: Reader, version: number): ReadShareGroupS
   return v;
 }
 
+function* decodeReadStateSummaryDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ReadShareGroupStateSummaryRequestReadStateSummaryData> {
+  const _topicId = r.uuid();
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodePartitionDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ReadShareGroupStateSummaryRequestReadStateSummaryData = {
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ReadShareGroupStateSummaryRequest's PartitionData struct. */
 export interface ReadShareGroupStateSummaryRequestPartitionData {
   /** The partition index. */
@@ -122,6 +156,22 @@ function encodePartitionData(w: Writer, v: ReadShareGroupStateSummaryRequestPart
 }
 
 function decodePartitionData(r: Reader, version: number): ReadShareGroupStateSummaryRequestPartitionData {
+  const _partition = r.int32();
+  const _leaderEpoch = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ReadShareGroupStateSummaryRequestPartitionData = {
+    partition: _partition,
+    leaderEpoch: _leaderEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodePartitionDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ReadShareGroupStateSummaryRequestPartitionData> {
   const _partition = r.int32();
   const _leaderEpoch = r.int32();
   let _unknown: TaggedField[] | undefined;

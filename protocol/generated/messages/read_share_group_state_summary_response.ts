@@ -37,6 +37,17 @@ export function encodeReadShareGroupStateSummaryResponse(
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeReadShareGroupStateSummaryResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeReadShareGroupStateSummaryResponseInSlices(
+  w: Writer,
+  v: ReadShareGroupStateSummaryResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ReadShareGroupStateSummaryResponse", version, 0, 0);
+  yield* w.structArrayInSlices(v.results, true, (w, e) => encodeReadStateSummaryResultInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ReadShareGroupStateSummaryResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeReadShareGroupStateSummaryResponse(
   r: Reader,
@@ -78,6 +89,16 @@ function encodeReadStateSummaryResult(
 ): void {
   w.uuid(v.topicId);
   w.array(v.partitions, true, (w, e) => encodePartitionResult(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeReadStateSummaryResultInSlices(
+  w: Writer,
+  v: ReadShareGroupStateSummaryResponseReadStateSummaryResult,
+  version: number,
+): Generator<void, void> {
+  w.uuid(v.topicId);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionResultInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -125,6 +146,19 @@ export function defaultReadShareGroupStateSummaryResponsePartitionResult(): Read
 }
 
 function encodePartitionResult(w: Writer, v: ReadShareGroupStateSummaryResponsePartitionResult, version: number): void {
+  w.int32(v.partition);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.int32(v.stateEpoch);
+  w.int64(v.startOffset);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodePartitionResultInSlices(
+  w: Writer,
+  v: ReadShareGroupStateSummaryResponsePartitionResult,
+  version: number,
+): Generator<void, void> {
   w.int32(v.partition);
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, true);

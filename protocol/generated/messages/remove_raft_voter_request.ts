@@ -57,6 +57,26 @@ export function decodeRemoveRaftVoterRequest(r: Reader, version: number): Remove
   return v;
 }
 
+/** Like {@link decodeRemoveRaftVoterRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeRemoveRaftVoterRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, RemoveRaftVoterRequest> {
+  checkVersion("RemoveRaftVoterRequest", version, 0, 0);
+  const _clusterId = r.nullableString(true);
+  const _voterId = r.int32();
+  const _voterDirectoryId = r.uuid();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: RemoveRaftVoterRequest = {
+    clusterId: _clusterId,
+    voterId: _voterId,
+    voterDirectoryId: _voterDirectoryId,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of RemoveRaftVoterRequest: types, version ranges, nullability, tags and defaults. */
 export const removeRaftVoterRequestSchema: MessageSchema = {
   name: "RemoveRaftVoterRequest",

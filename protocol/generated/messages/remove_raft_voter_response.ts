@@ -41,6 +41,19 @@ export function encodeRemoveRaftVoterResponse(w: Writer, v: RemoveRaftVoterRespo
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeRemoveRaftVoterResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeRemoveRaftVoterResponseInSlices(
+  w: Writer,
+  v: RemoveRaftVoterResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("RemoveRaftVoterResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link RemoveRaftVoterResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeRemoveRaftVoterResponse(r: Reader, version: number): RemoveRaftVoterResponse {
   checkVersion("RemoveRaftVoterResponse", version, 0, 0);

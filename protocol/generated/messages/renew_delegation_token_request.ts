@@ -58,6 +58,27 @@ export function decodeRenewDelegationTokenRequest(r: Reader, version: number): R
   return v;
 }
 
+/** Like {@link decodeRenewDelegationTokenRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeRenewDelegationTokenRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, RenewDelegationTokenRequest> {
+  checkVersion("RenewDelegationTokenRequest", version, 0, 2);
+  const flexible = version === 2;
+  const _hmac = r.bytes(flexible);
+  const _renewPeriodMs = r.int64();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: RenewDelegationTokenRequest = {
+    hmac: _hmac,
+    renewPeriodMs: _renewPeriodMs,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of RenewDelegationTokenRequest: types, version ranges, nullability, tags and defaults. */
 export const renewDelegationTokenRequestSchema: MessageSchema = {
   name: "RenewDelegationTokenRequest",

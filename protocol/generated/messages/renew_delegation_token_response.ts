@@ -44,6 +44,22 @@ export function encodeRenewDelegationTokenResponse(w: Writer, v: RenewDelegation
   }
 }
 
+/** Like {@link encodeRenewDelegationTokenResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeRenewDelegationTokenResponseInSlices(
+  w: Writer,
+  v: RenewDelegationTokenResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("RenewDelegationTokenResponse", version, 0, 2);
+  const flexible = version === 2;
+  w.int16(v.errorCode);
+  w.int64(v.expiryTimestampMs);
+  w.int32(v.throttleTimeMs);
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link RenewDelegationTokenResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeRenewDelegationTokenResponse(r: Reader, version: number): RenewDelegationTokenResponse {
   checkVersion("RenewDelegationTokenResponse", version, 0, 2);

@@ -52,6 +52,25 @@ export function decodeSaslAuthenticateRequest(r: Reader, version: number): SaslA
   return v;
 }
 
+/** Like {@link decodeSaslAuthenticateRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeSaslAuthenticateRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, SaslAuthenticateRequest> {
+  checkVersion("SaslAuthenticateRequest", version, 0, 2);
+  const flexible = version === 2;
+  const _authBytes = r.bytes(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: SaslAuthenticateRequest = {
+    authBytes: _authBytes,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of SaslAuthenticateRequest: types, version ranges, nullability, tags and defaults. */
 export const saslAuthenticateRequestSchema: MessageSchema = {
   name: "SaslAuthenticateRequest",

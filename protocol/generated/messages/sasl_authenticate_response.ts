@@ -50,6 +50,25 @@ export function encodeSaslAuthenticateResponse(w: Writer, v: SaslAuthenticateRes
   }
 }
 
+/** Like {@link encodeSaslAuthenticateResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeSaslAuthenticateResponseInSlices(
+  w: Writer,
+  v: SaslAuthenticateResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("SaslAuthenticateResponse", version, 0, 2);
+  const flexible = version === 2;
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, flexible);
+  w.bytes(v.authBytes, flexible);
+  if (version >= 1) {
+    w.int64(v.sessionLifetimeMs);
+  }
+  if (version === 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link SaslAuthenticateResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeSaslAuthenticateResponse(r: Reader, version: number): SaslAuthenticateResponse {
   checkVersion("SaslAuthenticateResponse", version, 0, 2);

@@ -40,6 +40,16 @@ export function decodeSaslHandshakeRequest(r: Reader, version: number): SaslHand
   return v;
 }
 
+/** Like {@link decodeSaslHandshakeRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeSaslHandshakeRequestInSlices(r: Reader, version: number): Generator<void, SaslHandshakeRequest> {
+  checkVersion("SaslHandshakeRequest", version, 0, 1);
+  const _mechanism = r.string(false);
+  const v: SaslHandshakeRequest = {
+    mechanism: _mechanism,
+  };
+  return v;
+}
+
 /** Field descriptor of SaslHandshakeRequest: types, version ranges, nullability, tags and defaults. */
 export const saslHandshakeRequestSchema: MessageSchema = {
   name: "SaslHandshakeRequest",

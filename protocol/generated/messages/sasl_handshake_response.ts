@@ -34,6 +34,17 @@ export function encodeSaslHandshakeResponse(w: Writer, v: SaslHandshakeResponse,
   w.array(v.mechanisms, false, (w, e) => w.string(e, false));
 }
 
+/** Like {@link encodeSaslHandshakeResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeSaslHandshakeResponseInSlices(
+  w: Writer,
+  v: SaslHandshakeResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("SaslHandshakeResponse", version, 0, 1);
+  w.int16(v.errorCode);
+  w.array(v.mechanisms, false, (w, e) => w.string(e, false));
+}
+
 /** Reads a {@link SaslHandshakeResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeSaslHandshakeResponse(r: Reader, version: number): SaslHandshakeResponse {
   checkVersion("SaslHandshakeResponse", version, 0, 1);

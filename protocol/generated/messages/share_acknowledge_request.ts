@@ -64,6 +64,28 @@ export function decodeShareAcknowledgeRequest(r: Reader, version: number): Share
   return v;
 }
 
+/** Like {@link decodeShareAcknowledgeRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeShareAcknowledgeRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ShareAcknowledgeRequest> {
+  checkVersion("ShareAcknowledgeRequest", version, 0, 0);
+  const _groupId = r.nullableString(true);
+  const _memberId = r.nullableString(true);
+  const _shareSessionEpoch = r.int32();
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeAcknowledgeTopicInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ShareAcknowledgeRequest = {
+    groupId: _groupId,
+    memberId: _memberId,
+    shareSessionEpoch: _shareSessionEpoch,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ShareAcknowledgeRequest's AcknowledgeTopic struct. */
 export interface ShareAcknowledgeRequestAcknowledgeTopic {
   /** The unique topic ID. */
@@ -91,6 +113,22 @@ function encodeAcknowledgeTopic(w: Writer, v: ShareAcknowledgeRequestAcknowledge
 function decodeAcknowledgeTopic(r: Reader, version: number): ShareAcknowledgeRequestAcknowledgeTopic {
   const _topicId = r.uuid();
   const _partitions = r.array(true, (r) => decodeAcknowledgePartition(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ShareAcknowledgeRequestAcknowledgeTopic = {
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeAcknowledgeTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ShareAcknowledgeRequestAcknowledgeTopic> {
+  const _topicId = r.uuid();
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodeAcknowledgePartitionInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: ShareAcknowledgeRequestAcknowledgeTopic = {
@@ -138,6 +176,25 @@ function decodeAcknowledgePartition(r: Reader, version: number): ShareAcknowledg
   return v;
 }
 
+function* decodeAcknowledgePartitionInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ShareAcknowledgeRequestAcknowledgePartition> {
+  const _partitionIndex = r.int32();
+  const _acknowledgementBatches = yield* r.structArrayInSlices(
+    true,
+    (r) => decodeAcknowledgementBatchInSlices(r, version),
+  );
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ShareAcknowledgeRequestAcknowledgePartition = {
+    partitionIndex: _partitionIndex,
+    acknowledgementBatches: _acknowledgementBatches,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ShareAcknowledgeRequest's AcknowledgementBatch struct. */
 export interface ShareAcknowledgeRequestAcknowledgementBatch {
   /** First offset of batch of records to acknowledge. */
@@ -170,6 +227,24 @@ function decodeAcknowledgementBatch(r: Reader, version: number): ShareAcknowledg
   const _firstOffset = r.int64();
   const _lastOffset = r.int64();
   const _acknowledgeTypes = r.array(true, (r) => r.int8());
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ShareAcknowledgeRequestAcknowledgementBatch = {
+    firstOffset: _firstOffset,
+    lastOffset: _lastOffset,
+    acknowledgeTypes: _acknowledgeTypes,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeAcknowledgementBatchInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ShareAcknowledgeRequestAcknowledgementBatch> {
+  const _firstOffset = r.int64();
+  const _lastOffset = r.int64();
+  const _acknowledgeTypes = yield* r.arrayInSlices(true, (r) => r.int8());
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: ShareAcknowledgeRequestAcknowledgementBatch = {

@@ -49,6 +49,21 @@ export function encodeShareAcknowledgeResponse(w: Writer, v: ShareAcknowledgeRes
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeShareAcknowledgeResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeShareAcknowledgeResponseInSlices(
+  w: Writer,
+  v: ShareAcknowledgeResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ShareAcknowledgeResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  yield* w.structArrayInSlices(v.responses, true, (w, e) => encodeShareAcknowledgeTopicResponseInSlices(w, e, version));
+  yield* w.structArrayInSlices(v.nodeEndpoints, true, (w, e) => encodeNodeEndpointInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ShareAcknowledgeResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeShareAcknowledgeResponse(r: Reader, version: number): ShareAcknowledgeResponse {
   checkVersion("ShareAcknowledgeResponse", version, 0, 0);
@@ -95,6 +110,16 @@ function encodeShareAcknowledgeTopicResponse(
 ): void {
   w.uuid(v.topicId);
   w.array(v.partitions, true, (w, e) => encodePartitionData(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeShareAcknowledgeTopicResponseInSlices(
+  w: Writer,
+  v: ShareAcknowledgeResponseShareAcknowledgeTopicResponse,
+  version: number,
+): Generator<void, void> {
+  w.uuid(v.topicId);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionDataInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -145,6 +170,18 @@ function encodePartitionData(w: Writer, v: ShareAcknowledgeResponsePartitionData
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodePartitionDataInSlices(
+  w: Writer,
+  v: ShareAcknowledgeResponsePartitionData,
+  version: number,
+): Generator<void, void> {
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  yield* encodeLeaderIdAndEpochInSlices(w, present(v.currentLeader, "ShareAcknowledgeResponse.currentLeader"), version);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodePartitionData(r: Reader, version: number): ShareAcknowledgeResponsePartitionData {
   const _partitionIndex = r.int32();
   const _errorCode = r.int16();
@@ -181,6 +218,16 @@ export function defaultShareAcknowledgeResponseLeaderIdAndEpoch(): ShareAcknowle
 }
 
 function encodeLeaderIdAndEpoch(w: Writer, v: ShareAcknowledgeResponseLeaderIdAndEpoch, version: number): void {
+  w.int32(v.leaderId);
+  w.int32(v.leaderEpoch);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeLeaderIdAndEpochInSlices(
+  w: Writer,
+  v: ShareAcknowledgeResponseLeaderIdAndEpoch,
+  version: number,
+): Generator<void, void> {
   w.int32(v.leaderId);
   w.int32(v.leaderEpoch);
   w.taggedFields(null, v.unknownTaggedFields);
@@ -224,6 +271,18 @@ export function defaultShareAcknowledgeResponseNodeEndpoint(): ShareAcknowledgeR
 }
 
 function encodeNodeEndpoint(w: Writer, v: ShareAcknowledgeResponseNodeEndpoint, version: number): void {
+  w.int32(v.nodeId);
+  w.string(v.host, true);
+  w.int32(v.port);
+  w.nullableString(v.rack, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeNodeEndpointInSlices(
+  w: Writer,
+  v: ShareAcknowledgeResponseNodeEndpoint,
+  version: number,
+): Generator<void, void> {
   w.int32(v.nodeId);
   w.string(v.host, true);
   w.int32(v.port);

@@ -88,6 +88,33 @@ export function decodeShareFetchRequest(r: Reader, version: number): ShareFetchR
   return v;
 }
 
+/** Like {@link decodeShareFetchRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeShareFetchRequestInSlices(r: Reader, version: number): Generator<void, ShareFetchRequest> {
+  checkVersion("ShareFetchRequest", version, 0, 0);
+  const _groupId = r.nullableString(true);
+  const _memberId = r.nullableString(true);
+  const _shareSessionEpoch = r.int32();
+  const _maxWaitMs = r.int32();
+  const _minBytes = r.int32();
+  const _maxBytes = r.int32();
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeFetchTopicInSlices(r, version));
+  const _forgottenTopicsData = yield* r.structArrayInSlices(true, (r) => decodeForgottenTopicInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ShareFetchRequest = {
+    groupId: _groupId,
+    memberId: _memberId,
+    shareSessionEpoch: _shareSessionEpoch,
+    maxWaitMs: _maxWaitMs,
+    minBytes: _minBytes,
+    maxBytes: _maxBytes,
+    topics: _topics,
+    forgottenTopicsData: _forgottenTopicsData,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ShareFetchRequest's FetchTopic struct. */
 export interface ShareFetchRequestFetchTopic {
   /** The unique topic ID. */
@@ -115,6 +142,19 @@ function encodeFetchTopic(w: Writer, v: ShareFetchRequestFetchTopic, version: nu
 function decodeFetchTopic(r: Reader, version: number): ShareFetchRequestFetchTopic {
   const _topicId = r.uuid();
   const _partitions = r.array(true, (r) => decodeFetchPartition(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ShareFetchRequestFetchTopic = {
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeFetchTopicInSlices(r: Reader, version: number): Generator<void, ShareFetchRequestFetchTopic> {
+  const _topicId = r.uuid();
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodeFetchPartitionInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: ShareFetchRequestFetchTopic = {
@@ -157,6 +197,24 @@ function decodeFetchPartition(r: Reader, version: number): ShareFetchRequestFetc
   const _partitionIndex = r.int32();
   const _partitionMaxBytes = r.int32();
   const _acknowledgementBatches = r.array(true, (r) => decodeAcknowledgementBatch(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ShareFetchRequestFetchPartition = {
+    partitionIndex: _partitionIndex,
+    partitionMaxBytes: _partitionMaxBytes,
+    acknowledgementBatches: _acknowledgementBatches,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeFetchPartitionInSlices(r: Reader, version: number): Generator<void, ShareFetchRequestFetchPartition> {
+  const _partitionIndex = r.int32();
+  const _partitionMaxBytes = r.int32();
+  const _acknowledgementBatches = yield* r.structArrayInSlices(
+    true,
+    (r) => decodeAcknowledgementBatchInSlices(r, version),
+  );
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: ShareFetchRequestFetchPartition = {
@@ -211,6 +269,24 @@ function decodeAcknowledgementBatch(r: Reader, version: number): ShareFetchReque
   return v;
 }
 
+function* decodeAcknowledgementBatchInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ShareFetchRequestAcknowledgementBatch> {
+  const _firstOffset = r.int64();
+  const _lastOffset = r.int64();
+  const _acknowledgeTypes = yield* r.arrayInSlices(true, (r) => r.int8());
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ShareFetchRequestAcknowledgementBatch = {
+    firstOffset: _firstOffset,
+    lastOffset: _lastOffset,
+    acknowledgeTypes: _acknowledgeTypes,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** ShareFetchRequest's ForgottenTopic struct. */
 export interface ShareFetchRequestForgottenTopic {
   /** The unique topic ID. */
@@ -238,6 +314,19 @@ function encodeForgottenTopic(w: Writer, v: ShareFetchRequestForgottenTopic, ver
 function decodeForgottenTopic(r: Reader, version: number): ShareFetchRequestForgottenTopic {
   const _topicId = r.uuid();
   const _partitions = r.array(true, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ShareFetchRequestForgottenTopic = {
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeForgottenTopicInSlices(r: Reader, version: number): Generator<void, ShareFetchRequestForgottenTopic> {
+  const _topicId = r.uuid();
+  const _partitions = yield* r.arrayInSlices(true, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: ShareFetchRequestForgottenTopic = {

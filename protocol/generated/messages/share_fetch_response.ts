@@ -49,6 +49,21 @@ export function encodeShareFetchResponse(w: Writer, v: ShareFetchResponse, versi
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeShareFetchResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeShareFetchResponseInSlices(
+  w: Writer,
+  v: ShareFetchResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ShareFetchResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  yield* w.structArrayInSlices(v.responses, true, (w, e) => encodeShareFetchableTopicResponseInSlices(w, e, version));
+  yield* w.structArrayInSlices(v.nodeEndpoints, true, (w, e) => encodeNodeEndpointInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ShareFetchResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeShareFetchResponse(r: Reader, version: number): ShareFetchResponse {
   checkVersion("ShareFetchResponse", version, 0, 0);
@@ -95,6 +110,16 @@ function encodeShareFetchableTopicResponse(
 ): void {
   w.uuid(v.topicId);
   w.array(v.partitions, true, (w, e) => encodePartitionData(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeShareFetchableTopicResponseInSlices(
+  w: Writer,
+  v: ShareFetchResponseShareFetchableTopicResponse,
+  version: number,
+): Generator<void, void> {
+  w.uuid(v.topicId);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionDataInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -158,6 +183,22 @@ function encodePartitionData(w: Writer, v: ShareFetchResponsePartitionData, vers
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodePartitionDataInSlices(
+  w: Writer,
+  v: ShareFetchResponsePartitionData,
+  version: number,
+): Generator<void, void> {
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.int16(v.acknowledgeErrorCode);
+  w.nullableString(v.acknowledgeErrorMessage, true);
+  yield* encodeLeaderIdAndEpochInSlices(w, present(v.currentLeader, "ShareFetchResponse.currentLeader"), version);
+  w.nullableBytes(v.records, true);
+  yield* w.structArrayInSlices(v.acquiredRecords, true, (w, e) => encodeAcquiredRecordsInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodePartitionData(r: Reader, version: number): ShareFetchResponsePartitionData {
   const _partitionIndex = r.int32();
   const _errorCode = r.int16();
@@ -207,6 +248,16 @@ function encodeLeaderIdAndEpoch(w: Writer, v: ShareFetchResponseLeaderIdAndEpoch
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeLeaderIdAndEpochInSlices(
+  w: Writer,
+  v: ShareFetchResponseLeaderIdAndEpoch,
+  version: number,
+): Generator<void, void> {
+  w.int32(v.leaderId);
+  w.int32(v.leaderEpoch);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeLeaderIdAndEpoch(r: Reader, version: number): ShareFetchResponseLeaderIdAndEpoch {
   const _leaderId = r.int32();
   const _leaderEpoch = r.int32();
@@ -242,6 +293,17 @@ export function defaultShareFetchResponseAcquiredRecords(): ShareFetchResponseAc
 }
 
 function encodeAcquiredRecords(w: Writer, v: ShareFetchResponseAcquiredRecords, version: number): void {
+  w.int64(v.firstOffset);
+  w.int64(v.lastOffset);
+  w.int16(v.deliveryCount);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeAcquiredRecordsInSlices(
+  w: Writer,
+  v: ShareFetchResponseAcquiredRecords,
+  version: number,
+): Generator<void, void> {
   w.int64(v.firstOffset);
   w.int64(v.lastOffset);
   w.int16(v.deliveryCount);
@@ -288,6 +350,18 @@ export function defaultShareFetchResponseNodeEndpoint(): ShareFetchResponseNodeE
 }
 
 function encodeNodeEndpoint(w: Writer, v: ShareFetchResponseNodeEndpoint, version: number): void {
+  w.int32(v.nodeId);
+  w.string(v.host, true);
+  w.int32(v.port);
+  w.nullableString(v.rack, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeNodeEndpointInSlices(
+  w: Writer,
+  v: ShareFetchResponseNodeEndpoint,
+  version: number,
+): Generator<void, void> {
   w.int32(v.nodeId);
   w.string(v.host, true);
   w.int32(v.port);

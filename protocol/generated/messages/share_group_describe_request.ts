@@ -52,6 +52,24 @@ export function decodeShareGroupDescribeRequest(r: Reader, version: number): Sha
   return v;
 }
 
+/** Like {@link decodeShareGroupDescribeRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeShareGroupDescribeRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ShareGroupDescribeRequest> {
+  checkVersion("ShareGroupDescribeRequest", version, 0, 0);
+  const _groupIds = yield* r.arrayInSlices(true, (r) => r.string(true));
+  const _includeAuthorizedOperations = r.bool();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ShareGroupDescribeRequest = {
+    groupIds: _groupIds,
+    includeAuthorizedOperations: _includeAuthorizedOperations,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of ShareGroupDescribeRequest: types, version ranges, nullability, tags and defaults. */
 export const shareGroupDescribeRequestSchema: MessageSchema = {
   name: "ShareGroupDescribeRequest",

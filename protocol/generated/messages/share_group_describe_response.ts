@@ -37,6 +37,18 @@ export function encodeShareGroupDescribeResponse(w: Writer, v: ShareGroupDescrib
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeShareGroupDescribeResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeShareGroupDescribeResponseInSlices(
+  w: Writer,
+  v: ShareGroupDescribeResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ShareGroupDescribeResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.groups, true, (w, e) => encodeDescribedGroupInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ShareGroupDescribeResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeShareGroupDescribeResponse(r: Reader, version: number): ShareGroupDescribeResponse {
   checkVersion("ShareGroupDescribeResponse", version, 0, 0);
@@ -100,6 +112,23 @@ function encodeDescribedGroup(w: Writer, v: ShareGroupDescribeResponseDescribedG
   w.int32(v.assignmentEpoch);
   w.string(v.assignorName, true);
   w.array(v.members, true, (w, e) => encodeMember(w, e, version));
+  w.int32(v.authorizedOperations);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeDescribedGroupInSlices(
+  w: Writer,
+  v: ShareGroupDescribeResponseDescribedGroup,
+  version: number,
+): Generator<void, void> {
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.string(v.groupId, true);
+  w.string(v.groupState, true);
+  w.int32(v.groupEpoch);
+  w.int32(v.assignmentEpoch);
+  w.string(v.assignorName, true);
+  yield* w.structArrayInSlices(v.members, true, (w, e) => encodeMemberInSlices(w, e, version));
   w.int32(v.authorizedOperations);
   w.taggedFields(null, v.unknownTaggedFields);
 }
@@ -175,6 +204,17 @@ function encodeMember(w: Writer, v: ShareGroupDescribeResponseMember, version: n
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeMemberInSlices(w: Writer, v: ShareGroupDescribeResponseMember, version: number): Generator<void, void> {
+  w.string(v.memberId, true);
+  w.nullableString(v.rackId, true);
+  w.int32(v.memberEpoch);
+  w.string(v.clientId, true);
+  w.string(v.clientHost, true);
+  w.array(v.subscribedTopicNames, true, (w, e) => w.string(e, true));
+  yield* encodeAssignmentInSlices(w, present(v.assignment, "ShareGroupDescribeResponse.assignment"), version);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeMember(r: Reader, version: number): ShareGroupDescribeResponseMember {
   const _memberId = r.string(true);
   const _rackId = r.nullableString(true);
@@ -218,6 +258,15 @@ function encodeAssignment(w: Writer, v: ShareGroupDescribeResponseAssignment, ve
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeAssignmentInSlices(
+  w: Writer,
+  v: ShareGroupDescribeResponseAssignment,
+  version: number,
+): Generator<void, void> {
+  yield* w.structArrayInSlices(v.topicPartitions, true, (w, e) => encodeTopicPartitionsInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeAssignment(r: Reader, version: number): ShareGroupDescribeResponseAssignment {
   const _topicPartitions = r.array(true, (r) => decodeTopicPartitions(r, version));
   let _unknown: TaggedField[] | undefined;
@@ -251,6 +300,17 @@ export function defaultShareGroupDescribeResponseTopicPartitions(): ShareGroupDe
 }
 
 function encodeTopicPartitions(w: Writer, v: ShareGroupDescribeResponseTopicPartitions, version: number): void {
+  w.uuid(v.topicId);
+  w.string(v.topicName, true);
+  w.array(v.partitions, true, (w, e) => w.int32(e));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeTopicPartitionsInSlices(
+  w: Writer,
+  v: ShareGroupDescribeResponseTopicPartitions,
+  version: number,
+): Generator<void, void> {
   w.uuid(v.topicId);
   w.string(v.topicName, true);
   w.array(v.partitions, true, (w, e) => w.int32(e));

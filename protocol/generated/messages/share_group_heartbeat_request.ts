@@ -70,6 +70,30 @@ export function decodeShareGroupHeartbeatRequest(r: Reader, version: number): Sh
   return v;
 }
 
+/** Like {@link decodeShareGroupHeartbeatRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeShareGroupHeartbeatRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, ShareGroupHeartbeatRequest> {
+  checkVersion("ShareGroupHeartbeatRequest", version, 0, 0);
+  const _groupId = r.string(true);
+  const _memberId = r.string(true);
+  const _memberEpoch = r.int32();
+  const _rackId = r.nullableString(true);
+  const _subscribedTopicNames = yield* r.nullableArrayInSlices(true, (r) => r.string(true));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: ShareGroupHeartbeatRequest = {
+    groupId: _groupId,
+    memberId: _memberId,
+    memberEpoch: _memberEpoch,
+    rackId: _rackId,
+    subscribedTopicNames: _subscribedTopicNames,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of ShareGroupHeartbeatRequest: types, version ranges, nullability, tags and defaults. */
 export const shareGroupHeartbeatRequestSchema: MessageSchema = {
   name: "ShareGroupHeartbeatRequest",

@@ -62,6 +62,28 @@ export function encodeShareGroupHeartbeatResponse(w: Writer, v: ShareGroupHeartb
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeShareGroupHeartbeatResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeShareGroupHeartbeatResponseInSlices(
+  w: Writer,
+  v: ShareGroupHeartbeatResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("ShareGroupHeartbeatResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.nullableString(v.memberId, true);
+  w.int32(v.memberEpoch);
+  w.int32(v.heartbeatIntervalMs);
+  if (v.assignment === null) {
+    w.int8(-1);
+  } else {
+    w.int8(1);
+    yield* encodeAssignmentInSlices(w, v.assignment, version);
+  }
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link ShareGroupHeartbeatResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeShareGroupHeartbeatResponse(r: Reader, version: number): ShareGroupHeartbeatResponse {
   checkVersion("ShareGroupHeartbeatResponse", version, 0, 0);
@@ -107,6 +129,15 @@ function encodeAssignment(w: Writer, v: ShareGroupHeartbeatResponseAssignment, v
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodeAssignmentInSlices(
+  w: Writer,
+  v: ShareGroupHeartbeatResponseAssignment,
+  version: number,
+): Generator<void, void> {
+  yield* w.structArrayInSlices(v.topicPartitions, true, (w, e) => encodeTopicPartitionsInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodeAssignment(r: Reader, version: number): ShareGroupHeartbeatResponseAssignment {
   const _topicPartitions = r.array(true, (r) => decodeTopicPartitions(r, version));
   let _unknown: TaggedField[] | undefined;
@@ -137,6 +168,16 @@ export function defaultShareGroupHeartbeatResponseTopicPartitions(): ShareGroupH
 }
 
 function encodeTopicPartitions(w: Writer, v: ShareGroupHeartbeatResponseTopicPartitions, version: number): void {
+  w.uuid(v.topicId);
+  w.array(v.partitions, true, (w, e) => w.int32(e));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeTopicPartitionsInSlices(
+  w: Writer,
+  v: ShareGroupHeartbeatResponseTopicPartitions,
+  version: number,
+): Generator<void, void> {
   w.uuid(v.topicId);
   w.array(v.partitions, true, (w, e) => w.int32(e));
   w.taggedFields(null, v.unknownTaggedFields);

@@ -134,6 +134,57 @@ export function decodeStopReplicaRequest(r: Reader, version: number): StopReplic
   return v;
 }
 
+/** Like {@link decodeStopReplicaRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeStopReplicaRequestInSlices(r: Reader, version: number): Generator<void, StopReplicaRequest> {
+  checkVersion("StopReplicaRequest", version, 0, 4);
+  const flexible = version >= 2;
+  const _controllerId = r.int32();
+  let _isKRaftController: boolean = false;
+  if (version === 4) {
+    _isKRaftController = r.bool();
+  }
+  const _controllerEpoch = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  if (version >= 1) {
+    _brokerEpoch = r.int64();
+  }
+  let _deletePartitions: boolean = false;
+  if (version <= 2) {
+    _deletePartitions = r.bool();
+  }
+  let _ungroupedPartitions: StopReplicaRequestStopReplicaPartitionV0[] = [];
+  if (version === 0) {
+    _ungroupedPartitions = yield* r.structArrayInSlices(
+      flexible,
+      (r) => decodeStopReplicaPartitionV0InSlices(r, version),
+    );
+  }
+  let _topics: StopReplicaRequestStopReplicaTopicV1[] = [];
+  if (version >= 1 && version <= 2) {
+    _topics = yield* r.structArrayInSlices(flexible, (r) => decodeStopReplicaTopicV1InSlices(r, version));
+  }
+  let _topicStates: StopReplicaRequestStopReplicaTopicState[] = [];
+  if (version >= 3) {
+    _topicStates = yield* r.structArrayInSlices(flexible, (r) => decodeStopReplicaTopicStateInSlices(r, version));
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: StopReplicaRequest = {
+    controllerId: _controllerId,
+    isKRaftController: _isKRaftController,
+    controllerEpoch: _controllerEpoch,
+    brokerEpoch: _brokerEpoch,
+    deletePartitions: _deletePartitions,
+    ungroupedPartitions: _ungroupedPartitions,
+    topics: _topics,
+    topicStates: _topicStates,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** StopReplicaRequest's StopReplicaPartitionV0 struct. */
 export interface StopReplicaRequestStopReplicaPartitionV0 {
   /** The topic name. */
@@ -158,6 +209,19 @@ function encodeStopReplicaPartitionV0(w: Writer, v: StopReplicaRequestStopReplic
 }
 
 function decodeStopReplicaPartitionV0(r: Reader, version: number): StopReplicaRequestStopReplicaPartitionV0 {
+  const _topicName = r.string(false);
+  const _partitionIndex = r.int32();
+  const v: StopReplicaRequestStopReplicaPartitionV0 = {
+    topicName: _topicName,
+    partitionIndex: _partitionIndex,
+  };
+  return v;
+}
+
+function* decodeStopReplicaPartitionV0InSlices(
+  r: Reader,
+  version: number,
+): Generator<void, StopReplicaRequestStopReplicaPartitionV0> {
   const _topicName = r.string(false);
   const _partitionIndex = r.int32();
   const v: StopReplicaRequestStopReplicaPartitionV0 = {
@@ -210,6 +274,25 @@ function decodeStopReplicaTopicV1(r: Reader, version: number): StopReplicaReques
   return v;
 }
 
+function* decodeStopReplicaTopicV1InSlices(
+  r: Reader,
+  version: number,
+): Generator<void, StopReplicaRequestStopReplicaTopicV1> {
+  const flexible = version === 2;
+  const _name = r.string(flexible);
+  const _partitionIndexes = yield* r.arrayInSlices(flexible, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  if (version === 2) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: StopReplicaRequestStopReplicaTopicV1 = {
+    name: _name,
+    partitionIndexes: _partitionIndexes,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** StopReplicaRequest's StopReplicaTopicState struct. */
 export interface StopReplicaRequestStopReplicaTopicState {
   /** The topic name. */
@@ -237,6 +320,25 @@ function encodeStopReplicaTopicState(w: Writer, v: StopReplicaRequestStopReplica
 function decodeStopReplicaTopicState(r: Reader, version: number): StopReplicaRequestStopReplicaTopicState {
   const _topicName = r.string(true);
   const _partitionStates = r.array(true, (r) => decodeStopReplicaPartitionState(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: StopReplicaRequestStopReplicaTopicState = {
+    topicName: _topicName,
+    partitionStates: _partitionStates,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeStopReplicaTopicStateInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, StopReplicaRequestStopReplicaTopicState> {
+  const _topicName = r.string(true);
+  const _partitionStates = yield* r.structArrayInSlices(
+    true,
+    (r) => decodeStopReplicaPartitionStateInSlices(r, version),
+  );
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: StopReplicaRequestStopReplicaTopicState = {
@@ -280,6 +382,24 @@ function encodeStopReplicaPartitionState(
 }
 
 function decodeStopReplicaPartitionState(r: Reader, version: number): StopReplicaRequestStopReplicaPartitionState {
+  const _partitionIndex = r.int32();
+  const _leaderEpoch = r.int32();
+  const _deletePartition = r.bool();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: StopReplicaRequestStopReplicaPartitionState = {
+    partitionIndex: _partitionIndex,
+    leaderEpoch: _leaderEpoch,
+    deletePartition: _deletePartition,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeStopReplicaPartitionStateInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, StopReplicaRequestStopReplicaPartitionState> {
   const _partitionIndex = r.int32();
   const _leaderEpoch = r.int32();
   const _deletePartition = r.bool();

@@ -40,6 +40,25 @@ export function encodeStopReplicaResponse(w: Writer, v: StopReplicaResponse, ver
   }
 }
 
+/** Like {@link encodeStopReplicaResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeStopReplicaResponseInSlices(
+  w: Writer,
+  v: StopReplicaResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("StopReplicaResponse", version, 0, 4);
+  const flexible = version >= 2;
+  w.int16(v.errorCode);
+  yield* w.structArrayInSlices(
+    v.partitionErrors,
+    flexible,
+    (w, e) => encodeStopReplicaPartitionErrorInSlices(w, e, version),
+  );
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link StopReplicaResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeStopReplicaResponse(r: Reader, version: number): StopReplicaResponse {
   checkVersion("StopReplicaResponse", version, 0, 4);
@@ -84,6 +103,20 @@ function encodeStopReplicaPartitionError(
   v: StopReplicaResponseStopReplicaPartitionError,
   version: number,
 ): void {
+  const flexible = version >= 2;
+  w.string(v.topicName, flexible);
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  if (version >= 2) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeStopReplicaPartitionErrorInSlices(
+  w: Writer,
+  v: StopReplicaResponseStopReplicaPartitionError,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 2;
   w.string(v.topicName, flexible);
   w.int32(v.partitionIndex);

@@ -105,6 +105,46 @@ export function decodeSyncGroupRequest(r: Reader, version: number): SyncGroupReq
   return v;
 }
 
+/** Like {@link decodeSyncGroupRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeSyncGroupRequestInSlices(r: Reader, version: number): Generator<void, SyncGroupRequest> {
+  checkVersion("SyncGroupRequest", version, 0, 5);
+  const flexible = version >= 4;
+  const _groupId = r.string(flexible);
+  const _generationId = r.int32();
+  const _memberId = r.string(flexible);
+  let _groupInstanceId: string | null = null;
+  if (version >= 3) {
+    _groupInstanceId = r.nullableString(flexible);
+  }
+  let _protocolType: string | null = null;
+  if (version === 5) {
+    _protocolType = r.nullableString(flexible);
+  }
+  let _protocolName: string | null = null;
+  if (version === 5) {
+    _protocolName = r.nullableString(flexible);
+  }
+  const _assignments = yield* r.structArrayInSlices(
+    flexible,
+    (r) => decodeSyncGroupRequestAssignmentInSlices(r, version),
+  );
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: SyncGroupRequest = {
+    groupId: _groupId,
+    generationId: _generationId,
+    memberId: _memberId,
+    groupInstanceId: _groupInstanceId,
+    protocolType: _protocolType,
+    protocolName: _protocolName,
+    assignments: _assignments,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** SyncGroupRequest's SyncGroupRequestAssignment struct. */
 export interface SyncGroupRequestAssignment {
   /** The ID of the member to assign. */
@@ -133,6 +173,25 @@ function encodeSyncGroupRequestAssignment(w: Writer, v: SyncGroupRequestAssignme
 }
 
 function decodeSyncGroupRequestAssignment(r: Reader, version: number): SyncGroupRequestAssignment {
+  const flexible = version >= 4;
+  const _memberId = r.string(flexible);
+  const _assignment = r.bytes(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 4) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: SyncGroupRequestAssignment = {
+    memberId: _memberId,
+    assignment: _assignment,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeSyncGroupRequestAssignmentInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, SyncGroupRequestAssignment> {
   const flexible = version >= 4;
   const _memberId = r.string(flexible);
   const _assignment = r.bytes(flexible);

@@ -58,6 +58,30 @@ export function encodeSyncGroupResponse(w: Writer, v: SyncGroupResponse, version
   }
 }
 
+/** Like {@link encodeSyncGroupResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeSyncGroupResponseInSlices(
+  w: Writer,
+  v: SyncGroupResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("SyncGroupResponse", version, 0, 5);
+  const flexible = version >= 4;
+  if (version >= 1) {
+    w.int32(v.throttleTimeMs);
+  }
+  w.int16(v.errorCode);
+  if (version === 5) {
+    w.nullableString(v.protocolType, flexible);
+  }
+  if (version === 5) {
+    w.nullableString(v.protocolName, flexible);
+  }
+  w.bytes(v.assignment, flexible);
+  if (version >= 4) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link SyncGroupResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeSyncGroupResponse(r: Reader, version: number): SyncGroupResponse {
   checkVersion("SyncGroupResponse", version, 0, 5);

@@ -115,6 +115,48 @@ export function decodeTxnOffsetCommitRequest(r: Reader, version: number): TxnOff
   return v;
 }
 
+/** Like {@link decodeTxnOffsetCommitRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeTxnOffsetCommitRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, TxnOffsetCommitRequest> {
+  checkVersion("TxnOffsetCommitRequest", version, 0, 4);
+  const flexible = version >= 3;
+  const _transactionalId = r.string(flexible);
+  const _groupId = r.string(flexible);
+  const _producerId = r.int64();
+  const _producerEpoch = r.int16();
+  let _generationId: number = -1;
+  if (version >= 3) {
+    _generationId = r.int32();
+  }
+  let _memberId: string = "";
+  if (version >= 3) {
+    _memberId = r.string(flexible);
+  }
+  let _groupInstanceId: string | null = null;
+  if (version >= 3) {
+    _groupInstanceId = r.nullableString(flexible);
+  }
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeTxnOffsetCommitRequestTopicInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 3) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: TxnOffsetCommitRequest = {
+    transactionalId: _transactionalId,
+    groupId: _groupId,
+    producerId: _producerId,
+    producerEpoch: _producerEpoch,
+    generationId: _generationId,
+    memberId: _memberId,
+    groupInstanceId: _groupInstanceId,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** TxnOffsetCommitRequest's TxnOffsetCommitRequestTopic struct. */
 export interface TxnOffsetCommitRequestTopic {
   /** The topic name. */
@@ -146,6 +188,28 @@ function decodeTxnOffsetCommitRequestTopic(r: Reader, version: number): TxnOffse
   const flexible = version >= 3;
   const _name = r.string(flexible);
   const _partitions = r.array(flexible, (r) => decodeTxnOffsetCommitRequestPartition(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 3) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: TxnOffsetCommitRequestTopic = {
+    name: _name,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeTxnOffsetCommitRequestTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, TxnOffsetCommitRequestTopic> {
+  const flexible = version >= 3;
+  const _name = r.string(flexible);
+  const _partitions = yield* r.structArrayInSlices(
+    flexible,
+    (r) => decodeTxnOffsetCommitRequestPartitionInSlices(r, version),
+  );
   let _unknown: TaggedField[] | undefined;
   if (version >= 3) {
     _unknown = r.taggedFields(null);
@@ -196,6 +260,32 @@ function encodeTxnOffsetCommitRequestPartition(w: Writer, v: TxnOffsetCommitRequ
 }
 
 function decodeTxnOffsetCommitRequestPartition(r: Reader, version: number): TxnOffsetCommitRequestPartition {
+  const flexible = version >= 3;
+  const _partitionIndex = r.int32();
+  const _committedOffset = r.int64();
+  let _committedLeaderEpoch: number = -1;
+  if (version >= 2) {
+    _committedLeaderEpoch = r.int32();
+  }
+  const _committedMetadata = r.nullableString(flexible);
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 3) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: TxnOffsetCommitRequestPartition = {
+    partitionIndex: _partitionIndex,
+    committedOffset: _committedOffset,
+    committedLeaderEpoch: _committedLeaderEpoch,
+    committedMetadata: _committedMetadata,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeTxnOffsetCommitRequestPartitionInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, TxnOffsetCommitRequestPartition> {
   const flexible = version >= 3;
   const _partitionIndex = r.int32();
   const _committedOffset = r.int64();

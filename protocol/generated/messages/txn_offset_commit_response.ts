@@ -40,6 +40,21 @@ export function encodeTxnOffsetCommitResponse(w: Writer, v: TxnOffsetCommitRespo
   }
 }
 
+/** Like {@link encodeTxnOffsetCommitResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeTxnOffsetCommitResponseInSlices(
+  w: Writer,
+  v: TxnOffsetCommitResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("TxnOffsetCommitResponse", version, 0, 4);
+  const flexible = version >= 3;
+  w.int32(v.throttleTimeMs);
+  yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeTxnOffsetCommitResponseTopicInSlices(w, e, version));
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link TxnOffsetCommitResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeTxnOffsetCommitResponse(r: Reader, version: number): TxnOffsetCommitResponse {
   checkVersion("TxnOffsetCommitResponse", version, 0, 4);
@@ -85,6 +100,23 @@ function encodeTxnOffsetCommitResponseTopic(w: Writer, v: TxnOffsetCommitRespons
   }
 }
 
+function* encodeTxnOffsetCommitResponseTopicInSlices(
+  w: Writer,
+  v: TxnOffsetCommitResponseTopic,
+  version: number,
+): Generator<void, void> {
+  const flexible = version >= 3;
+  w.string(v.name, flexible);
+  yield* w.structArrayInSlices(
+    v.partitions,
+    flexible,
+    (w, e) => encodeTxnOffsetCommitResponsePartitionInSlices(w, e, version),
+  );
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeTxnOffsetCommitResponseTopic(r: Reader, version: number): TxnOffsetCommitResponseTopic {
   const flexible = version >= 3;
   const _name = r.string(flexible);
@@ -120,6 +152,19 @@ export function defaultTxnOffsetCommitResponsePartition(): TxnOffsetCommitRespon
 }
 
 function encodeTxnOffsetCommitResponsePartition(w: Writer, v: TxnOffsetCommitResponsePartition, version: number): void {
+  const flexible = version >= 3;
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  if (version >= 3) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeTxnOffsetCommitResponsePartitionInSlices(
+  w: Writer,
+  v: TxnOffsetCommitResponsePartition,
+  version: number,
+): Generator<void, void> {
   const flexible = version >= 3;
   w.int32(v.partitionIndex);
   w.int16(v.errorCode);

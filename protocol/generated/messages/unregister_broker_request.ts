@@ -46,6 +46,22 @@ export function decodeUnregisterBrokerRequest(r: Reader, version: number): Unreg
   return v;
 }
 
+/** Like {@link decodeUnregisterBrokerRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeUnregisterBrokerRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, UnregisterBrokerRequest> {
+  checkVersion("UnregisterBrokerRequest", version, 0, 0);
+  const _brokerId = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: UnregisterBrokerRequest = {
+    brokerId: _brokerId,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** Field descriptor of UnregisterBrokerRequest: types, version ranges, nullability, tags and defaults. */
 export const unregisterBrokerRequestSchema: MessageSchema = {
   name: "UnregisterBrokerRequest",

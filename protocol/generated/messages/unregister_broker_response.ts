@@ -41,6 +41,19 @@ export function encodeUnregisterBrokerResponse(w: Writer, v: UnregisterBrokerRes
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeUnregisterBrokerResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeUnregisterBrokerResponseInSlices(
+  w: Writer,
+  v: UnregisterBrokerResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("UnregisterBrokerResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link UnregisterBrokerResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeUnregisterBrokerResponse(r: Reader, version: number): UnregisterBrokerResponse {
   checkVersion("UnregisterBrokerResponse", version, 0, 0);

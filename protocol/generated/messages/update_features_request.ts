@@ -65,6 +65,29 @@ export function decodeUpdateFeaturesRequest(r: Reader, version: number): UpdateF
   return v;
 }
 
+/** Like {@link decodeUpdateFeaturesRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeUpdateFeaturesRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, UpdateFeaturesRequest> {
+  checkVersion("UpdateFeaturesRequest", version, 0, 2);
+  const _timeoutMs = r.int32();
+  const _featureUpdates = yield* r.structArrayInSlices(true, (r) => decodeFeatureUpdateKeyInSlices(r, version));
+  let _validateOnly: boolean = false;
+  if (version >= 1) {
+    _validateOnly = r.bool();
+  }
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: UpdateFeaturesRequest = {
+    timeoutMs: _timeoutMs,
+    featureUpdates: _featureUpdates,
+    validateOnly: _validateOnly,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** UpdateFeaturesRequest's FeatureUpdateKey struct. */
 export interface UpdateFeaturesRequestFeatureUpdateKey {
   /** The name of the finalized feature to be updated. */
@@ -106,6 +129,32 @@ function encodeFeatureUpdateKey(w: Writer, v: UpdateFeaturesRequestFeatureUpdate
 }
 
 function decodeFeatureUpdateKey(r: Reader, version: number): UpdateFeaturesRequestFeatureUpdateKey {
+  const _feature = r.string(true);
+  const _maxVersionLevel = r.int16();
+  let _allowDowngrade: boolean = false;
+  if (version === 0) {
+    _allowDowngrade = r.bool();
+  }
+  let _upgradeType: number = 1;
+  if (version >= 1) {
+    _upgradeType = r.int8();
+  }
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: UpdateFeaturesRequestFeatureUpdateKey = {
+    feature: _feature,
+    maxVersionLevel: _maxVersionLevel,
+    allowDowngrade: _allowDowngrade,
+    upgradeType: _upgradeType,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeFeatureUpdateKeyInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, UpdateFeaturesRequestFeatureUpdateKey> {
   const _feature = r.string(true);
   const _maxVersionLevel = r.int16();
   let _allowDowngrade: boolean = false;

@@ -47,6 +47,22 @@ export function encodeUpdateFeaturesResponse(w: Writer, v: UpdateFeaturesRespons
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeUpdateFeaturesResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeUpdateFeaturesResponseInSlices(
+  w: Writer,
+  v: UpdateFeaturesResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("UpdateFeaturesResponse", version, 0, 2);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  if (version <= 1) {
+    yield* w.structArrayInSlices(v.results, true, (w, e) => encodeUpdatableFeatureResultInSlices(w, e, version));
+  }
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link UpdateFeaturesResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeUpdateFeaturesResponse(r: Reader, version: number): UpdateFeaturesResponse {
   checkVersion("UpdateFeaturesResponse", version, 0, 2);
@@ -95,6 +111,17 @@ function encodeUpdatableFeatureResult(
   v: UpdateFeaturesResponseUpdatableFeatureResult,
   version: number,
 ): void {
+  w.string(v.feature, true);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeUpdatableFeatureResultInSlices(
+  w: Writer,
+  v: UpdateFeaturesResponseUpdatableFeatureResult,
+  version: number,
+): Generator<void, void> {
   w.string(v.feature, true);
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, true);

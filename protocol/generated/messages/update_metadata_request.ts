@@ -133,6 +133,60 @@ export function decodeUpdateMetadataRequest(r: Reader, version: number): UpdateM
   return v;
 }
 
+/** Like {@link decodeUpdateMetadataRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeUpdateMetadataRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, UpdateMetadataRequest> {
+  checkVersion("UpdateMetadataRequest", version, 0, 8);
+  const flexible = version >= 6;
+  const _controllerId = r.int32();
+  let _isKRaftController: boolean = false;
+  if (version === 8) {
+    _isKRaftController = r.bool();
+  }
+  let _type: number = 0;
+  const _controllerEpoch = r.int32();
+  let _brokerEpoch: bigint = -1n;
+  if (version >= 5) {
+    _brokerEpoch = r.int64();
+  }
+  let _ungroupedPartitionStates: UpdateMetadataRequestUpdateMetadataPartitionState[] = [];
+  if (version <= 4) {
+    _ungroupedPartitionStates = yield* r.structArrayInSlices(
+      flexible,
+      (r) => decodeUpdateMetadataPartitionStateInSlices(r, version),
+    );
+  }
+  let _topicStates: UpdateMetadataRequestUpdateMetadataTopicState[] = [];
+  if (version >= 5) {
+    _topicStates = yield* r.structArrayInSlices(flexible, (r) => decodeUpdateMetadataTopicStateInSlices(r, version));
+  }
+  const _liveBrokers = yield* r.structArrayInSlices(flexible, (r) => decodeUpdateMetadataBrokerInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields((tag, r) => {
+      if (tag === 0 && version === 8) {
+        _type = r.int8();
+        return true;
+      }
+      return false;
+    });
+  }
+  const v: UpdateMetadataRequest = {
+    controllerId: _controllerId,
+    isKRaftController: _isKRaftController,
+    type: _type,
+    controllerEpoch: _controllerEpoch,
+    brokerEpoch: _brokerEpoch,
+    ungroupedPartitionStates: _ungroupedPartitionStates,
+    topicStates: _topicStates,
+    liveBrokers: _liveBrokers,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** UpdateMetadataRequest's UpdateMetadataPartitionState struct. */
 export interface UpdateMetadataRequestUpdateMetadataPartitionState {
   /** In older versions of this RPC, the topic name. */
@@ -235,6 +289,45 @@ function decodeUpdateMetadataPartitionState(
   return v;
 }
 
+function* decodeUpdateMetadataPartitionStateInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, UpdateMetadataRequestUpdateMetadataPartitionState> {
+  const flexible = version >= 6;
+  let _topicName: string = "";
+  if (version <= 4) {
+    _topicName = r.string(flexible);
+  }
+  const _partitionIndex = r.int32();
+  const _controllerEpoch = r.int32();
+  const _leader = r.int32();
+  const _leaderEpoch = r.int32();
+  const _isr = yield* r.arrayInSlices(flexible, (r) => r.int32());
+  const _zkVersion = r.int32();
+  const _replicas = yield* r.arrayInSlices(flexible, (r) => r.int32());
+  let _offlineReplicas: number[] = [];
+  if (version >= 4) {
+    _offlineReplicas = yield* r.arrayInSlices(flexible, (r) => r.int32());
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: UpdateMetadataRequestUpdateMetadataPartitionState = {
+    topicName: _topicName,
+    partitionIndex: _partitionIndex,
+    controllerEpoch: _controllerEpoch,
+    leader: _leader,
+    leaderEpoch: _leaderEpoch,
+    isr: _isr,
+    zkVersion: _zkVersion,
+    replicas: _replicas,
+    offlineReplicas: _offlineReplicas,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** UpdateMetadataRequest's UpdateMetadataTopicState struct. */
 export interface UpdateMetadataRequestUpdateMetadataTopicState {
   /** The topic name. */
@@ -280,6 +373,33 @@ function decodeUpdateMetadataTopicState(r: Reader, version: number): UpdateMetad
     _topicId = r.uuid();
   }
   const _partitionStates = r.array(flexible, (r) => decodeUpdateMetadataPartitionState(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: UpdateMetadataRequestUpdateMetadataTopicState = {
+    topicName: _topicName,
+    topicId: _topicId,
+    partitionStates: _partitionStates,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeUpdateMetadataTopicStateInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, UpdateMetadataRequestUpdateMetadataTopicState> {
+  const flexible = version >= 6;
+  const _topicName = r.string(flexible);
+  let _topicId: string = ZERO_UUID;
+  if (version >= 7) {
+    _topicId = r.uuid();
+  }
+  const _partitionStates = yield* r.structArrayInSlices(
+    flexible,
+    (r) => decodeUpdateMetadataPartitionStateInSlices(r, version),
+  );
   let _unknown: TaggedField[] | undefined;
   if (version >= 6) {
     _unknown = r.taggedFields(null);
@@ -374,6 +494,43 @@ function decodeUpdateMetadataBroker(r: Reader, version: number): UpdateMetadataR
   return v;
 }
 
+function* decodeUpdateMetadataBrokerInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, UpdateMetadataRequestUpdateMetadataBroker> {
+  const flexible = version >= 6;
+  const _id = r.int32();
+  let _v0Host: string = "";
+  if (version === 0) {
+    _v0Host = r.string(flexible);
+  }
+  let _v0Port: number = 0;
+  if (version === 0) {
+    _v0Port = r.int32();
+  }
+  let _endpoints: UpdateMetadataRequestUpdateMetadataEndpoint[] = [];
+  if (version >= 1) {
+    _endpoints = yield* r.structArrayInSlices(flexible, (r) => decodeUpdateMetadataEndpointInSlices(r, version));
+  }
+  let _rack: string | null = "";
+  if (version >= 2) {
+    _rack = r.nullableString(flexible);
+  }
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: UpdateMetadataRequestUpdateMetadataBroker = {
+    id: _id,
+    v0Host: _v0Host,
+    v0Port: _v0Port,
+    endpoints: _endpoints,
+    rack: _rack,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** UpdateMetadataRequest's UpdateMetadataEndpoint struct. */
 export interface UpdateMetadataRequestUpdateMetadataEndpoint {
   /** The port of this endpoint */
@@ -416,6 +573,32 @@ function encodeUpdateMetadataEndpoint(
 }
 
 function decodeUpdateMetadataEndpoint(r: Reader, version: number): UpdateMetadataRequestUpdateMetadataEndpoint {
+  const flexible = version >= 6;
+  const _port = r.int32();
+  const _host = r.string(flexible);
+  let _listener: string = "";
+  if (version >= 3) {
+    _listener = r.string(flexible);
+  }
+  const _securityProtocol = r.int16();
+  let _unknown: TaggedField[] | undefined;
+  if (version >= 6) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: UpdateMetadataRequestUpdateMetadataEndpoint = {
+    port: _port,
+    host: _host,
+    listener: _listener,
+    securityProtocol: _securityProtocol,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeUpdateMetadataEndpointInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, UpdateMetadataRequestUpdateMetadataEndpoint> {
   const flexible = version >= 6;
   const _port = r.int32();
   const _host = r.string(flexible);

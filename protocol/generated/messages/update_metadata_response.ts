@@ -36,6 +36,20 @@ export function encodeUpdateMetadataResponse(w: Writer, v: UpdateMetadataRespons
   }
 }
 
+/** Like {@link encodeUpdateMetadataResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeUpdateMetadataResponseInSlices(
+  w: Writer,
+  v: UpdateMetadataResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("UpdateMetadataResponse", version, 0, 8);
+  const flexible = version >= 6;
+  w.int16(v.errorCode);
+  if (version >= 6) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link UpdateMetadataResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeUpdateMetadataResponse(r: Reader, version: number): UpdateMetadataResponse {
   checkVersion("UpdateMetadataResponse", version, 0, 8);

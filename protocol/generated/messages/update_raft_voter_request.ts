@@ -75,6 +75,32 @@ export function decodeUpdateRaftVoterRequest(r: Reader, version: number): Update
   return v;
 }
 
+/** Like {@link decodeUpdateRaftVoterRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeUpdateRaftVoterRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, UpdateRaftVoterRequest> {
+  checkVersion("UpdateRaftVoterRequest", version, 0, 0);
+  const _clusterId = r.nullableString(true);
+  const _currentLeaderEpoch = r.int32();
+  const _voterId = r.int32();
+  const _voterDirectoryId = r.uuid();
+  const _listeners = yield* r.structArrayInSlices(true, (r) => decodeListenerInSlices(r, version));
+  const _kRaftVersionFeature = yield* decodeKRaftVersionFeatureInSlices(r, version);
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: UpdateRaftVoterRequest = {
+    clusterId: _clusterId,
+    currentLeaderEpoch: _currentLeaderEpoch,
+    voterId: _voterId,
+    voterDirectoryId: _voterDirectoryId,
+    listeners: _listeners,
+    kRaftVersionFeature: _kRaftVersionFeature,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** UpdateRaftVoterRequest's Listener struct. */
 export interface UpdateRaftVoterRequestListener {
   /** The name of the endpoint */
@@ -118,6 +144,21 @@ function decodeListener(r: Reader, version: number): UpdateRaftVoterRequestListe
   return v;
 }
 
+function* decodeListenerInSlices(r: Reader, version: number): Generator<void, UpdateRaftVoterRequestListener> {
+  const _name = r.string(true);
+  const _host = r.string(true);
+  const _port = r.uint16();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: UpdateRaftVoterRequestListener = {
+    name: _name,
+    host: _host,
+    port: _port,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** UpdateRaftVoterRequest's KRaftVersionFeature struct. */
 export interface UpdateRaftVoterRequestKRaftVersionFeature {
   /** The minimum supported KRaft protocol version */
@@ -143,6 +184,22 @@ function encodeKRaftVersionFeature(w: Writer, v: UpdateRaftVoterRequestKRaftVers
 }
 
 function decodeKRaftVersionFeature(r: Reader, version: number): UpdateRaftVoterRequestKRaftVersionFeature {
+  const _minSupportedVersion = r.int16();
+  const _maxSupportedVersion = r.int16();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: UpdateRaftVoterRequestKRaftVersionFeature = {
+    minSupportedVersion: _minSupportedVersion,
+    maxSupportedVersion: _maxSupportedVersion,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeKRaftVersionFeatureInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, UpdateRaftVoterRequestKRaftVersionFeature> {
   const _minSupportedVersion = r.int16();
   const _maxSupportedVersion = r.int16();
   let _unknown: TaggedField[] | undefined;

@@ -45,6 +45,24 @@ export function encodeUpdateRaftVoterResponse(w: Writer, v: UpdateRaftVoterRespo
   w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeUpdateRaftVoterResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeUpdateRaftVoterResponseInSlices(
+  w: Writer,
+  v: UpdateRaftVoterResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("UpdateRaftVoterResponse", version, 0, 0);
+  w.int32(v.throttleTimeMs);
+  w.int16(v.errorCode);
+  const tagged: TaggedField[] = [];
+  if (!isDefaultCurrentLeader(v.currentLeader)) {
+    tagged.push(taggedValue(0, (w) => {
+      encodeCurrentLeader(w, present(v.currentLeader, "UpdateRaftVoterResponse.currentLeader"), version);
+    }));
+  }
+  w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
+}
+
 /** Reads a {@link UpdateRaftVoterResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeUpdateRaftVoterResponse(r: Reader, version: number): UpdateRaftVoterResponse {
   checkVersion("UpdateRaftVoterResponse", version, 0, 0);
@@ -93,6 +111,18 @@ export function defaultUpdateRaftVoterResponseCurrentLeader(): UpdateRaftVoterRe
 }
 
 function encodeCurrentLeader(w: Writer, v: UpdateRaftVoterResponseCurrentLeader, version: number): void {
+  w.int32(v.leaderId);
+  w.int32(v.leaderEpoch);
+  w.string(v.host, true);
+  w.int32(v.port);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeCurrentLeaderInSlices(
+  w: Writer,
+  v: UpdateRaftVoterResponseCurrentLeader,
+  version: number,
+): Generator<void, void> {
   w.int32(v.leaderId);
   w.int32(v.leaderEpoch);
   w.string(v.host, true);

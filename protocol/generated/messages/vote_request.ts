@@ -61,6 +61,26 @@ export function decodeVoteRequest(r: Reader, version: number): VoteRequest {
   return v;
 }
 
+/** Like {@link decodeVoteRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeVoteRequestInSlices(r: Reader, version: number): Generator<void, VoteRequest> {
+  checkVersion("VoteRequest", version, 0, 1);
+  const _clusterId = r.nullableString(true);
+  let _voterId: number = -1;
+  if (version === 1) {
+    _voterId = r.int32();
+  }
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeTopicDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: VoteRequest = {
+    clusterId: _clusterId,
+    voterId: _voterId,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** VoteRequest's TopicData struct. */
 export interface VoteRequestTopicData {
   /** The topic name. */
@@ -87,6 +107,19 @@ function encodeTopicData(w: Writer, v: VoteRequestTopicData, version: number): v
 function decodeTopicData(r: Reader, version: number): VoteRequestTopicData {
   const _topicName = r.string(true);
   const _partitions = r.array(true, (r) => decodePartitionData(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: VoteRequestTopicData = {
+    topicName: _topicName,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeTopicDataInSlices(r: Reader, version: number): Generator<void, VoteRequestTopicData> {
+  const _topicName = r.string(true);
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodePartitionDataInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: VoteRequestTopicData = {
@@ -146,6 +179,35 @@ function encodePartitionData(w: Writer, v: VoteRequestPartitionData, version: nu
 }
 
 function decodePartitionData(r: Reader, version: number): VoteRequestPartitionData {
+  const _partitionIndex = r.int32();
+  const _candidateEpoch = r.int32();
+  const _candidateId = r.int32();
+  let _candidateDirectoryId: string = ZERO_UUID;
+  if (version === 1) {
+    _candidateDirectoryId = r.uuid();
+  }
+  let _voterDirectoryId: string = ZERO_UUID;
+  if (version === 1) {
+    _voterDirectoryId = r.uuid();
+  }
+  const _lastOffsetEpoch = r.int32();
+  const _lastOffset = r.int64();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: VoteRequestPartitionData = {
+    partitionIndex: _partitionIndex,
+    candidateEpoch: _candidateEpoch,
+    candidateId: _candidateId,
+    candidateDirectoryId: _candidateDirectoryId,
+    voterDirectoryId: _voterDirectoryId,
+    lastOffsetEpoch: _lastOffsetEpoch,
+    lastOffset: _lastOffset,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodePartitionDataInSlices(r: Reader, version: number): Generator<void, VoteRequestPartitionData> {
   const _partitionIndex = r.int32();
   const _candidateEpoch = r.int32();
   const _candidateId = r.int32();

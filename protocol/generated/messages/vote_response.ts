@@ -48,6 +48,23 @@ export function encodeVoteResponse(w: Writer, v: VoteResponse, version: number):
   w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeVoteResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeVoteResponseInSlices(w: Writer, v: VoteResponse, version: number): Generator<void, void> {
+  checkVersion("VoteResponse", version, 0, 1);
+  w.int16(v.errorCode);
+  yield* w.structArrayInSlices(v.topics, true, (w, e) => encodeTopicDataInSlices(w, e, version));
+  if (!(version === 1) && v.nodeEndpoints !== null && v.nodeEndpoints.length !== 0) {
+    throw notInVersion("VoteResponse.nodeEndpoints", version);
+  }
+  const tagged: TaggedField[] = [];
+  if (version === 1 && v.nodeEndpoints !== null && v.nodeEndpoints.length !== 0) {
+    tagged.push(taggedValue(0, (w) => {
+      w.array(v.nodeEndpoints, true, (w, e) => encodeNodeEndpoint(w, e, version));
+    }));
+  }
+  w.taggedFields(tagged.length === 0 ? null : tagged, v.unknownTaggedFields);
+}
+
 /** Reads a {@link VoteResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeVoteResponse(r: Reader, version: number): VoteResponse {
   checkVersion("VoteResponse", version, 0, 1);
@@ -91,6 +108,12 @@ export function defaultVoteResponseTopicData(): VoteResponseTopicData {
 function encodeTopicData(w: Writer, v: VoteResponseTopicData, version: number): void {
   w.string(v.topicName, true);
   w.array(v.partitions, true, (w, e) => encodePartitionData(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeTopicDataInSlices(w: Writer, v: VoteResponseTopicData, version: number): Generator<void, void> {
+  w.string(v.topicName, true);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionDataInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -142,6 +165,15 @@ function encodePartitionData(w: Writer, v: VoteResponsePartitionData, version: n
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+function* encodePartitionDataInSlices(w: Writer, v: VoteResponsePartitionData, version: number): Generator<void, void> {
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  w.int32(v.leaderId);
+  w.int32(v.leaderEpoch);
+  w.bool(v.voteGranted);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 function decodePartitionData(r: Reader, version: number): VoteResponsePartitionData {
   const _partitionIndex = r.int32();
   const _errorCode = r.int16();
@@ -183,6 +215,13 @@ export function defaultVoteResponseNodeEndpoint(): VoteResponseNodeEndpoint {
 }
 
 function encodeNodeEndpoint(w: Writer, v: VoteResponseNodeEndpoint, version: number): void {
+  w.int32(v.nodeId);
+  w.string(v.host, true);
+  w.uint16(v.port);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeNodeEndpointInSlices(w: Writer, v: VoteResponseNodeEndpoint, version: number): Generator<void, void> {
   w.int32(v.nodeId);
   w.string(v.host, true);
   w.uint16(v.port);

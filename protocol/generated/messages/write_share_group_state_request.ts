@@ -52,6 +52,24 @@ export function decodeWriteShareGroupStateRequest(r: Reader, version: number): W
   return v;
 }
 
+/** Like {@link decodeWriteShareGroupStateRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeWriteShareGroupStateRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, WriteShareGroupStateRequest> {
+  checkVersion("WriteShareGroupStateRequest", version, 0, 0);
+  const _groupId = r.string(true);
+  const _topics = yield* r.structArrayInSlices(true, (r) => decodeWriteStateDataInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: WriteShareGroupStateRequest = {
+    groupId: _groupId,
+    topics: _topics,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** WriteShareGroupStateRequest's WriteStateData struct. */
 export interface WriteShareGroupStateRequestWriteStateData {
   /** The topic identifier. */
@@ -79,6 +97,22 @@ function encodeWriteStateData(w: Writer, v: WriteShareGroupStateRequestWriteStat
 function decodeWriteStateData(r: Reader, version: number): WriteShareGroupStateRequestWriteStateData {
   const _topicId = r.uuid();
   const _partitions = r.array(true, (r) => decodePartitionData(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: WriteShareGroupStateRequestWriteStateData = {
+    topicId: _topicId,
+    partitions: _partitions,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeWriteStateDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, WriteShareGroupStateRequestWriteStateData> {
+  const _topicId = r.uuid();
+  const _partitions = yield* r.structArrayInSlices(true, (r) => decodePartitionDataInSlices(r, version));
   let _unknown: TaggedField[] | undefined;
   _unknown = r.taggedFields(null);
   const v: WriteShareGroupStateRequestWriteStateData = {
@@ -143,6 +177,28 @@ function decodePartitionData(r: Reader, version: number): WriteShareGroupStateRe
   return v;
 }
 
+function* decodePartitionDataInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, WriteShareGroupStateRequestPartitionData> {
+  const _partition = r.int32();
+  const _stateEpoch = r.int32();
+  const _leaderEpoch = r.int32();
+  const _startOffset = r.int64();
+  const _stateBatches = yield* r.structArrayInSlices(true, (r) => decodeStateBatchInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: WriteShareGroupStateRequestPartitionData = {
+    partition: _partition,
+    stateEpoch: _stateEpoch,
+    leaderEpoch: _leaderEpoch,
+    startOffset: _startOffset,
+    stateBatches: _stateBatches,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** WriteShareGroupStateRequest's StateBatch struct. */
 export interface WriteShareGroupStateRequestStateBatch {
   /** The base offset of this state batch. */
@@ -176,6 +232,23 @@ function encodeStateBatch(w: Writer, v: WriteShareGroupStateRequestStateBatch, v
 }
 
 function decodeStateBatch(r: Reader, version: number): WriteShareGroupStateRequestStateBatch {
+  const _firstOffset = r.int64();
+  const _lastOffset = r.int64();
+  const _deliveryState = r.int8();
+  const _deliveryCount = r.int16();
+  let _unknown: TaggedField[] | undefined;
+  _unknown = r.taggedFields(null);
+  const v: WriteShareGroupStateRequestStateBatch = {
+    firstOffset: _firstOffset,
+    lastOffset: _lastOffset,
+    deliveryState: _deliveryState,
+    deliveryCount: _deliveryCount,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeStateBatchInSlices(r: Reader, version: number): Generator<void, WriteShareGroupStateRequestStateBatch> {
   const _firstOffset = r.int64();
   const _lastOffset = r.int64();
   const _deliveryState = r.int8();

@@ -33,6 +33,17 @@ export function encodeWriteShareGroupStateResponse(w: Writer, v: WriteShareGroup
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
+/** Like {@link encodeWriteShareGroupStateResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeWriteShareGroupStateResponseInSlices(
+  w: Writer,
+  v: WriteShareGroupStateResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("WriteShareGroupStateResponse", version, 0, 0);
+  yield* w.structArrayInSlices(v.results, true, (w, e) => encodeWriteStateResultInSlices(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
 /** Reads a {@link WriteShareGroupStateResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeWriteShareGroupStateResponse(r: Reader, version: number): WriteShareGroupStateResponse {
   checkVersion("WriteShareGroupStateResponse", version, 0, 0);
@@ -67,6 +78,16 @@ export function defaultWriteShareGroupStateResponseWriteStateResult(): WriteShar
 function encodeWriteStateResult(w: Writer, v: WriteShareGroupStateResponseWriteStateResult, version: number): void {
   w.uuid(v.topicId);
   w.array(v.partitions, true, (w, e) => encodePartitionResult(w, e, version));
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodeWriteStateResultInSlices(
+  w: Writer,
+  v: WriteShareGroupStateResponseWriteStateResult,
+  version: number,
+): Generator<void, void> {
+  w.uuid(v.topicId);
+  yield* w.structArrayInSlices(v.partitions, true, (w, e) => encodePartitionResultInSlices(w, e, version));
   w.taggedFields(null, v.unknownTaggedFields);
 }
 
@@ -105,6 +126,17 @@ export function defaultWriteShareGroupStateResponsePartitionResult(): WriteShare
 }
 
 function encodePartitionResult(w: Writer, v: WriteShareGroupStateResponsePartitionResult, version: number): void {
+  w.int32(v.partition);
+  w.int16(v.errorCode);
+  w.nullableString(v.errorMessage, true);
+  w.taggedFields(null, v.unknownTaggedFields);
+}
+
+function* encodePartitionResultInSlices(
+  w: Writer,
+  v: WriteShareGroupStateResponsePartitionResult,
+  version: number,
+): Generator<void, void> {
   w.int32(v.partition);
   w.int16(v.errorCode);
   w.nullableString(v.errorMessage, true);

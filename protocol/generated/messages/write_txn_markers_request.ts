@@ -52,6 +52,25 @@ export function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteT
   return v;
 }
 
+/** Like {@link decodeWriteTxnMarkersRequest}, pausing (a bare `yield`) every so many array elements. */
+export function* decodeWriteTxnMarkersRequestInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, WriteTxnMarkersRequest> {
+  checkVersion("WriteTxnMarkersRequest", version, 0, 1);
+  const flexible = version === 1;
+  const _markers = yield* r.structArrayInSlices(flexible, (r) => decodeWritableTxnMarkerInSlices(r, version));
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: WriteTxnMarkersRequest = {
+    markers: _markers,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** WriteTxnMarkersRequest's WritableTxnMarker struct. */
 export interface WriteTxnMarkersRequestWritableTxnMarker {
   /** The current producer ID. */
@@ -113,6 +132,31 @@ function decodeWritableTxnMarker(r: Reader, version: number): WriteTxnMarkersReq
   return v;
 }
 
+function* decodeWritableTxnMarkerInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, WriteTxnMarkersRequestWritableTxnMarker> {
+  const flexible = version === 1;
+  const _producerId = r.int64();
+  const _producerEpoch = r.int16();
+  const _transactionResult = r.bool();
+  const _topics = yield* r.structArrayInSlices(flexible, (r) => decodeWritableTxnMarkerTopicInSlices(r, version));
+  const _coordinatorEpoch = r.int32();
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: WriteTxnMarkersRequestWritableTxnMarker = {
+    producerId: _producerId,
+    producerEpoch: _producerEpoch,
+    transactionResult: _transactionResult,
+    topics: _topics,
+    coordinatorEpoch: _coordinatorEpoch,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
 /** WriteTxnMarkersRequest's WritableTxnMarkerTopic struct. */
 export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
   /** The topic name. */
@@ -148,6 +192,25 @@ function decodeWritableTxnMarkerTopic(r: Reader, version: number): WriteTxnMarke
   const flexible = version === 1;
   const _name = r.string(flexible);
   const _partitionIndexes = r.array(flexible, (r) => r.int32());
+  let _unknown: TaggedField[] | undefined;
+  if (version === 1) {
+    _unknown = r.taggedFields(null);
+  }
+  const v: WriteTxnMarkersRequestWritableTxnMarkerTopic = {
+    name: _name,
+    partitionIndexes: _partitionIndexes,
+  };
+  if (_unknown !== undefined) v.unknownTaggedFields = _unknown;
+  return v;
+}
+
+function* decodeWritableTxnMarkerTopicInSlices(
+  r: Reader,
+  version: number,
+): Generator<void, WriteTxnMarkersRequestWritableTxnMarkerTopic> {
+  const flexible = version === 1;
+  const _name = r.string(flexible);
+  const _partitionIndexes = yield* r.arrayInSlices(flexible, (r) => r.int32());
   let _unknown: TaggedField[] | undefined;
   if (version === 1) {
     _unknown = r.taggedFields(null);

@@ -36,6 +36,20 @@ export function encodeWriteTxnMarkersResponse(w: Writer, v: WriteTxnMarkersRespo
   }
 }
 
+/** Like {@link encodeWriteTxnMarkersResponse}, pausing (a bare `yield`) every so many array elements. */
+export function* encodeWriteTxnMarkersResponseInSlices(
+  w: Writer,
+  v: WriteTxnMarkersResponse,
+  version: number,
+): Generator<void, void> {
+  checkVersion("WriteTxnMarkersResponse", version, 0, 1);
+  const flexible = version === 1;
+  yield* w.structArrayInSlices(v.markers, flexible, (w, e) => encodeWritableTxnMarkerResultInSlices(w, e, version));
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 /** Reads a {@link WriteTxnMarkersResponse} of `version`; throws ProtocolError on malformed input. */
 export function decodeWriteTxnMarkersResponse(r: Reader, version: number): WriteTxnMarkersResponse {
   checkVersion("WriteTxnMarkersResponse", version, 0, 1);
@@ -78,6 +92,19 @@ function encodeWritableTxnMarkerResult(
   const flexible = version === 1;
   w.int64(v.producerId);
   w.array(v.topics, flexible, (w, e) => encodeWritableTxnMarkerTopicResult(w, e, version));
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeWritableTxnMarkerResultInSlices(
+  w: Writer,
+  v: WriteTxnMarkersResponseWritableTxnMarkerResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 1;
+  w.int64(v.producerId);
+  yield* w.structArrayInSlices(v.topics, flexible, (w, e) => encodeWritableTxnMarkerTopicResultInSlices(w, e, version));
   if (version === 1) {
     w.taggedFields(null, v.unknownTaggedFields);
   }
@@ -130,6 +157,23 @@ function encodeWritableTxnMarkerTopicResult(
   }
 }
 
+function* encodeWritableTxnMarkerTopicResultInSlices(
+  w: Writer,
+  v: WriteTxnMarkersResponseWritableTxnMarkerTopicResult,
+  version: number,
+): Generator<void, void> {
+  const flexible = version === 1;
+  w.string(v.name, flexible);
+  yield* w.structArrayInSlices(
+    v.partitions,
+    flexible,
+    (w, e) => encodeWritableTxnMarkerPartitionResultInSlices(w, e, version),
+  );
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
 function decodeWritableTxnMarkerTopicResult(
   r: Reader,
   version: number,
@@ -172,6 +216,19 @@ function encodeWritableTxnMarkerPartitionResult(
   v: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult,
   version: number,
 ): void {
+  const flexible = version === 1;
+  w.int32(v.partitionIndex);
+  w.int16(v.errorCode);
+  if (version === 1) {
+    w.taggedFields(null, v.unknownTaggedFields);
+  }
+}
+
+function* encodeWritableTxnMarkerPartitionResultInSlices(
+  w: Writer,
+  v: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult,
+  version: number,
+): Generator<void, void> {
   const flexible = version === 1;
   w.int32(v.partitionIndex);
   w.int16(v.errorCode);
