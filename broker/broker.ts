@@ -16,6 +16,8 @@ import { ConsumerGroupManager } from "./group/consumer_group_manager.ts";
 import { KafkaServer, serverOptionsFromConfig } from "./listener.ts";
 import type { Logger } from "./logger.ts";
 import { METADATA_TOPIC, MetadataLog } from "./metadata_log.ts";
+import type { TopicImage } from "./metadata_image.ts";
+import { readOpenFilesLimit, recommendedOpenFilesLimit } from "./open_files_limit.ts";
 import { ReplicaManager } from "./replica_manager.ts";
 import { RequestDispatcher } from "./request_dispatcher.ts";
 
@@ -56,6 +58,28 @@ function clusterIdFor(logDir: string, config: BrokerConfig): string {
 }
 
 /**
+ * Warns when `ulimit -n` is below what the partition count needs for every active segment to stay open: the
+ * broker still works (files beyond the pool's `maxOpen` are reopened on use), but more slowly, and connections
+ * compete with log files for what is left.
+ */
+function warnOnLowDescriptorLimit(topics: readonly TopicImage[], maxOpenLogFiles: number, logger: Logger): void {
+  const limit = readOpenFilesLimit();
+  if (!limit) return;
+  const partitions = topics.reduce((n, t) => n + t.partitions.length, 0);
+  const recommended = recommendedOpenFilesLimit(partitions);
+  if (limit.soft >= recommended) return;
+  logger.warn("ulimit -n is low for this partition count", {
+    partitions,
+    open_files_limit: limit.soft,
+    open_files_hard_limit: limit.hard,
+    recommended_open_files_limit: recommended,
+    max_open_log_files: maxOpenLogFiles,
+    advice: `raise it (ulimit -n ${recommended}, or LimitNOFILE= in systemd); until then partitions beyond ` +
+      `${maxOpenLogFiles} open log files reopen their files on use`,
+  });
+}
+
+/**
  * Starts the broker described by `config`.
  *
  * @example
@@ -75,7 +99,9 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
 
   const metadata = await MetadataLog.open(`${logDir}/${METADATA_TOPIC}-0`);
   const replicas = new ReplicaManager(config, logger);
-  for (const topic of metadata.image.topics()) await replicas.ensureTopic(topic);
+  const topics = metadata.image.topics();
+  warnOnLowDescriptorLimit(topics, replicas.files.maxOpen, logger);
+  await replicas.openTopics(topics, Number(config.get("num.recovery.threads.per.data.dir") ?? 16));
   const controller = new LocalController(metadata, replicas, config, logger);
   // Groups and committed offsets are replayed from __consumer_offsets before any client is served.
   const groups = new GroupCoordinator({
@@ -133,6 +159,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     Number(config.get("log.retention.check.interval.ms") ?? 300_000),
     Number(config.get("log.cleaner.backoff.ms") ?? 15_000),
     config.get("log.cleaner.enable") !== "false",
+    Number(config.get("log.flush.offset.checkpoint.interval.ms") ?? 60_000),
   );
   logger.info("broker started", {
     node_id: config.nodeId,

@@ -47,7 +47,7 @@ import {
   recoverInterruptedCleaning,
 } from "./log_cleaner.ts";
 import { type RetentionDecision, segmentsToDelete } from "./retention.ts";
-import { type BatchInfo, LogSegment, parseSegmentLogName, type ScanStop } from "./segment.ts";
+import { type BatchInfo, LogSegment, parseSegmentLogName, type ScanStop, segmentFileName } from "./segment.ts";
 
 /** Where the log gets the time from (ms since the epoch); injected so tests and the simulator drive it. */
 export interface Clock {
@@ -85,8 +85,29 @@ export interface RecoveryTruncation {
   reason: ScanStop;
 }
 
+/**
+ * A gap recovery left in the log where a closed segment was damaged: the offsets in [firstOffset,
+ * nextValidOffset) are not served (a fetch there gets the next batch, as in a compacted log).
+ */
+export interface DamagedOffsets {
+  /** The segment the damage was in. */
+  segmentBaseOffset: number;
+  /** Byte position of the damage in the segment as found. */
+  position: number;
+  /** Damaged bytes removed from the segment (kept in `<base>.damaged`). */
+  bytes: number;
+  /** The first offset of the gap. */
+  firstOffset: number;
+  /** The offset after the gap: the next valid batch's base offset. */
+  nextValidOffset: number;
+  /** What was wrong. */
+  reason: ScanStop;
+}
+
 /** How `open` found the log. */
 export interface RecoveryReport {
+  /** Gaps this recovery left where closed segments were damaged (empty when none). */
+  damaged: DamagedOffsets[];
   /** True when a clean-shutdown marker let `open` skip scanning. */
   clean: boolean;
   /** The recovery point read from its checkpoint (0 when absent). */
@@ -161,6 +182,8 @@ const RECOVERY_POINT_FILE = "recovery-point-offset-checkpoint";
 const LOG_START_FILE = "log-start-offset-checkpoint";
 const LEADER_EPOCH_FILE = "leader-epoch-checkpoint";
 const CLEAN_MARKER_FILE = ".clean-shutdown";
+/** Every gap recovery ever left in this partition (JSON), for operators; removed only with the partition. */
+const DAMAGED_RANGES_FILE = "damaged-ranges";
 /** Write the (unsynced) recovery-point checkpoint at least this often while flushing, ms. */
 const RECOVERY_POINT_INTERVAL_MS = 1000;
 
@@ -320,6 +343,7 @@ export class PartitionLog {
     }
 
     const recovery: RecoveryReport = {
+      damaged: [],
       clean: false,
       recoveryPoint,
       scannedSegments: 0,
@@ -344,7 +368,6 @@ export class PartitionLog {
       });
     }
 
-    const interval = config["index.interval.bytes"];
     const active = segments[segments.length - 1];
     let scanFrom: number;
     if (
@@ -362,70 +385,144 @@ export class PartitionLog {
     }
 
     if (scanFrom < segments.length) {
-      const scanStart = segments[scanFrom].baseOffset;
-      epochs.truncateFromEnd(scanStart);
-      let minOffset = scanStart;
-      for (let i = scanFrom; i < segments.length; i++) {
-        const segment = segments[i];
-        const result = segment.scan(minOffset, interval, (b) => epochs.assign(b.leaderEpoch, b.baseOffset));
-        recovery.scannedSegments++;
-        recovery.scannedBytes += result.validBytes;
-        if (result.stop) {
-          const later = segments.splice(i + 1);
-          recovery.truncation = {
-            segmentBaseOffset: segment.baseOffset,
-            position: result.validBytes,
-            bytesCut: result.fileBytes - result.validBytes,
-            segmentsDeleted: later.map((s) => s.baseOffset),
-            segmentsDeletedBytes: later.reduce((n, s) => n + s.sizeBytes, 0),
-            firstOffsetCut: result.nextOffset,
-            reason: result.stop,
-          };
-          for (const s of later) s.delete();
-          break;
-        }
-        minOffset = result.nextOffset;
-        if (i + 1 < segments.length && segments[i + 1].baseOffset < minOffset) {
-          // The next segment overlaps this one: treat it like a corrupt tail.
-          const later = segments.splice(i + 1);
-          recovery.truncation = {
-            segmentBaseOffset: later[0].baseOffset,
-            position: 0,
-            bytesCut: 0,
-            segmentsDeleted: later.map((s) => s.baseOffset),
-            segmentsDeletedBytes: later.reduce((n, s) => n + s.sizeBytes, 0),
-            firstOffsetCut: minOffset,
-            reason: "bad_offset",
-          };
-          for (const s of later) s.delete();
-          break;
-        }
-        if (i + 1 < segments.length) segment.nextOffset = segments[i + 1].baseOffset;
-      }
-      for (let i = scanFrom; i < segments.length - 1; i++) segments[i].sealTimeIndex();
-      // What was scanned is now the truth: make it durable before anything is appended after it.
-      const toSync = segments.slice(scanFrom).flatMap((s) => [s.log(), ...s.takeDirtyIndexFiles()]);
-      await Promise.all(toSync.map((f) => f.syncData()));
-      await fs.syncDir(dir);
-      const end = segments[segments.length - 1].nextOffset;
-      await writeCheckpoint(fs, `${dir}/${RECOVERY_POINT_FILE}`, encodeOffsetCheckpoint(end), false);
-      await writeCheckpoint(fs, `${dir}/${LEADER_EPOCH_FILE}`, epochs.encode(), true);
-      onEvent({
-        level: recovery.truncation ? "warn" : "info",
-        event: "log_recovered",
-        dir,
-        clean: false,
-        recoveryPoint,
-        scannedSegments: recovery.scannedSegments,
-        scannedBytes: recovery.scannedBytes,
-        truncation: recovery.truncation,
-      });
+      await PartitionLog.scanFrom(dir, fs, config, segments, scanFrom, epochs, recovery, onEvent);
     }
     const logEndOffset = segments[segments.length - 1].nextOffset;
     const logStartOffset = Math.min(Math.max(logStartCheckpoint, segments[0].baseOffset), logEndOffset);
     epochs.truncateFromEnd(logEndOffset);
     epochs.truncateFromStart(logStartOffset);
     return new PartitionLog(dir, config, fs, clock, onEvent, { segments, logStartOffset, epochs, recovery });
+  }
+
+  /**
+   * Recovery proper: checks the batches of `segments` from index `first` on and makes the result durable.
+   * A bad batch in the active (last) segment cuts it there (a torn or corrupt tail). A bad batch in a closed
+   * segment is contained: only the damaged bytes are removed (kept in `<base>.damaged`), the valid batches after
+   * them and the later segments stay with their offsets, the gap is recorded in `damaged-ranges` and reported.
+   * Only what lies past the recovery point is fsynced, so an idle partition costs reads and no fsync.
+   */
+  private static async scanFrom(
+    dir: string,
+    fs: FileSystem,
+    config: LogConfig,
+    segments: LogSegment[],
+    first: number,
+    epochs: LeaderEpochCache,
+    recovery: RecoveryReport,
+    onEvent: (event: Record<string, unknown>) => void,
+  ): Promise<void> {
+    const interval = config["index.interval.bytes"];
+    const recoveryPoint = recovery.recoveryPoint;
+    const epochsBefore = epochs.encode();
+    epochs.truncateFromEnd(segments[first].baseOffset);
+    let minOffset = segments[first].baseOffset;
+    let dirChanged = false;
+    const damage: DamagedOffsets[] = [];
+    for (let i = first; i < segments.length; i++) {
+      const segment = segments[i];
+      const closed = i + 1 < segments.length;
+      const result = segment.scan(minOffset, interval, (b) => epochs.assign(b.leaderEpoch, b.baseOffset), true, {
+        crcFrom: recoveryPoint,
+        containDamage: closed,
+      });
+      recovery.scannedSegments++;
+      recovery.scannedBytes += result.validBytes;
+      if (result.damaged.length > 0) {
+        const found = result.damaged.map((d) => ({
+          segmentBaseOffset: segment.baseOffset,
+          position: d.position,
+          bytes: d.size,
+          firstOffset: d.firstOffset,
+          nextValidOffset: d.nextValidOffset >= 0 ? d.nextValidOffset : segments[i + 1].baseOffset,
+          reason: d.reason,
+        }));
+        damage.push(...found);
+        // Recorded durably before the bytes go, so a crash in between still leaves the damage on record.
+        const known = readDamagedRanges(fs, dir);
+        await writeCheckpoint(fs, `${dir}/${DAMAGED_RANGES_FILE}`, JSON.stringify([...known, ...found]), true);
+        await segment.removeDamage(result.damaged);
+        dirChanged = true;
+        const rescan = segment.scan(minOffset, interval, () => {}, true, { crcFrom: recoveryPoint });
+        if (rescan.stop) throw new LogError("corrupt", `segment ${segment.baseOffset} of ${dir} still damaged`);
+      }
+      if (result.stop) {
+        const later = segments.splice(i + 1);
+        recovery.truncation = {
+          segmentBaseOffset: segment.baseOffset,
+          position: result.validBytes,
+          bytesCut: result.fileBytes - result.validBytes,
+          segmentsDeleted: later.map((s) => s.baseOffset),
+          segmentsDeletedBytes: later.reduce((n, s) => n + s.sizeBytes, 0),
+          firstOffsetCut: result.nextOffset,
+          reason: result.stop,
+        };
+        for (const s of later) s.delete();
+        dirChanged = true;
+        break;
+      }
+      minOffset = result.nextOffset;
+      if (i + 1 < segments.length && segments[i + 1].baseOffset < minOffset) {
+        // The next segment overlaps this one: treat it like a corrupt tail.
+        const later = segments.splice(i + 1);
+        recovery.truncation = {
+          segmentBaseOffset: later[0].baseOffset,
+          position: 0,
+          bytesCut: 0,
+          segmentsDeleted: later.map((s) => s.baseOffset),
+          segmentsDeletedBytes: later.reduce((n, s) => n + s.sizeBytes, 0),
+          firstOffsetCut: minOffset,
+          reason: "bad_offset",
+        };
+        for (const s of later) s.delete();
+        dirChanged = true;
+        break;
+      }
+      if (i + 1 < segments.length) segment.nextOffset = segments[i + 1].baseOffset;
+    }
+    recovery.damaged = damage;
+    const end = segments[segments.length - 1].nextOffset;
+    // What was scanned is now the truth: what lies past the recovery point is made durable before anything is
+    // appended after it. Below the recovery point everything was fsynced already (and an idle partition has
+    // nothing past it), so most partitions cost no fsync at all.
+    const toSync: LogFile[] = [];
+    for (let i = first; i < segments.length; i++) {
+      const segment = segments[i];
+      const closed = i + 1 < segments.length;
+      if (closed) segment.sealTimeIndex();
+      if (segment.nextOffset > recoveryPoint || recovery.truncation) {
+        toSync.push(segment.log());
+        if (closed) toSync.push(...segment.takeDirtyIndexFiles());
+      }
+    }
+    await Promise.all(toSync.map((f) => f.syncData()));
+    if (dirChanged) await fs.syncDir(dir);
+    // A lower recovery point must be durable (a higher stale one would vouch for bytes written after it).
+    if (end !== recoveryPoint) {
+      await writeCheckpoint(fs, `${dir}/${RECOVERY_POINT_FILE}`, encodeOffsetCheckpoint(end), end < recoveryPoint);
+    }
+    const epochText = epochs.encode();
+    if (epochText !== epochsBefore) await writeCheckpoint(fs, `${dir}/${LEADER_EPOCH_FILE}`, epochText, true);
+    onEvent({
+      level: recovery.truncation ? "warn" : "info",
+      event: "log_recovered",
+      dir,
+      clean: false,
+      recoveryPoint,
+      scannedSegments: recovery.scannedSegments,
+      scannedBytes: recovery.scannedBytes,
+      truncation: recovery.truncation,
+    });
+    for (const d of damage) {
+      onEvent({
+        level: "error",
+        event: "log_damage_contained",
+        dir,
+        ...d,
+        message: `offsets ${d.firstOffset}..${d.nextValidOffset - 1} of segment ${d.segmentBaseOffset} were ` +
+          `damaged (${d.reason}, ${d.bytes} bytes at ${d.position}, kept in ` +
+          `${segmentFileName(d.segmentBaseOffset, "log").slice(0, -4)}.damaged); they are skipped, the rest is served`,
+      });
+    }
   }
 
   /** The first offset still in the log. */
@@ -441,6 +538,14 @@ export class PartitionLog {
   /** Everything below this offset is on stable storage. */
   get flushedOffset(): number {
     return this.durableOffset;
+  }
+
+  /**
+   * Every gap recovery has left in this log where a closed segment was damaged, oldest first (from the
+   * partition's `damaged-ranges` file): what an operator should know was lost. Empty for a healthy log.
+   */
+  damagedRanges(): DamagedOffsets[] {
+    return readDamagedRanges(this.fs, this.dir);
   }
 
   /** True after a write or fsync failure: appends are refused, durable data stays readable. */
@@ -698,6 +803,24 @@ export class PartitionLog {
       } catch (e) {
         this.goOffline("recovery-point checkpoint", e);
       }
+    }
+  }
+
+  /**
+   * Writes the recovery-point checkpoint when it lags the durable end; the flush rounds write it at most once a
+   * second, so a partition that went idle right after a round would otherwise keep an old one, and its next
+   * unclean open would scan (and fsync) what was long durable. The broker calls this now and then.
+   */
+  checkpointRecoveryPoint(): void {
+    if (this.closed || this.offlineError || this.roundInFlight || this.durableOffset <= this.recoveryPointWritten) {
+      return;
+    }
+    try {
+      writeCheckpointSync(this.fs, this.path(RECOVERY_POINT_FILE), encodeOffsetCheckpoint(this.durableOffset));
+      this.recoveryPointWritten = this.durableOffset;
+      this.recoveryPointWrittenMs = this.clock.now();
+    } catch (e) {
+      this.goOffline("recovery-point checkpoint", e);
     }
   }
 
@@ -1097,6 +1220,18 @@ export class PartitionLog {
       this.waiters = [];
       for (const w of waiters) w.reject(new LogError("storage", `log ${this.dir} closed`));
     }
+  }
+}
+
+/** The gaps recorded in a partition's `damaged-ranges` file (empty when there is none or it does not parse). */
+function readDamagedRanges(fs: FileSystem, dir: string): DamagedOffsets[] {
+  const text = readCheckpoint(fs, `${dir}/${DAMAGED_RANGES_FILE}`);
+  if (text === null) return [];
+  try {
+    const parsed = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed as DamagedOffsets[] : [];
+  } catch {
+    return [];
   }
 }
 
