@@ -622,7 +622,7 @@ export class LocalController implements Controller {
         if (problem !== null) {
           // Never a success for partitions that cannot be written: the topic is taken back, so a retry (once the
           // cause is fixed) creates it afresh.
-          await this.#undoCreation(r.name, r.topicId);
+          await this.#undoCreation(r.name, r.topicId, r.numPartitions);
           plan.results[i] = failed(
             r.name,
             apiError(ErrorCode.KAFKA_STORAGE_ERROR, `Topic '${r.name}' was not created: ${problem}`),
@@ -745,11 +745,11 @@ export class LocalController implements Controller {
   }
 
   /** Deletes a topic whose partitions could not be opened right after its creation was committed. */
-  async #undoCreation(name: string, topicId: string): Promise<void> {
+  async #undoCreation(name: string, topicId: string, partitions: number): Promise<void> {
     const plan = planTopicDeletions(this.metadata.image, [{ name: null, topicId }]);
     if (plan.records.length > 0 && !await this.#commit(plan)) return;
     try {
-      await this.replicas.removeTopic(name);
+      await this.replicas.discardTopic(name, partitions);
     } catch (e) {
       this.logger.error("removing partitions of a topic not created failed", { topic: name, error: e });
     }

@@ -196,6 +196,17 @@ export class ReplicaManager {
     }
   }
 
+  /**
+   * Closes and deletes what exists of a topic whose creation is taken back: its open partitions, and the
+   * directories of the `partitions` it was to have (some may have been created before an open failed).
+   */
+  async discardTopic(name: string, partitions: number): Promise<void> {
+    await this.removeTopic(name);
+    for (let p = 0; p < partitions; p++) {
+      await Deno.remove(this.partitionDir(name, p), { recursive: true }).catch(() => {});
+    }
+  }
+
   /** Closes and deletes the partitions of a deleted topic. */
   async removeTopic(name: string): Promise<void> {
     for (const [k, replica] of this.#replicas) {
