@@ -32,7 +32,7 @@ class DescriptorLimitedFileSystem extends DenoFileSystem {
   }
 }
 
-async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
+async function withRoot(fn: (root: string) => Promise<void> | void): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "samsa-pool-" });
   try {
     await fn(root);
@@ -68,7 +68,7 @@ Deno.test("60 partitions written through a pool of 8 descriptors hold at most 8 
 });
 
 Deno.test("at the process's descriptor limit the pool closes idle files and the open succeeds", async () => {
-  await withRoot(async (root) => {
+  await withRoot((root) => {
     const inner = new DescriptorLimitedFileSystem();
     const pool = new OpenFilePool(inner, 100);
     const files = Array.from({ length: 4 }, (_, i) => pool.open(`${root}/${i}.log`, { create: true }));
@@ -84,7 +84,7 @@ Deno.test("at the process's descriptor limit the pool closes idle files and the 
 });
 
 Deno.test("with no idle file to close, running out of descriptors is a storage error naming the limit", async () => {
-  await withRoot(async (root) => {
+  await withRoot((root) => {
     const inner = new DescriptorLimitedFileSystem();
     const pool = new OpenFilePool(inner, 100);
     const idle = pool.open(`${root}/idle.log`, { create: true });
