@@ -101,7 +101,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
   const replicas = new ReplicaManager(config, logger);
   const topics = metadata.image.topics();
   warnOnLowDescriptorLimit(topics, replicas.files.maxOpen, logger);
-  await replicas.openTopics(topics, Number(config.get("num.recovery.threads.per.data.dir") ?? 16));
+  await replicas.openAll(topics);
   const controller = new LocalController(metadata, replicas, config, logger);
   // Groups and committed offsets are replayed from __consumer_offsets before any client is served.
   const groups = new GroupCoordinator({

@@ -95,6 +95,8 @@ export class ReplicaManager {
   readonly #running = new Set<string>();
   /** The descriptors of every partition's files. */
   readonly files: OpenFilePool;
+  /** Partitions opened or closed at once (`num.recovery.threads.per.data.dir`). */
+  readonly #openConcurrency: number;
 
   /** `options.fs` replaces the real file system under the pool (tests inject faults through it). */
   constructor(
@@ -105,6 +107,12 @@ export class ReplicaManager {
     this.#logDir = config.logDirs[0];
     const configured = Number(config.get("log.open.files.max") ?? 0);
     this.files = new OpenFilePool(options.fs ?? new DenoFileSystem(), logFileBudget(readOpenFilesLimit(), configured));
+    this.#openConcurrency = Math.max(1, Number(config.get("num.recovery.threads.per.data.dir") ?? 16) || 16);
+  }
+
+  /** Opens the partitions of every topic of the metadata at startup, `num.recovery.threads.per.data.dir` at once. */
+  async openAll(topics: readonly TopicImage[]): Promise<void> {
+    await this.openTopics(topics, this.#openConcurrency);
   }
 
   /** The replica of a partition this broker hosts, if any. */
@@ -127,7 +135,7 @@ export class ReplicaManager {
    * failure (LogError `storage` when, say, the process is out of descriptors) after trying every partition.
    */
   async ensureTopic(topic: TopicImage): Promise<void> {
-    await this.openTopics([topic], 1);
+    await this.openTopics([topic], this.#openConcurrency);
   }
 
   /**
@@ -283,27 +291,38 @@ export class ReplicaManager {
     }
   }
 
-  /** Writes producer snapshots and closes every log (flushing it and writing its clean marker). */
+  /**
+   * Writes producer snapshots and closes every log (flushing it and writing its clean marker), several at once
+   * so their fsyncs overlap.
+   */
   async close(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
-    for (const replica of this.#replicas.values()) {
-      try {
-        const path = `${this.partitionDir(replica.topic, replica.partition)}/${PRODUCER_SNAPSHOT_FILE}`;
-        const producers = replica.producers.toJSON() as unknown[];
-        // No idempotent producer and no earlier snapshot: nothing to remember (a partition without producers
-        // creates no file at every stop).
-        if (producers.length > 0 || existsSync(path)) {
-          Deno.writeTextFileSync(path, JSON.stringify({ offset: replica.log.logEndOffset, producers }));
-        }
-        await replica.log.close();
-      } catch (e) {
-        this.logger.error("closing partition failed", {
-          topic: replica.topic,
-          partition: replica.partition,
-          error: String(e),
-        });
-      }
-    }
+    const replicas = [...this.#replicas.values()];
+    let next = 0;
+    const worker = async () => {
+      while (next < replicas.length) await this.#closeReplica(replicas[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#openConcurrency, replicas.length) }, worker));
     this.#replicas.clear();
+  }
+
+  /** Writes one replica's producer snapshot and closes its log; a failure is logged. */
+  async #closeReplica(replica: PartitionReplica): Promise<void> {
+    try {
+      const path = `${this.partitionDir(replica.topic, replica.partition)}/${PRODUCER_SNAPSHOT_FILE}`;
+      const producers = replica.producers.toJSON() as unknown[];
+      // No idempotent producer and no earlier snapshot: nothing to remember (a partition without producers
+      // creates no file at every stop).
+      if (producers.length > 0 || existsSync(path)) {
+        Deno.writeTextFileSync(path, JSON.stringify({ offset: replica.log.logEndOffset, producers }));
+      }
+      await replica.log.close();
+    } catch (e) {
+      this.logger.error("closing partition failed", {
+        topic: replica.topic,
+        partition: replica.partition,
+        error: String(e),
+      });
+    }
   }
 }

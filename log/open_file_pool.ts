@@ -5,7 +5,8 @@
  * the few hundred being written and read, not one (or three) per partition.
  *
  * Closing and reopening loses nothing: appends use O_APPEND, reads are positional, and Linux's fdatasync flushes
- * the file's dirty pages whichever descriptor wrote them. A file is never closed while its fdatasync runs.
+ * the file's dirty pages whichever descriptor wrote them. A file is never closed while its fdatasync runs, and at
+ * most half the pool's descriptors are held by fdatasyncs at once (the others wait for a slot).
  *
  * When the process is out of descriptors all the same (EMFILE: sockets, say, took the rest), the pool closes its
  * idle files and tries again; with none left to close it throws LogError `storage` saying so, which the broker
@@ -49,12 +50,17 @@ class PooledLogFile implements LogFile {
   }
 
   async syncData(): Promise<void> {
-    const file = this.file();
-    this.syncing++;
+    const release = await this.pool.syncSlot();
     try {
-      await file.syncData();
+      const file = this.file();
+      this.syncing++;
+      try {
+        await file.syncData();
+      } finally {
+        this.syncing--;
+      }
     } finally {
-      this.syncing--;
+      release();
     }
   }
 
@@ -100,6 +106,33 @@ export class OpenFilePool implements FileSystem {
    */
   constructor(private readonly inner: FileSystem, readonly maxOpen: number) {
     if (!(maxOpen >= 1)) throw new LogError("invalid_argument", `maxOpen must be at least 1, not ${maxOpen}`);
+  }
+
+  /** fdatasyncs running (each holds its descriptor), at most `maxSyncs`. */
+  #syncs = 0;
+  /** fdatasyncs waiting for one of the `maxSyncs` slots. */
+  readonly #syncWaiters: (() => void)[] = [];
+
+  /**
+   * Most fdatasyncs at once: half the pool, so that a group commit over thousands of partitions never holds
+   * every descriptor and the other half can still be closed to make room.
+   */
+  get maxSyncs(): number {
+    return Math.max(1, Math.floor(this.maxOpen / 2));
+  }
+
+  /** Waits for an fdatasync slot; returns its release. */
+  async syncSlot(): Promise<() => void> {
+    if (this.#syncs >= this.maxSyncs) await new Promise<void>((resolve) => this.#syncWaiters.push(resolve));
+    else this.#syncs++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#syncWaiters.shift();
+      if (next) next(); // the slot passes to the next waiter
+      else this.#syncs--;
+    };
   }
 
   /** Log files holding a descriptor now. */

@@ -328,9 +328,11 @@ export class PartitionLog {
       } catch {
         marker = null;
       }
-      // The marker must be gone for good before anything new is written, or a crash would make us trust it.
+      // The marker goes now; its removal becomes durable with the first fsync round (which syncs the directory)
+      // rather than with a directory fsync per partition here. Should a power loss bring it back, it still cannot
+      // be trusted wrongly: it names the active segment and its size, which any later write changes, and a
+      // marker that does not match makes recovery scan from the segment it names.
       fs.remove(`${dir}/${CLEAN_MARKER_FILE}`);
-      await fs.syncDir(dir);
     }
     const recoveryPoint = decodeOffsetCheckpoint(readCheckpoint(fs, `${dir}/${RECOVERY_POINT_FILE}`)) ?? 0;
     const logStartCheckpoint = decodeOffsetCheckpoint(readCheckpoint(fs, `${dir}/${LOG_START_FILE}`)) ?? 0;
@@ -377,8 +379,9 @@ export class PartitionLog {
       active.nextOffset = marker.logEndOffset;
       scanFrom = active.loadIndexes() ? segments.length : segments.length - 1;
       recovery.clean = scanFrom === segments.length;
-    } else if (marker) {
-      scanFrom = segments.length - 1; // the marker vouches for the older segments, not for this one
+    } else if (marker && segments.some((s) => s.baseOffset === marker.activeBaseOffset)) {
+      // The marker vouches for the segments before the one that was active, not for that one or later ones.
+      scanFrom = segments.findIndex((s) => s.baseOffset === marker.activeBaseOffset);
     } else {
       scanFrom = 0;
       for (let i = 0; i < segments.length; i++) if (segments[i].baseOffset <= recoveryPoint) scanFrom = i;
@@ -391,7 +394,9 @@ export class PartitionLog {
     const logStartOffset = Math.min(Math.max(logStartCheckpoint, segments[0].baseOffset), logEndOffset);
     epochs.truncateFromEnd(logEndOffset);
     epochs.truncateFromStart(logStartOffset);
-    return new PartitionLog(dir, config, fs, clock, onEvent, { segments, logStartOffset, epochs, recovery });
+    const log = new PartitionLog(dir, config, fs, clock, onEvent, { segments, logStartOffset, epochs, recovery });
+    log.dirDirty = markerText !== null; // the marker's removal, made durable by the first fsync round
+    return log;
   }
 
   /**
