@@ -471,7 +471,8 @@ export class LogSegment {
   ): ScanResult {
     const file = this.log();
     const fileBytes = file.size();
-    const reader = new ChunkReader(file, 1024 * 1024);
+    // A chunk no larger than the file: most partitions are small, and a 1 MiB buffer each would dominate.
+    const reader = new ChunkReader(file, Math.max(HEADER_READ, Math.min(1024 * 1024, fileBytes)));
     const crcFrom = options.crcFrom ?? 0;
     this.offsetIndex = new OffsetIndex(this.baseOffset);
     this.timeIndex = new TimeIndex(this.baseOffset);
