@@ -59,6 +59,9 @@ export interface ChangePlan {
   records: MetadataRecord[];
 }
 
+/** Topics of one CreateTopics request whose partitions are opened at once. */
+const OPEN_TOPICS_AT_ONCE = 16;
+
 /** Kafka's ApiError: a code and a message (null when the client gets the bare code). */
 interface ApiError {
   code: number;
@@ -616,9 +619,18 @@ export class LocalController implements Controller {
       const plan = planTopicCreations(this.metadata.image, topics, this.cluster(), () => crypto.randomUUID());
       if (validateOnly || plan.records.length === 0) return plan.results;
       if (!await this.#commit(plan)) return plan.results;
-      for (const [i, r] of plan.results.entries()) {
-        if (r.errorCode !== ErrorCode.NONE) continue;
-        const problem = await this.#ensureTopic(r.name);
+      // Topics are opened several at once: creating a partition waits mostly for directory fsyncs.
+      const problems = new Map<number, string | null>();
+      const created = [...plan.results.entries()].filter(([, r]) => r.errorCode === ErrorCode.NONE);
+      for (let k = 0; k < created.length; k += OPEN_TOPICS_AT_ONCE) {
+        await Promise.all(
+          created.slice(k, k + OPEN_TOPICS_AT_ONCE).map(async ([i, r]) =>
+            problems.set(i, await this.#ensureTopic(r.name))
+          ),
+        );
+      }
+      for (const [i, r] of created) {
+        const problem = problems.get(i) ?? null;
         if (problem !== null) {
           // Never a success for partitions that cannot be written: the topic is taken back, so a retry (once the
           // cause is fixed) creates it afresh.

@@ -21,6 +21,10 @@ const BENCHES: Record<string, Bench> = {
       await (await import("./log.ts")).runLogBench();
     },
   },
+  restart: {
+    description: "broker restart after kill -9 and after a clean stop with 1k/5k/20k partitions (or the counts given)",
+    run: async () => (await import("./restart.ts")).runRestartBench(Deno.args.slice(1)),
+  },
   codec: {
     description: "CRC-32C, batch header parse/stamp, batch build/decode, compression codecs",
     run: async () => (await import("./codec.ts")).runCodecBench(),

@@ -1,0 +1,134 @@
+/**
+ * Restart time at scale: a broker with N one-partition topics (one record each), restarted after kill -9 (right
+ * after the writes, and again once its recovery points were checkpointed) and after a clean stop. Prints the
+ * figures; it judges nothing. Partition counts come from the command line (default 1000 5000 20000); the broker
+ * runs under `ulimit -n 4096` (RESTART_BENCH_ULIMIT), below the two descriptors per partition a 20,000-partition
+ * broker would take for every active segment to stay open.
+ *
+ * `deno task bench restart [1000 5000 20000]`
+ *
+ * @module
+ */
+import { Kafka, logLevel } from "kafkajs";
+import { type BrokerProcess, startBroker } from "../integration/broker_process.ts";
+
+const TOPICS_PER_REQUEST = 500;
+
+function kafkaFor(bootstrap: string): Kafka {
+  return new Kafka({
+    clientId: "restart-bench",
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2 },
+    connectionTimeout: 5_000,
+    requestTimeout: 600_000,
+  });
+}
+
+/** The broker's own startup time, from its "broker started" line (ms), or NaN. */
+function startupMs(broker: BrokerProcess): number {
+  const lines = broker.logs().split("\n").filter((l) => l.includes('msg="broker started"'));
+  const match = /startup_ms=(\d+)/.exec(lines[lines.length - 1] ?? "");
+  return match ? Number(match[1]) : NaN;
+}
+
+async function restart(
+  dataDir: string,
+  port: number,
+  limit: number,
+): Promise<{ wallMs: number; broker: BrokerProcess }> {
+  const started = performance.now();
+  const broker = await startBroker({ dataDir, port, openFilesLimit: limit, startTimeoutMs: 900_000 });
+  return { wallMs: performance.now() - started, broker };
+}
+
+/** Checks every topic's partition answers ListOffsets with its one record; returns the count that do. */
+async function servedPartitions(bootstrap: string, topics: string[]): Promise<number> {
+  const admin = kafkaFor(bootstrap).admin();
+  await admin.connect();
+  let served = 0;
+  try {
+    for (let i = 0; i < topics.length; i += TOPICS_PER_REQUEST) {
+      const chunk = topics.slice(i, i + TOPICS_PER_REQUEST);
+      const offsets = await Promise.all(chunk.map((t) => admin.fetchTopicOffsets(t)));
+      served += offsets.filter((o) => o.length === 1 && o[0].high === "1").length;
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  return served;
+}
+
+async function benchOne(partitions: number, limit: number): Promise<void> {
+  const broker = await startBroker({
+    openFilesLimit: limit,
+    settings: { "log.flush.offset.checkpoint.interval.ms": 1000 },
+  });
+  const dataDir = broker.dataDir;
+  const topics = Array.from({ length: partitions }, (_, i) => `t${i}`);
+  try {
+    const kafka = kafkaFor(broker.bootstrap);
+    const admin = kafka.admin();
+    await admin.connect();
+    let t = performance.now();
+    for (let i = 0; i < topics.length; i += TOPICS_PER_REQUEST) {
+      await admin.createTopics({
+        topics: topics.slice(i, i + TOPICS_PER_REQUEST).map((topic) => ({ topic, numPartitions: 1 })),
+        timeout: 600_000,
+      });
+    }
+    const createMs = performance.now() - t;
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    t = performance.now();
+    for (let i = 0; i < topics.length; i += TOPICS_PER_REQUEST) {
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: topics.slice(i, i + TOPICS_PER_REQUEST).map((topic) => ({ topic, messages: [{ value: "x" }] })),
+      });
+    }
+    const produceMs = performance.now() - t;
+    await producer.disconnect();
+    console.log(
+      `${partitions} partitions: created in ${(createMs / 1000).toFixed(1)} s, one record each in ` +
+        `${(produceMs / 1000).toFixed(1)} s`,
+    );
+  } finally {
+    await broker.kill();
+  }
+
+  // kill -9 right after the writes: every partition's tail is past its recovery point (fsynced in recovery).
+  let { wallMs, broker: b } = await restart(dataDir, broker.port, limit);
+  const served = await servedPartitions(b.bootstrap, topics);
+  console.log(
+    `  restart after kill -9 (fresh writes): ${(wallMs / 1000).toFixed(2)} s to listening, broker ` +
+      `startup ${startupMs(b)} ms, ${served}/${partitions} partitions served`,
+  );
+  // Let the recovery points be checkpointed (interval 1 s), then kill -9 an idle broker.
+  await new Promise((r) => setTimeout(r, 3_000));
+  await b.kill();
+  ({ wallMs, broker: b } = await restart(dataDir, broker.port, limit));
+  console.log(
+    `  restart after kill -9 (idle):         ${(wallMs / 1000).toFixed(2)} s to listening, broker ` +
+      `startup ${startupMs(b)} ms`,
+  );
+  let t = performance.now();
+  await b.stop();
+  const stopMs = performance.now() - t;
+  ({ wallMs, broker: b } = await restart(dataDir, broker.port, limit));
+  console.log(
+    `  clean stop ${(stopMs / 1000).toFixed(2)} s; clean restart: ${(wallMs / 1000).toFixed(2)} s to ` +
+      `listening, broker startup ${startupMs(b)} ms`,
+  );
+  await b.stop();
+  await Deno.remove(dataDir, { recursive: true });
+}
+
+/** Runs the benchmark for each partition count given (or 1000, 5000, 20000). */
+export async function runRestartBench(args: string[]): Promise<void> {
+  const counts = args.length > 0 ? args.map(Number) : [1_000, 5_000, 20_000];
+  const limit = Number(Deno.env.get("RESTART_BENCH_ULIMIT") ?? 4096);
+  console.log(`broker under ulimit -n ${limit}`);
+  for (const n of counts) await benchOne(n, limit);
+}
