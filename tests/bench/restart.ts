@@ -13,6 +13,8 @@ import { Kafka, logLevel } from "kafkajs";
 import { type BrokerProcess, startBroker } from "../integration/broker_process.ts";
 
 const TOPICS_PER_REQUEST = 500;
+/** Recovery points checkpointed every second, so the "idle" kill -9 finds them current after a short wait. */
+const SETTINGS = { "log.flush.offset.checkpoint.interval.ms": 1000 };
 
 function kafkaFor(bootstrap: string): Kafka {
   return new Kafka({
@@ -38,7 +40,13 @@ async function restart(
   limit: number,
 ): Promise<{ wallMs: number; broker: BrokerProcess }> {
   const started = performance.now();
-  const broker = await startBroker({ dataDir, port, openFilesLimit: limit, startTimeoutMs: 900_000 });
+  const broker = await startBroker({
+    dataDir,
+    port,
+    openFilesLimit: limit,
+    startTimeoutMs: 900_000,
+    settings: SETTINGS,
+  });
   return { wallMs: performance.now() - started, broker };
 }
 
@@ -60,10 +68,7 @@ async function servedPartitions(bootstrap: string, topics: string[]): Promise<nu
 }
 
 async function benchOne(partitions: number, limit: number): Promise<void> {
-  const broker = await startBroker({
-    openFilesLimit: limit,
-    settings: { "log.flush.offset.checkpoint.interval.ms": 1000 },
-  });
+  const broker = await startBroker({ openFilesLimit: limit, settings: SETTINGS });
   const dataDir = broker.dataDir;
   const topics = Array.from({ length: partitions }, (_, i) => `t${i}`);
   try {
