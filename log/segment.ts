@@ -498,6 +498,7 @@ export class LogSegment {
         // Look for the next whole valid batch after the damage; its CRC makes a false match ~2^-32 unlikely.
         checked = "truncated_header";
         for (pos = from + 1; pos + HEADER_READ <= fileBytes; pos++) {
+          if (reader.bytes(pos, HEADER_READ)![BatchOffsets.magic] !== 2) continue; // most bytes fail this cheaply
           checked = this.checkBatch(reader, pos, next, -1, fileBytes);
           if (typeof checked !== "string") break;
         }
