@@ -396,6 +396,18 @@ export class PartitionLog {
     epochs.truncateFromStart(logStartOffset);
     const log = new PartitionLog(dir, config, fs, clock, onEvent, { segments, logStartOffset, epochs, recovery });
     log.dirDirty = markerText !== null; // the marker's removal, made durable by the first fsync round
+    if (names.includes(DAMAGED_RANGES_FILE) && recovery.damaged.length === 0) {
+      // Damage found by an earlier recovery: said again at every start, until an operator removes the record.
+      const known = readDamagedRanges(fs, dir);
+      onEvent({
+        level: "warn",
+        event: "log_has_damaged_ranges",
+        dir,
+        ranges: known.length,
+        offsetsLost: known.reduce((n, d) => n + d.nextValidOffset - d.firstOffset, 0),
+        message: `this partition has ${known.length} gap(s) left by damaged data (see ${DAMAGED_RANGES_FILE})`,
+      });
+    }
     return log;
   }
 

@@ -104,9 +104,11 @@ crashTest("a flipped byte in the first of several closed segments loses only the
     await reopened.close();
 
     // The gap stays on record after a clean restart, and nothing more is lost.
-    const again = await PartitionLog.open(dir, { config });
+    const later: Record<string, unknown>[] = [];
+    const again = await PartitionLog.open(dir, { config, onEvent: (e) => later.push(e) });
     assert.equal(again.recovery.clean, true);
     assert.deepEqual(again.damagedRanges(), [gap]);
+    assert.equal(later.find((e) => e.event === "log_has_damaged_ranges")?.offsetsLost, RECORDS_PER_BATCH);
     assert.equal(readAll(again).length, batches.length);
     await again.close();
   });
