@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
-import { startBroker } from "./broker_process.ts";
+import { type BrokerProcess, startBroker } from "./broker_process.ts";
 
 const PARTITIONS = 1_500;
 const OPEN_FILES_LIMIT = 1_024;
@@ -24,6 +24,33 @@ function kafkaFor(bootstrap: string): Kafka {
 Deno.test("after kill -9, a broker with 1,500 partitions under ulimit -n 1024 restarts and serves every partition", async () => {
   const broker = await startBroker({ openFilesLimit: OPEN_FILES_LIMIT });
   const dataDir = broker.dataDir;
+  let restarted: BrokerProcess | null = null;
+  try {
+    await fillAndKill(broker);
+    restarted = await startBroker({
+      dataDir,
+      port: broker.port,
+      openFilesLimit: OPEN_FILES_LIMIT,
+      startTimeoutMs: 120_000,
+    });
+    const admin = kafkaFor(restarted.bootstrap).admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets("many");
+    await admin.disconnect();
+    assert.equal(offsets.length, PARTITIONS);
+    const wrong = offsets.filter((o) => o.high !== "1" || o.low !== "0");
+    assert.deepEqual(wrong, [], "every partition kept its one acknowledged record");
+    assert.doesNotMatch(restarted.logs(), /too many open files/i);
+    assert.match(restarted.logs(), /ulimit -n is low for this partition count/, "the startup warns about the limit");
+  } finally {
+    await broker.kill();
+    await restarted?.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+/** Creates the 1,500 partitions, acknowledges one record on each, and kills the broker. */
+async function fillAndKill(broker: BrokerProcess): Promise<void> {
   try {
     const kafka = kafkaFor(broker.bootstrap);
     const admin = kafka.admin();
@@ -41,25 +68,4 @@ Deno.test("after kill -9, a broker with 1,500 partitions under ulimit -n 1024 re
   } finally {
     await broker.kill();
   }
-
-  const restarted = await startBroker({
-    dataDir,
-    port: broker.port,
-    openFilesLimit: OPEN_FILES_LIMIT,
-    startTimeoutMs: 120_000,
-  });
-  try {
-    const admin = kafkaFor(restarted.bootstrap).admin();
-    await admin.connect();
-    const offsets = await admin.fetchTopicOffsets("many");
-    await admin.disconnect();
-    assert.equal(offsets.length, PARTITIONS);
-    const wrong = offsets.filter((o) => o.high !== "1" || o.low !== "0");
-    assert.deepEqual(wrong, [], "every partition kept its one acknowledged record");
-    assert.doesNotMatch(restarted.logs(), /too many open files/i);
-    assert.match(restarted.logs(), /ulimit -n is low for this partition count/, "the startup warns about the limit");
-  } finally {
-    await restarted.stop();
-    await Deno.remove(dataDir, { recursive: true });
-  }
-});
+}
