@@ -229,6 +229,8 @@ export class PartitionLog {
   private epochsDirty = false;
   private readonly unsynced = new Set<LogFile>();
   private dirDirty = false;
+  /** A clean-shutdown marker is on disk: it must go before the log changes (see `dropCleanMarker`). */
+  private cleanMarkerPresent = false;
   private waiters: Waiter[] = [];
   private syncing: Promise<void> | null = null;
   private roundsStarted = 0;
@@ -320,7 +322,10 @@ export class PartitionLog {
       if (match && !logNames.has(match[1])) fs.remove(`${dir}/${name}`);
     }
 
-    const markerText = readCheckpoint(fs, `${dir}/${CLEAN_MARKER_FILE}`);
+    // Checkpoints are read only when the listing has them: a stat of a missing file costs an exception.
+    const listed = new Set(names);
+    const checkpoint = (name: string) => listed.has(name) ? readCheckpoint(fs, `${dir}/${name}`) : null;
+    const markerText = checkpoint(CLEAN_MARKER_FILE);
     let marker: CleanMarker | null = null;
     if (markerText !== null) {
       try {
@@ -328,17 +333,12 @@ export class PartitionLog {
       } catch {
         marker = null;
       }
-      // The marker goes now; its removal becomes durable with the first fsync round (which syncs the directory)
-      // rather than with a directory fsync per partition here. Should a power loss bring it back, it still cannot
-      // be trusted wrongly: it names the active segment and its size, which any later write changes, and a
-      // marker that does not match makes recovery scan from the segment it names.
-      fs.remove(`${dir}/${CLEAN_MARKER_FILE}`);
     }
-    const recoveryPoint = decodeOffsetCheckpoint(readCheckpoint(fs, `${dir}/${RECOVERY_POINT_FILE}`)) ?? 0;
-    const logStartCheckpoint = decodeOffsetCheckpoint(readCheckpoint(fs, `${dir}/${LOG_START_FILE}`)) ?? 0;
+    const recoveryPoint = decodeOffsetCheckpoint(checkpoint(RECOVERY_POINT_FILE)) ?? 0;
+    const logStartCheckpoint = decodeOffsetCheckpoint(checkpoint(LOG_START_FILE)) ?? 0;
     let epochs: LeaderEpochCache;
     try {
-      epochs = LeaderEpochCache.decode(readCheckpoint(fs, `${dir}/${LEADER_EPOCH_FILE}`) ?? "0\n0\n");
+      epochs = LeaderEpochCache.decode(checkpoint(LEADER_EPOCH_FILE) ?? "0\n0\n");
     } catch (e) {
       onEvent({ level: "warn", event: "leader_epoch_checkpoint_unreadable", dir, error: String(e) });
       epochs = new LeaderEpochCache();
@@ -387,6 +387,12 @@ export class PartitionLog {
       for (let i = 0; i < segments.length; i++) if (segments[i].baseOffset <= recoveryPoint) scanFrom = i;
     }
 
+    if (scanFrom < segments.length && markerText !== null) {
+      // A marker that recovery does not trust goes before recovery changes anything (rare: a power loss after a
+      // clean stop, or a torn marker).
+      fs.remove(`${dir}/${CLEAN_MARKER_FILE}`);
+      await fs.syncDir(dir);
+    }
     if (scanFrom < segments.length) {
       await PartitionLog.scanFrom(dir, fs, config, segments, scanFrom, epochs, recovery, onEvent);
     }
@@ -395,7 +401,10 @@ export class PartitionLog {
     epochs.truncateFromEnd(logEndOffset);
     epochs.truncateFromStart(logStartOffset);
     const log = new PartitionLog(dir, config, fs, clock, onEvent, { segments, logStartOffset, epochs, recovery });
-    log.dirDirty = markerText !== null; // the marker's removal, made durable by the first fsync round
+    // The marker stays until the first append or truncation (`dropCleanMarker`): removing it costs an unlink per
+    // partition, most of a clean start's time at 20,000 partitions, and a log that is never written is still
+    // what the marker says.
+    log.cleanMarkerPresent = markerText !== null && recovery.clean;
     if (names.includes(DAMAGED_RANGES_FILE) && recovery.damaged.length === 0) {
       // Damage found by an earlier recovery: said again at every start, until an operator removes the record.
       const known = readDamagedRanges(fs, dir);
@@ -585,6 +594,19 @@ export class PartitionLog {
     return this.segments[this.segments.length - 1];
   }
 
+  /**
+   * Removes the clean-shutdown marker before the first change to the log. Its removal becomes durable with the
+   * next fsync round (which syncs the directory), before the change is acknowledged. Should a power loss bring
+   * it back all the same, it cannot be trusted wrongly: it names the active segment and its size, which the
+   * change altered, and a marker that does not match makes recovery scan from the segment it names.
+   */
+  private dropCleanMarker(): void {
+    if (!this.cleanMarkerPresent) return;
+    this.fs.remove(this.path(CLEAN_MARKER_FILE));
+    this.cleanMarkerPresent = false;
+    this.dirDirty = true;
+  }
+
   /** Throws LogError `storage` when the log is closed or offline. */
   private checkWritable(): void {
     if (this.closed) throw new LogError("storage", `log ${this.dir} is closed`);
@@ -626,6 +648,11 @@ export class PartitionLog {
       );
     }
     const infos = this.stampBatches(batches, options.leaderEpoch);
+    try {
+      this.dropCleanMarker();
+    } catch (e) {
+      throw this.goOffline("removing the clean-shutdown marker", e);
+    }
     const baseOffset = this.endOffset;
     const lastOffset = infos[infos.length - 1].lastOffset;
     const now = this.clock.now();
@@ -1004,6 +1031,7 @@ export class PartitionLog {
     await this.idle();
     if (offset >= this.endOffset) return;
     try {
+      this.dropCleanMarker();
       const i = this.segmentIndexFor(offset);
       if (offset < this.startOffset || i < 0) {
         this.resetTo(offset);
