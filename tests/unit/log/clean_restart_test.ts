@@ -119,6 +119,16 @@ Deno.test({
       assert.equal(reopened.recovery.clean, true);
       assert.equal(fs.count("remove") + fs.count("rename") + fs.count("syncDir"), 0, "nothing removed or synced");
       assert.ok(Deno.statSync(`${dir}/.clean-shutdown`).isFile, "the marker stays while nothing changes");
+      const idle = await PartitionLog.open(`${root}/topic-1`);
+      idle.append(buildBatch());
+      await idle.close();
+      const idleAgain = await PartitionLog.open(`${root}/topic-1`, { fs });
+      fs.resetCounts();
+      await idleAgain.close();
+      assert.equal(fs.count("open") + fs.count("rename"), 0, "closing an untouched log writes nothing");
+      const third = await PartitionLog.open(`${root}/topic-1`);
+      assert.equal(third.recovery.clean, true, "and it opens clean again");
+      await third.close();
       reopened.append(buildBatch());
       assert.throws(() => Deno.statSync(`${dir}/.clean-shutdown`), Deno.errors.NotFound, "the first append drops it");
       await reopened.flush();
