@@ -29,11 +29,15 @@ function kafkaFor(bootstrap: string): Kafka {
   });
 }
 
-/** The broker's own startup time, from its "broker started" line (ms), or NaN. */
-function startupMs(broker: BrokerProcess): number {
-  const lines = broker.logs().split("\n").filter((l) => l.includes('msg="broker started"'));
-  const match = /startup_ms=(\d+)/.exec(lines[lines.length - 1] ?? "");
-  return match ? Number(match[1]) : NaN;
+/** The broker's own startup time, from its "broker started" line (ms; the line may trail the port by a moment). */
+async function startupMs(broker: BrokerProcess): Promise<number> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const match = /msg="broker started".*startup_ms=(\d+)/.exec(broker.logs());
+    if (match) return Number(match[1]);
+    if (Date.now() > deadline) return NaN;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function restart(
@@ -124,7 +128,7 @@ async function benchOne(partitions: number, limit: number): Promise<void> {
   const served = await servedPartitions(b.bootstrap, topics);
   console.log(
     `  restart after kill -9 (fresh writes): ${(wallMs / 1000).toFixed(2)} s to listening, broker ` +
-      `startup ${startupMs(b)} ms, ${served}/${partitions} partitions served`,
+      `startup ${await startupMs(b)} ms, ${served}/${partitions} partitions served`,
   );
   // Let the recovery points be checkpointed (interval 1 s), then kill -9 an idle broker.
   await new Promise((r) => setTimeout(r, 3_000));
@@ -132,7 +136,7 @@ async function benchOne(partitions: number, limit: number): Promise<void> {
   ({ wallMs, broker: b } = await restart(dataDir, broker.port, limit));
   console.log(
     `  restart after kill -9 (idle):         ${(wallMs / 1000).toFixed(2)} s to listening, broker ` +
-      `startup ${startupMs(b)} ms`,
+      `startup ${await startupMs(b)} ms`,
   );
   let t = performance.now();
   await b.stop();
@@ -140,7 +144,7 @@ async function benchOne(partitions: number, limit: number): Promise<void> {
   ({ wallMs, broker: b } = await restart(dataDir, broker.port, limit));
   console.log(
     `  clean stop ${(stopMs / 1000).toFixed(2)} s; clean restart: ${(wallMs / 1000).toFixed(2)} s to ` +
-      `listening, broker startup ${startupMs(b)} ms`,
+      `listening, broker startup ${await startupMs(b)} ms`,
   );
   await b.stop();
   await Deno.remove(dataDir, { recursive: true });
