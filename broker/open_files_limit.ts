@@ -7,7 +7,9 @@
 
 /** RLIMIT_NOFILE: soft (enforced) and hard (ceiling) limits; `Infinity` for "unlimited". */
 export interface OpenFilesLimit {
+  /** The limit enforced now (`ulimit -n`). */
   soft: number;
+  /** The ceiling the soft limit may be raised to without privileges (`ulimit -Hn`). */
   hard: number;
 }
 

@@ -101,8 +101,8 @@ export class OpenFilePool implements FileSystem {
   evictions = 0;
 
   /**
-   * @param inner the file system that really opens files
-   * @param maxOpen descriptors the pool may hold at once (at least 1)
+   * A pool over `inner` (the file system that really opens files) holding at most `maxOpen` descriptors (at
+   * least 1).
    */
   constructor(private readonly inner: FileSystem, readonly maxOpen: number) {
     if (!(maxOpen >= 1)) throw new LogError("invalid_argument", `maxOpen must be at least 1, not ${maxOpen}`);
