@@ -19,6 +19,8 @@ import { LogDirMonitor } from "./log_dir_monitor.ts";
 import { prepareLogDir } from "./log_dir_access.ts";
 import type { Logger } from "./logger.ts";
 import { METADATA_TOPIC, MetadataLog } from "./metadata_log.ts";
+import type { TopicImage } from "./metadata_image.ts";
+import { readOpenFilesLimit, recommendedOpenFilesLimit } from "./open_files_limit.ts";
 import { ReplicaManager } from "./replica_manager.ts";
 import { RequestDispatcher } from "./request_dispatcher.ts";
 
@@ -62,6 +64,28 @@ function clusterIdFor(logDir: string, config: BrokerConfig): string {
 export interface StartBrokerOptions {
   /** The file system of every log; the real one by default (tests inject faults with `FaultyFileSystem`). */
   fs?: FileSystem;
+}
+
+/**
+ * Warns when `ulimit -n` is below what the partition count needs for every active segment to stay open: the
+ * broker still works (files beyond the pool's `maxOpen` are reopened on use), but more slowly, and connections
+ * compete with log files for what is left.
+ */
+function warnOnLowDescriptorLimit(topics: readonly TopicImage[], maxOpenLogFiles: number, logger: Logger): void {
+  const limit = readOpenFilesLimit();
+  if (!limit) return;
+  const partitions = topics.reduce((n, t) => n + t.partitions.length, 0);
+  const recommended = recommendedOpenFilesLimit(partitions);
+  if (limit.soft >= recommended) return;
+  logger.warn("ulimit -n is low for this partition count", {
+    partitions,
+    open_files_limit: limit.soft,
+    open_files_hard_limit: limit.hard,
+    recommended_open_files_limit: recommended,
+    max_open_log_files: maxOpenLogFiles,
+    advice: `raise it (ulimit -n ${recommended}, or LimitNOFILE= in systemd); until then partitions beyond ` +
+      `${maxOpenLogFiles} open log files reopen their files on use`,
+  });
 }
 
 /**
@@ -113,7 +137,9 @@ export async function startBroker(
     fs,
     onLogOffline: (partition, error) => monitor.reportFailure(partition, error),
   });
-  for (const topic of metadata.image.topics()) await replicas.ensureTopic(topic);
+  const topics = metadata.image.topics();
+  warnOnLowDescriptorLimit(topics, replicas.files.maxOpen, logger);
+  await replicas.openAll(topics);
   const controller = new LocalController(metadata, replicas, config, logger);
   // Groups and committed offsets are replayed from __consumer_offsets before any client is served.
   const groups = new GroupCoordinator({
@@ -171,6 +197,7 @@ export async function startBroker(
     Number(config.get("log.retention.check.interval.ms") ?? 300_000),
     Number(config.get("log.cleaner.backoff.ms") ?? 15_000),
     config.get("log.cleaner.enable") !== "false",
+    Number(config.get("log.flush.offset.checkpoint.interval.ms") ?? 60_000),
   );
   logger.info("broker started", {
     node_id: config.nodeId,

@@ -59,6 +59,9 @@ export interface ChangePlan {
   records: MetadataRecord[];
 }
 
+/** Topics of one CreateTopics request whose partitions are opened at once. */
+const OPEN_TOPICS_AT_ONCE = 16;
+
 /** Kafka's ApiError: a code and a message (null when the client gets the bare code). */
 interface ApiError {
   code: number;
@@ -616,15 +619,34 @@ export class LocalController implements Controller {
       const plan = planTopicCreations(this.metadata.image, topics, this.cluster(), () => crypto.randomUUID());
       if (validateOnly || plan.records.length === 0) return plan.results;
       if (!await this.#commit(plan)) return plan.results;
-      for (const r of plan.results) {
-        if (r.errorCode !== ErrorCode.NONE) continue;
+      // Topics are opened several at once: creating a partition waits mostly for directory fsyncs.
+      const problems = new Map<number, string | null>();
+      const created = [...plan.results.entries()].filter(([, r]) => r.errorCode === ErrorCode.NONE);
+      for (let k = 0; k < created.length; k += OPEN_TOPICS_AT_ONCE) {
+        await Promise.all(
+          created.slice(k, k + OPEN_TOPICS_AT_ONCE).map(async ([i, r]) =>
+            problems.set(i, await this.#ensureTopic(r.name))
+          ),
+        );
+      }
+      for (const [i, r] of created) {
+        const problem = problems.get(i) ?? null;
+        if (problem !== null) {
+          // Never a success for partitions that cannot be written: the topic is taken back, so a retry (once the
+          // cause is fixed) creates it afresh.
+          await this.#undoCreation(r.name, r.topicId, r.numPartitions);
+          plan.results[i] = failed(
+            r.name,
+            apiError(ErrorCode.KAFKA_STORAGE_ERROR, `Topic '${r.name}' was not created: ${problem}`),
+          );
+          continue;
+        }
         this.logger.info("topic created", {
           topic: r.name,
           topicId: r.topicId,
           partitions: r.numPartitions,
           replicationFactor: r.replicationFactor,
         });
-        await this.#ensureTopic(r.name);
       }
       return plan.results;
     });
@@ -656,10 +678,17 @@ export class LocalController implements Controller {
       const plan = planPartitionCreations(this.metadata.image, topics, this.cluster());
       if (validateOnly || plan.records.length === 0) return plan.results;
       if (!await this.#commit(plan)) return plan.results;
-      for (const r of plan.results) {
+      for (const [i, r] of plan.results.entries()) {
         if (r.errorCode !== ErrorCode.NONE) continue;
         this.logger.info("partitions created", { topic: r.name, partitions: r.numPartitions });
-        await this.#ensureTopic(r.name);
+        const problem = await this.#ensureTopic(r.name);
+        if (problem !== null) {
+          // Kafka cannot take partitions back; they stay in the metadata and are opened at the next start.
+          plan.results[i] = failed(
+            r.name,
+            apiError(ErrorCode.KAFKA_STORAGE_ERROR, `New partitions of '${r.name}' could not be opened: ${problem}`),
+          );
+        }
       }
       return plan.results;
     });
@@ -715,14 +744,27 @@ export class LocalController implements Controller {
     await this.metadata.appendDurably(batch);
   }
 
-  /** Opens the partitions of a committed topic; a failure is logged (the metadata change stands). */
-  async #ensureTopic(name: string): Promise<void> {
+  /** Opens the partitions of a committed topic; returns why it could not (also logged), or null. */
+  async #ensureTopic(name: string): Promise<string | null> {
     const topic = this.metadata.image.topic(name);
-    if (!topic) return;
+    if (!topic) return null;
     try {
       await this.replicas.ensureTopic(topic);
+      return null;
     } catch (e) {
       this.logger.error("opening partitions of a topic failed", { topic: name, error: e });
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  /** Deletes a topic whose partitions could not be opened right after its creation was committed. */
+  async #undoCreation(name: string, topicId: string, partitions: number): Promise<void> {
+    const plan = planTopicDeletions(this.metadata.image, [{ name: null, topicId }]);
+    if (plan.records.length > 0 && !await this.#commit(plan)) return;
+    try {
+      await this.replicas.discardTopic(name, partitions);
+    } catch (e) {
+      this.logger.error("removing partitions of a topic not created failed", { topic: name, error: e });
     }
   }
 }

@@ -1,21 +1,26 @@
 /**
- * The partitions this broker hosts: opens their logs at startup (recovering after a crash), rebuilds each
- * partition's idempotent-producer state, creates and deletes partitions as the metadata says, and applies
- * retention in the background.
+ * The partitions this broker hosts: opens their logs at startup (recovering after a crash, several partitions
+ * at once so their fsyncs overlap), rebuilds each partition's idempotent-producer state, creates and deletes
+ * partitions as the metadata says, and applies retention in the background.
+ *
+ * Every partition's files go through one `OpenFilePool`: at most `log.open.files.max` of them (by default half
+ * of `ulimit -n`) hold a descriptor at once, so the partition count is not bounded by the descriptor limit.
  *
  * @module
  */
 import { readCheckpoint, writeCheckpointSync } from "../log/checkpoint_file.ts";
 import { DenoFileSystem, type FileSystem } from "../log/file_system.ts";
 import { LogError } from "../log/log_error.ts";
+import { OpenFilePool } from "../log/open_file_pool.ts";
 import { PartitionLog } from "../log/partition_log.ts";
 import { iterateBatches } from "../protocol/record_batch.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
-import type { TopicImage } from "./metadata_image.ts";
+import type { PartitionImage, TopicImage } from "./metadata_image.ts";
+import { logFileBudget, readOpenFilesLimit } from "./open_files_limit.ts";
 import { PartitionReplica } from "./partition_replica.ts";
 import { lastSequenceOf, ProducerStateTable } from "./producer_state.ts";
-import { topicSettings } from "./topic_settings.ts";
+import { type TopicSettings, topicSettings } from "./topic_settings.ts";
 
 /** The file, in a partition directory, holding the producer state as of an offset. */
 const PRODUCER_SNAPSHOT_FILE = "producer-state.json";
@@ -94,15 +99,26 @@ export class ReplicaManager {
   readonly #logDir: string;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #running = new Set<string>();
-  readonly #fs: FileSystem;
+  /** The descriptors of every partition's files. */
+  readonly files: OpenFilePool;
+  /** Partitions opened or closed at once (`num.recovery.threads.per.data.dir`). */
+  readonly #openConcurrency: number;
 
+  /** `options.fs` replaces the real file system under the pool (tests inject faults through it). */
   constructor(
     private readonly config: BrokerConfig,
     private readonly logger: Logger,
     private readonly options: ReplicaManagerOptions = {},
   ) {
     this.#logDir = config.logDirs[0];
-    this.#fs = options.fs ?? new DenoFileSystem();
+    const configured = Number(config.get("log.open.files.max") ?? 0);
+    this.files = new OpenFilePool(options.fs ?? new DenoFileSystem(), logFileBudget(readOpenFilesLimit(), configured));
+    this.#openConcurrency = Math.max(1, Number(config.get("num.recovery.threads.per.data.dir") ?? 16) || 16);
+  }
+
+  /** Opens the partitions of every topic of the metadata at startup, `num.recovery.threads.per.data.dir` at once. */
+  async openAll(topics: readonly TopicImage[]): Promise<void> {
+    await this.openTopics(topics, this.#openConcurrency);
   }
 
   /** The replica of a partition this broker hosts, if any. */
@@ -120,37 +136,73 @@ export class ReplicaManager {
     return `${this.#logDir}/${topic}-${partition}`;
   }
 
-  /** Opens (or creates) every partition of `topic` led by this broker that is not open yet. */
+  /**
+   * Opens (or creates) every partition of `topic` led by this broker that is not open yet. Throws the first
+   * failure (LogError `storage` when, say, the process is out of descriptors) after trying every partition.
+   */
   async ensureTopic(topic: TopicImage): Promise<void> {
-    const settings = topicSettings(this.config, Object.fromEntries(topic.configs));
-    for (const p of topic.partitions) {
-      if (!p || p.leader !== this.config.nodeId || this.#replicas.has(key(topic.name, p.partition))) continue;
-      const dir = this.partitionDir(topic.name, p.partition);
-      const name = `${topic.name}-${p.partition}`;
-      let log: PartitionLog;
-      try {
-        log = await PartitionLog.open(dir, {
-          config: settings.log,
-          fs: this.#fs,
-          onEvent: ({ level, event, ...fields }) => {
-            const logLevel = level === "error" || level === "warn" || level === "debug" ? level : "info";
-            this.logger.log(logLevel, String(event), { topic: topic.name, partition: p.partition, ...fields });
-            if (event === "log_offline") this.options.onLogOffline?.(name, String(fields.error));
-          },
-        });
-      } catch (e) {
-        if (e instanceof LogError && e.kind === "storage") this.options.onLogOffline?.(name, e.message);
-        throw e;
+    await this.openTopics([topic], this.#openConcurrency);
+  }
+
+  /**
+   * Opens the partitions of `topics` led by this broker, `concurrency` at a time: recovery of one partition
+   * waits mostly for fsyncs, which overlap well (PLATFORM.md), and each holds only a few descriptors while it
+   * opens. Throws the first failure once every partition was tried.
+   */
+  async openTopics(topics: readonly TopicImage[], concurrency: number): Promise<void> {
+    const work: { topic: TopicImage; settings: TopicSettings; p: PartitionImage }[] = [];
+    for (const topic of topics) {
+      const settings = topicSettings(this.config, Object.fromEntries(topic.configs));
+      for (const p of topic.partitions) {
+        if (!p || p.leader !== this.config.nodeId || this.#replicas.has(key(topic.name, p.partition))) continue;
+        work.push({ topic, settings, p });
       }
-      const snapshot = loadProducerSnapshot(this.#fs, dir);
+    }
+    let next = 0;
+    let failure: unknown = null;
+    const worker = async () => {
+      while (next < work.length) {
+        const { topic, settings, p } = work[next++];
+        try {
+          await this.#openPartition(topic, settings, p);
+        } catch (e) {
+          failure ??= e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, work.length)) }, worker));
+    if (failure !== null) throw failure;
+  }
+
+  /** Opens one partition's log (recovering it), its producer state and its replica. */
+  async #openPartition(topic: TopicImage, settings: TopicSettings, p: PartitionImage): Promise<void> {
+    const dir = this.partitionDir(topic.name, p.partition);
+    const name = `${topic.name}-${p.partition}`;
+    let log: PartitionLog;
+    try {
+      log = await PartitionLog.open(dir, {
+        config: settings.log,
+        fs: this.files,
+        onEvent: ({ level, event, ...fields }) => {
+          const logLevel = level === "error" || level === "warn" || level === "debug" ? level : "info";
+          this.logger.log(logLevel, String(event), { topic: topic.name, partition: p.partition, ...fields });
+          if (event === "log_offline") this.options.onLogOffline?.(name, String(fields.error));
+        },
+      });
+    } catch (e) {
+      if (e instanceof LogError && e.kind === "storage") this.options.onLogOffline?.(name, e.message);
+      throw e;
+    }
+    try {
+      const snapshot = loadProducerSnapshot(this.files, dir);
       if (snapshot.offset > log.logEndOffset) {
         // The log lost its tail since the snapshot (recovery cut it): the snapshot cannot be trusted past the end.
         snapshot.table.truncateFrom(log.logEndOffset);
         snapshot.offset = log.logEndOffset;
         // Nor may the file survive: once new batches take the cut offsets, a later crash would replay from the
         // snapshot's offset on top of its batches that are gone, and skip the new ones before that offset.
-        this.#fs.remove(`${dir}/${PRODUCER_SNAPSHOT_FILE}`);
-        await this.#fs.syncDir(dir);
+        this.files.remove(`${dir}/${PRODUCER_SNAPSHOT_FILE}`);
+        await this.files.syncDir(dir);
       }
       rebuildProducerState(log, snapshot.table, snapshot.offset);
       const replica = await PartitionReplica.open(
@@ -164,6 +216,20 @@ export class ReplicaManager {
       );
       replica.compacted = settings.produce.compacted ?? false;
       this.#replicas.set(key(topic.name, p.partition), replica);
+    } catch (e) {
+      await log.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  /**
+   * Closes and deletes what exists of a topic whose creation is taken back: its open partitions, and the
+   * directories of the `partitions` it was to have (some may have been created before an open failed).
+   */
+  async discardTopic(name: string, partitions: number): Promise<void> {
+    await this.removeTopic(name);
+    for (let p = 0; p < partitions; p++) {
+      await Deno.remove(this.partitionDir(name, p), { recursive: true }).catch(() => {});
     }
   }
 
@@ -215,7 +281,13 @@ export class ReplicaManager {
    * Runs retention on every partition now and then (`log.retention.check.interval.ms`) and the log cleaner on
    * compacted ones (`log.cleaner.backoff.ms`), each pass one partition at a time in the background.
    */
-  startBackgroundWork(retentionIntervalMs: number, cleanerIntervalMs: number, cleanerEnabled: boolean): void {
+  startBackgroundWork(
+    retentionIntervalMs: number,
+    cleanerIntervalMs: number,
+    cleanerEnabled: boolean,
+    recoveryPointIntervalMs = 60_000,
+  ): void {
+    this.#timers.push(setInterval(() => this.#checkpointRecoveryPoints(), recoveryPointIntervalMs));
     this.#timers.push(
       setInterval(() => this.#everyReplica("retention", (r) => r.log.applyRetention()), retentionIntervalMs),
     );
@@ -226,6 +298,25 @@ export class ReplicaManager {
           cleanerIntervalMs,
         ),
       );
+    }
+  }
+
+  /**
+   * Writes each partition's recovery point where it lags its durable end (Kafka's
+   * `log.flush.offset.checkpoint.interval.ms`): after a kill -9, a partition idle since then is opened with a
+   * header walk and no fsync. Yields to the event loop every 256 partitions.
+   */
+  async #checkpointRecoveryPoints(): Promise<void> {
+    if (this.#running.has("recovery-point")) return;
+    this.#running.add("recovery-point");
+    try {
+      let i = 0;
+      for (const replica of [...this.#replicas.values()]) {
+        replica.log.checkpointRecoveryPoint();
+        if (++i % 256 === 0) await new Promise((r) => setTimeout(r, 0));
+      }
+    } finally {
+      this.#running.delete("recovery-point");
     }
   }
 
@@ -252,28 +343,39 @@ export class ReplicaManager {
     }
   }
 
-  /** Writes producer snapshots and closes every log (flushing it and writing its clean marker). */
+  /**
+   * Writes producer snapshots and closes every log (flushing it and writing its clean marker), several at once
+   * so their fsyncs overlap.
+   */
   async close(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
-    for (const replica of this.#replicas.values()) {
-      try {
-        const path = `${this.partitionDir(replica.topic, replica.partition)}/${PRODUCER_SNAPSHOT_FILE}`;
-        const producers = replica.producers.toJSON() as unknown[];
-        // No idempotent producer and no earlier snapshot: nothing to remember (a partition without producers
-        // creates no file at every stop).
-        if (producers.length > 0 || this.#fs.stat(path) !== null) {
-          // Replaced atomically, not fsynced: a lost or older snapshot only means replaying more of the log.
-          writeCheckpointSync(this.#fs, path, JSON.stringify({ offset: replica.log.logEndOffset, producers }));
-        }
-        await replica.log.close();
-      } catch (e) {
-        this.logger.error("closing partition failed", {
-          topic: replica.topic,
-          partition: replica.partition,
-          error: String(e),
-        });
-      }
-    }
+    const replicas = [...this.#replicas.values()];
+    let next = 0;
+    const worker = async () => {
+      while (next < replicas.length) await this.#closeReplica(replicas[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#openConcurrency, replicas.length) }, worker));
     this.#replicas.clear();
+  }
+
+  /** Writes one replica's producer snapshot and closes its log; a failure is logged. */
+  async #closeReplica(replica: PartitionReplica): Promise<void> {
+    try {
+      const path = `${this.partitionDir(replica.topic, replica.partition)}/${PRODUCER_SNAPSHOT_FILE}`;
+      const producers = replica.producers.toJSON() as unknown[];
+      // No idempotent producer and no earlier snapshot: nothing to remember (a partition without producers
+      // creates no file at every stop).
+      if (producers.length > 0 || this.files.stat(path) !== null) {
+        // Replaced atomically, not fsynced: a lost or older snapshot only means replaying more of the log.
+        writeCheckpointSync(this.files, path, JSON.stringify({ offset: replica.log.logEndOffset, producers }));
+      }
+      await replica.log.close();
+    } catch (e) {
+      this.logger.error("closing partition failed", {
+        topic: replica.topic,
+        partition: replica.partition,
+        error: String(e),
+      });
+    }
   }
 }

@@ -17,6 +17,7 @@
 export {
   type AppendResult,
   type Clock,
+  type DamagedOffsets,
   type LogStats,
   PartitionLog,
   type PartitionLogOptions,
@@ -31,6 +32,7 @@ export { LogError, type LogErrorKind } from "./log_error.ts";
 export { DenoFileSystem, type FileInfo, type FileSystem, type LogFile } from "./file_system.ts";
 export { type FaultRule, FaultyFileSystem, type FileOp, InjectedFault } from "./faulty_file_system.ts";
 export { type CrashOptions, DeadProcessError, PowerLossFileSystem } from "./power_loss_file_system.ts";
+export { isOutOfDescriptors, OpenFilePool } from "./open_file_pool.ts";
 export { type EpochEndOffset, type EpochEntry, LeaderEpochCache } from "./leader_epoch_cache.ts";
 export {
   type RetentionDecision,
@@ -42,8 +44,10 @@ export {
 export { OffsetIndex, type OffsetPosition } from "./offset_index.ts";
 export {
   type BatchInfo,
+  type DamagedRange,
   LogSegment,
   parseSegmentLogName,
+  type ScanOptions,
   type ScanResult,
   type ScanStop,
   type SegmentFileKind,

@@ -66,8 +66,43 @@ export interface BatchInfo {
 /** Why a recovery scan stopped before the end of a segment. */
 export type ScanStop = "truncated_header" | "bad_length" | "truncated_batch" | "bad_magic" | "bad_crc" | "bad_offset";
 
+/**
+ * Bytes of a closed segment that recovery found damaged (a batch failing its checks) and left out, keeping the
+ * valid batches after them: the log then has a gap of offsets there, as a compacted log has.
+ */
+export interface DamagedRange {
+  /** Byte position of the damage in the segment as it was found. */
+  position: number;
+  /** Bytes left out: up to the next valid batch, or to the end of the segment. */
+  size: number;
+  /** The first offset the damaged bytes may have held (the offset after the last valid batch before them). */
+  firstOffset: number;
+  /** The base offset of the next valid batch of the segment, or -1 when none follows in it. */
+  nextValidOffset: number;
+  /** What was wrong at `position`. */
+  reason: ScanStop;
+}
+
+/** How `scan` treats the batches it reads. */
+export interface ScanOptions {
+  /**
+   * Batches whose last offset is below this were fsynced before (below the recovery point): their headers are
+   * checked but not their CRC-32C. Default 0 (check every batch).
+   */
+  crcFrom?: number;
+  /**
+   * A closed segment: a bad batch does not end the scan; the scan looks for the next valid batch (whole, magic 2,
+   * CRC-32C correct, offsets increasing) and reports the bytes in between in `damaged`; only a torn end (a short
+   * or zeroed last batch with nothing valid after it) still stops the scan. Default false: the scan stops at the
+   * first bad batch (a torn or corrupt tail).
+   */
+  containDamage?: boolean;
+}
+
 /** The result of scanning a segment. */
 export interface ScanResult {
+  /** Damaged ranges skipped (`containDamage` scans only), in file order. */
+  damaged: DamagedRange[];
   /** Bytes of valid batches from the segment start. */
   validBytes: number;
   /** Size of the file before any truncation. */
@@ -81,6 +116,9 @@ export interface ScanResult {
 }
 
 const HEADER_READ = BATCH_HEADER_SIZE;
+
+/** Why a scan stops where a write was lost (a short file, or zeros where a length should be), not damaged. */
+const TORN_WRITE: ReadonlySet<ScanStop> = new Set(["truncated_header", "truncated_batch", "bad_length"]);
 
 /** Reads a file through a chunk buffer so walking many small batch headers costs few system calls. */
 class ChunkReader {
@@ -154,6 +192,8 @@ export class LogSegment {
   private pendingIndex: Uint8Array[] = [];
   private pendingTimeIndex: Uint8Array[] = [];
   private timeIndex: TimeIndex | null = null;
+  /** The index files hold entries of a replaced index: truncate them before writing the pending entries. */
+  private indexFilesStale = false;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -238,6 +278,12 @@ export class LogSegment {
    * lookup; the files are only read at the next open, and after a crash recovery rebuilds them anyway.
    */
   private writePendingIndexes(): void {
+    if (this.indexFilesStale) {
+      // A rebuild replaced the whole index: the files start over (their entries are all pending).
+      this.indexFile().truncate(0);
+      this.timeIndexFile().truncate(0);
+      this.indexFilesStale = false;
+    }
     if (this.pendingIndex.length > 0) {
       this.indexFile().append(concat(this.pendingIndex));
       this.pendingIndex = [];
@@ -410,19 +456,24 @@ export class LogSegment {
 
   /**
    * Recovery: validates every batch from the start (length sane, complete, magic 2, CRC-32C, offsets
-   * increasing from `minOffset`), cuts the file after the last valid one, and rebuilds both indexes.
-   * `onBatch` sees each valid batch (the log rebuilds its leader-epoch cache from them). With `repair`
-   * false the file is left as it is (rebuilding the indexes of an old, flushed segment must not cut it).
+   * increasing from `minOffset`), cuts the file after the last valid one, and rebuilds both indexes (in memory;
+   * their files are rewritten with the next `takeDirtyIndexFiles`, at the latest when the segment stops being
+   * active or closes). `onBatch` sees each valid batch (the log rebuilds its leader-epoch cache from them). With
+   * `repair` false the file is left as it is (rebuilding the indexes of an old, flushed segment must not cut it).
+   * With `options.containDamage`, bad batches are skipped and reported instead (see `removeDamage`).
    */
   scan(
     minOffset: number,
     indexIntervalBytes: number,
     onBatch: (b: BatchInfo) => void,
     repair = true,
+    options: ScanOptions = {},
   ): ScanResult {
     const file = this.log();
     const fileBytes = file.size();
-    const reader = new ChunkReader(file, 1024 * 1024);
+    // A chunk no larger than the file: most partitions are small, and a 1 MiB buffer each would dominate.
+    const reader = new ChunkReader(file, Math.max(HEADER_READ, Math.min(1024 * 1024, fileBytes)));
+    const crcFrom = options.crcFrom ?? 0;
     this.offsetIndex = new OffsetIndex(this.baseOffset);
     this.timeIndex = new TimeIndex(this.baseOffset);
     this.maxTimestamp = -1;
@@ -430,40 +481,45 @@ export class LogSegment {
     this.bytesSinceIndexEntry = 0;
     const offsetEntries: Uint8Array[] = [];
     const timeEntries: Uint8Array[] = [];
+    const damaged: DamagedRange[] = [];
     let pos = 0;
     let next = Math.max(minOffset, this.baseOffset);
     let batches = 0;
     let stop: ScanStop | undefined;
     while (pos < fileBytes) {
-      const header = reader.bytes(pos, HEADER_READ);
-      if (!header) {
-        stop = "truncated_header";
-        break;
+      let checked = this.checkBatch(reader, pos, next, crcFrom, fileBytes);
+      if (typeof checked === "string") {
+        if (!options.containDamage) {
+          stop = checked;
+          break;
+        }
+        const reason = checked;
+        const from = pos;
+        // Look for the next whole valid batch after the damage; its CRC makes a false match ~2^-32 unlikely.
+        checked = "truncated_header";
+        for (pos = from + 1; pos + HEADER_READ <= fileBytes; pos++) {
+          if (reader.bytes(pos, HEADER_READ)![BatchOffsets.magic] !== 2) continue; // most bytes fail this cheaply
+          checked = this.checkBatch(reader, pos, next, -1, fileBytes);
+          if (typeof checked !== "string") break;
+        }
+        if (typeof checked === "string" && TORN_WRITE.has(reason)) {
+          // Nothing valid after a short or zeroed end: the shape a write lost to a crash leaves. That is a tail,
+          // so it is cut, as in the active segment.
+          pos = from;
+          stop = reason;
+          break;
+        }
+        if (typeof checked === "string") pos = fileBytes;
+        damaged.push({
+          position: from,
+          size: pos - from,
+          firstOffset: next,
+          nextValidOffset: typeof checked === "string" ? -1 : checked.baseOffset,
+          reason,
+        });
+        if (typeof checked === "string") break;
       }
-      const info = headerInfo(header, pos);
-      if (info.size < BATCH_HEADER_SIZE || info.size > 0x7fffffff) {
-        stop = "bad_length";
-        break;
-      }
-      if (header[BatchOffsets.magic] !== 2) {
-        stop = "bad_magic";
-        break;
-      }
-      if (
-        info.baseOffset < next || info.lastOffset < info.baseOffset || info.lastOffset - this.baseOffset > 0x7fffffff
-      ) {
-        stop = "bad_offset";
-        break;
-      }
-      const whole = reader.bytes(pos, info.size);
-      if (!whole) {
-        stop = "truncated_batch";
-        break;
-      }
-      if (!isBatchCrcValid(whole, 0)) {
-        stop = "bad_crc";
-        break;
-      }
+      const info = checked;
       this.indexBatch(info, pos, indexIntervalBytes, offsetEntries, timeEntries);
       onBatch(info);
       next = info.lastOffset + 1;
@@ -476,19 +532,83 @@ export class LogSegment {
     }
     if (repair) this.nextOffset = batches > 0 ? next : this.baseOffset;
     this.rewriteIndexes();
-    return { validBytes: pos, fileBytes, nextOffset: this.nextOffset, batches, stop };
+    return { damaged, validBytes: pos, fileBytes, nextOffset: this.nextOffset, batches, stop };
   }
 
-  /** Writes both in-memory indexes over their files. */
+  /**
+   * The batch at `pos` of a file of `fileBytes` if it passes recovery's checks, else why not. Its CRC-32C is
+   * checked when the batch ends at or after `crcFrom`: below it (the recovery point) batches were fsynced
+   * before, and recovery only walks their headers, as Kafka does.
+   */
+  private checkBatch(
+    reader: ChunkReader,
+    pos: number,
+    next: number,
+    crcFrom: number,
+    fileBytes: number,
+  ): BatchInfo | ScanStop {
+    const header = reader.bytes(pos, HEADER_READ);
+    if (!header) return "truncated_header";
+    const info = headerInfo(header, pos);
+    if (info.size < BATCH_HEADER_SIZE || info.size > 0x7fffffff) return "bad_length";
+    if (header[BatchOffsets.magic] !== 2) return "bad_magic";
+    if (
+      info.baseOffset < next || info.lastOffset < info.baseOffset || info.lastOffset - this.baseOffset > 0x7fffffff
+    ) {
+      return "bad_offset";
+    }
+    if (pos + info.size > fileBytes) return "truncated_batch";
+    if (info.lastOffset < crcFrom) return info;
+    const whole = reader.bytes(pos, info.size);
+    if (!whole) return "truncated_batch";
+    if (!isBatchCrcValid(whole, 0)) return "bad_crc";
+    return info;
+  }
+
+  /**
+   * Removes the damaged ranges `scan` found from the `.log` file: the valid batches are copied to a new file
+   * that replaces the old one by rename (a crash before the rename leaves the old file, and recovery finds the
+   * damage again), and the damaged bytes are kept in `<base>.damaged` for inspection. Offsets do not change;
+   * the log has a gap where the damage was. The caller fsyncs the directory and rescans the segment.
+   */
+  async removeDamage(damaged: readonly DamagedRange[]): Promise<void> {
+    const logPath = this.path("log");
+    const repairedPath = `${logPath}.repaired.tmp`; // `.tmp` files are removed by the next open
+    const damagedPath = `${this.dir}/${String(this.baseOffset).padStart(20, "0")}.damaged`;
+    const source = this.log();
+    this.fs.remove(repairedPath);
+    const out = this.fs.open(repairedPath, { create: true });
+    const kept = this.fs.open(damagedPath, { create: true });
+    try {
+      let from = 0;
+      for (const range of [...damaged, { position: this.sizeBytes, size: 0 }]) {
+        copyRange(source, out, from, range.position - from);
+        copyRange(source, kept, range.position, range.size);
+        from = range.position + range.size;
+      }
+      await Promise.all([out.syncData(), kept.syncData()]);
+      this.sizeBytes = out.size();
+    } finally {
+      out.close();
+      kept.close();
+    }
+    source.close();
+    this.logHandle = null;
+    this.fs.rename(repairedPath, logPath);
+  }
+
+  /**
+   * Makes the in-memory indexes replace their files, at the next `writePendingIndexes`: recovery of a partition
+   * then touches no index file of its active segment (those are written when it stops being active or closes).
+   */
   private rewriteIndexes(): void {
     this.pendingIndex = [];
     this.pendingTimeIndex = [];
-    this.indexFile().truncate(0);
     const offsetBytes = this.offsetIndex!.encode();
-    if (offsetBytes.length > 0) this.appendIndex(offsetBytes);
-    this.timeIndexFile().truncate(0);
+    if (offsetBytes.length > 0) this.pendingIndex.push(offsetBytes);
     const timeBytes = this.timeIndex!.encode();
-    if (timeBytes.length > 0) this.appendTimeIndex(timeBytes);
+    if (timeBytes.length > 0) this.pendingTimeIndex.push(timeBytes);
+    this.indexFilesStale = true;
     this.indexDirty = this.timeIndexDirty = true;
   }
 
@@ -552,6 +672,17 @@ export class LogSegment {
   /** Modification time of the `.log` file (ms), for retention when no timestamp is known. */
   mtimeMs(): number {
     return this.fs.stat(this.path("log"))?.mtimeMs ?? 0;
+  }
+}
+
+/** Copies `length` bytes at `position` of `from` to the end of `to`, 1 MiB at a time. */
+function copyRange(from: LogFile, to: LogFile, position: number, length: number): void {
+  const chunk = new Uint8Array(Math.min(length, 1024 * 1024));
+  for (let done = 0; done < length;) {
+    const n = from.readAt(chunk.subarray(0, Math.min(chunk.length, length - done)), position + done);
+    if (n === 0) throw new LogError("storage", `short read of ${from.path} at ${position + done}`);
+    to.append(chunk.subarray(0, n));
+    done += n;
   }
 }
 

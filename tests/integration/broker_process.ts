@@ -33,6 +33,8 @@ export interface StartOptions {
   settings?: Record<string, string | number | boolean>;
   /** How long to wait for the port to accept, default 20 s. */
   startTimeoutMs?: number;
+  /** Run the broker under this `ulimit -n` (RLIMIT_NOFILE, soft and hard), through bash. */
+  openFilesLimit?: number;
 }
 
 /** Finds a port that is free on 127.0.0.1 now. */
@@ -79,7 +81,15 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
   };
   const args = ["run", "--allow-all", MAIN, "start"];
   for (const [k, v] of Object.entries(settings)) args.push("--set", `${k}=${v}`);
-  const child = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped", stdin: "null" }).spawn();
+  const command = options.openFilesLimit === undefined
+    ? new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped", stdin: "null" })
+    : new Deno.Command("bash", {
+      args: ["-c", `ulimit -n ${options.openFilesLimit} && exec "$0" "$@"`, Deno.execPath(), ...args],
+      stdout: "null",
+      stderr: "piped",
+      stdin: "null",
+    });
+  const child = command.spawn();
   let stderr = "";
   let exited = false;
   const decoder = new TextDecoder();

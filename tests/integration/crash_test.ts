@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
-import { iterateBatches } from "../../protocol/record_batch.ts";
+import { decodeRecordBatch, iterateBatches } from "../../protocol/record_batch.ts";
 import { startBroker } from "./broker_process.ts";
 import { consumeLines, kcat } from "../compat/kcat/kcat.ts";
 
@@ -122,6 +122,57 @@ Deno.test("a torn and corrupt segment tail is cut at restart, logged, and everyt
     assert.equal(truncation.segmentBaseOffset, 0);
     assert.equal(truncation.position, secondLast.pos, "the valid part ends where the corrupt batch starts");
     assert.equal(truncation.bytesCut, damaged.length - secondLast.pos, "everything from the corrupt batch on");
+  } finally {
+    await restarted.stop();
+    await Deno.remove(broker.dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a flipped byte in an old segment costs only its batch: kcat reads every other record after a restart", async () => {
+  const broker = await startBroker({ settings: { "log.segment.bytes": 1024 } });
+  const lines = Array.from({ length: 80 }, (_, i) => `record-${i}`);
+  const produced = await kcat(
+    [
+      "-b",
+      broker.bootstrap,
+      "-P",
+      "-t",
+      "flipped",
+      "-X",
+      "linger.ms=0",
+      "-X",
+      "batch.num.messages=1",
+      "-X",
+      "acks=all",
+    ],
+    lines.join("\n") + "\n",
+  );
+  assert.equal(produced.code, 0, produced.stderr);
+  await broker.kill();
+
+  const dir = `${broker.dataDir}/flipped-0`;
+  const segmentNames = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".log")).sort();
+  assert.ok(segmentNames.length >= 4, `expected several segments, found ${segmentNames.length}`);
+  const first = `${dir}/${segmentNames[0]}`;
+  const bytes = await Deno.readFile(first);
+  const batches = [...iterateBatches(bytes)];
+  const victim = batches[Math.floor(batches.length / 2)];
+  const lost = decodeRecordBatch(bytes.subarray(victim.pos, victim.pos + victim.size)).records.map((r) =>
+    new TextDecoder().decode(r.value!)
+  );
+  bytes[victim.pos + victim.size - 2] ^= 0x01; // inside its records: the CRC no longer matches
+  await Deno.writeFile(first, bytes);
+  // As if the crash came before the recovery point was checkpointed: recovery checks every segment.
+  await Deno.remove(`${dir}/recovery-point-offset-checkpoint`).catch(() => {});
+
+  const restarted = await startBroker({ dataDir: broker.dataDir, port: broker.port });
+  try {
+    const records = await readPartition(restarted.bootstrap, "flipped");
+    assert.deepEqual(records.map((r) => r.value), lines.filter((l) => !lost.includes(l)));
+    assert.deepEqual(records.map((r) => r.offset), lines.map((_, i) => i).filter((i) => !lost.includes(lines[i])));
+    assert.match(restarted.logs(), /log_damage_contained/, "the broker logs the damaged range");
+    const segmentsAfter = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".log")).sort();
+    assert.deepEqual(segmentsAfter, segmentNames, "no healthy segment was deleted");
   } finally {
     await restarted.stop();
     await Deno.remove(broker.dataDir, { recursive: true });

@@ -103,3 +103,41 @@ Deno.test("an active partition holds one open file, however many appends it took
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "a clean start changes no file; the marker goes with the first append, so a crash after it recovers",
+  sanitizeResources: false, // the "crash" drops a log without closing it
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "samsa-marker-" });
+    try {
+      const dir = `${root}/topic-0`;
+      const log = await PartitionLog.open(dir);
+      for (let i = 0; i < 5; i++) log.append(buildBatch());
+      await log.close();
+      const fs = new FaultyFileSystem(new DenoFileSystem());
+      const reopened = await PartitionLog.open(dir, { fs });
+      assert.equal(reopened.recovery.clean, true);
+      assert.equal(fs.count("remove") + fs.count("rename") + fs.count("syncDir"), 0, "nothing removed or synced");
+      assert.ok(Deno.statSync(`${dir}/.clean-shutdown`).isFile, "the marker stays while nothing changes");
+      const idle = await PartitionLog.open(`${root}/topic-1`);
+      idle.append(buildBatch());
+      await idle.close();
+      const idleAgain = await PartitionLog.open(`${root}/topic-1`, { fs });
+      fs.resetCounts();
+      await idleAgain.close();
+      assert.equal(fs.count("open") + fs.count("rename"), 0, "closing an untouched log writes nothing");
+      const third = await PartitionLog.open(`${root}/topic-1`);
+      assert.equal(third.recovery.clean, true, "and it opens clean again");
+      await third.close();
+      reopened.append(buildBatch());
+      assert.throws(() => Deno.statSync(`${dir}/.clean-shutdown`), Deno.errors.NotFound, "the first append drops it");
+      await reopened.flush();
+      const afterCrash = await PartitionLog.open(dir); // reopened was never closed: a crash
+      assert.equal(afterCrash.recovery.clean, false);
+      assert.equal(afterCrash.logEndOffset, 6);
+      await afterCrash.close();
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
