@@ -15,6 +15,7 @@
 
 import { parseArgs } from "node:util";
 import denoJson from "./deno.json" with { type: "json" };
+import { clusterSettings } from "./broker/metadata/cluster_config.ts";
 import { startBroker } from "./broker/broker.ts";
 import { tuneAllocator } from "./broker/allocator_tuning.ts";
 import {
@@ -98,6 +99,7 @@ async function start(configFile: string | undefined, sets: readonly string[], lo
   let config: BrokerConfig;
   try {
     config = await loadBrokerConfig({ configFile, sets, env: readEnv() });
+    clusterSettings(config); // the cluster settings must fit together before anything starts
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     createLogger({ level: flagLevel ?? "info" }).error("invalid configuration", { error: e.message });
