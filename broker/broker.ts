@@ -8,7 +8,7 @@
  * @module
  */
 import type { BrokerConfig } from "./config.ts";
-import type { BrokerContext } from "./broker_context.ts";
+import type { BrokerContext, Controller } from "./broker_context.ts";
 import { LocalController } from "./controller.ts";
 import { GroupCoordinator } from "./group/group_coordinator.ts";
 import { consumerGroupConfigFrom } from "./group/consumer_group.ts";
@@ -16,6 +16,9 @@ import { ConsumerGroupManager } from "./group/consumer_group_manager.ts";
 import { KafkaServer, serverOptionsFromConfig } from "./listener.ts";
 import type { Logger } from "./logger.ts";
 import { METADATA_TOPIC, MetadataLog } from "./metadata_log.ts";
+import type { MetadataImage } from "./metadata_image.ts";
+import { clusterSettings } from "./metadata/cluster_config.ts";
+import { type ClusterNode, startClusterNode } from "./metadata/cluster_node.ts";
 import { ReplicaManager } from "./replica_manager.ts";
 import { RequestDispatcher } from "./request_dispatcher.ts";
 
@@ -55,6 +58,18 @@ function clusterIdFor(logDir: string, config: BrokerConfig): string {
   return clusterId;
 }
 
+/** A node with `process.roles=controller`: it serves no clients, only the metadata quorum. */
+function controllerOnly(node: ClusterNode, config: BrokerConfig, logger: Logger, clusterId: string): RunningBroker {
+  logger.info("controller started", { node_id: config.nodeId, cluster_id: clusterId });
+  return {
+    addresses: [],
+    async close() {
+      await node.close();
+      logger.info("controller stopped", { node_id: config.nodeId });
+    },
+  };
+}
+
 /**
  * Starts the broker described by `config`.
  *
@@ -73,14 +88,32 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
   const clusterId = clusterIdFor(logDir, config);
   const started = performance.now();
 
-  const metadata = await MetadataLog.open(`${logDir}/${METADATA_TOPIC}-0`);
+  const settings = clusterSettings(config);
   const replicas = new ReplicaManager(config, logger);
-  for (const topic of metadata.image.topics()) await replicas.ensureTopic(topic);
-  const controller = new LocalController(metadata, replicas, config, logger);
+  let image: MetadataImage;
+  let controller: Controller;
+  let cluster: ClusterNode | undefined;
+  let closeMetadata: () => Promise<void>;
+  if (settings.mode === "single") {
+    // A single node is its own controller and writes __cluster_metadata locally.
+    const metadata = await MetadataLog.open(`${logDir}/${METADATA_TOPIC}-0`);
+    for (const topic of metadata.image.topics()) await replicas.ensureTopic(topic);
+    image = metadata.image;
+    controller = new LocalController(metadata, replicas, config, logger);
+    closeMetadata = () => metadata.close();
+  } else {
+    // Returns once this node has caught up with the replicated metadata log (a broker: its registration applied).
+    const node = await startClusterNode({ config, settings, logDir, replicas, logger });
+    if (!settings.isBroker) return controllerOnly(node, config, logger, clusterId);
+    cluster = node;
+    image = node.image;
+    controller = node.controller;
+    closeMetadata = () => node.close();
+  }
   // Groups and committed offsets are replayed from __consumer_offsets before any client is served.
   const groups = new GroupCoordinator({
     config,
-    metadata: metadata.image,
+    metadata: image,
     replicas,
     controller,
     logger,
@@ -89,7 +122,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
   const consumerGroups = new ConsumerGroupManager({
     config: consumerGroupConfigFrom(config),
     sink: { write: (groupId, records) => groups.writeRecords(groupId, records) },
-    topics: metadata.image,
+    topics: image,
     isGroupIdInUseElsewhere: (groupId) => {
       const g = groups.group(groupId);
       return g !== undefined && g.state !== "Empty" && g.state !== "Dead";
@@ -106,9 +139,10 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     nodeId: config.nodeId,
     clusterId,
     advertised,
-    metadata: metadata.image,
+    metadata: image,
     replicas,
     controller,
+    cluster: cluster?.membership,
     groups,
     consumerGroups,
     logger,
@@ -116,6 +150,8 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
   };
   const server = KafkaServer.listen({
     ...serverOptionsFromConfig(config),
+    // A cluster node's CONTROLLER listener belongs to the metadata quorum.
+    ...(settings.mode === "cluster" ? { listeners: settings.clientListeners } : {}),
     logger,
     handler: new RequestDispatcher(ctx),
   });
@@ -138,7 +174,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     node_id: config.nodeId,
     cluster_id: clusterId,
     log_dir: logDir,
-    topics: metadata.image.topics().length,
+    topics: image.topics().length,
     listeners: server.addresses.map((a) => `${a.name}://${a.hostname}:${a.port}`).join(","),
     startup_ms: Math.round(performance.now() - started),
   });
@@ -149,8 +185,8 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
       groups.close();
       consumerGroups.close();
       await server.close({ timeoutMs: config.shutdownTimeoutMs });
+      await closeMetadata();
       await replicas.close();
-      await metadata.close();
       logger.info("broker stopped", { node_id: config.nodeId });
     },
   };

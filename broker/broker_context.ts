@@ -53,6 +53,14 @@ export interface Controller {
   allocateProducerId(): Promise<bigint>;
 }
 
+/** The cluster as clients see it (Metadata, DescribeCluster). Absent on a single node, which is all of it. */
+export interface ClusterMembership {
+  /** The unfenced registered brokers, each at its endpoint on `listenerName` (else its first). */
+  liveBrokers(listenerName: string): { nodeId: number; host: string; port: number; rack: string | null }[];
+  /** The controller id clients are given. */
+  controllerId(): number;
+}
+
 /** Everything a handler may use. */
 export interface BrokerContext {
   readonly config: BrokerConfig;
@@ -63,6 +71,8 @@ export interface BrokerContext {
   readonly metadata: MetadataImage;
   readonly replicas: ReplicaManager;
   readonly controller: Controller;
+  /** The brokers and controller of a multi-node cluster; undefined on a single node. */
+  readonly cluster?: ClusterMembership;
   /**
    * The group coordinator: consumer groups and their committed offsets. Optional only so that handler tests
    * which need no groups can leave it out; the broker always has one (see `groupCoordinatorOf`).

@@ -165,12 +165,17 @@ function placeReplicas(
   return out;
 }
 
-/** The PartitionRecord of a new partition: the first live replica leads, every live replica is in sync. */
+/**
+ * The PartitionRecord of a new partition: the first live replica leads. Until partition data is replicated
+ * (each partition a Raft group across its replicas, the next step of clustering), only the leader holds the
+ * data, so the ISR is the leader alone; the other replicas are listed, out of sync.
+ */
 function partitionRecord(topicId: string, partitionId: number, replicas: number[], cluster: ClusterView) {
-  const isr = replicas.filter((b) => cluster.brokers.includes(b));
+  const leader = replicas.find((b) => cluster.brokers.includes(b)) ?? -1;
+  const isr = leader === -1 ? [] : [leader];
   return {
     type: "partition" as const,
-    record: { topicId, partitionId, replicas, isr, leader: isr[0], leaderEpoch: 0, partitionEpoch: 0 },
+    record: { topicId, partitionId, replicas, isr, leader, leaderEpoch: 0, partitionEpoch: 0 },
   };
 }
 

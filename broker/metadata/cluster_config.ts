@@ -144,6 +144,10 @@ export function clusterSettings(config: BrokerConfig): NodeClusterSettings {
   if (isBroker && clientListeners.length === 0) {
     fail(config, "listeners", "a broker needs a listener besides the controller one");
   }
+  const portZero = listeners.find((l) => l.port === 0);
+  if (portZero) {
+    fail(config, "listeners", `listener ${portZero.name} has port 0: a cluster node registers fixed ports`);
+  }
   let interBrokerListenerName = clientListeners[0]?.name ?? "";
   if (config.isSet("inter.broker.listener.name")) {
     interBrokerListenerName = config.getString("inter.broker.listener.name");
