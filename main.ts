@@ -142,7 +142,20 @@ async function start(configFile: string | undefined, sets: readonly string[], lo
 
   let broker;
   try {
-    broker = await startBroker(config, logger);
+    // A cluster node waits at startup for an active controller, possibly for ever: a signal must still stop it.
+    // A startup that does finish within shutdown.timeout.ms of the signal is then shut down cleanly.
+    const starting = startBroker(config, logger);
+    const notStarted = (p: Promise<unknown>) => p.then(() => undefined);
+    let started = await Promise.race([starting, notStarted(stop)]);
+    if (started === undefined) {
+      const grace = new Promise((r) => setTimeout(r, config.shutdownTimeoutMs));
+      started = await Promise.race([starting, notStarted(grace)]);
+    }
+    if (started === undefined) {
+      logger.warn("stopped before startup completed", { node_id: config.nodeId });
+      return 1;
+    }
+    broker = started;
   } catch (e) {
     logger.error("startup failed", { error: e });
     return 1;

@@ -182,6 +182,13 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
   def("broker.rack", "string", null, "This broker's rack, used to spread replicas."),
   def("broker.heartbeat.interval.ms", "int", "2000", "How often a broker heartbeats to the controller.", { min: 1 }),
   def("broker.session.timeout.ms", "int", "9000", "A broker silent this long is fenced.", { min: 1 }),
+  def(
+    "metadata.log.max.record.bytes.between.snapshots",
+    "long",
+    "20971520",
+    "Metadata record bytes applied between two snapshots of the metadata image.",
+    { min: 1 },
+  ),
   def("controller.quorum.election.timeout.ms", "int", "1000", "Raft election timeout of the metadata quorum.", {
     min: 10,
   }),

@@ -34,6 +34,8 @@ export interface RaftTransportOptions {
   maxQueuedBytes?: number;
   /** The cluster id sent in every connection's hello ("" in tests of the transport alone). */
   clusterId?: string;
+  /** Raft messages peers send back on this node's own connections (an observer's only way to hear them). */
+  onBatch?: (batch: MessageBatch) => void;
   logger?: Logger;
 }
 
@@ -47,6 +49,12 @@ export const FrameKind = { Hello: 0, Raft: 1, Request: 2, Response: 3 } as const
 export interface NodeHello {
   clusterId: string;
   nodeId: NodeId;
+  /**
+   * `raft`: the connection carries Raft messages both ways (a node that is not a voter, an observer, has no
+   * listener of its own and receives the leader's messages back on the connection it opened).
+   * `requests`: controller requests only.
+   */
+  purpose: "raft" | "requests";
 }
 
 /** A size-prefixed frame of `kind` carrying `body`. */
@@ -89,7 +97,13 @@ class PeerLink {
     private readonly maxQueuedBytes: number,
     private readonly logger: Logger,
     private readonly hello: Uint8Array,
+    private readonly onBatch: ((batch: MessageBatch) => void) | undefined,
   ) {}
+
+  /** Connects now if not connected (an observer keeps its links open to hear from the leader). */
+  keepConnected(): void {
+    this.#pump();
+  }
 
   /** Points the link at a new address (a restarted peer on another port); the next connection uses it. */
   retarget(address: PeerAddress): void {
@@ -127,6 +141,7 @@ class PeerLink {
       let written = 0;
       while (written < this.hello.length) written += await conn.write(this.hello.subarray(written));
       this.#conn = conn;
+      void this.#read(conn);
       this.#backoffMs = FIRST_BACKOFF_MS;
       this.logger.info("raft peer connected", { peer: this.id });
     } catch (e) {
@@ -135,6 +150,24 @@ class PeerLink {
       this.#connecting = false;
     }
     this.#pump();
+  }
+
+  /** Raft messages the peer sends back on this connection (to an observer), until it closes. */
+  async #read(conn: Deno.TcpConn): Promise<void> {
+    const reader = new FrameReader(256 << 20);
+    try {
+      while (true) {
+        const n = await conn.read(reader.space());
+        if (n === null) break;
+        reader.filled(n);
+        for (let f = reader.next(); f !== null; f = reader.next()) {
+          if (f[0] === FrameKind.Raft && this.onBatch) this.onBatch(decodeMessageBatch(f.slice(1)));
+        }
+      }
+    } catch {
+      // closed: the writer notices and reconnects
+    }
+    if (this.#conn === conn) this.#failed(new Error("connection closed by the peer"));
   }
 
   async #write(): Promise<void> {
@@ -210,6 +243,8 @@ export interface RaftListenerOptions {
   clusterId?: string;
   /** This node: a peer presenting the same id is refused. */
   nodeId?: NodeId;
+  /** A node opened a Raft connection: `write` sends frames back on it. Returns what to call when it closes. */
+  onRaftPeer?: (peer: NodeHello, write: (bytes: Uint8Array) => void) => () => void;
   maxFrameBytes?: number;
   logger?: Logger;
 }
@@ -227,9 +262,12 @@ export class TcpRaftTransport implements Transport {
   readonly #links = new Map<NodeId, PeerLink>();
 
   readonly #hello: Uint8Array;
+  /** Connections observers opened to this node's listener, by observer id: how messages reach them. */
+  readonly #returnPaths = new Map<NodeId, (bytes: Uint8Array) => void>();
 
   constructor(private readonly options: RaftTransportOptions) {
-    this.#hello = jsonFrame(FrameKind.Hello, { clusterId: options.clusterId ?? "", nodeId: options.nodeId });
+    const hello: NodeHello = { clusterId: options.clusterId ?? "", nodeId: options.nodeId, purpose: "raft" };
+    this.#hello = jsonFrame(FrameKind.Hello, hello);
     for (const [id, address] of options.peers) this.setPeer(id, address);
   }
 
@@ -242,12 +280,34 @@ export class TcpRaftTransport implements Transport {
       return;
     }
     const logger = this.options.logger ?? silentLogger;
-    this.#links.set(id, new PeerLink(id, address, this.options.maxQueuedBytes ?? 64 << 20, logger, this.#hello));
+    const maxQueued = this.options.maxQueuedBytes ?? 64 << 20;
+    this.#links.set(id, new PeerLink(id, address, maxQueued, logger, this.#hello, this.options.onBatch));
+  }
+
+  /**
+   * Routes messages for `id` (a node this one has no address for: an observer) over a connection it opened
+   * to this node's listener. Returns the function that forgets the route when that connection closes.
+   */
+  attachReturnPath(id: NodeId, write: (bytes: Uint8Array) => void): () => void {
+    this.#returnPaths.set(id, write);
+    return () => {
+      if (this.#returnPaths.get(id) === write) this.#returnPaths.delete(id);
+    };
+  }
+
+  /** Opens every link that is down (an observer calls this on its clock, so the leader can reach it). */
+  keepConnected(): void {
+    for (const link of this.#links.values()) link.keepConnected();
   }
 
   send(batch: MessageBatch): void {
     const link = this.#links.get(batch.to);
     if (!link) {
+      const back = this.#returnPaths.get(batch.to);
+      if (back) {
+        back(frame(batch));
+        return;
+      }
       this.options.logger?.warn("raft message for an unknown node dropped", { to: batch.to });
       return;
     }
@@ -339,6 +399,7 @@ export class RaftListener {
   async #serve(conn: Deno.TcpConn): Promise<void> {
     const reader = new FrameReader(this.options.maxFrameBytes ?? 256 << 20);
     let peer: NodeHello | undefined;
+    let detach: (() => void) | undefined;
     let writing = Promise.resolve();
     const reply = (bytes: Uint8Array) => {
       writing = writing.then(async () => {
@@ -355,6 +416,7 @@ export class RaftListener {
           if (peer === undefined) {
             peer = this.#admit(f);
             if (peer === undefined) return;
+            if (peer.purpose === "raft" && this.options.onRaftPeer) detach = this.options.onRaftPeer(peer, reply);
             continue;
           }
           // A copy: entries keep their payloads (views of the frame) after the reader reuses its buffer.
@@ -366,6 +428,7 @@ export class RaftListener {
     } catch (e) {
       this.#logger.warn("raft connection closed", { error: String(e) });
     } finally {
+      detach?.();
       try {
         conn.close();
       } catch {

@@ -76,6 +76,7 @@ export async function startClusterNode(options: {
     settings,
     image,
     logger,
+    snapshotEveryBytes: config.getLong("metadata.log.max.record.bytes.between.snapshots"),
     onRequest: (op, args, from) => controller.handle(op, args, from),
     onApplied: async (records: readonly MetadataRecord[], removed: readonly string[]) => {
       if (!hostsPartitions) return;

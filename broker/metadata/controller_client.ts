@@ -6,7 +6,7 @@
  * @module
  */
 import { FrameReader } from "../connection.ts";
-import { FrameKind, jsonBody, jsonFrame, type PeerAddress } from "../raft_transport.ts";
+import { FrameKind, jsonBody, jsonFrame, type NodeHello, type PeerAddress } from "../raft_transport.ts";
 
 interface Pending {
   resolve(value: unknown): void;
@@ -18,7 +18,6 @@ class ControllerConnection {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #conn: Promise<Deno.TcpConn> | undefined;
-  #closed = false;
 
   constructor(private readonly address: PeerAddress, private readonly hello: Uint8Array) {}
 
@@ -102,7 +101,6 @@ class ControllerConnection {
   }
 
   close(): void {
-    this.#closed = true;
     this.#fail(new Error("closed"));
   }
 }
@@ -124,7 +122,8 @@ export class ControllerClient {
   readonly #hello: Uint8Array;
 
   constructor(options: { clusterId: string; nodeId: number }) {
-    this.#hello = jsonFrame(FrameKind.Hello, { clusterId: options.clusterId, nodeId: options.nodeId });
+    const hello: NodeHello = { clusterId: options.clusterId, nodeId: options.nodeId, purpose: "requests" };
+    this.#hello = jsonFrame(FrameKind.Hello, hello);
   }
 
   /** Sends `op` with `args`; resolves with the controller's answer. */

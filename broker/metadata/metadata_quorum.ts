@@ -7,9 +7,14 @@
  * log order, then `onApplied` lets the broker act on it (open or delete partitions) before anyone waiting for
  * that offset is answered: a node never serves a change before it has applied it.
  *
- * Snapshots (KIP-630): every `snapshotEveryEntries` applied entries the image is written out as the records
- * that rebuild it and the log prefix is dropped; a voter that is behind the leader's log start receives the
- * snapshot, rebuilds its image from it, then follows the log.
+ * Snapshots (KIP-630): once `metadata.log.max.record.bytes.between.snapshots` of records were applied, the image
+ * is written out as the records that rebuild it and the log prefix is dropped; a node behind the leader's log
+ * start (a new broker, or one away longer than the log retains) receives the snapshot, rebuilds its image from
+ * it, then follows the log.
+ *
+ * Brokers that are not voters are observers: the active controller adds each as a Raft learner when it
+ * registers, and replicates the log to it over the connection the observer keeps open to each voter (an
+ * observer has no CONTROLLER listener, as in KRaft).
  *
  * @module
  */
@@ -47,8 +52,8 @@ export interface MetadataQuorumOptions {
   onApplied(records: readonly MetadataRecord[], removedTopics: readonly string[]): Promise<void>;
   /** Controller requests arriving on the CONTROLLER listener. */
   onRequest: NodeRequestHandler;
-  /** Entries applied between snapshots; default 1000. */
-  snapshotEveryEntries?: number;
+  /** Record bytes applied between snapshots (`metadata.log.max.record.bytes.between.snapshots`). */
+  snapshotEveryBytes: number;
 }
 
 interface PendingProposal {
@@ -79,7 +84,9 @@ export class MetadataQuorum {
   #again = false;
   #applied = -1;
   #appliedTerm = 0;
+  /** Record bytes applied since the last snapshot. */
   #sinceSnapshot = 0;
+  #ticks = 0;
   #lead = NONE;
   #closed = false;
   #failure: unknown;
@@ -108,6 +115,7 @@ export class MetadataQuorum {
       clusterId: settings.clusterId,
       peers: new Map(settings.voters.map((v) => [v.id, { host: v.host, port: v.port }])),
       logger: options.logger,
+      onBatch: (batch) => this.#receive(batch),
     });
   }
 
@@ -129,13 +137,17 @@ export class MetadataQuorum {
         logger,
         onBatch: (batch) => this.#receive(batch),
         onRequest: this.options.onRequest,
+        onRaftPeer: (peer, write) => this.#transport.attachReturnPath(peer.nodeId, write),
       });
       bound = { port: this.#listener.port };
     }
     this.#timer = setInterval(() => {
       this.#node.tick();
+      // An observer is reached only over connections it opened: keep them open.
+      if (++this.#ticks % 10 === 0) this.#transport.keepConnected();
       this.#kick();
     }, TICK_MS);
+    this.#transport.keepConnected();
     this.#kick();
     return bound;
   }
@@ -186,6 +198,39 @@ export class MetadataQuorum {
     });
     this.#kick();
     return done;
+  }
+
+  /**
+   * Makes `nodeId` a learner (an observer) of the quorum, so the leader replicates the log to it; resolves
+   * with the offset of the change (or the applied offset when it already is a member). Active controller only.
+   */
+  async addObserver(nodeId: number): Promise<number> {
+    const deadline = Date.now() + 10_000;
+    while (true) {
+      const { config } = this.#node.status();
+      if (config.voters.includes(nodeId) || config.learners.includes(nodeId)) return this.#applied;
+      if (!this.isActiveController()) throw new NotControllerError(this.leaderId);
+      const proposed = this.#node.proposeConfChange({ type: "add_learner", node: nodeId });
+      if (proposed.ok) {
+        const done = new Promise<number>((resolve, reject) => {
+          this.#pending.push({
+            index: proposed.index,
+            lastIndex: proposed.lastIndex,
+            term: proposed.term,
+            resolve,
+            reject,
+          });
+        });
+        this.#kick();
+        const offset = await done;
+        this.options.logger.info("observer added to the metadata quorum", { node: nodeId, offset });
+        return offset;
+      }
+      if (proposed.error !== "conf_change_pending" || Date.now() > deadline) {
+        throw new NotControllerError(this.leaderId);
+      }
+      await new Promise((r) => setTimeout(r, TICK_MS));
+    }
   }
 
   /** The offset the next proposal will start at. */
@@ -292,7 +337,7 @@ export class MetadataQuorum {
     }
     this.#applied = lastIndexOf(e);
     this.#appliedTerm = e.term;
-    this.#sinceSnapshot++;
+    this.#sinceSnapshot += e.data.length;
     this.#settleProposals(e.index, e.term);
   }
 
@@ -324,8 +369,8 @@ export class MetadataQuorum {
   }
 
   #maybeSnapshot(): void {
-    const every = this.options.snapshotEveryEntries ?? 1000;
-    if (this.#sinceSnapshot < every || this.#applied <= this.#journal.snapshotMeta().index) return;
+    if (this.#sinceSnapshot < this.options.snapshotEveryBytes) return;
+    if (this.#applied <= this.#journal.snapshotMeta().index) return;
     // The snapshot must end where an entry ends, at most the applied offset: `#applied` is one.
     const data = encodeMetadataBatch(imageRecords(this.options.image), Date.now());
     this.#journal.createSnapshot(this.#applied, data);

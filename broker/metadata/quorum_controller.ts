@@ -103,6 +103,8 @@ export class QuorumController implements Controller {
   /** When each broker was last heard from, on the active controller (reset at each election). */
   readonly #lastContact = new Map<number, number>();
   #activeTerm = -1;
+  /** The voter to ask next while no leader is known. */
+  #guess = 0;
   #fencingTimer: ReturnType<typeof setInterval> | undefined;
   #quorum!: MetadataQuorum;
 
@@ -205,9 +207,10 @@ export class QuorumController implements Controller {
         if (quorum.isActiveController()) {
           answer = await this.handle(op, args);
         } else {
+          // An observer that has not joined yet knows no leader: it asks the voters in turn until one is it.
           const leader = quorum.leaderId;
-          const voter = this.settings.voters.find((v) => v.id === leader);
-          if (!voter) throw new NotControllerError(leader);
+          const voters = this.settings.voters;
+          const voter = voters.find((v) => v.id === leader) ?? voters[this.#guess++ % voters.length];
           answer = await this.#client.request(voter, op, args, deadline - Date.now()) as Answer;
         }
         await quorum.waitForApplied(answer.offset, Math.max(deadline - Date.now(), 1));
@@ -313,7 +316,9 @@ export class QuorumController implements Controller {
         }]);
         this.#lastContact.set(r.brokerId, Date.now());
         this.logger.info("broker registered", { broker: r.brokerId, broker_epoch: String(brokerEpoch), rack: r.rack });
-        return { value: { brokerEpoch: String(brokerEpoch) }, offset };
+        // A broker that is not a voter follows the log as an observer (a Raft learner).
+        const joined = await quorum.addObserver(r.brokerId);
+        return { value: { brokerEpoch: String(brokerEpoch) }, offset: Math.max(offset, joined) };
       }
       case "brokerHeartbeat":
         return await this.#heartbeat(args as BrokerHeartbeatRequest);
