@@ -27,6 +27,9 @@ export class BrokerLifecycle {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #fenced = true;
+  #unfencedOnce!: () => void;
+  /** Resolves the first time the controller unfences this broker. */
+  readonly unfenced: Promise<void> = new Promise((r) => this.#unfencedOnce = r);
 
   constructor(
     private readonly controller: QuorumController,
@@ -82,6 +85,7 @@ export class BrokerLifecycle {
         } else {
           if (answer.fenced !== this.#fenced) this.logger.info(answer.fenced ? "broker fenced" : "broker unfenced");
           this.#fenced = answer.fenced;
+          if (!answer.fenced) this.#unfencedOnce();
         }
       } catch (e) {
         this.logger.debug("heartbeat failed", { error: String((e as Error).message ?? e) });

@@ -50,8 +50,8 @@ export function brokerEndpoints(config: BrokerConfig, settings: ClusterSettings)
 }
 
 /**
- * Opens the quorum state, joins the quorum and, for a broker, registers and waits until the registration is
- * applied here (the node has caught up with the metadata log) before returning.
+ * Opens the quorum state, joins the quorum and, for a broker, registers and waits until the controller has
+ * unfenced it (it has applied the log up to its registration: it caught up) before returning.
  *
  * @example
  * ```ts ignore
@@ -117,6 +117,8 @@ export async function startClusterNode(options: {
     lifecycle = new BrokerLifecycle(controller, quorum, settings, brokerEndpoints(config, settings), logger);
     await lifecycle.register();
     lifecycle.startHeartbeats();
+    // As Kafka's BrokerServer, startup completes once the controller has unfenced the broker (it caught up).
+    await lifecycle.unfenced;
   }
 
   const membership: ClusterMembership = {
