@@ -309,6 +309,10 @@ export class MetadataQuorum {
       }
       for (const e of rd.committedEntries) this.#applyEntry(e, applied, removed);
       this.#node.advance();
+      if (rd.softState.role !== "leader" && this.#pending.length > 0) {
+        // Leadership lost: whether the proposals commit is for the next leader to say; their callers ask again.
+        for (const p of this.#pending.splice(0)) p.reject(new NotControllerError(rd.softState.lead || -1));
+      }
       if (rd.softState.lead !== this.#lead) {
         this.#lead = rd.softState.lead;
         this.options.logger.info("metadata quorum leader", {

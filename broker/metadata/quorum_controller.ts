@@ -79,6 +79,15 @@ function failedResult(name: string, code: number, message: string): TopicChangeR
   return { name, topicId: ZERO_UUID, errorCode: code, errorMessage: message, numPartitions: -1, replicationFactor: -1 };
 }
 
+/** `promise`, or a rejection once `ms` have passed (a proposal stuck without a quorum). */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no commit within the request timeout`)), Math.max(ms, 1));
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -205,12 +214,15 @@ export class QuorumController implements Controller {
       try {
         let answer: Answer;
         if (quorum.isActiveController()) {
-          answer = await this.handle(op, args);
+          answer = await withTimeout(this.handle(op, args), deadline - Date.now(), op);
         } else {
           // An observer that has not joined yet knows no leader: it asks the voters in turn until one is it.
           const leader = quorum.leaderId;
           const voters = this.settings.voters;
-          const voter = voters.find((v) => v.id === leader) ?? voters[this.#guess++ % voters.length];
+          const others = voters.filter((v) => v.id !== this.settings.nodeId);
+          const voter = voters.find((v) => v.id === leader && leader !== this.settings.nodeId) ??
+            others[this.#guess++ % others.length];
+          if (!voter) throw new NotControllerError(leader);
           answer = await this.#client.request(voter, op, args, deadline - Date.now()) as Answer;
         }
         await quorum.waitForApplied(answer.offset, Math.max(deadline - Date.now(), 1));
