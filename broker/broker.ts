@@ -8,7 +8,7 @@
  * @module
  */
 import type { BrokerConfig } from "./config.ts";
-import type { BrokerContext, Controller } from "./broker_context.ts";
+import type { BrokerContext, Controller, QuorumDescription } from "./broker_context.ts";
 import { LocalController } from "./controller.ts";
 import { GroupCoordinator } from "./group/group_coordinator.ts";
 import { consumerGroupConfigFrom } from "./group/consumer_group.ts";
@@ -94,6 +94,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
   let controller: Controller;
   let cluster: ClusterNode | undefined;
   let closeMetadata: () => Promise<void>;
+  let describeQuorum: () => Promise<QuorumDescription>;
   if (settings.mode === "single") {
     // A single node is its own controller and writes __cluster_metadata locally.
     const metadata = await MetadataLog.open(`${logDir}/${METADATA_TOPIC}-0`);
@@ -101,6 +102,20 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     image = metadata.image;
     controller = new LocalController(metadata, replicas, config, logger);
     closeMetadata = () => metadata.close();
+    // The sole voter and leader of its metadata log, which it writes directly.
+    describeQuorum = () => {
+      const now = Date.now();
+      const self = { replicaId: config.nodeId, lastFetchTimestamp: now, lastCaughtUpTimestamp: now };
+      const end = metadata.log.logEndOffset;
+      return Promise.resolve({
+        leaderId: config.nodeId,
+        leaderEpoch: 0,
+        highWatermark: end,
+        voters: [{ ...self, logEndOffset: end }],
+        observers: [],
+        nodes: [],
+      });
+    };
   } else {
     // Returns once this node has caught up with the replicated metadata log (a broker: its registration applied).
     const node = await startClusterNode({ config, settings, logDir, replicas, logger });
@@ -109,6 +124,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     image = node.image;
     controller = node.controller;
     closeMetadata = () => node.close();
+    describeQuorum = () => node.controller.describeQuorum();
   }
   // Groups and committed offsets are replayed from __consumer_offsets before any client is served.
   const groups = new GroupCoordinator({
@@ -143,6 +159,7 @@ export async function startBroker(config: BrokerConfig, logger: Logger): Promise
     replicas,
     controller,
     cluster: cluster?.membership,
+    describeQuorum: () => describeQuorum(),
     groups,
     consumerGroups,
     logger,

@@ -29,6 +29,7 @@ import { handleDeleteTopics } from "./handlers/delete_topics.ts";
 import { handleDescribeCluster } from "./handlers/describe_cluster.ts";
 import { handleDescribeConfigs } from "./handlers/describe_configs.ts";
 import { handleDescribeGroups } from "./handlers/describe_groups.ts";
+import { handleDescribeQuorum } from "./handlers/describe_quorum.ts";
 import { handleFetch } from "./handlers/fetch.ts";
 import { handleFindCoordinator } from "./handlers/find_coordinator.ts";
 import { handleHeartbeat } from "./handlers/heartbeat.ts";
@@ -71,6 +72,7 @@ const HANDLERS = new Map<number, AnyHandler>([
   [ApiKey.InitProducerId, handleInitProducerId as AnyHandler],
   [ApiKey.DescribeConfigs, handleDescribeConfigs as AnyHandler],
   [ApiKey.CreatePartitions, handleCreatePartitions as AnyHandler],
+  [ApiKey.DescribeQuorum, handleDescribeQuorum as AnyHandler],
   [ApiKey.DescribeCluster, handleDescribeCluster as AnyHandler],
   [ApiKey.ConsumerGroupHeartbeat, handleConsumerGroupHeartbeat as AnyHandler],
   [ApiKey.ConsumerGroupDescribe, handleConsumerGroupDescribe as AnyHandler],

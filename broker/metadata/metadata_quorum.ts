@@ -22,6 +22,7 @@ import { seededRandom } from "../../raft/prng.ts";
 import { RawNode } from "../../raft/raw_node.ts";
 import { type Entry, EntryType, lastIndexOf, type Message, NONE, type Snapshot } from "../../raft/types.ts";
 import type { MessageBatch } from "../../raft/transport.ts";
+import type { QuorumDescription, QuorumReplicaState } from "../broker_context.ts";
 import type { Logger } from "../logger.ts";
 import type { MetadataImage, MetadataRecord } from "../metadata_image.ts";
 import { type NodeRequestHandler, RaftListener, TcpRaftTransport } from "../raft_transport.ts";
@@ -91,6 +92,9 @@ export class MetadataQuorum {
   #closed = false;
   #failure: unknown;
   readonly #pending: PendingProposal[] = [];
+  /** When each member was last heard from, and last acknowledged the whole committed log (DescribeQuorum). */
+  readonly #lastHeard = new Map<number, number>();
+  readonly #lastCaughtUp = new Map<number, number>();
   readonly #waiters: { offset: number; resolve(): void }[] = [];
 
   private constructor(private readonly options: MetadataQuorumOptions) {
@@ -171,9 +175,38 @@ export class MetadataQuorum {
     return s.role === "leader" && this.#appliedTerm === s.term;
   }
 
-  /** The quorum as DescribeQuorum shows it. */
+  /** The Raft status of this member. */
   status() {
     return this.#node.status();
+  }
+
+  /** The quorum as DescribeQuorum shows it, from this node's view (meaningful on the leader). */
+  describe(now: number): QuorumDescription {
+    const s = this.#node.status();
+    const replica = (id: number): QuorumReplicaState => {
+      if (id === s.id) {
+        return { replicaId: id, logEndOffset: s.lastIndex + 1, lastFetchTimestamp: now, lastCaughtUpTimestamp: now };
+      }
+      const pr = s.progress.get(id);
+      return {
+        replicaId: id,
+        logEndOffset: pr ? pr.match + 1 : -1,
+        lastFetchTimestamp: this.#lastHeard.get(id) ?? -1,
+        lastCaughtUpTimestamp: this.#lastCaughtUp.get(id) ?? -1,
+      };
+    };
+    const { voters } = this.options.settings;
+    return {
+      leaderId: this.leaderId,
+      leaderEpoch: s.term,
+      highWatermark: s.commit + 1,
+      voters: s.config.voters.map(replica),
+      observers: s.config.learners.map(replica),
+      nodes: voters.map((v) => ({
+        nodeId: v.id,
+        listeners: [{ name: this.options.settings.controllerListenerName, host: v.host, port: v.port }],
+      })),
+    };
   }
 
   /**
@@ -260,8 +293,14 @@ export class MetadataQuorum {
 
   #receive(batch: MessageBatch): void {
     if (this.#closed) return;
+    const now = Date.now();
     for (const { group, message } of batch.messages) {
-      if (group === METADATA_GROUP) this.#node.step(message);
+      if (group !== METADATA_GROUP) continue;
+      this.#lastHeard.set(message.from, now);
+      if (message.type === "app_resp" && !message.reject && message.index >= this.#node.status().commit) {
+        this.#lastCaughtUp.set(message.from, now);
+      }
+      this.#node.step(message);
     }
     this.#kick();
   }

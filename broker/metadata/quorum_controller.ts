@@ -19,7 +19,7 @@
  * @module
  */
 import { ErrorCode, ZERO_UUID } from "../../protocol/messages.ts";
-import type { Controller, TopicChangeResult, TopicCreation } from "../broker_context.ts";
+import type { Controller, QuorumDescription, TopicChangeResult, TopicCreation } from "../broker_context.ts";
 import type { BrokerConfig } from "../config.ts";
 import {
   type ClusterView,
@@ -197,6 +197,11 @@ export class QuorumController implements Controller {
     return BigInt(answer.brokerEpoch);
   }
 
+  /** The metadata quorum as the active controller sees it. */
+  async describeQuorum(): Promise<QuorumDescription> {
+    return await this.#run("describeQuorum", {}) as QuorumDescription;
+  }
+
   /** Sends this broker's heartbeat. */
   async heartbeat(request: BrokerHeartbeatRequest, timeoutMs: number): Promise<BrokerHeartbeatAnswer> {
     return await this.#run("brokerHeartbeat", request, timeoutMs) as BrokerHeartbeatAnswer;
@@ -332,6 +337,8 @@ export class QuorumController implements Controller {
         const joined = await quorum.addObserver(r.brokerId);
         return { value: { brokerEpoch: String(brokerEpoch) }, offset: Math.max(offset, joined) };
       }
+      case "describeQuorum":
+        return { value: quorum.describe(Date.now()), offset: quorum.appliedOffset };
       case "brokerHeartbeat":
         return await this.#heartbeat(args as BrokerHeartbeatRequest);
       case "unregisterBroker": {

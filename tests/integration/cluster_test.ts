@@ -5,7 +5,8 @@
  * stops heartbeating is fenced.
  */
 import assert from "node:assert/strict";
-import { ErrorCode } from "../../protocol/messages.ts";
+import { ApiKey, ErrorCode } from "../../protocol/messages.ts";
+import { RawClient } from "../diff/raw_client.ts";
 import { EntryType } from "../../raft/types.ts";
 import { decodeMetadataBatches } from "../../broker/metadata/image_snapshot.ts";
 import { RaftJournal } from "../../broker/metadata/raft_journal.ts";
@@ -165,6 +166,24 @@ Deno.test({
       assert.deepEqual(view.topics, (await clusterView(cluster.bootstrap(1))).topics);
       const logs = cluster.nodes.get(4)!.logs();
       assert.match(logs, /metadata snapshot installed/);
+
+      // DescribeQuorum through the new broker (kafka-metadata-quorum's request): three voters, one observer.
+      const client = await RawClient.connect(cluster.bootstrap(4), "cluster-test");
+      try {
+        const q = await client.request(ApiKey.DescribeQuorum, 2, {
+          topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }],
+        });
+        const p = q.topics[0].partitions[0];
+        assert.equal(p.errorCode, ErrorCode.NONE);
+        assert.ok([1, 2, 3].includes(p.leaderId));
+        assert.deepEqual(p.currentVoters.map((v) => v.replicaId), [1, 2, 3]);
+        assert.deepEqual(p.observers.map((o) => o.replicaId), [4]);
+        assert.ok(p.highWatermark > 0n);
+        assert.deepEqual(q.nodes.map((n) => n.nodeId), [1, 2, 3]);
+        assert.equal(q.nodes[0].listeners[0].port, cluster.specs.get(1)!.controllerPort);
+      } finally {
+        await client.close();
+      }
 
       // New topics are placed on the new broker too, and it follows the log as it grows.
       assert.equal((await createTopics(cluster.bootstrap(4), [{ name: "wide", partitions: 4 }])).get("wide"), 0);
