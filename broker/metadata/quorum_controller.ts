@@ -136,9 +136,11 @@ export class QuorumController implements Controller {
 
   /** The cluster as the planners see it: the unfenced registered brokers. */
   cluster(): ClusterView {
+    const live = this.image.brokers().filter((b) => !b.fenced && !b.inControlledShutdown);
     return {
       nodeId: this.settings.nodeId,
-      brokers: this.image.brokers().filter((b) => !b.fenced && !b.inControlledShutdown).map((b) => b.id),
+      brokers: live.map((b) => b.id),
+      racks: new Map(live.map((b) => [b.id, b.rack])),
       defaultNumPartitions: this.config.numPartitions,
       defaultReplicationFactor: this.config.defaultReplicationFactor,
     };
