@@ -3,6 +3,7 @@
  *
  * ```sh
  * samsa start [--config FILE] [--set key=value]... [--log-level LEVEL]   # run the broker (the default command)
+ * samsa cluster start [--brokers N] [--base-port PORT] [--data-dir DIR]   # a local cluster of N nodes
  * samsa version
  * samsa help
  * ```
@@ -15,6 +16,8 @@
 
 import { parseArgs } from "node:util";
 import denoJson from "./deno.json" with { type: "json" };
+import { clusterSettings } from "./broker/metadata/cluster_config.ts";
+import { runLocalCluster } from "./cli/local_cluster.ts";
 import { startBroker } from "./broker/broker.ts";
 import { tuneAllocator } from "./broker/allocator_tuning.ts";
 import {
@@ -34,6 +37,8 @@ const USAGE = `samsa ${VERSION}: a Kafka-compatible broker
 
 Usage:
   samsa start [options]   run the broker (the default command)
+  samsa cluster start     run a local cluster: --brokers N (3), --base-port PORT (9092), --data-dir DIR
+                          (./data/cluster); prints the bootstrap string, Ctrl-C stops every node
   samsa version           print the version
   samsa help              print this help
 
@@ -62,6 +67,9 @@ export async function main(args: readonly string[]): Promise<number> {
         set: { type: "string", multiple: true, short: "s" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
+        brokers: { type: "string" },
+        "base-port": { type: "string" },
+        "data-dir": { type: "string" },
         version: { type: "boolean", short: "V" },
       },
     });
@@ -71,6 +79,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   const command = values.help ? "help" : values.version ? "version" : positionals[0] ?? "start";
+  if (command === "cluster") return await cluster(positionals.slice(1), values);
   if (positionals.length > 1) {
     console.error(`samsa: unexpected argument '${positionals[1]}'\n\n${USAGE}`);
     return 2;
@@ -90,6 +99,27 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
+async function cluster(
+  positionals: string[],
+  values: { brokers?: string; "base-port"?: string; "data-dir"?: string },
+): Promise<number> {
+  if (positionals.length !== 1 || positionals[0] !== "start") {
+    console.error(`samsa: expected 'samsa cluster start'\n\n${USAGE}`);
+    return 2;
+  }
+  const brokers = Number(values.brokers ?? 3);
+  const basePort = Number(values["base-port"] ?? 9092);
+  if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) {
+    console.error(`samsa: --brokers '${values.brokers}' is not a number from 1 to 9`);
+    return 2;
+  }
+  if (!Number.isInteger(basePort) || basePort < 1 || basePort + 10000 + brokers > 65535) {
+    console.error(`samsa: --base-port '${values["base-port"]}' leaves no room for the ports of ${brokers} nodes`);
+    return 2;
+  }
+  return await runLocalCluster({ brokers, basePort, dataDir: values["data-dir"] ?? "./data/cluster" });
+}
+
 async function start(configFile: string | undefined, sets: readonly string[], logLevelFlag?: string): Promise<number> {
   const flagLevel = logLevelFlag === undefined ? undefined : parseLogLevel(logLevelFlag);
   if (logLevelFlag !== undefined && flagLevel === undefined) {
@@ -99,6 +129,7 @@ async function start(configFile: string | undefined, sets: readonly string[], lo
   let config: BrokerConfig;
   try {
     config = await loadBrokerConfig({ configFile, sets, env: readEnv() });
+    clusterSettings(config); // the cluster settings must fit together before anything starts
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     createLogger({ level: flagLevel ?? "info" }).error("invalid configuration", { error: e.message });
@@ -143,7 +174,20 @@ async function start(configFile: string | undefined, sets: readonly string[], lo
 
   let broker;
   try {
-    broker = await startBroker(config, logger);
+    // A cluster node waits at startup for an active controller, possibly for ever: a signal must still stop it.
+    // A startup that does finish within shutdown.timeout.ms of the signal is then shut down cleanly.
+    const starting = startBroker(config, logger);
+    const notStarted = (p: Promise<unknown>) => p.then(() => undefined);
+    let started = await Promise.race([starting, notStarted(stop)]);
+    if (started === undefined) {
+      const grace = new Promise((r) => setTimeout(r, config.shutdownTimeoutMs));
+      started = await Promise.race([starting, notStarted(grace)]);
+    }
+    if (started === undefined) {
+      logger.warn("stopped before startup completed", { node_id: config.nodeId });
+      return 1;
+    }
+    broker = started;
   } catch (e) {
     logger.error("startup failed", { error: e });
     return 1;

@@ -9,7 +9,7 @@
  */
 import { DenoFileSystem, type FileSystem } from "../log/file_system.ts";
 import type { BrokerConfig } from "./config.ts";
-import type { BrokerContext } from "./broker_context.ts";
+import type { BrokerContext, Controller, QuorumDescription } from "./broker_context.ts";
 import { LocalController } from "./controller.ts";
 import { GroupCoordinator } from "./group/group_coordinator.ts";
 import { consumerGroupConfigFrom } from "./group/consumer_group.ts";
@@ -19,8 +19,10 @@ import { LogDirMonitor } from "./log_dir_monitor.ts";
 import { prepareLogDir } from "./log_dir_access.ts";
 import type { Logger } from "./logger.ts";
 import { METADATA_TOPIC, MetadataLog } from "./metadata_log.ts";
-import type { TopicImage } from "./metadata_image.ts";
+import type { MetadataImage, TopicImage } from "./metadata_image.ts";
 import { readOpenFilesLimit, recommendedOpenFilesLimit } from "./open_files_limit.ts";
+import { clusterSettings } from "./metadata/cluster_config.ts";
+import { type ClusterNode, startClusterNode } from "./metadata/cluster_node.ts";
 import { ReplicaManager } from "./replica_manager.ts";
 import { RequestDispatcher } from "./request_dispatcher.ts";
 
@@ -88,6 +90,18 @@ function warnOnLowDescriptorLimit(topics: readonly TopicImage[], maxOpenLogFiles
   });
 }
 
+/** A node with `process.roles=controller`: it serves no clients, only the metadata quorum. */
+function controllerOnly(node: ClusterNode, config: BrokerConfig, logger: Logger, clusterId: string): RunningBroker {
+  logger.info("controller started", { node_id: config.nodeId, cluster_id: clusterId });
+  return {
+    addresses: [],
+    async close() {
+      await node.close();
+      logger.info("controller stopped", { node_id: config.nodeId });
+    },
+  };
+}
+
 /**
  * Starts the broker described by `config`.
  *
@@ -111,8 +125,12 @@ export async function startBroker(
   const clusterId = clusterIdFor(logDir, config);
   const started = performance.now();
 
+  const settings = clusterSettings(config);
+  // The single node's metadata log, which the monitor reopens (a cluster's metadata journal is the quorum's).
+  let metadataLog: MetadataLog | undefined;
+  let image: MetadataImage;
   // A failed write takes a log offline; the monitor probes the directory and reopens what failed once writes
-  // succeed again. Its `reopen` reads `metadata` and `replicas`, which exist before any write can fail.
+  // succeed again. Its `reopen` reads `metadataLog`, `image` and `replicas`, which exist before any write can fail.
   const monitor = new LogDirMonitor({
     dir: logDir,
     fs,
@@ -124,27 +142,62 @@ export async function startBroker(
     now: Date.now,
     reopen: async () => {
       const reopened: string[] = [];
-      if (await metadata.reopenIfOffline()) reopened.push(`${METADATA_TOPIC}-0`);
-      reopened.push(...await replicas.reopenOfflineLogs(metadata.image.topics()));
+      if (metadataLog && await metadataLog.reopenIfOffline()) reopened.push(`${METADATA_TOPIC}-0`);
+      reopened.push(...await replicas.reopenOfflineLogs(image.topics()));
       return { reopened };
     },
-  });
-  const metadata = await MetadataLog.open(`${logDir}/${METADATA_TOPIC}-0`, {
-    fs,
-    onOffline: (error) => monitor.reportFailure(`${METADATA_TOPIC}-0`, error),
   });
   const replicas = new ReplicaManager(config, logger, {
     fs,
     onLogOffline: (partition, error) => monitor.reportFailure(partition, error),
   });
-  const topics = metadata.image.topics();
-  warnOnLowDescriptorLimit(topics, replicas.files.maxOpen, logger);
-  await replicas.openAll(topics);
-  const controller = new LocalController(metadata, replicas, config, logger);
+  let controller: Controller;
+  let cluster: ClusterNode | undefined;
+  let closeMetadata: () => Promise<void>;
+  let describeQuorum: () => Promise<QuorumDescription>;
+  if (settings.mode === "single") {
+    // A single node is its own controller and writes __cluster_metadata locally.
+    const metadata = await MetadataLog.open(`${logDir}/${METADATA_TOPIC}-0`, {
+      fs,
+      onOffline: (error) => monitor.reportFailure(`${METADATA_TOPIC}-0`, error),
+    });
+    metadataLog = metadata;
+    const topics = metadata.image.topics();
+    warnOnLowDescriptorLimit(topics, replicas.files.maxOpen, logger);
+    await replicas.openAll(topics);
+    image = metadata.image;
+    controller = new LocalController(metadata, replicas, config, logger);
+    // A metadata log that cannot be flushed (a full disk) closes without its clean marker: the next start
+    // recovers it. The failure is logged, and the broker stops anyway.
+    closeMetadata = () => metadata.close().catch((e) => logger.error("closing the metadata log failed", { error: e }));
+    // The sole voter and leader of its metadata log, which it writes directly.
+    describeQuorum = () => {
+      const now = Date.now();
+      const self = { replicaId: config.nodeId, lastFetchTimestamp: now, lastCaughtUpTimestamp: now };
+      const end = metadata.log.logEndOffset;
+      return Promise.resolve({
+        leaderId: config.nodeId,
+        leaderEpoch: 0,
+        highWatermark: end,
+        voters: [{ ...self, logEndOffset: end }],
+        observers: [],
+        nodes: [],
+      });
+    };
+  } else {
+    // Returns once this node has caught up with the replicated metadata log (a broker: its registration applied).
+    const node = await startClusterNode({ config, settings, logDir, replicas, logger });
+    if (!settings.isBroker) return controllerOnly(node, config, logger, clusterId);
+    cluster = node;
+    image = node.image;
+    controller = node.controller;
+    closeMetadata = () => node.close();
+    describeQuorum = () => node.controller.describeQuorum();
+  }
   // Groups and committed offsets are replayed from __consumer_offsets before any client is served.
   const groups = new GroupCoordinator({
     config,
-    metadata: metadata.image,
+    metadata: image,
     replicas,
     controller,
     logger,
@@ -153,7 +206,7 @@ export async function startBroker(
   const consumerGroups = new ConsumerGroupManager({
     config: consumerGroupConfigFrom(config),
     sink: { write: (groupId, records) => groups.writeRecords(groupId, records) },
-    topics: metadata.image,
+    topics: image,
     isGroupIdInUseElsewhere: (groupId) => {
       const g = groups.group(groupId);
       return g !== undefined && g.state !== "Empty" && g.state !== "Dead";
@@ -170,9 +223,11 @@ export async function startBroker(
     nodeId: config.nodeId,
     clusterId,
     advertised,
-    metadata: metadata.image,
+    metadata: image,
     replicas,
     controller,
+    cluster: cluster?.membership,
+    describeQuorum: () => describeQuorum(),
     groups,
     consumerGroups,
     logger,
@@ -180,6 +235,8 @@ export async function startBroker(
   };
   const server = KafkaServer.listen({
     ...serverOptionsFromConfig(config),
+    // A cluster node's CONTROLLER listener belongs to the metadata quorum.
+    ...(settings.mode === "cluster" ? { listeners: settings.clientListeners } : {}),
     logger,
     handler: new RequestDispatcher(ctx),
   });
@@ -203,7 +260,7 @@ export async function startBroker(
     node_id: config.nodeId,
     cluster_id: clusterId,
     log_dir: logDir,
-    topics: metadata.image.topics().length,
+    topics: image.topics().length,
     listeners: server.addresses.map((a) => `${a.name}://${a.hostname}:${a.port}`).join(","),
     startup_ms: Math.round(performance.now() - started),
   });
@@ -215,10 +272,8 @@ export async function startBroker(
       groups.close();
       consumerGroups.close();
       await server.close({ timeoutMs: config.shutdownTimeoutMs });
+      await closeMetadata();
       await replicas.close();
-      // A metadata log that cannot be flushed (a full disk) closes without its clean marker: the next start
-      // recovers it. The failure is logged, and the broker stops anyway.
-      await metadata.close().catch((e) => logger.error("closing the metadata log failed", { error: e }));
       logger.info("broker stopped", { node_id: config.nodeId });
     },
   };

@@ -56,6 +56,36 @@ export interface Controller {
   allocateProducerId(): Promise<bigint>;
 }
 
+/** The cluster as clients see it (Metadata, DescribeCluster). Absent on a single node, which is all of it. */
+export interface ClusterMembership {
+  /** The unfenced registered brokers, each at its endpoint on `listenerName` (else its first). */
+  liveBrokers(listenerName: string): { nodeId: number; host: string; port: number; rack: string | null }[];
+  /** The controller id clients are given. */
+  controllerId(): number;
+}
+
+/** One member of the metadata quorum as the leader sees it (DescribeQuorum). */
+export interface QuorumReplicaState {
+  replicaId: number;
+  /** The end (exclusive) of the member's log as the leader knows it, -1 when unknown. */
+  logEndOffset: number;
+  /** When the leader last heard from the member (ms since the epoch), -1 when never. */
+  lastFetchTimestamp: number;
+  /** When the member last had every committed entry, as far as the leader knows; -1 when unknown. */
+  lastCaughtUpTimestamp: number;
+}
+
+/** The metadata quorum: its leader, epoch, high watermark, voters and observers, and the voters' listeners. */
+export interface QuorumDescription {
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: number;
+  voters: QuorumReplicaState[];
+  observers: QuorumReplicaState[];
+  /** The controller endpoints of the voters. */
+  nodes: { nodeId: number; listeners: { name: string; host: string; port: number }[] }[];
+}
+
 /** Everything a handler may use. */
 export interface BrokerContext {
   readonly config: BrokerConfig;
@@ -66,6 +96,10 @@ export interface BrokerContext {
   readonly metadata: MetadataImage;
   readonly replicas: ReplicaManager;
   readonly controller: Controller;
+  /** The brokers and controller of a multi-node cluster; undefined on a single node. */
+  readonly cluster?: ClusterMembership;
+  /** The metadata quorum as its leader sees it (asked of the active controller); undefined in handler tests. */
+  describeQuorum?(): Promise<QuorumDescription>;
   /**
    * The group coordinator: consumer groups and their committed offsets. Optional only so that handler tests
    * which need no groups can leave it out; the broker always has one (see `groupCoordinatorOf`).

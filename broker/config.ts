@@ -175,6 +175,23 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     "Listener name to security protocol.",
   ),
   def("inter.broker.listener.name", "string", null, "The listener brokers use to reach each other."),
+  // The cluster settings of KRaft; broker/metadata/cluster_config.ts checks how they fit together.
+  def("controller.listener.names", "list", null, "Listeners of the controller (Raft and controller requests)."),
+  def("controller.quorum.voters", "list", null, "The controllers, id@host:port,...; unset: a single-node cluster."),
+  def("controller.quorum.bootstrap.servers", "list", null, "KIP-853 dynamic quorum: not supported yet."),
+  def("broker.rack", "string", null, "This broker's rack, used to spread replicas."),
+  def("broker.heartbeat.interval.ms", "int", "2000", "How often a broker heartbeats to the controller.", { min: 1 }),
+  def("broker.session.timeout.ms", "int", "9000", "A broker silent this long is fenced.", { min: 1 }),
+  def(
+    "metadata.log.max.record.bytes.between.snapshots",
+    "long",
+    "20971520",
+    "Metadata record bytes applied between two snapshots of the metadata image.",
+    { min: 1 },
+  ),
+  def("controller.quorum.election.timeout.ms", "int", "1000", "Raft election timeout of the metadata quorum.", {
+    min: 10,
+  }),
   def("log.dirs", "list", "./data", "Directories holding partition data."),
   def("log.dir", "string", null, "A single data directory, used when log.dirs is not given."),
   def("num.partitions", "int", "1", "Partitions of an automatically created topic.", { min: 1 }),
@@ -621,6 +638,11 @@ export class BrokerConfig {
     this.#checkLogDirs();
     const mapEntry = values.get("listener.security.protocol.map")!;
     const protocolMap = parseProtocolMap(mapEntry.value, "listener.security.protocol.map", mapEntry.source);
+    if (mapEntry.source.kind === "default") {
+      // As Kafka's effective map: controller listeners not in a default map are PLAINTEXT.
+      const names = values.get("controller.listener.names")?.value.split(",").map((n) => n.trim()) ?? [];
+      for (const n of names) if (n !== "" && !protocolMap.has(n)) protocolMap.set(n, "PLAINTEXT");
+    }
     const l = values.get("listeners")!;
     this.#listeners = Object.freeze(parseListeners(l.value, "listeners", l.source, protocolMap));
     if (this.#listeners.length === 0) {

@@ -47,6 +47,8 @@ export interface ClusterView {
   nodeId: number;
   /** Registered, unfenced brokers (with one node: just `nodeId`). */
   brokers: readonly number[];
+  /** Each broker's `broker.rack`, when any is set (replicas of a partition go to different racks first). */
+  racks?: ReadonlyMap<number, string | null>;
   /** `num.partitions`, used when a topic asks for -1. */
   defaultNumPartitions: number;
   /** `default.replication.factor`, used when a topic asks for -1. */
@@ -143,14 +145,39 @@ function checkManualAssignment(replicas: readonly number[], cluster: ClusterView
   }
 }
 
-/** Kafka's StripedReplicaPlacer, for brokers without racks: round-robin starting at the partition index. */
+/**
+ * The brokers in placement order: by id, or, when racks are set, taking one broker of each rack in turn (racks
+ * by name, brokers of a rack by id), so that consecutive brokers of the order sit in different racks.
+ */
+export function placementOrder(cluster: ClusterView): number[] {
+  const brokers = [...cluster.brokers].sort((a, b) => a - b);
+  const racks = cluster.racks;
+  if (!racks || brokers.every((b) => (racks.get(b) ?? null) === null)) return brokers;
+  const byRack = new Map<string, number[]>();
+  for (const b of brokers) {
+    const rack = racks.get(b) ?? "";
+    byRack.set(rack, [...byRack.get(rack) ?? [], b]);
+  }
+  const columns = [...byRack.keys()].sort().map((r) => byRack.get(r)!);
+  const out: number[] = [];
+  for (let row = 0; out.length < brokers.length; row++) {
+    for (const column of columns) if (row < column.length) out.push(column[row]);
+  }
+  return out;
+}
+
+/**
+ * Striped placement, as Kafka's StripedReplicaPlacer aims: partition p takes `replicationFactor` consecutive
+ * brokers of the placement order starting at p, so leaders (the first replica) rotate over every broker and
+ * the replicas of a partition land in as many racks as possible.
+ */
 function placeReplicas(
   startPartition: number,
   numPartitions: number,
   replicationFactor: number,
   cluster: ClusterView,
 ): number[][] {
-  const brokers = [...cluster.brokers].sort((a, b) => a - b);
+  const brokers = placementOrder(cluster);
   if (replicationFactor > brokers.length) {
     // Kafka 4.3's wording, including the log-directory clause (Samsa has no cordoned directories).
     throw new PlanError(
@@ -168,12 +195,17 @@ function placeReplicas(
   return out;
 }
 
-/** The PartitionRecord of a new partition: the first live replica leads, every live replica is in sync. */
+/**
+ * The PartitionRecord of a new partition: the first live replica leads. Until partition data is replicated
+ * (each partition a Raft group across its replicas, the next step of clustering), only the leader holds the
+ * data, so the ISR is the leader alone; the other replicas are listed, out of sync.
+ */
 function partitionRecord(topicId: string, partitionId: number, replicas: number[], cluster: ClusterView) {
-  const isr = replicas.filter((b) => cluster.brokers.includes(b));
+  const leader = replicas.find((b) => cluster.brokers.includes(b)) ?? -1;
+  const isr = leader === -1 ? [] : [leader];
   return {
     type: "partition" as const,
-    record: { topicId, partitionId, replicas, isr, leader: isr[0], leaderEpoch: 0, partitionEpoch: 0 },
+    record: { topicId, partitionId, replicas, isr, leader, leaderEpoch: 0, partitionEpoch: 0 },
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * The cluster metadata image: topics, their partitions and configs, as applied from `__cluster_metadata`
- * records (TopicRecord, PartitionRecord, PartitionChangeRecord, ConfigRecord, RemoveTopicRecord). Pure: records
- * in, state out; the metadata log decides what is durable.
+ * The cluster metadata image: brokers, topics, their partitions and configs, producer-id blocks and features, as
+ * applied from `__cluster_metadata` records (RegisterBrokerRecord, UnregisterBrokerRecord,
+ * BrokerRegistrationChangeRecord, TopicRecord, PartitionRecord, ConfigRecord, RemoveTopicRecord,
+ * ProducerIdsRecord, FeatureLevelRecord). Pure: records in, state out; the metadata log decides what is durable.
  *
  * @module
  */
@@ -50,12 +51,54 @@ export interface ConfigRecordFields {
   value: string | null;
 }
 
+/** A broker's listener as registered (RegisterBrokerRecord's endpoints). */
+export interface BrokerEndpoint {
+  name: string;
+  host: string;
+  port: number;
+  /** Kafka's security protocol id: 0 PLAINTEXT, 1 SSL, 2 SASL_PLAINTEXT, 3 SASL_SSL. */
+  securityProtocol: number;
+}
+
+/** The fields of RegisterBrokerRecord the image uses. */
+export interface RegisterBrokerFields {
+  brokerId: number;
+  incarnationId: string;
+  /** The broker epoch: the metadata offset of the registration, as Kafka's controller assigns it. */
+  brokerEpoch: bigint;
+  endPoints: BrokerEndpoint[];
+  rack: string | null;
+  fenced: boolean;
+  inControlledShutdown: boolean;
+}
+
+/** A registered broker, as the image holds it. */
+export interface BrokerImage {
+  id: number;
+  epoch: bigint;
+  incarnationId: string;
+  endpoints: BrokerEndpoint[];
+  rack: string | null;
+  /** A fenced broker leads nothing and is in no ISR; it is unfenced once it has caught up with the log. */
+  fenced: boolean;
+  inControlledShutdown: boolean;
+}
+
 /** A metadata record the image applies, tagged by its type. */
 export type MetadataRecord =
   | { type: "topic"; record: TopicRecordFields }
   | { type: "partition"; record: PartitionRecordFields }
   | { type: "config"; record: ConfigRecordFields }
-  | { type: "remove_topic"; record: { topicId: string } };
+  | { type: "remove_topic"; record: { topicId: string } }
+  | { type: "register_broker"; record: RegisterBrokerFields }
+  | { type: "unregister_broker"; record: { brokerId: number; brokerEpoch: bigint } }
+  /** BrokerRegistrationChangeRecord: `fenced` is -1 unfenced, 0 no change, 1 fenced. */
+  | {
+    type: "broker_change";
+    record: { brokerId: number; brokerEpoch: bigint; fenced: number; inControlledShutdown: number };
+  }
+  | { type: "producer_ids"; record: { brokerId: number; brokerEpoch: bigint; nextProducerId: bigint } }
+  | { type: "feature_level"; record: { name: string; featureLevel: number } };
 
 /** Config resource type of a topic, as in DescribeConfigs and ConfigRecord. */
 export const TOPIC_RESOURCE = 2;
@@ -74,6 +117,38 @@ export const TOPIC_RESOURCE = 2;
 export class MetadataImage {
   readonly #byName = new Map<string, TopicImage>();
   readonly #byId = new Map<string, TopicImage>();
+  readonly #brokers = new Map<number, BrokerImage>();
+  readonly #features = new Map<string, number>();
+  #nextProducerId = 0n;
+
+  /** Forgets everything (before a snapshot is applied: it rebuilds the image from nothing). */
+  reset(): void {
+    this.#byName.clear();
+    this.#byId.clear();
+    this.#brokers.clear();
+    this.#features.clear();
+    this.#nextProducerId = 0n;
+  }
+
+  /** Every registered broker, by id. */
+  brokers(): BrokerImage[] {
+    return [...this.#brokers.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** The registered broker `id`, if any. */
+  broker(id: number): BrokerImage | undefined {
+    return this.#brokers.get(id);
+  }
+
+  /** Finalized feature levels (FeatureLevelRecord), by name. */
+  features(): ReadonlyMap<string, number> {
+    return this.#features;
+  }
+
+  /** The first producer id not yet reserved by a ProducerIdsRecord. */
+  get nextProducerId(): bigint {
+    return this.#nextProducerId;
+  }
 
   /** The topic named `name`, if it exists. */
   topic(name: string): TopicImage | undefined {
@@ -134,6 +209,40 @@ export class MetadataImage {
         this.#byName.delete(topic.name);
         return;
       }
+      case "register_broker": {
+        const r = entry.record;
+        this.#brokers.set(r.brokerId, {
+          id: r.brokerId,
+          epoch: r.brokerEpoch,
+          incarnationId: r.incarnationId,
+          endpoints: r.endPoints.map((e) => ({ ...e })),
+          rack: r.rack,
+          fenced: r.fenced,
+          inControlledShutdown: r.inControlledShutdown,
+        });
+        return;
+      }
+      case "unregister_broker": {
+        const b = this.#brokers.get(entry.record.brokerId);
+        if (b && b.epoch === entry.record.brokerEpoch) this.#brokers.delete(b.id);
+        return;
+      }
+      case "broker_change": {
+        const r = entry.record;
+        const b = this.#brokers.get(r.brokerId);
+        // A change for an older registration (an earlier epoch) is stale, as in Kafka's ClusterControlManager.
+        if (!b || b.epoch !== r.brokerEpoch) return;
+        if (r.fenced === 1) b.fenced = true;
+        else if (r.fenced === -1) b.fenced = false;
+        if (r.inControlledShutdown === 1) b.inControlledShutdown = true;
+        return;
+      }
+      case "producer_ids":
+        if (entry.record.nextProducerId > this.#nextProducerId) this.#nextProducerId = entry.record.nextProducerId;
+        return;
+      case "feature_level":
+        this.#features.set(entry.record.name, entry.record.featureLevel);
+        return;
     }
   }
 }

@@ -15,22 +15,47 @@ import { Reader } from "../protocol/wire/reader.ts";
 import { Writer } from "../protocol/wire/writer.ts";
 import {
   type ConfigRecord,
+  decodeBrokerRegistrationChangeRecord,
   decodeConfigRecord,
+  decodeFeatureLevelRecord,
   decodePartitionRecord,
+  decodeProducerIdsRecord,
+  decodeRegisterBrokerRecord,
   decodeRemoveTopicRecord,
   decodeTopicRecord,
+  decodeUnregisterBrokerRecord,
+  encodeBrokerRegistrationChangeRecord,
   encodeConfigRecord,
+  encodeFeatureLevelRecord,
   encodePartitionRecord,
+  encodeProducerIdsRecord,
+  encodeRegisterBrokerRecord,
   encodeRemoveTopicRecord,
   encodeTopicRecord,
+  encodeUnregisterBrokerRecord,
   type PartitionRecord,
+  type RegisterBrokerRecord,
   type RemoveTopicRecord,
   type TopicRecord,
 } from "../protocol/generated/mod.ts";
 import { MetadataImage, type MetadataRecord } from "./metadata_image.ts";
 
 /** Kafka's metadata record types (the `apiKey` of each metadata record schema). */
-const RecordType = { Topic: 2, Partition: 3, Config: 4, RemoveTopic: 9 } as const;
+const RecordType = {
+  RegisterBroker: 0,
+  UnregisterBroker: 1,
+  Topic: 2,
+  Partition: 3,
+  Config: 4,
+  RemoveTopic: 9,
+  FeatureLevel: 12,
+  ProducerIds: 15,
+  BrokerRegistrationChange: 17,
+} as const;
+/** RegisterBrokerRecord version written: v3 carries `inControlledShutdown` and `logDirs`. */
+const REGISTER_BROKER_VERSION = 3;
+/** BrokerRegistrationChangeRecord version written: v1 carries `inControlledShutdown`. */
+const BROKER_CHANGE_VERSION = 1;
 const FRAME_VERSION = 1;
 
 /** Topic name of the metadata log. */
@@ -66,6 +91,31 @@ export function encodeMetadataRecord(entry: MetadataRecord): Uint8Array {
       return frame(RecordType.Config, 0, (w) => encodeConfigRecord(w, entry.record as ConfigRecord, 0));
     case "remove_topic":
       return frame(RecordType.RemoveTopic, 0, (w) => encodeRemoveTopicRecord(w, entry.record as RemoveTopicRecord, 0));
+    case "register_broker": {
+      const record: RegisterBrokerRecord = {
+        ...entry.record,
+        isMigratingZkBroker: false,
+        features: [],
+        logDirs: [],
+      };
+      return frame(
+        RecordType.RegisterBroker,
+        REGISTER_BROKER_VERSION,
+        (w) => encodeRegisterBrokerRecord(w, record, REGISTER_BROKER_VERSION),
+      );
+    }
+    case "unregister_broker":
+      return frame(RecordType.UnregisterBroker, 0, (w) => encodeUnregisterBrokerRecord(w, entry.record, 0));
+    case "broker_change":
+      return frame(
+        RecordType.BrokerRegistrationChange,
+        BROKER_CHANGE_VERSION,
+        (w) => encodeBrokerRegistrationChangeRecord(w, { ...entry.record, logDirs: [] }, BROKER_CHANGE_VERSION),
+      );
+    case "producer_ids":
+      return frame(RecordType.ProducerIds, 0, (w) => encodeProducerIdsRecord(w, entry.record, 0));
+    case "feature_level":
+      return frame(RecordType.FeatureLevel, 0, (w) => encodeFeatureLevelRecord(w, entry.record, 0));
   }
 }
 
@@ -84,6 +134,16 @@ export function decodeMetadataRecord(value: Uint8Array): MetadataRecord | undefi
       return { type: "config", record: decodeConfigRecord(r, version) };
     case RecordType.RemoveTopic:
       return { type: "remove_topic", record: decodeRemoveTopicRecord(r, version) };
+    case RecordType.RegisterBroker:
+      return { type: "register_broker", record: decodeRegisterBrokerRecord(r, version) };
+    case RecordType.UnregisterBroker:
+      return { type: "unregister_broker", record: decodeUnregisterBrokerRecord(r, version) };
+    case RecordType.BrokerRegistrationChange:
+      return { type: "broker_change", record: decodeBrokerRegistrationChangeRecord(r, version) };
+    case RecordType.ProducerIds:
+      return { type: "producer_ids", record: decodeProducerIdsRecord(r, version) };
+    case RecordType.FeatureLevel:
+      return { type: "feature_level", record: decodeFeatureLevelRecord(r, version) };
     default:
       return undefined;
   }

@@ -1,8 +1,14 @@
 /**
- * Raft between brokers over TCP: an inter-broker listener and one outgoing connection per peer, both framed as
- * Kafka frames (a 4-byte big-endian size, then the bytes of `raft/message_codec.ts`). Messages are one-way, so
- * nothing waits for an answer; a peer that cannot be reached loses what was queued for it, which Raft tolerates
- * (it retries), and the connection is re-established with a backoff.
+ * Raft between nodes over TCP: a listener (the CONTROLLER listener of a cluster) and one outgoing connection per
+ * peer, framed as Kafka frames (a 4-byte big-endian size), each frame starting with a kind byte:
+ *
+ * - `HELLO` (first frame of every connection): JSON `{clusterId, nodeId}`. A listener refuses, with an error
+ *   logged, a connection from another cluster or one claiming the listener's own node id (two nodes with one id).
+ * - `RAFT`: the bytes of `raft/message_codec.ts`. Messages are one-way, so nothing waits for an answer; a peer
+ *   that cannot be reached loses what was queued for it, which Raft tolerates (it retries), and the connection
+ *   is re-established with a backoff.
+ * - `REQUEST` / `RESPONSE`: JSON controller requests (`{id, op, args}` → `{id, ok, value | error}`), how a
+ *   node forwards metadata changes to the active controller (see `broker/metadata/controller_client.ts`).
  *
  * @module
  */
@@ -26,18 +32,53 @@ export interface RaftTransportOptions {
   peers: ReadonlyMap<NodeId, PeerAddress>;
   /** Drop the oldest queued batches for a peer beyond this many bytes. Default 64 MiB. */
   maxQueuedBytes?: number;
+  /** The cluster id sent in every connection's hello ("" in tests of the transport alone). */
+  clusterId?: string;
+  /** Raft messages peers send back on this node's own connections (an observer's only way to hear them). */
+  onBatch?: (batch: MessageBatch) => void;
   logger?: Logger;
 }
 
 const MAX_BACKOFF_MS = 2000;
 const FIRST_BACKOFF_MS = 50;
 
-function frame(batch: MessageBatch): Uint8Array {
-  const body = encodeMessageBatch(batch);
-  const out = new Uint8Array(4 + body.length);
-  new DataView(out.buffer).setInt32(0, body.length);
-  out.set(body, 4);
+/** What a frame between nodes carries: its first byte. */
+export const FrameKind = { Hello: 0, Raft: 1, Request: 2, Response: 3 } as const;
+
+/** Who is on the other end of a connection between nodes. */
+export interface NodeHello {
+  clusterId: string;
+  nodeId: NodeId;
+  /**
+   * `raft`: the connection carries Raft messages both ways (a node that is not a voter, an observer, has no
+   * listener of its own and receives the leader's messages back on the connection it opened).
+   * `requests`: controller requests only.
+   */
+  purpose: "raft" | "requests";
+}
+
+/** A size-prefixed frame of `kind` carrying `body`. */
+export function nodeFrame(kind: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + body.length);
+  new DataView(out.buffer).setInt32(0, body.length + 1);
+  out[4] = kind;
+  out.set(body, 5);
   return out;
+}
+
+/** A frame of `kind` carrying `value` as JSON (bigints as decimal strings). */
+export function jsonFrame(kind: number, value: unknown): Uint8Array {
+  const text = JSON.stringify(value, (_k, v) => typeof v === "bigint" ? v.toString() : v);
+  return nodeFrame(kind, new TextEncoder().encode(text));
+}
+
+/** The JSON body of a frame (after its kind byte). */
+export function jsonBody(frame: Uint8Array): unknown {
+  return JSON.parse(new TextDecoder().decode(frame.subarray(1)));
+}
+
+function frame(batch: MessageBatch): Uint8Array {
+  return nodeFrame(FrameKind.Raft, encodeMessageBatch(batch));
 }
 
 class PeerLink {
@@ -52,10 +93,22 @@ class PeerLink {
 
   constructor(
     private readonly id: NodeId,
-    private readonly address: PeerAddress,
+    private address: PeerAddress,
     private readonly maxQueuedBytes: number,
     private readonly logger: Logger,
+    private readonly hello: Uint8Array,
+    private readonly onBatch: ((batch: MessageBatch) => void) | undefined,
   ) {}
+
+  /** Connects now if not connected (an observer keeps its links open to hear from the leader). */
+  keepConnected(): void {
+    this.#pump();
+  }
+
+  /** Points the link at a new address (a restarted peer on another port); the next connection uses it. */
+  retarget(address: PeerAddress): void {
+    this.address = address;
+  }
 
   enqueue(bytes: Uint8Array): void {
     if (this.#closed) return;
@@ -85,7 +138,10 @@ class PeerLink {
         conn.close();
         return;
       }
+      let written = 0;
+      while (written < this.hello.length) written += await conn.write(this.hello.subarray(written));
       this.#conn = conn;
+      void this.#read(conn);
       this.#backoffMs = FIRST_BACKOFF_MS;
       this.logger.info("raft peer connected", { peer: this.id });
     } catch (e) {
@@ -94,6 +150,24 @@ class PeerLink {
       this.#connecting = false;
     }
     this.#pump();
+  }
+
+  /** Raft messages the peer sends back on this connection (to an observer), until it closes. */
+  async #read(conn: Deno.TcpConn): Promise<void> {
+    const reader = new FrameReader(256 << 20);
+    try {
+      while (true) {
+        const n = await conn.read(reader.space());
+        if (n === null) break;
+        reader.filled(n);
+        for (let f = reader.next(); f !== null; f = reader.next()) {
+          if (f[0] === FrameKind.Raft && this.onBatch) this.onBatch(decodeMessageBatch(f.slice(1)));
+        }
+      }
+    } catch {
+      // closed: the writer notices and reconnects
+    }
+    if (this.#conn === conn) this.#failed(new Error("connection closed by the peer"));
   }
 
   async #write(): Promise<void> {
@@ -151,6 +225,30 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** A controller request on the wire. */
+export interface NodeRequest {
+  id: number;
+  op: string;
+  args: unknown;
+}
+
+/** What `RaftListener.listen` needs. */
+export interface RaftListenerOptions {
+  hostname: string;
+  port: number;
+  onBatch: (batch: MessageBatch) => void;
+  /** Controller requests; without it they are answered with an error. */
+  onRequest?: NodeRequestHandler;
+  /** The cluster id a connecting node must present ("" in tests of the transport alone). */
+  clusterId?: string;
+  /** This node: a peer presenting the same id is refused. */
+  nodeId?: NodeId;
+  /** A node opened a Raft connection: `write` sends frames back on it. Returns what to call when it closes. */
+  onRaftPeer?: (peer: NodeHello, write: (bytes: Uint8Array) => void) => () => void;
+  maxFrameBytes?: number;
+  logger?: Logger;
+}
+
 /**
  * The sending side: `send` never blocks and never throws.
  *
@@ -163,19 +261,53 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 export class TcpRaftTransport implements Transport {
   readonly #links = new Map<NodeId, PeerLink>();
 
+  readonly #hello: Uint8Array;
+  /** Connections observers opened to this node's listener, by observer id: how messages reach them. */
+  readonly #returnPaths = new Map<NodeId, (bytes: Uint8Array) => void>();
+
   constructor(private readonly options: RaftTransportOptions) {
-    for (const [id, address] of options.peers) {
-      if (id === options.nodeId) continue;
-      this.#links.set(
-        id,
-        new PeerLink(id, address, options.maxQueuedBytes ?? 64 << 20, options.logger ?? silentLogger),
-      );
+    const hello: NodeHello = { clusterId: options.clusterId ?? "", nodeId: options.nodeId, purpose: "raft" };
+    this.#hello = jsonFrame(FrameKind.Hello, hello);
+    for (const [id, address] of options.peers) this.setPeer(id, address);
+  }
+
+  /** Adds a peer, or moves a known one to a new address (an observer that registered). */
+  setPeer(id: NodeId, address: PeerAddress): void {
+    if (id === this.options.nodeId) return;
+    const link = this.#links.get(id);
+    if (link) {
+      link.retarget(address);
+      return;
     }
+    const logger = this.options.logger ?? silentLogger;
+    const maxQueued = this.options.maxQueuedBytes ?? 64 << 20;
+    this.#links.set(id, new PeerLink(id, address, maxQueued, logger, this.#hello, this.options.onBatch));
+  }
+
+  /**
+   * Routes messages for `id` (a node this one has no address for: an observer) over a connection it opened
+   * to this node's listener. Returns the function that forgets the route when that connection closes.
+   */
+  attachReturnPath(id: NodeId, write: (bytes: Uint8Array) => void): () => void {
+    this.#returnPaths.set(id, write);
+    return () => {
+      if (this.#returnPaths.get(id) === write) this.#returnPaths.delete(id);
+    };
+  }
+
+  /** Opens every link that is down (an observer calls this on its clock, so the leader can reach it). */
+  keepConnected(): void {
+    for (const link of this.#links.values()) link.keepConnected();
   }
 
   send(batch: MessageBatch): void {
     const link = this.#links.get(batch.to);
     if (!link) {
+      const back = this.#returnPaths.get(batch.to);
+      if (back) {
+        back(frame(batch));
+        return;
+      }
       this.options.logger?.warn("raft message for an unknown node dropped", { to: batch.to });
       return;
     }
@@ -188,9 +320,13 @@ export class TcpRaftTransport implements Transport {
   }
 }
 
+/** Answers a controller request arriving on the listener; a thrown error goes back as the error text. */
+export type NodeRequestHandler = (op: string, args: unknown, from: NodeHello) => Promise<unknown>;
+
 /**
- * The receiving side: an inter-broker listener that hands every batch to `onBatch`. A malformed or oversized
- * frame closes only its connection.
+ * The receiving side: an inter-node listener that hands every Raft batch to `onBatch` and every controller
+ * request to `onRequest`. A malformed or oversized frame, or a hello from another cluster, closes only its
+ * connection.
  *
  * @example
  * ```ts ignore
@@ -204,29 +340,20 @@ export class RaftListener {
 
   private constructor(
     listener: Deno.TcpListener,
-    private readonly onBatch: (batch: MessageBatch) => void,
-    private readonly maxFrameBytes: number,
-    private readonly logger: Logger,
+    private readonly options: RaftListenerOptions,
   ) {
     this.#listener = listener;
     this.#accepting = this.#accept();
   }
 
   /** Binds and starts accepting. */
-  static listen(options: {
-    hostname: string;
-    port: number;
-    onBatch: (batch: MessageBatch) => void;
-    maxFrameBytes?: number;
-    logger?: Logger;
-  }): RaftListener {
+  static listen(options: RaftListenerOptions): RaftListener {
     const listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
-    return new RaftListener(
-      listener,
-      options.onBatch,
-      options.maxFrameBytes ?? 256 << 20,
-      options.logger ?? silentLogger,
-    );
+    return new RaftListener(listener, options);
+  }
+
+  get #logger(): Logger {
+    return this.options.logger ?? silentLogger;
   }
 
   /** The bound port (a port 0 listener gets a free one). */
@@ -246,24 +373,77 @@ export class RaftListener {
     }
   }
 
+  /** Checks a connection's hello; returns the peer, or undefined after logging why it is refused. */
+  #admit(frame: Uint8Array): NodeHello | undefined {
+    if (frame[0] !== FrameKind.Hello) {
+      this.#logger.error("refused a connection that did not introduce itself", { kind: frame[0] });
+      return undefined;
+    }
+    const hello = jsonBody(frame) as NodeHello;
+    const clusterId = this.options.clusterId ?? "";
+    if (hello.clusterId !== clusterId) {
+      this.#logger.error("refused a node of another cluster", {
+        peer: hello.nodeId,
+        peer_cluster_id: hello.clusterId,
+        cluster_id: clusterId,
+      });
+      return undefined;
+    }
+    if (this.options.nodeId !== undefined && hello.nodeId === this.options.nodeId) {
+      this.#logger.error("refused a node with this node's own node.id: two nodes share it", { node_id: hello.nodeId });
+      return undefined;
+    }
+    return hello;
+  }
+
   async #serve(conn: Deno.TcpConn): Promise<void> {
-    const reader = new FrameReader(this.maxFrameBytes);
+    const reader = new FrameReader(this.options.maxFrameBytes ?? 256 << 20);
+    let peer: NodeHello | undefined;
+    let detach: (() => void) | undefined;
+    let writing = Promise.resolve();
+    const reply = (bytes: Uint8Array) => {
+      writing = writing.then(async () => {
+        let written = 0;
+        while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+      }).catch(() => {});
+    };
     try {
       while (true) {
         const n = await conn.read(reader.space());
         if (n === null) return;
         reader.filled(n);
-        for (let f = reader.next(); f !== null; f = reader.next()) this.onBatch(decodeMessageBatch(f));
+        for (let f = reader.next(); f !== null; f = reader.next()) {
+          if (peer === undefined) {
+            peer = this.#admit(f);
+            if (peer === undefined) return;
+            if (peer.purpose === "raft" && this.options.onRaftPeer) detach = this.options.onRaftPeer(peer, reply);
+            continue;
+          }
+          // A copy: entries keep their payloads (views of the frame) after the reader reuses its buffer.
+          if (f[0] === FrameKind.Raft) this.options.onBatch(decodeMessageBatch(f.slice(1)));
+          else if (f[0] === FrameKind.Request) this.#answer(jsonBody(f) as NodeRequest, peer, reply);
+          else throw new Error(`unexpected frame kind ${f[0]}`);
+        }
       }
     } catch (e) {
-      this.logger.warn("raft connection closed", { error: String(e) });
+      this.#logger.warn("raft connection closed", { error: String(e) });
     } finally {
+      detach?.();
       try {
         conn.close();
       } catch {
         // already closed
       }
     }
+  }
+
+  #answer(request: NodeRequest, peer: NodeHello, reply: (bytes: Uint8Array) => void): void {
+    const handler = this.options.onRequest;
+    const answer = handler ? handler(request.op, request.args, peer) : Promise.reject(new Error("no controller here"));
+    answer.then(
+      (value) => reply(jsonFrame(FrameKind.Response, { id: request.id, ok: true, value })),
+      (e) => reply(jsonFrame(FrameKind.Response, { id: request.id, ok: false, error: String(e?.message ?? e) })),
+    );
   }
 
   /** Stops accepting and closes every connection. */

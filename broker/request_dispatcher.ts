@@ -34,6 +34,7 @@ import { handleDescribeCluster } from "./handlers/describe_cluster.ts";
 import { handleDescribeConfigs } from "./handlers/describe_configs.ts";
 import { handleDescribeGroups } from "./handlers/describe_groups.ts";
 import { handleDescribeLogDirs } from "./handlers/describe_log_dirs.ts";
+import { handleDescribeQuorum } from "./handlers/describe_quorum.ts";
 import { handleFetch } from "./handlers/fetch.ts";
 import { handleFindCoordinator } from "./handlers/find_coordinator.ts";
 import { handleHeartbeat } from "./handlers/heartbeat.ts";
@@ -79,6 +80,7 @@ const HANDLERS = new Map<number, AnyHandler>([
   [ApiKey.DescribeConfigs, handleDescribeConfigs as AnyHandler],
   [ApiKey.CreatePartitions, handleCreatePartitions as AnyHandler],
   [ApiKey.DescribeLogDirs, handleDescribeLogDirs as AnyHandler],
+  [ApiKey.DescribeQuorum, handleDescribeQuorum as AnyHandler],
   [ApiKey.DescribeCluster, handleDescribeCluster as AnyHandler],
   [ApiKey.ConsumerGroupHeartbeat, handleConsumerGroupHeartbeat as AnyHandler],
   [ApiKey.ConsumerGroupDescribe, handleConsumerGroupDescribe as AnyHandler],

@@ -37,8 +37,14 @@ export const handleDescribeCluster: Handler<typeof ApiKey.DescribeCluster> = (ct
     errorMessage: null,
     endpointType: BROKERS,
     clusterId: ctx.clusterId,
-    controllerId: ctx.nodeId,
-    brokers: [{ brokerId: ctx.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
+    controllerId: ctx.cluster?.controllerId() ?? ctx.nodeId,
+    brokers: ctx.cluster?.liveBrokers(conn.listenerName).map((b) => ({
+      brokerId: b.nodeId,
+      host: b.host,
+      port: b.port,
+      rack: b.rack,
+    })) ??
+      [{ brokerId: ctx.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
     clusterAuthorizedOperations,
   };
 };

@@ -159,9 +159,10 @@ export const handleMetadata: Handler<typeof ApiKey.Metadata> = async (ctx, reque
   }
   return {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: ctx.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
+    brokers: ctx.cluster?.liveBrokers(conn.listenerName) ??
+      [{ nodeId: ctx.nodeId, host: endpoint.host, port: endpoint.port, rack: null }],
     clusterId: ctx.clusterId,
-    controllerId: ctx.nodeId,
+    controllerId: ctx.cluster?.controllerId() ?? ctx.nodeId,
     topics,
     clusterAuthorizedOperations: body.includeClusterAuthorizedOperations
       ? CLUSTER_OPERATIONS_ALL

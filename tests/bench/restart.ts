@@ -138,7 +138,7 @@ async function benchOne(partitions: number, limit: number): Promise<void> {
     `  restart after kill -9 (idle):         ${(wallMs / 1000).toFixed(2)} s to listening, broker ` +
       `startup ${await startupMs(b)} ms`,
   );
-  let t = performance.now();
+  const t = performance.now();
   await b.stop();
   const stopMs = performance.now() - t;
   ({ wallMs, broker: b } = await restart(dataDir, broker.port, limit));

@@ -21,6 +21,8 @@ export interface BrokerProcess {
   stop(): Promise<number>;
   /** SIGKILL and wait (a crash). */
   kill(): Promise<void>;
+  /** Sends `signal` without waiting (SIGSTOP / SIGCONT to freeze and thaw the process). */
+  signal(signal: Deno.Signal): void;
 }
 
 /** Options for `startBroker`. */
@@ -124,6 +126,9 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
       if (!exited) child.kill("SIGKILL");
       await status;
       await drained;
+    },
+    signal(signal) {
+      if (!exited) child.kill(signal);
     },
   };
 }

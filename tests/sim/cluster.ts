@@ -87,6 +87,8 @@ export class Cluster {
    * before its `advance()`: callers with asynchronous storage step messages while a ready is in flight.
    */
   interleave = 0;
+  /** Snapshots each node installed from a leader. */
+  readonly snapshotInstalls = new Map<NodeId, number>();
   /** Messages sent, by `type[-reject] from->to`. */
   readonly sent = new Map<string, number>();
 
@@ -243,6 +245,7 @@ export class Cluster {
         }
         this.checker.restore(n.id, rd.snapshot.meta.index, n.sm.hash);
         this.log(`node ${n.id} installs snapshot at ${rd.snapshot.meta.index}`);
+        this.snapshotInstalls.set(n.id, (this.snapshotInstalls.get(n.id) ?? 0) + 1);
       }
       for (const e of rd.committedEntries) {
         if (e.index !== n.sm.applied + 1) {

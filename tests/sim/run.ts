@@ -79,6 +79,16 @@ export function runSeed(seed: number, verbose = false): RunResult {
   c.net.faults = { loss: rnd() * (flaky ? 0.4 : 0.15), duplicate: rnd() * 0.1, maxDelay: randomInt(rnd, 0, 4) };
   const partitionRate = flaky ? 0.1 : 0.02;
   const faultTicks = randomInt(rnd, 150, 500);
+  // Observers, as the metadata quorum has them: brokers that join late, with empty logs, as learners only,
+  // after the leader compacted its log, so they catch up from a snapshot; then they must follow the log.
+  // (Drawn after the other choices, so seeds without observers replay as before.)
+  const observers = !membership && rnd() < 0.3;
+  if (observers) features.push("observers");
+  const observerIds: NodeId[] = [];
+  let joining: NodeId | undefined;
+  const observerJoinTicks = [randomInt(rnd, 10, faultTicks - 10), randomInt(rnd, 10, faultTicks - 10)].sort((a, b) =>
+    a - b
+  );
   const downUntil = new Map<NodeId, number>();
   let healAt = -1;
   let nextId = size + 1;
@@ -194,6 +204,21 @@ export function runSeed(seed: number, verbose = false): RunResult {
           c.log(`conf change at ${leader.id}: ${change.type} ${change.node} -> ${r.ok ? "proposed" : r.error}`);
         }
       }
+      if (observers && leader && observerIds.length < observerJoinTicks.length) {
+        if (joining === undefined && t >= observerJoinTicks[observerIds.length]) {
+          c.compact(leader.id);
+          joining = nextId++;
+          c.addNode(joining);
+        }
+        if (joining !== undefined) {
+          const r = c.proposeConfChange(leader.id, { type: "add_learner", node: joining });
+          if (r.ok) {
+            c.log(`observer ${joining} joins as a learner at ${leader.id}`);
+            observerIds.push(joining);
+            joining = undefined;
+          }
+        }
+      }
       if (snapshots && rnd() < 0.03 && up.length > 0) c.compact(up[randomInt(rnd, 0, up.length - 1)]);
       if (transfers && leader && rnd() < 0.01) {
         const voters = leader.node!.raft.config.voters.filter((id) => id !== leader.id);
@@ -233,6 +258,28 @@ export function runSeed(seed: number, verbose = false): RunResult {
         }
       }
       step();
+    }
+    // Observers that joined follow the log: each applies the calm-phase proposal too.
+    const members = () => {
+      const l = c.leader();
+      return l ? [...l.node!.raft.config.learners] : [];
+    };
+    if (committedAt >= 0 && observerIds.length > 0) {
+      let caughtUp = false;
+      for (let t = 0; t < LIVENESS_BOUND_TICKS && !caughtUp; t++) {
+        const learners = members();
+        caughtUp = observerIds.filter((id) => learners.includes(id)).every((id) => c.get(id).sm.applied >= target);
+        if (!caughtUp) step();
+      }
+      if (!caughtUp) {
+        throw new SafetyViolation(
+          `liveness: observers ${
+            observerIds.join(",")
+          } did not apply ${target} within ${LIVENESS_BOUND_TICKS} ticks\n` +
+            c.describe(),
+        );
+      }
+      if (observerIds.some((id) => (c.snapshotInstalls.get(id) ?? 0) > 0)) features.push("observer-snapshot");
     }
     if (committedAt < 0) {
       throw new SafetyViolation(

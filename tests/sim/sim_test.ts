@@ -24,7 +24,19 @@ Deno.test(`${SEEDS} randomized seeds keep every safety invariant and recover liv
     sizes = { ...sizes, [r.nodes]: (sizes[r.nodes] ?? 0) + 1 };
   }
   // The run really covered what it claims to.
-  for (const f of ["membership", "snapshots", "transfer", "crashes", "partitions", "no-prevote", "no-checkquorum"]) {
+  for (
+    const f of [
+      "membership",
+      "snapshots",
+      "transfer",
+      "crashes",
+      "partitions",
+      "no-prevote",
+      "no-checkquorum",
+      "observers",
+      "observer-snapshot",
+    ]
+  ) {
     assert.ok((features.get(f) ?? 0) >= SEEDS / 20, `feature ${f} ran on only ${features.get(f) ?? 0} seeds`);
   }
   assert.ok(sizes[3] > SEEDS / 4 && sizes[5] > SEEDS / 4);

@@ -1,0 +1,158 @@
+/**
+ * A node of a multi-node cluster, assembled: its metadata image follows the replicated `__cluster_metadata`
+ * (`MetadataQuorum`), its metadata changes go through the active controller (`QuorumController`), and, as a
+ * broker, it registers and heartbeats (`BrokerLifecycle`) and opens or deletes the partitions it leads as
+ * committed records say.
+ *
+ * @module
+ */
+import type { ClusterMembership } from "../broker_context.ts";
+import type { BrokerConfig, SecurityProtocol } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import { type BrokerEndpoint, MetadataImage, type MetadataRecord } from "../metadata_image.ts";
+import { METADATA_TOPIC } from "../metadata_log.ts";
+import type { ReplicaManager } from "../replica_manager.ts";
+import { BrokerLifecycle } from "./broker_lifecycle.ts";
+import type { ClusterSettings } from "./cluster_config.ts";
+import { MetadataQuorum } from "./metadata_quorum.ts";
+import { QuorumController } from "./quorum_controller.ts";
+
+/** Kafka's security protocol ids (RegisterBrokerRecord's `securityProtocol`). */
+const SECURITY_PROTOCOL_IDS: Record<SecurityProtocol, number> = {
+  PLAINTEXT: 0,
+  SSL: 1,
+  SASL_PLAINTEXT: 2,
+  SASL_SSL: 3,
+};
+
+/** How long a controlled shutdown waits for the controller. */
+const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 3000;
+
+/** A running cluster node's metadata side. */
+export interface ClusterNode {
+  readonly image: MetadataImage;
+  readonly controller: QuorumController;
+  readonly membership: ClusterMembership;
+  readonly quorum: MetadataQuorum;
+  /** Controlled shutdown (brokers), leadership hand-over (the active controller), then everything stops. */
+  close(): Promise<void>;
+}
+
+/** This broker's endpoints as it registers them: its client listeners at their advertised addresses. */
+export function brokerEndpoints(config: BrokerConfig, settings: ClusterSettings): BrokerEndpoint[] {
+  const clientNames = new Set(settings.clientListeners.map((l) => l.name));
+  return config.advertisedListeners.filter((l) => clientNames.has(l.name)).map((l) => ({
+    name: l.name,
+    host: l.host || "127.0.0.1",
+    port: l.port,
+    securityProtocol: SECURITY_PROTOCOL_IDS[l.securityProtocol],
+  }));
+}
+
+/**
+ * Opens the quorum state, joins the quorum and, for a broker, registers and waits until the controller has
+ * unfenced it (it has applied the log up to its registration: it caught up) before returning.
+ *
+ * @example
+ * ```ts ignore
+ * const node = await startClusterNode({ config, settings, logDir, replicas, logger });
+ * node.image.brokers(); // every registered broker
+ * await node.close();
+ * ```
+ */
+export async function startClusterNode(options: {
+  config: BrokerConfig;
+  settings: ClusterSettings;
+  logDir: string;
+  replicas: ReplicaManager;
+  logger: Logger;
+}): Promise<ClusterNode> {
+  const { config, settings, logDir, replicas, logger } = options;
+  const image = new MetadataImage();
+  const controller = new QuorumController(image, settings, config, logger);
+  const hostsPartitions = settings.isBroker;
+  const quorum = MetadataQuorum.open({
+    dir: `${logDir}/${METADATA_TOPIC}-0`,
+    settings,
+    image,
+    logger,
+    snapshotEveryBytes: config.getLong("metadata.log.max.record.bytes.between.snapshots"),
+    onRequest: (op, args, from) => controller.handle(op, args, from),
+    onApplied: async (records: readonly MetadataRecord[], removed: readonly string[]) => {
+      if (!hostsPartitions) return;
+      for (const name of removed) {
+        try {
+          await replicas.removeTopic(name);
+        } catch (e) {
+          logger.error("removing partitions of a deleted topic failed", { topic: name, error: e });
+        }
+      }
+      const touched = new Set<string>();
+      for (const r of records) {
+        if (r.type === "partition") touched.add(r.record.topicId);
+        else if (r.type === "topic") touched.add(r.record.topicId);
+      }
+      for (const topicId of touched) {
+        const topic = image.topicById(topicId);
+        if (!topic) continue;
+        try {
+          await replicas.ensureTopic(topic);
+        } catch (e) {
+          logger.error("opening partitions of a topic failed", { topic: topic.name, error: e });
+        }
+      }
+    },
+  });
+  controller.attach(quorum);
+  const bound = quorum.start();
+  logger.info("metadata quorum started", {
+    node_id: settings.nodeId,
+    voters: settings.voters.map((v) => `${v.id}@${v.host}:${v.port}`).join(","),
+    controller_listener: bound ? `${settings.controllerListenerName}://:${bound.port}` : undefined,
+    roles: [settings.isBroker ? "broker" : "", settings.isController ? "controller" : ""].filter(Boolean).join(","),
+  });
+
+  let lifecycle: BrokerLifecycle | undefined;
+  if (settings.isBroker) {
+    lifecycle = new BrokerLifecycle(controller, quorum, settings, brokerEndpoints(config, settings), logger);
+    await lifecycle.register();
+    lifecycle.startHeartbeats();
+    // As Kafka's BrokerServer, startup completes once the controller has unfenced the broker (it caught up).
+    await lifecycle.unfenced;
+  }
+
+  const membership: ClusterMembership = {
+    liveBrokers(listenerName) {
+      const out = [];
+      for (const b of image.brokers()) {
+        if (b.fenced) continue;
+        const endpoint = b.endpoints.find((e) => e.name === listenerName) ?? b.endpoints[0];
+        if (endpoint) out.push({ nodeId: b.id, host: endpoint.host, port: endpoint.port, rack: b.rack });
+      }
+      return out;
+    },
+    controllerId() {
+      // As in KRaft, clients are given a live broker: it forwards what only the controller may do. The active
+      // controller itself when it is a broker, this broker otherwise.
+      const leader = quorum.leaderId;
+      const b = image.broker(leader);
+      return b && !b.fenced ? leader : settings.nodeId;
+    },
+  };
+
+  return {
+    image,
+    controller,
+    membership,
+    quorum,
+    async close() {
+      if (lifecycle) {
+        await lifecycle.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS);
+        lifecycle.close();
+      }
+      if (quorum.isActiveController()) await quorum.resign(CONTROLLED_SHUTDOWN_TIMEOUT_MS);
+      controller.close();
+      await quorum.close();
+    },
+  };
+}
