@@ -61,6 +61,16 @@ export const MUTATIONS: readonly Mutation[] = [
     tests: ["tests/unit/broker/group/group_coordinator_test.ts"],
   },
   {
+    id: "commit-before-durable",
+    title: "commit answered before it is durable: OffsetCommit succeeds while its record still waits for the fsync",
+    file: "broker/group/group_coordinator.ts",
+    edits: [{
+      find: "const writeError = await this.writeRecords(req.groupId, records);",
+      replace: "const writeError: number = (this.writeRecords(req.groupId, records), ErrorCode.NONE);",
+    }],
+    tests: ["tests/unit/broker/group/group_coordinator_test.ts"],
+  },
+  {
     id: "acks-before-fsync",
     title: "acks=-1 answered before the fsync that makes the batch durable",
     file: "broker/handlers/produce.ts",
