@@ -89,6 +89,16 @@ Deno.test("the table names the mutation, its file, the tests run and the catchin
       verdict: { kind: "caught", by: [{ file: "./tests/a_test.ts", name: "a | b" }] },
       durationMs: 2400,
     },
+    {
+      id: "two",
+      file: "y.ts",
+      tests: ["tests/a_test.ts", "tests/b_test.ts"],
+      verdict: {
+        kind: "caught",
+        by: [{ file: "./tests/a_test.ts", name: "x" }, { file: "./tests/b_test.ts", name: "y" }],
+      },
+      durationMs: 500,
+    },
     { id: "other", file: "x.ts", tests: ["tests/b_test.ts"], verdict: { kind: "survived" }, durationMs: 0 },
   ]);
   assert.equal(
@@ -97,6 +107,7 @@ Deno.test("the table names the mutation, its file, the tests run and the catchin
       "| mutation | where | tests run | result | s |",
       "| --- | --- | --- | --- | --- |",
       "| `dedup-off` | `broker/partition_replica.ts` | `tests/a_test.ts` | caught: tests/a_test.ts › a \\| b | 2 |",
+      "| `two` | `y.ts` | `tests/a_test.ts`, `tests/b_test.ts` | caught: tests/a_test.ts › x (+1 more, in tests/a_test.ts, tests/b_test.ts) | 1 |",
       "| `other` | `x.ts` | `tests/b_test.ts` | **survived** | 0 |",
     ].join("\n"),
   );

@@ -104,7 +104,7 @@ export const MUTATIONS: readonly Mutation[] = [
         "      : configs.filter((c) => r.configurationKeys!.includes(c.name)),",
       replace: "configs: [],",
     }],
-    tests: ["tests/unit/broker/admin_handlers_test.ts"],
+    tests: ["tests/unit/broker/admin_handlers_test.ts", "tests/diff/diff_test.ts"],
   },
   {
     id: "clean-marker-trusted",

@@ -83,7 +83,12 @@ export interface ReportRow {
 function describe(v: Verdict): string {
   switch (v.kind) {
     case "caught": {
-      const more = v.by.length > 1 ? ` (+${v.by.length - 1} more)` : "";
+      const files = [...new Set(v.by.map((t) => t.file.replace(/^\.\//, "")))];
+      const more = v.by.length === 1
+        ? ""
+        : files.length === 1
+        ? ` (+${v.by.length - 1} more)`
+        : ` (+${v.by.length - 1} more, in ${files.join(", ")})`;
       return `caught: ${testLabel(v.by[0])}${more}`;
     }
     case "caught_timeout":
