@@ -68,6 +68,12 @@ Deno.test("a mutation is caught only by a test it alone makes fail", () => {
   assert.deepEqual(judge(run({ exitCode: 1, failed }), new Set(["tests/a_test.ts › keeps data"])), {
     kind: "survived",
   });
+  // The mutation's first-listed test file comes first, whatever order the report has.
+  const two = [{ file: "./tests/b_test.ts", name: "b" }, { file: "./tests/a_test.ts", name: "a" }];
+  assert.deepEqual(judge(run({ files: ["tests/a_test.ts", "tests/b_test.ts"], exitCode: 1, failed: two }), new Set()), {
+    kind: "caught",
+    by: [two[1], two[0]],
+  });
   // A step is named rather than the test around it.
   const withStep = [{ file: "./a_test.ts", name: "outer" }, { file: "./a_test.ts", name: "outer > inner" }];
   assert.deepEqual(judge(run({ exitCode: 1, failed: withStep }), new Set()), { kind: "caught", by: [withStep[1]] });

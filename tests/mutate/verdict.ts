@@ -59,6 +59,9 @@ export function judge(run: TestRun, baselineFailures: ReadonlySet<string>): Verd
   const newFailures = run.failed.filter((t) => !baselineFailures.has(testLabel(t)));
   // A failing step also fails its test: name the step, not the test around it.
   const leaves = newFailures.filter((t) => !newFailures.some((o) => o !== t && o.name.startsWith(`${t.name} > `)));
+  // The mutation's first-listed test file, the one meant to catch it, is named first.
+  const rank = (t: FailedTest) => run.files.indexOf(t.file.replace(/^\.\//, ""));
+  leaves.sort((a, b) => rank(a) - rank(b));
   if (leaves.length > 0) return { kind: "caught", by: leaves };
   if (run.timedOut) return { kind: "caught_timeout" };
   if (run.exitCode === 0 || run.failed.length > 0) return { kind: "survived" };
