@@ -38,7 +38,11 @@ export const MUTATIONS: readonly Mutation[] = [
       find: 'if (original) return { kind: "duplicate", original };',
       replace: 'if (original) return { kind: "append" };',
     }],
-    tests: ["tests/unit/broker/partition_replica_test.ts", "tests/unit/broker/producer_state_test.ts"],
+    tests: [
+      "tests/unit/broker/partition_replica_test.ts",
+      "tests/unit/broker/producer_state_test.ts",
+      "tests/compat/idempotence_retry_test.ts",
+    ],
   },
   {
     id: "fetch-past-hw",
@@ -58,7 +62,7 @@ export const MUTATIONS: readonly Mutation[] = [
       find: "const writeError = await this.writeRecords(req.groupId, records);",
       replace: "const writeError: number = ErrorCode.NONE;",
     }],
-    tests: ["tests/unit/broker/group/group_coordinator_test.ts"],
+    tests: ["tests/unit/broker/group/group_coordinator_test.ts", "tests/unit/broker/power_loss_test.ts"],
   },
   {
     id: "commit-before-durable",
@@ -75,14 +79,18 @@ export const MUTATIONS: readonly Mutation[] = [
     title: "acks=-1 answered before the fsync that makes the batch durable",
     file: "broker/handlers/produce.ts",
     edits: [{ find: "if (acks === -1) {", replace: "if (acks === -1 && false) {" }],
-    tests: ["tests/unit/broker/produce_durability_test.ts"],
+    tests: ["tests/unit/broker/produce_durability_test.ts", "tests/unit/broker/power_loss_test.ts"],
   },
   {
     id: "no-recovery-truncation",
     title: "no truncation in recovery: the torn or corrupt tail stays in the segment file",
     file: "log/segment.ts",
     edits: [{ find: "if (pos < fileBytes) file.truncate(pos);", replace: "" }],
-    tests: ["tests/unit/log/recovery_test.ts", "tests/integration/crash_test.ts"],
+    tests: [
+      "tests/unit/log/recovery_round_trip_test.ts",
+      "tests/integration/recovery_round_trip_test.ts",
+      "tests/unit/log/partition_log_power_loss_test.ts",
+    ],
   },
   {
     id: "fsync-noop",
@@ -92,7 +100,7 @@ export const MUTATIONS: readonly Mutation[] = [
       find: "await Promise.all(files.map((f) => f.syncData()));\n      if (dirDirty)",
       replace: "if (dirDirty)",
     }],
-    tests: ["tests/unit/log/power_loss_test.ts"],
+    tests: ["tests/unit/log/partition_log_power_loss_test.ts", "tests/unit/broker/power_loss_test.ts"],
   },
   {
     id: "describe-configs-empty",
@@ -113,7 +121,7 @@ export const MUTATIONS: readonly Mutation[] = [
     file: "log/partition_log.ts",
     edits: [
       // The marker is no longer removed when the log opens, so it outlives the next (unclean) stop...
-      { find: "fs.remove(`${dir}/${CLEAN_MARKER_FILE}`);\n      await fs.syncDir(dir);\n", replace: "" },
+      { find: "fs.remove(`${dir}/${CLEAN_MARKER_FILE}`);", replace: "" },
       // ...and it is believed without checking that the active segment is the one it describes.
       {
         find:
@@ -121,7 +129,11 @@ export const MUTATIONS: readonly Mutation[] = [
         replace: "marker &&",
       },
     ],
-    tests: ["tests/unit/log/clean_restart_test.ts"],
+    tests: [
+      "tests/unit/log/clean_restart_test.ts",
+      "tests/unit/log/recovery_round_trip_test.ts",
+      "tests/unit/broker/power_loss_test.ts",
+    ],
   },
   {
     id: "raft-commit-without-majority",
