@@ -82,6 +82,16 @@ export const MUTATIONS: readonly Mutation[] = [
     tests: ["tests/unit/broker/produce_durability_test.ts", "tests/unit/broker/power_loss_test.ts"],
   },
   {
+    id: "commit-before-fsync",
+    title: "the partition's Raft driver advances the commit index (the high watermark) before the log's fsync",
+    file: "broker/partition_raft.ts",
+    edits: [{
+      find: "          await this.log.waitForDurable(end);\n",
+      replace: "          this.log.waitForDurable(end).catch(() => {});\n",
+    }],
+    tests: ["tests/unit/broker/produce_durability_test.ts", "tests/unit/broker/power_loss_test.ts"],
+  },
+  {
     id: "no-recovery-truncation",
     title: "no truncation in recovery: the torn or corrupt tail stays in the segment file",
     file: "log/segment.ts",
@@ -94,13 +104,20 @@ export const MUTATIONS: readonly Mutation[] = [
   },
   {
     id: "fsync-noop",
-    title: "fsync a no-op: group commit claims durability without calling fdatasync",
+    title: "fsync a no-op in the log: group commit claims durability without syncing the files written",
     file: "log/partition_log.ts",
     edits: [{
       find: "await Promise.all(files.map((f) => f.syncData()));\n      if (dirDirty)",
       replace: "if (dirDirty)",
     }],
     tests: ["tests/unit/log/partition_log_power_loss_test.ts", "tests/unit/broker/power_loss_test.ts"],
+  },
+  {
+    id: "fsync-noop-real-fs",
+    title: "fsync a no-op in the real file system: DenoFileSystem's syncData returns without calling fdatasync",
+    file: "log/file_system.ts",
+    edits: [{ find: "return this.file.syncData();", replace: "return Promise.resolve();" }],
+    tests: ["tests/integration/fsync_syscalls_test.ts"],
   },
   {
     id: "describe-configs-empty",
