@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { FileSystem } from "../log/file_system.ts";
 import { PartitionLog } from "../log/partition_log.ts";
 import { buildRecordBatch } from "../protocol/record_batch.ts";
 import { replayRecords } from "./log_replay.ts";
@@ -101,9 +102,9 @@ export function decodeMetadataRecord(value: Uint8Array): MetadataRecord | undefi
 export class MetadataLog {
   private constructor(readonly log: PartitionLog, readonly image: MetadataImage) {}
 
-  /** Opens (recovering if needed) the log and replays it into a fresh image. */
-  static async open(dir: string): Promise<MetadataLog> {
-    const log = await PartitionLog.open(dir, { config: { "segment.bytes": 64 * 1024 * 1024 } });
+  /** Opens (recovering if needed) the log and replays it into a fresh image; `fs` is the real one by default. */
+  static async open(dir: string, options: { fs?: FileSystem } = {}): Promise<MetadataLog> {
+    const log = await PartitionLog.open(dir, { config: { "segment.bytes": 64 * 1024 * 1024 }, fs: options.fs });
     const image = new MetadataImage();
     replayRecords(log, (record) => {
       const entry = record.value && decodeMetadataRecord(record.value);

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { readCheckpoint, writeCheckpointSync } from "../log/checkpoint_file.ts";
+import { DenoFileSystem, type FileSystem } from "../log/file_system.ts";
 import { PartitionLog } from "../log/partition_log.ts";
 import { iterateBatches } from "../protocol/record_batch.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -23,20 +25,16 @@ function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
-function existsSync(path: string): boolean {
+/**
+ * Reads the producer snapshot of a partition; returns the table and the offset it is valid up to. A missing,
+ * torn or unreadable snapshot gives an empty table valid from offset 0 (the whole log is replayed).
+ */
+function loadProducerSnapshot(fs: FileSystem, dir: string): { table: ProducerStateTable; offset: number } {
   try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Reads the producer snapshot of a partition; returns the table and the offset it is valid up to. */
-function loadProducerSnapshot(dir: string): { table: ProducerStateTable; offset: number } {
-  try {
-    const json = JSON.parse(Deno.readTextFileSync(`${dir}/${PRODUCER_SNAPSHOT_FILE}`));
-    return { table: ProducerStateTable.fromJSON(json.producers), offset: Number(json.offset) };
+    const json = JSON.parse(readCheckpoint(fs, `${dir}/${PRODUCER_SNAPSHOT_FILE}`) ?? "");
+    const offset = Number(json.offset);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new Error("bad snapshot offset");
+    return { table: ProducerStateTable.fromJSON(json.producers), offset };
   } catch {
     return { table: new ProducerStateTable(), offset: 0 };
   }
@@ -87,9 +85,16 @@ export class ReplicaManager {
   readonly #logDir: string;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #running = new Set<string>();
+  readonly #fs: FileSystem;
 
-  constructor(private readonly config: BrokerConfig, private readonly logger: Logger) {
+  /** `options.fs` is the file system of the partition logs and snapshots (tests pass an in-memory one). */
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly logger: Logger,
+    options: { fs?: FileSystem } = {},
+  ) {
     this.#logDir = config.logDirs[0];
+    this.#fs = options.fs ?? new DenoFileSystem();
   }
 
   /** The replica of a partition this broker hosts, if any. */
@@ -115,16 +120,21 @@ export class ReplicaManager {
       const dir = this.partitionDir(topic.name, p.partition);
       const log = await PartitionLog.open(dir, {
         config: settings.log,
+        fs: this.#fs,
         onEvent: ({ level, event, ...fields }) => {
           const logLevel = level === "error" || level === "warn" || level === "debug" ? level : "info";
           this.logger.log(logLevel, String(event), { topic: topic.name, partition: p.partition, ...fields });
         },
       });
-      const snapshot = loadProducerSnapshot(dir);
+      const snapshot = loadProducerSnapshot(this.#fs, dir);
       if (snapshot.offset > log.logEndOffset) {
         // The log lost its tail since the snapshot (recovery cut it): the snapshot cannot be trusted past the end.
         snapshot.table.truncateFrom(log.logEndOffset);
         snapshot.offset = log.logEndOffset;
+        // Nor may the file survive: once new batches take the cut offsets, a later crash would replay from the
+        // snapshot's offset on top of its batches that are gone, and skip the new ones before that offset.
+        this.#fs.remove(`${dir}/${PRODUCER_SNAPSHOT_FILE}`);
+        await this.#fs.syncDir(dir);
       }
       rebuildProducerState(log, snapshot.table, snapshot.offset);
       const replica = await PartitionReplica.open(
@@ -201,8 +211,9 @@ export class ReplicaManager {
         const producers = replica.producers.toJSON() as unknown[];
         // No idempotent producer and no earlier snapshot: nothing to remember (a partition without producers
         // creates no file at every stop).
-        if (producers.length > 0 || existsSync(path)) {
-          Deno.writeTextFileSync(path, JSON.stringify({ offset: replica.log.logEndOffset, producers }));
+        if (producers.length > 0 || this.#fs.stat(path) !== null) {
+          // Replaced atomically, not fsynced: a lost or older snapshot only means replaying more of the log.
+          writeCheckpointSync(this.#fs, path, JSON.stringify({ offset: replica.log.logEndOffset, producers }));
         }
         await replica.log.close();
       } catch (e) {

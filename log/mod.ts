@@ -30,6 +30,7 @@ export { DEFAULT_LOG_CONFIG, type LogConfig, logConfig } from "./log_config.ts";
 export { LogError, type LogErrorKind } from "./log_error.ts";
 export { DenoFileSystem, type FileInfo, type FileSystem, type LogFile } from "./file_system.ts";
 export { type FaultRule, FaultyFileSystem, type FileOp, InjectedFault } from "./faulty_file_system.ts";
+export { type CrashOptions, DeadProcessError, PowerLossFileSystem } from "./power_loss_file_system.ts";
 export { type EpochEndOffset, type EpochEntry, LeaderEpochCache } from "./leader_epoch_cache.ts";
 export {
   type RetentionDecision,

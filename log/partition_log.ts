@@ -362,6 +362,7 @@ export class PartitionLog {
     }
 
     if (scanFrom < segments.length) {
+      const compacted = hasCleanupPolicy(config["cleanup.policy"], "compact");
       const scanStart = segments[scanFrom].baseOffset;
       epochs.truncateFromEnd(scanStart);
       let minOffset = scanStart;
@@ -385,8 +386,12 @@ export class PartitionLog {
           break;
         }
         minOffset = result.nextOffset;
-        if (i + 1 < segments.length && segments[i + 1].baseOffset < minOffset) {
-          // The next segment overlaps this one: treat it like a corrupt tail.
+        // A gap before the next segment is a tail the disk lost while the next segment's data reached it (a
+        // roll, then power loss before the round that syncs both): what follows the gap was never durable. Only
+        // compaction leaves gaps legitimately.
+        const gap = i + 1 < segments.length && segments[i + 1].baseOffset > minOffset && !compacted;
+        if (i + 1 < segments.length && (segments[i + 1].baseOffset < minOffset || gap)) {
+          // The next segment overlaps this one, or follows a lost tail: treat it like a corrupt tail.
           const later = segments.splice(i + 1);
           recovery.truncation = {
             segmentBaseOffset: later[0].baseOffset,
