@@ -20,15 +20,21 @@ export interface DriverRun {
 }
 
 /**
- * Runs `command args...`, killed after `timeoutMs`, and parses its JSON check lines.
+ * Runs `command args...` (with `env` added to the environment), killed after `timeoutMs`, and parses its JSON
+ * check lines.
  *
  * @example
  * ```ts ignore
  * const run = await runDriver("python3", ["tests/compat/python/driver.py", bootstrap, "admin"]);
  * ```
  */
-export async function runDriver(command: string, args: string[], timeoutMs = 180_000): Promise<DriverRun> {
-  const child = new Deno.Command(command, { args, stdout: "piped", stderr: "piped", stdin: "null" }).spawn();
+export async function runDriver(
+  command: string,
+  args: string[],
+  timeoutMs = 180_000,
+  env: Record<string, string> = {},
+): Promise<DriverRun> {
+  const child = new Deno.Command(command, { args, env, stdout: "piped", stderr: "piped", stdin: "null" }).spawn();
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   try {
     const out = await child.output();

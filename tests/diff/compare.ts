@@ -3,8 +3,10 @@
  * `topics[0].partitions[0].errorCode: kafka=3 (UNKNOWN_TOPIC_OR_PARTITION) samsa=0 (NONE)`.
  *
  * Some differences are informational: they are printed but do not make a scenario fail. Error *messages*
- * (clients act on codes), documentation strings, tagged fields our codec does not know, and configs that only
- * one side returns (Kafka has configs Samsa does not implement).
+ * (clients act on codes), documentation strings and the values of features and tagged fields differ without
+ * a client noticing. Omissions never are: a config, field, element or API that only one side returns is a
+ * difference to judge, so a broker that answers DescribeConfigs with nothing, or drops an API from
+ * ApiVersions, fails unless known_differences.ts says why that is acceptable.
  *
  * @example
  * ```ts
@@ -26,13 +28,16 @@ export interface Difference {
   kafka: Json | undefined;
   /** Samsa's value; undefined when Samsa has no such field or element. */
   samsa: Json | undefined;
-  /** True for differences reported but not judged (error messages, configs only one side has, ...). */
+  /** True for differences reported but not judged (error messages, documentation, ...); never for omissions. */
   informational: boolean;
   /** Why it is informational or what it means, when that is not obvious. */
   note?: string;
 }
 
-/** Keys whose values never decide a verdict. */
+/** Marks the walk into one entry of a `configs` map (keyed by config name), for the notes. */
+const CONFIG_ENTRY = "\0config";
+
+/** Keys whose values never decide a verdict when both sides have them. */
 const INFORMATIONAL_KEYS = new Set([
   "errorMessage",
   "documentation",
@@ -67,7 +72,8 @@ function walk(
   ownKey: string | undefined,
 ): void {
   if (kafka === undefined || samsa === undefined) {
-    if (kafka !== samsa) out.push({ path, kafka, samsa, informational: info });
+    // Something only one side returns is judged even under an informational key: an omission is never noise.
+    if (kafka !== samsa) out.push({ path, kafka, samsa, informational: false, note: onlyOneSide(kafka, ownKey) });
     return;
   }
   if (Array.isArray(kafka) && Array.isArray(samsa)) {
@@ -79,23 +85,17 @@ function walk(
     const keys = [...new Set([...Object.keys(kafka), ...Object.keys(samsa)])].sort();
     for (const k of keys) {
       const sub = /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? (path ? `${path}.${k}` : k) : `${path}[${JSON.stringify(k)}]`;
-      if (ownKey === "configs" && (kafka[k] === undefined || samsa[k] === undefined)) {
-        // A config only one side has: Kafka has configs Samsa does not implement (and may never).
-        const only = kafka[k] === undefined ? "Samsa" : "Kafka";
-        out.push({
-          path: sub,
-          kafka: kafka[k],
-          samsa: samsa[k],
-          informational: true,
-          note: `config only ${only} returns`,
-        });
-        continue;
-      }
-      walk(kafka[k], samsa[k], sub, info || INFORMATIONAL_KEYS.has(k), out, k);
+      walk(kafka[k], samsa[k], sub, info || INFORMATIONAL_KEYS.has(k), out, ownKey === "configs" ? CONFIG_ENTRY : k);
     }
     return;
   }
   if (JSON.stringify(kafka) !== JSON.stringify(samsa)) out.push({ path, kafka, samsa, informational: info });
+}
+
+/** Says which side returned something alone, in words: "config only Kafka returns". */
+function onlyOneSide(kafka: Json | undefined, ownKey: string | undefined): string {
+  const side = kafka === undefined ? "Samsa" : "Kafka";
+  return ownKey === CONFIG_ENTRY ? `config only ${side} returns` : `only ${side} returns this`;
 }
 
 function isObject(v: Json | undefined): v is { [key: string]: Json } {

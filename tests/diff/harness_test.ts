@@ -8,11 +8,14 @@ import assert from "node:assert/strict";
 import { ApiKey, encodeResponse } from "../../protocol/messages.ts";
 import { buildRecordBatch } from "../../protocol/record_batch.ts";
 import { compareJson, formatDifference } from "./compare.ts";
-import { explainDifference } from "./known_differences.ts";
+import { explainDifference, KNOWN_DIFFERENCES } from "./known_differences.ts";
+import { scenario as apiVersionsScenario } from "./scenarios/api_versions.ts";
 import { Canon, normalize, onlyFieldsOf } from "./normalize.ts";
 import { ConnectionClosedError, parseBootstrap, RawClient } from "./raw_client.ts";
 import { compactJson, compareRuns, probeBroker } from "./run.ts";
 import type { Scenario } from "./scenario.ts";
+
+const apiKey = (key: number, minVersion: number, maxVersion: number) => ({ apiKey: key, minVersion, maxVersion });
 
 const TOPIC_ID = "5b7e2a1c-0000-4000-8000-000000000001";
 
@@ -131,19 +134,62 @@ Deno.test("compare reports error messages as informational, not as differences",
   assert.equal(d.informational, true);
 });
 
-Deno.test("compare reports a config only one side returns as informational, a differing value as a difference", () => {
+Deno.test("compare judges a config only one side returns, noting which side, like a differing value", () => {
   const diffs = compareJson(
     { configs: { "remote.storage.enable": { value: "false" }, "retention.ms": { value: "1" } } },
     { configs: { "retention.ms": { value: "2" } } },
   );
+  assert.deepEqual(diffs.map((d) => [d.path, d.informational, d.note]), [
+    ['configs["remote.storage.enable"]', false, "config only Kafka returns"],
+    ['configs["retention.ms"].value', false, undefined],
+  ]);
+});
+
+Deno.test("a DescribeConfigs answer with no configs fails the comparison: nothing explains the omission", () => {
+  const kafka = { results: [{ errorCode: 0, configs: { "retention.ms": { value: "604800000" } } }] };
+  const diffs = compareJson(kafka, { results: [{ errorCode: 0, configs: {} }] }, "[defaults] DescribeConfigs v4:");
   assert.deepEqual(diffs.map((d) => [d.path, d.informational]), [
-    ['configs["remote.storage.enable"]', true],
-    ['configs["retention.ms"].value', false],
+    ['[defaults] DescribeConfigs v4:.results[0].configs["retention.ms"]', false],
+  ]);
+  assert.equal(explainDifference("describe_configs", diffs[0].path), undefined);
+});
+
+Deno.test("an omission is judged even under a key whose values are informational", () => {
+  const diffs = compareJson(
+    { supportedFeatures: [{ name: "metadata.version" }], errorMessage: "a" },
+    { supportedFeatures: [], errorMessage: "b" },
+  );
+  assert.deepEqual(diffs.map((d) => [d.path, d.informational]), [
+    ["errorMessage", true],
+    ["supportedFeatures[0]", false],
   ]);
 });
 
 Deno.test("compare reports missing and extra array elements as absent on one side", () => {
-  assert.deepEqual(compareJson([1], [1, 2]), [{ path: "[1]", kafka: undefined, samsa: 2, informational: false }]);
+  assert.deepEqual(compareJson([1], [1, 2]), [{
+    path: "[1]",
+    kafka: undefined,
+    samsa: 2,
+    informational: false,
+    note: "only Samsa returns this",
+  }]);
+});
+
+Deno.test("ApiVersions: an API only Kafka serves is judged; a narrower range of a shared API is informational", () => {
+  const kafka = { errorCode: 0, apiKeys: [apiKey(0, 0, 13), apiKey(1, 4, 18)] };
+  const samsa = { errorCode: 0, apiKeys: [apiKey(0, 3, 11)] };
+  const diffs = apiVersionsScenario.compareStep!("api versions v4", kafka, samsa)!;
+  assert.deepEqual(diffs.map((d) => [d.path, d.informational]), [["apiKeys[Produce]", true], [
+    "apiKeys[Fetch]",
+    false,
+  ]]);
+});
+
+Deno.test("every known difference gives a reason and matches a path, not a whole scenario", () => {
+  for (const known of KNOWN_DIFFERENCES) {
+    assert.ok(known.reason.length >= 80, `${known.scenario}: the reason says too little: ${known.reason}`);
+    assert.ok(known.path, `${known.scenario}: an entry without a path would excuse every difference`);
+  }
 });
 
 Deno.test("compareRuns matches steps by name and reports a step only one side ran", () => {

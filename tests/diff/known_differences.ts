@@ -79,6 +79,94 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
       "range; Samsa lists every API. Both carry the same ApiVersions range, the only entry clients read " +
       "(KIP-511) before retrying at a version both know.",
   },
+
+  ...["create_topics", "describe_configs"].flatMap((scenario) => [
+    {
+      scenario,
+      path:
+        /configs\["(remote\.storage\.enable|remote\.log\.copy\.disable|remote\.log\.delete\.on\.disable|local\.retention\.ms|local\.retention\.bytes)"\]$/,
+      reason: "Tiered storage (KIP-405) is not implemented: Samsa keeps every segment on local disk, so it neither " +
+        "reports these keys nor accepts them (CreateTopics answers INVALID_CONFIG, 'Unknown topic config name'). " +
+        "Kafka reports them with remote storage off, which is what Samsa does.",
+    },
+    {
+      scenario,
+      path: /configs\["(leader|follower)\.replication\.throttled\.replicas"\]$/,
+      reason: "Replication quotas (KIP-73) are not implemented: Samsa's Raft replication is never throttled, so " +
+        "there is no throttled-replica list to report or set. Kafka's default is the empty list, i.e. no throttle.",
+    },
+    {
+      scenario,
+      path: /configs\["compression\.(gzip|lz4|zstd)\.level"\]$/,
+      reason: "Codec levels (KIP-390) matter only when the broker recompresses batches; Samsa stores batches as the " +
+        "producer compressed them (bytes stay bytes: compression.type is accepted but not applied), so it has no " +
+        "level to use and does not offer the keys. Producers still choose their own level.",
+    },
+  ]),
+  {
+    scenario: "api_versions",
+    path: /^\[api versions v[34]\] ApiVersions v[34]: (supportedFeatures|finalizedFeatures)\[\d+\]$/,
+    reason: "Samsa advertises no feature levels (KIP-584). Clients treat a missing feature as level 0 and use the " +
+      "behaviour that predates it: transaction.version < 2 (no per-transaction epoch bump of KIP-890 part 2), " +
+      "group.version 0 for the admin API; the KIP-848 consumer protocol is found through ConsumerGroupHeartbeat " +
+      "in the API list, which Samsa serves. metadata.version, kraft.version, share.version, streams.version and " +
+      "eligible.leader.replicas.version describe Kafka's KRaft controller and features Samsa does not have.",
+  },
+  {
+    scenario: "api_versions",
+    path:
+      /: apiKeys\[(SaslHandshake|SaslAuthenticate|DescribeAcls|CreateAcls|DeleteAcls|CreateDelegationToken|RenewDelegationToken|ExpireDelegationToken|DescribeDelegationToken|DescribeUserScramCredentials|AlterUserScramCredentials)\]$/,
+    reason: "Samsa serves PLAINTEXT listeners only, without authentication or authorization (docs/OPERATIONS.md), " +
+      "so it lists no SASL, ACL, delegation-token or SCRAM API. A client configured for SASL fails while it sets " +
+      "up its connection, before it sends any data.",
+  },
+  {
+    scenario: "api_versions",
+    path:
+      /: apiKeys\[(AddPartitionsToTxn|AddOffsetsToTxn|EndTxn|WriteTxnMarkers|TxnOffsetCommit|DescribeTransactions|ListTransactions|DescribeProducers)\]$/,
+    reason: "Transactions are not served yet (the compatibility matrix marks them failing for every client); " +
+      "idempotent producers need none of these APIs. Clients see the APIs missing and fail a transactional " +
+      "producer at initTransactions. DescribeProducers is the admin view of the " +
+      "same transaction state.",
+  },
+  {
+    scenario: "api_versions",
+    path:
+      /: apiKeys\[(ShareGroupHeartbeat|ShareGroupDescribe|ShareFetch|ShareAcknowledge|InitializeShareGroupState|ReadShareGroupState|WriteShareGroupState|DeleteShareGroupState|ReadShareGroupStateSummary|api 88|api 89|api 90|api 91|api 92)\]$/,
+    reason: "Share groups (KIP-932, queues) and Streams groups (KIP-1071, keys 88 and 89) are not implemented; " +
+      "keys 90-92 are the share-group offset admin APIs. Clients use them only when asked to (a share consumer, " +
+      "group.protocol=streams) and then report the API as unsupported.",
+  },
+  {
+    scenario: "api_versions",
+    path:
+      /: apiKeys\[(DescribeQuorum|AddRaftVoter|RemoveRaftVoter|UnregisterBroker|UpdateFeatures|DescribeClientQuotas|AlterClientQuotas|ListClientMetricsResources)\]$/,
+    reason: "Administration of Kafka's KRaft controller quorum, feature levels, client quotas and client metrics " +
+      "(KIP-714): Samsa's metadata is its own Raft log configured at start, with no quotas and no pushed client " +
+      "metrics, so the admin tools for them have nothing to act on. Clients never need them to produce or consume.",
+  },
+  {
+    scenario: "api_versions",
+    path:
+      /: apiKeys\[(AlterConfigs|IncrementalAlterConfigs|AlterReplicaLogDirs|DescribeLogDirs|ElectLeaders|AlterPartitionReassignments|ListPartitionReassignments)\]$/,
+    reason: "Not implemented yet: changing configs after creation (topics take their configs at CreateTopics) and " +
+      "moving or re-electing replicas, which Samsa's Raft groups do on their own. Admin calls for them fail with " +
+      "UNSUPPORTED_VERSION; producing, consuming and groups do not use them.",
+  },
+  {
+    scenario: "api_versions",
+    path: /: apiKeys\[OffsetForLeaderEpoch\]$/,
+    reason:
+      "Consumers use OffsetForLeaderEpoch (KIP-320) to find a diverged log after a leader change, and skip that " +
+      "check when the broker does not list the API. Samsa serves consumers only records below the high " +
+      "watermark, which Raft never truncates, so there is no divergence for the check to find.",
+  },
+  {
+    scenario: "api_versions",
+    path: /: apiKeys\[DescribeTopicPartitions\]$/,
+    reason: "KIP-966's paginated topic description; the Java Admin client falls back to Metadata when the broker " +
+      "does not list it (the Java driver's admin scenario describes topics that way), and other clients use Metadata.",
+  },
 ];
 
 /** The entry that justifies a difference at `path` in `scenario`, if any. */

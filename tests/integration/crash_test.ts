@@ -102,12 +102,26 @@ Deno.test("a torn and corrupt segment tail is cut at restart, logged, and everyt
   // As if the crash came before the recovery point was checkpointed: recovery must scan the whole segment.
   await Deno.remove(`${dir}/recovery-point-offset-checkpoint`).catch(() => {});
 
-  const restarted = await startBroker({ dataDir: broker.dataDir, port: broker.port });
+  const restarted = await startBroker({
+    dataDir: broker.dataDir,
+    port: broker.port,
+    settings: { "log.format": "json" },
+  });
   try {
     const survivors = batches.length - 2;
     const records = await readPartition(restarted.bootstrap, "torn");
     assert.deepEqual(records.map((r) => r.value), lines.slice(0, survivors));
-    assert.match(restarted.logs(), /truncat|cut/i, "the broker logs what recovery cut");
+    // Every unclean start logs log_recovered, with truncation=null when nothing was cut: only a truncation that
+    // names the cut (from the corrupt batch on, bytes removed) shows that recovery reported what it did.
+    const recovered = restarted.logs().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
+      .filter((e) => e.msg === "log_recovered" && e.topic === "torn" && e.partition === 0);
+    assert.equal(recovered.length, 1, `one recovery event for torn-0:\n${restarted.logs()}`);
+    const { truncation } = recovered[0];
+    assert.ok(truncation, `the recovery event names a cut: ${JSON.stringify(recovered[0])}`);
+    assert.equal(truncation.firstOffsetCut, survivors, "the cut starts at the corrupt batch");
+    assert.equal(truncation.segmentBaseOffset, 0);
+    assert.equal(truncation.position, secondLast.pos, "the valid part ends where the corrupt batch starts");
+    assert.equal(truncation.bytesCut, damaged.length - secondLast.pos, "everything from the corrupt batch on");
   } finally {
     await restarted.stop();
     await Deno.remove(broker.dataDir, { recursive: true });

@@ -3,7 +3,8 @@
 //	go run . <bootstrap> <scenario>
 //
 // Scenarios: produce-consume (an idempotent producer with acks=all and each compression codec, then a
-// group-less consumer reading every record back in order). Prints one JSON line per check; exits 1 if any failed.
+// group-less consumer reading every record back in order), produce-retry (idempotent records to the topic
+// COMPAT_TOPIC through a network that loses answers). Prints one JSON line per check; exits 1 if any failed.
 package main
 
 import (
@@ -99,9 +100,44 @@ func produceConsume(ctx context.Context, bootstrap string) {
 	}
 }
 
+// produceRetry sends records with franz-go's default idempotent producer (acks=all) to partition 0 of the existing
+// topic COMPAT_TOPIC, through a network that loses answers (the test's proxy): every record is acknowledged at
+// offsets 0..n-1. The caller reads the partition back to see each record stored exactly once.
+func produceRetry(ctx context.Context, bootstrap string) {
+	topic := os.Getenv("COMPAT_TOPIC")
+	if topic == "" {
+		report("produce-retry", false, "produce-retry needs COMPAT_TOPIC")
+		return
+	}
+	producer, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1024),
+		kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, nil)))
+	if err != nil {
+		report("producer", false, err.Error())
+		return
+	}
+	defer producer.Close()
+	const n = 100
+	records := make([]*kgo.Record, n)
+	for i := range records {
+		records[i] = &kgo.Record{Partition: 0, Key: []byte(fmt.Sprintf("k-%d", i)), Value: []byte(fmt.Sprintf("v-%d", i))}
+	}
+	results := producer.ProduceSync(ctx, records...)
+	report("all-acked", results.FirstErr() == nil, map[string]any{"records": n, "error": fmt.Sprint(results.FirstErr())})
+	inOrder := true
+	for i, r := range results {
+		if r.Err != nil || r.Record.Offset != int64(i) {
+			inOrder = false
+			break
+		}
+	}
+	report("offsets-in-send-order", inOrder, map[string]any{"records": n})
+}
+
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: go run . <bootstrap> produce-consume")
+		fmt.Fprintln(os.Stderr, "usage: go run . <bootstrap> produce-consume|produce-retry")
 		os.Exit(2)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -109,6 +145,8 @@ func main() {
 	switch os.Args[2] {
 	case "produce-consume":
 		produceConsume(ctx, os.Args[1])
+	case "produce-retry":
+		produceRetry(ctx, os.Args[1])
 	default:
 		fmt.Fprintln(os.Stderr, "unknown scenario", os.Args[2])
 		os.Exit(2)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Java client driver, one command: builds when the sources changed, then runs one scenario.
-#   run.sh <bootstrap> <produce-idempotent|consume|admin|group-classic|group-consumer>
+#   run.sh <bootstrap> <produce-idempotent|produce-retry|consume|admin|group-classic|group-consumer>
 # Prints one JSON line per check on stdout; exits 1 if a check failed, 2 on bad usage.
 # Environment: COMPAT_RECORDS (default 100), COMPAT_RF (default 1), JAVA (default: java on PATH, 17+).
 set -euo pipefail

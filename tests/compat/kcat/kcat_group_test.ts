@@ -6,7 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { type BrokerProcess, startBroker } from "../../integration/broker_process.ts";
+import { committedTotal } from "../../harness/committed_offsets.ts";
 import { kcat } from "./kcat.ts";
+
+/** One record as a member printed it. */
+interface ConsumedRecord {
+  partition: number;
+  offset: number;
+  value: string;
+}
 
 /** A kcat process whose output is gathered as it comes. */
 class KcatMember {
@@ -27,9 +35,17 @@ class KcatMember {
     ]).then(() => {});
   }
 
-  /** Consumed record lines. */
-  lines(): string[] {
-    return this.#stdout.split("\n").filter((l) => l.length > 0);
+  /**
+   * The records consumed so far, from the complete lines of the `%p:%o:%s` output: a line kcat is still
+   * writing (no newline yet) waits for the next call instead of being read half.
+   */
+  records(): ConsumedRecord[] {
+    const complete = this.#stdout.slice(0, this.#stdout.lastIndexOf("\n") + 1);
+    return complete.split("\n").filter((l) => l.length > 0).map((line) => {
+      const match = /^(\d+):(\d+):(.*)$/.exec(line);
+      if (match === null) throw new Error(`kcat printed a line that is not partition:offset:value: ${line}`);
+      return { partition: Number(match[1]), offset: Number(match[2]), value: match[3] };
+    });
   }
 
   get stderr(): string {
@@ -79,15 +95,21 @@ async function produce(broker: BrokerProcess, topic: string, values: string[]): 
   assert.equal(result.code, 0, result.stderr);
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 40_000): Promise<void> {
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 40_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-const valuesOf = (members: KcatMember[]) => members.flatMap((m) => m.lines().map((l) => l.split(":")[2]));
+const valuesOf = (members: KcatMember[]) => members.flatMap((m) => m.records().map((r) => r.value));
+
+/** Every one of `expected` was consumed (at least once) by `members`. */
+const consumedAll = (members: KcatMember[], expected: readonly string[]) => {
+  const seen = new Set(valuesOf(members));
+  return expected.every((v) => seen.has(v));
+};
 
 Deno.test("kcat -G: three members share six partitions, each record once; a leaving member's partitions move", async () => {
   const broker = await startBroker({
@@ -99,11 +121,16 @@ Deno.test("kcat -G: three members share six partitions, each record once; a leav
     const first = Array.from({ length: 600 }, (_, i) => `first-${i}`);
     await produce(broker, topic, first);
 
+    const committed = () => committedTotal(broker.bootstrap, "balanced", topic, [0, 1, 2, 3, 4, 5]);
     for (let i = 0; i < 3; i++) members.push(member(broker, "balanced", topic));
-    await waitFor("every first record", () => valuesOf(members).length >= first.length);
-    await new Promise((r) => setTimeout(r, 500));
+    // Consumed and committed up to the end: a later (re)assignment starts at the end, so no duplicate can
+    // still be on its way when the records are counted.
+    await waitFor(
+      "every first record, consumed and committed",
+      async () => consumedAll(members, first) && await committed() === first.length,
+    );
     assert.deepEqual(valuesOf(members).sort(), [...first].sort(), "each record consumed exactly once");
-    const partitionsOf = (m: KcatMember) => new Set(m.lines().map((l) => l.split(":")[0]));
+    const partitionsOf = (m: KcatMember) => new Set(m.records().map((r) => r.partition));
     for (const m of members) assert.equal(partitionsOf(m).size, 2, `each member owns two partitions: ${m.stderr}`);
 
     // One member leaves (a clean stop sends LeaveGroup); the other two take over its partitions.
@@ -112,8 +139,10 @@ Deno.test("kcat -G: three members share six partitions, each record once; a leav
     assert.match(leaving.stderr, /revoked/);
     const second = Array.from({ length: 300 }, (_, i) => `second-${i}`);
     await produce(broker, topic, second);
-    await waitFor("every second record", () => valuesOf(members).filter((v) => v.startsWith("second-")).length >= 300);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(
+      "every second record, consumed and committed",
+      async () => consumedAll(members, second) && await committed() === first.length + second.length,
+    );
     const consumedSecond = valuesOf(members).filter((v) => v.startsWith("second-"));
     assert.deepEqual(consumedSecond.sort(), [...second].sort(), "after the rebalance each record exactly once");
     const owned = new Set(members.flatMap((m) => [...partitionsOf(m)]));
@@ -125,9 +154,11 @@ Deno.test("kcat -G: three members share six partitions, each record once; a leav
     await produce(broker, topic, third);
     const resumed = member(broker, "balanced", topic);
     members.push(resumed);
-    await waitFor("the records produced after the commit", () => resumed.lines().length >= 3);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(valuesOf([resumed]).sort(), third);
+    await waitFor(
+      "the records produced after the commit, consumed and committed",
+      async () => consumedAll([resumed], third) && await committed() === first.length + second.length + third.length,
+    );
+    assert.deepEqual(valuesOf([resumed]).sort(), third, "the new member re-read nothing before them");
   } finally {
     for (const m of members) await m.stop();
     await broker.stop();
@@ -164,18 +195,21 @@ Deno.test("kcat -G with group.instance.id: a restarted static member takes its p
     const staticArgs = ["-X", "group.instance.id=instance-1", "-X", "max.poll.interval.ms=60000"];
     const first = member(broker, "statics", "static", staticArgs);
     members.push(first);
-    await waitFor("the first four records", () => first.lines().length >= 4);
-    await new Promise((r) => setTimeout(r, 300)); // let an auto commit pass
+    const committed = () => committedTotal(broker.bootstrap, "statics", "static", [0, 1]);
+    await waitFor(
+      "the first four records, consumed and committed",
+      async () => consumedAll([first], ["a", "b", "c", "d"]) && await committed() === 4,
+    );
     await first.stop(); // a static member sends no LeaveGroup: the coordinator keeps its place
     await produce(broker, "static", ["e", "f"]);
     const started = Date.now();
     const again = member(broker, "statics", "static", staticArgs);
     members.push(again);
-    await waitFor("the records produced while it was away", () => again.lines().length >= 2, 20_000);
+    await waitFor("the records produced while it was away", () => consumedAll([again], ["e", "f"]), 20_000);
     // A dynamic member would wait for the old one's rebalance timeout (a minute); the static one is back at once.
     assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(valuesOf([again]).sort(), ["e", "f"]);
+    await waitFor("their offsets committed", async () => await committed() === 6);
+    assert.deepEqual(valuesOf([again]).sort(), ["e", "f"], "it resumed from its commit, re-reading nothing");
   } finally {
     for (const m of members) await m.stop();
     await broker.stop();

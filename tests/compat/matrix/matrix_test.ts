@@ -8,9 +8,14 @@ import type { FranzResult } from "../franz/franz.ts";
 import { parseGoTestLog } from "../franz/go_test_log.ts";
 import {
   BEGIN_MARKER,
+  type Cell,
   cellFromChecks,
+  type Client,
   END_MARKER,
+  EXPECTED_FAILURES,
+  type Feature,
   FEATURES,
+  judgeMatrix,
   type MatrixResults,
   renderMatrix,
   replaceGeneratedSection,
@@ -138,4 +143,30 @@ Deno.test("franz-go cells: a failed test fails its feature, a skipped one leaves
   assert.equal(cells.get("groups-classic")!.status, "fail");
   assert.equal(cells.get("lz4")!.status, "not-run");
   assert.equal(cells.get("transactions")!.date, "2026-11-24");
+});
+
+Deno.test("judgeMatrix: a failure fails the check unless an expected failure with a reason covers it", () => {
+  const cell = (client: Client, feature: Feature, status: Cell["status"]): Cell => ({
+    client,
+    feature,
+    status,
+    test: "t",
+    date: "2026-12-08",
+  });
+  const expected = [{ client: "java" as const, feature: "transactions" as const, reason: "not served yet" }];
+  const verdict = judgeMatrix([
+    cell("java", "transactions", "fail"),
+    cell("kcat", "consume", "fail"),
+    cell("kcat", "admin", "not-run"),
+    cell("python", "produce", "pass"),
+  ], expected);
+  assert.deepEqual(verdict.unexpected.map((c) => `${c.client}/${c.feature}`), ["kcat/consume"]);
+  assert.deepEqual(verdict.expected.map((e) => [e.cell.client, e.reason]), [["java", "not served yet"]]);
+  assert.deepEqual(verdict.nowPassing, []);
+  const fixed = judgeMatrix([cell("java", "transactions", "pass")], expected);
+  assert.deepEqual([fixed.unexpected.length, fixed.nowPassing.map((c) => c.client)], [0, ["java"]]);
+});
+
+Deno.test("every expected failure of the matrix says why", () => {
+  for (const e of EXPECTED_FAILURES) assert.ok(e.reason.length >= 40, `${e.client}/${e.feature}: ${e.reason}`);
 });

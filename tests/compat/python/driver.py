@@ -2,10 +2,12 @@
 """Scripted scenarios with confluent-kafka (librdkafka) against any Kafka-compatible broker.
 
 Usage: driver.py <bootstrap> <scenario>
-Scenarios: produce-idempotent, consume, admin, group-classic, group-consumer.
+Scenarios: produce-idempotent, produce-retry (to the topic COMPAT_TOPIC), consume, admin, group-classic,
+group-consumer.
 Each check prints one JSON line {"check": ..., "ok": ..., "detail": ...}; the exit code is 1 if any check
 failed, 2 on bad usage. Topic and group names carry a per-run suffix, so runs never see each other's data.
-Environment: COMPAT_RECORDS (default 100), COMPAT_RF (replication factor, default 1).
+Environment: COMPAT_RECORDS (default 100), COMPAT_RF (replication factor, default 1), COMPAT_TOPIC and
+COMPAT_REQUEST_TIMEOUT_MS (produce-retry only).
 """
 
 import json
@@ -121,6 +123,39 @@ def produce_idempotent(bootstrap, admin):
     delete_topic_quietly(admin, topic)
 
 
+def produce_retry(bootstrap, _admin):
+    """N records with idempotence to partition 0 of the existing topic COMPAT_TOPIC, through a network that loses
+    answers (the test's proxy): every delivery succeeds at offsets 0..N-1. The caller reads the partition back
+    to see each record stored exactly once; the topic is left for it."""
+    topic = os.environ.get("COMPAT_TOPIC")
+    if not topic:
+        raise ValueError("produce-retry needs COMPAT_TOPIC")
+    config = {"enable.idempotence": True, "acks": "all", "linger.ms": 5, "batch.num.messages": 10,
+              "message.timeout.ms": TIMEOUT_S * 1000}
+    # A short request timeout lets a test whose network holds an answer see the client give up and resend.
+    # librdkafka times out a ProduceRequest locally after socket.timeout.ms; request.timeout.ms is what it asks
+    # the broker to wait for acks.
+    if os.environ.get("COMPAT_REQUEST_TIMEOUT_MS"):
+        config["request.timeout.ms"] = int(os.environ["COMPAT_REQUEST_TIMEOUT_MS"])
+        config["socket.timeout.ms"] = int(os.environ["COMPAT_REQUEST_TIMEOUT_MS"])
+    producer = Producer(client_config(bootstrap, **config))
+    reports = []
+
+    def on_delivery(err, msg):
+        reports.append((err, msg.offset() if err is None else None))
+
+    for i in range(RECORDS):
+        producer.produce(topic, key=f"k-{i}", value=f"v-{i}", partition=0, on_delivery=on_delivery)
+        producer.poll(0)
+    left = producer.flush(TIMEOUT_S)
+    errors = [str(err) for err, _ in reports if err is not None]
+    check("all-delivered", left == 0 and len(reports) == RECORDS and not errors,
+          {"reports": len(reports), "sent": RECORDS, "errors": errors[:3]})
+    offsets = [offset for _, offset in reports]
+    check("offsets-in-send-order", offsets == list(range(RECORDS)),
+          {"first": offsets[0] if offsets else None, "last": offsets[-1] if offsets else None})
+
+
 def consume(bootstrap, admin):
     """Produce N records, then read partition 0 from the beginning by assignment: exactly those, in order."""
     topic = f"py-consume-{RUN_ID}"
@@ -199,7 +234,9 @@ def group(bootstrap, admin, protocol):
     try:
         first.subscribe([topic])
         got = poll_until(first, RECORDS)
-        check("first-member-reads-all", len(got) == RECORDS, {"read": len(got), "produced": RECORDS})
+        values = sorted(m.value().decode() for m in got)
+        check("first-member-reads-all", values == sorted(f"first-{i}" for i in range(RECORDS)),
+              {"read": len(got), "distinct": len(set(values)), "produced": RECORDS})
         first.commit(asynchronous=False)
         committed = first.committed([TopicPartition(topic, p) for p in range(partitions)], TIMEOUT_S)
         total = sum(max(tp.offset, 0) for tp in committed)
@@ -212,9 +249,12 @@ def group(bootstrap, admin, protocol):
     second = member()
     try:
         second.subscribe([topic])
-        got = poll_until(second, more) + poll_for(second, 1)
-        replayed = sum(1 for m in got if not m.value().startswith(b"second-"))
-        check("second-member-resumes", len(got) == more and replayed == 0,
+        # Each partition is read in order from the commit: a record re-read from before it would come before the
+        # new ones of its partition, so once `more` records are in, a replay would be among them.
+        got = poll_until(second, more)
+        values = sorted(m.value().decode() for m in got)
+        replayed = sum(1 for v in values if not v.startswith("second-"))
+        check("second-member-resumes", values == sorted(f"second-{i}" for i in range(more)),
               {"read": len(got), "expected": more, "replayed": replayed})
         second.commit(asynchronous=False)
     finally:
@@ -224,6 +264,7 @@ def group(bootstrap, admin, protocol):
 
 SCENARIOS = {
     "produce-idempotent": produce_idempotent,
+    "produce-retry": produce_retry,
     "consume": consume,
     "admin": admin_round,
     "group-classic": lambda b, a: group(b, a, "classic"),

@@ -2,11 +2,28 @@ import assert from "node:assert/strict";
 import { DenoFileSystem } from "../../../log/file_system.ts";
 import { FaultyFileSystem } from "../../../log/faulty_file_system.ts";
 import { PartitionLog } from "../../../log/partition_log.ts";
+import { seededRandom } from "../../../raft/prng.ts";
 import { buildBatch, listBatches } from "./batch_fixture.ts";
 
 // A "crash" drops the log object without close(): its file handles stay open, as in a killed process whose
 // page cache survives, so these tests turn off the resource sanitizer.
 const crashTest = (name: string, fn: () => Promise<void>) => Deno.test({ name, sanitizeResources: false, fn });
+
+/**
+ * The randomized rounds draw from a seeded generator, so a failure names a seed that replays it exactly;
+ * SAMSA_TEST_SEED shifts every seed to explore other cases.
+ */
+const SEED_BASE = Number(Deno.env.get("SAMSA_TEST_SEED") ?? "0");
+
+async function seededRound(round: number, fn: (random: () => number) => Promise<void>): Promise<void> {
+  const seed = SEED_BASE + round;
+  try {
+    await fn(seededRandom(seed));
+  } catch (e) {
+    if (e instanceof Error) e.message = `seed ${seed} (SAMSA_TEST_SEED=${SEED_BASE}, round ${round}): ${e.message}`;
+    throw e;
+  }
+}
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "samsa-recovery-" });
@@ -37,40 +54,41 @@ const config = { "segment.bytes": 3_000, "index.interval.bytes": 300 };
 
 crashTest("after a crash every flushed batch survives and the torn tail is cut (random cut points)", async () => {
   for (let round = 0; round < 15; round++) {
-    await withDir(async (dir) => {
-      const log = await PartitionLog.open(dir, { config });
-      const sizes: number[] = [];
-      const flushedCount = 20 + Math.floor(Math.random() * 40);
-      for (let i = 0; i < flushedCount; i++) {
-        const b = buildBatch({ records: 1 + (i % 3), payloadBytes: 50 + (i * 13) % 200, timestamp: 1_000 + i });
-        log.append(b);
-        sizes.push(b.length);
-      }
-      await log.flush();
-      const flushedEnd = log.flushedOffset;
-      for (let i = 0; i < 10; i++) log.append(buildBatch({ payloadBytes: 100 })); // not flushed
-      // Lose unflushed bytes: cut the last segment somewhere past the flushed end.
-      const path = lastSegmentPath(dir);
-      const segmentBase = Number(path.slice(-24, -4));
-      const flushedBytesInSegment = flushedEnd <= segmentBase ? 0 : durableBytesIn(log, segmentBase, flushedEnd);
-      const size = Deno.statSync(path).size;
-      const cut = flushedBytesInSegment + Math.floor(Math.random() * (size - flushedBytesInSegment + 1));
-      Deno.truncateSync(path, cut);
+    await seededRound(round, (random) =>
+      withDir(async (dir) => {
+        const log = await PartitionLog.open(dir, { config });
+        const sizes: number[] = [];
+        const flushedCount = 20 + Math.floor(random() * 40);
+        for (let i = 0; i < flushedCount; i++) {
+          const b = buildBatch({ records: 1 + (i % 3), payloadBytes: 50 + (i * 13) % 200, timestamp: 1_000 + i });
+          log.append(b);
+          sizes.push(b.length);
+        }
+        await log.flush();
+        const flushedEnd = log.flushedOffset;
+        for (let i = 0; i < 10; i++) log.append(buildBatch({ payloadBytes: 100 })); // not flushed
+        // Lose unflushed bytes: cut the last segment somewhere past the flushed end.
+        const path = lastSegmentPath(dir);
+        const segmentBase = Number(path.slice(-24, -4));
+        const flushedBytesInSegment = flushedEnd <= segmentBase ? 0 : durableBytesIn(log, segmentBase, flushedEnd);
+        const size = Deno.statSync(path).size;
+        const cut = flushedBytesInSegment + Math.floor(random() * (size - flushedBytesInSegment + 1));
+        Deno.truncateSync(path, cut);
 
-      const reopened = await PartitionLog.open(dir, { config });
-      assert.equal(reopened.recovery.clean, false);
-      assert.ok(reopened.logEndOffset >= flushedEnd, `end ${reopened.logEndOffset} < flushed ${flushedEnd}`);
-      const batches = readAllBatches(reopened);
-      assert.equal(batches[batches.length - 1].lastOffset + 1, reopened.logEndOffset);
-      for (let i = 1; i < batches.length; i++) assert.equal(batches[i].baseOffset, batches[i - 1].lastOffset + 1);
-      if (reopened.recovery.truncation) {
-        assert.equal(reopened.recovery.truncation.firstOffsetCut, reopened.logEndOffset);
-        assert.ok(reopened.recovery.truncation.bytesCut > 0);
-      }
-      assert.equal(reopened.flushedOffset, reopened.logEndOffset, "recovered data is made durable");
-      reopened.append(buildBatch());
-      await reopened.close();
-    });
+        const reopened = await PartitionLog.open(dir, { config });
+        assert.equal(reopened.recovery.clean, false);
+        assert.ok(reopened.logEndOffset >= flushedEnd, `end ${reopened.logEndOffset} < flushed ${flushedEnd}`);
+        const batches = readAllBatches(reopened);
+        assert.equal(batches[batches.length - 1].lastOffset + 1, reopened.logEndOffset);
+        for (let i = 1; i < batches.length; i++) assert.equal(batches[i].baseOffset, batches[i - 1].lastOffset + 1);
+        if (reopened.recovery.truncation) {
+          assert.equal(reopened.recovery.truncation.firstOffsetCut, reopened.logEndOffset);
+          assert.ok(reopened.recovery.truncation.bytesCut > 0);
+        }
+        assert.equal(reopened.flushedOffset, reopened.logEndOffset, "recovered data is made durable");
+        reopened.append(buildBatch());
+        await reopened.close();
+      }));
   }
 });
 
@@ -195,49 +213,50 @@ crashTest("leader epochs of unflushed batches are rebuilt from the batch headers
 
 crashTest("a crash losing unflushed segments, bytes and index entries keeps every flushed batch", async () => {
   for (let round = 0; round < 20; round++) {
-    await withDir(async (dir) => {
-      const log = await PartitionLog.open(dir, { config });
-      const appendSome = (n: number) => {
-        for (let i = 0; i < n; i++) {
-          log.append(buildBatch({ records: 1 + (i % 3), payloadBytes: 30 + Math.floor(Math.random() * 250) }));
+    await seededRound(round, (random) =>
+      withDir(async (dir) => {
+        const log = await PartitionLog.open(dir, { config });
+        const appendSome = (n: number) => {
+          for (let i = 0; i < n; i++) {
+            log.append(buildBatch({ records: 1 + (i % 3), payloadBytes: 30 + Math.floor(random() * 250) }));
+          }
+        };
+        appendSome(10 + Math.floor(random() * 40));
+        await log.flush();
+        const flushedEnd = log.flushedOffset;
+        const flushedBatches = readAllBatches(log).filter((b) => b.lastOffset < flushedEnd);
+        appendSome(Math.floor(random() * 60));
+        const segments = log.segmentBaseOffsets();
+        const flushedSegment = segments.filter((b) => b <= flushedEnd).pop()!;
+        const name = (base: number, ext: string) => `${dir}/${String(base).padStart(20, "0")}.${ext}`;
+        // Lose a random suffix of what was not flushed: whole later segments, then part of one.
+        const later = segments.filter((b) => b > flushedSegment);
+        const keep = Math.floor(random() * (later.length + 1));
+        for (const base of later.slice(keep)) {
+          for (const ext of ["log", "index", "timeindex"]) if (random() < 0.8) Deno.removeSync(name(base, ext));
         }
-      };
-      appendSome(10 + Math.floor(Math.random() * 40));
-      await log.flush();
-      const flushedEnd = log.flushedOffset;
-      const flushedBatches = readAllBatches(log).filter((b) => b.lastOffset < flushedEnd);
-      appendSome(Math.floor(Math.random() * 60));
-      const segments = log.segmentBaseOffsets();
-      const flushedSegment = segments.filter((b) => b <= flushedEnd).pop()!;
-      const name = (base: number, ext: string) => `${dir}/${String(base).padStart(20, "0")}.${ext}`;
-      // Lose a random suffix of what was not flushed: whole later segments, then part of one.
-      const later = segments.filter((b) => b > flushedSegment);
-      const keep = Math.floor(Math.random() * (later.length + 1));
-      for (const base of later.slice(keep)) {
-        for (const ext of ["log", "index", "timeindex"]) if (Math.random() < 0.8) Deno.removeSync(name(base, ext));
-      }
-      const cutSegment = keep > 0 ? later[keep - 1] : flushedSegment;
-      const floor = cutSegment === flushedSegment ? durableBytesIn(log, flushedSegment, flushedEnd) : 0;
-      const size = Deno.statSync(name(cutSegment, "log")).size;
-      Deno.truncateSync(name(cutSegment, "log"), floor + Math.floor(Math.random() * (size - floor + 1)));
-      // Unflushed index entries may be lost too.
-      for (const base of [flushedSegment, ...later.slice(0, keep)]) {
-        for (const ext of ["index", "timeindex"]) {
-          const path = name(base, ext);
-          if (Math.random() < 0.5) Deno.truncateSync(path, Math.floor(Math.random() * (Deno.statSync(path).size + 1)));
+        const cutSegment = keep > 0 ? later[keep - 1] : flushedSegment;
+        const floor = cutSegment === flushedSegment ? durableBytesIn(log, flushedSegment, flushedEnd) : 0;
+        const size = Deno.statSync(name(cutSegment, "log")).size;
+        Deno.truncateSync(name(cutSegment, "log"), floor + Math.floor(random() * (size - floor + 1)));
+        // Unflushed index entries may be lost too.
+        for (const base of [flushedSegment, ...later.slice(0, keep)]) {
+          for (const ext of ["index", "timeindex"]) {
+            const path = name(base, ext);
+            if (random() < 0.5) Deno.truncateSync(path, Math.floor(random() * (Deno.statSync(path).size + 1)));
+          }
         }
-      }
 
-      const reopened = await PartitionLog.open(dir, { config });
-      const batches = readAllBatches(reopened);
-      assert.deepEqual(batches.slice(0, flushedBatches.length), flushedBatches, "every flushed batch survives");
-      for (let i = 1; i < batches.length; i++) assert.equal(batches[i].baseOffset, batches[i - 1].lastOffset + 1);
-      assert.equal(reopened.logEndOffset, batches.length ? batches[batches.length - 1].lastOffset + 1 : 0);
-      for (const b of batches) {
-        const found = listBatches(reopened.read(b.lastOffset, 1).records);
-        assert.equal(found[0].baseOffset, b.baseOffset, "every offset finds its batch through the rebuilt indexes");
-      }
-      await reopened.close();
-    });
+        const reopened = await PartitionLog.open(dir, { config });
+        const batches = readAllBatches(reopened);
+        assert.deepEqual(batches.slice(0, flushedBatches.length), flushedBatches, "every flushed batch survives");
+        for (let i = 1; i < batches.length; i++) assert.equal(batches[i].baseOffset, batches[i - 1].lastOffset + 1);
+        assert.equal(reopened.logEndOffset, batches.length ? batches[batches.length - 1].lastOffset + 1 : 0);
+        for (const b of batches) {
+          const found = listBatches(reopened.read(b.lastOffset, 1).records);
+          assert.equal(found[0].baseOffset, b.baseOffset, "every offset finds its batch through the rebuilt indexes");
+        }
+        await reopened.close();
+      }));
   }
 });

@@ -17,6 +17,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -37,10 +38,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
 /**
  * Scripted scenarios with the official Kafka Java client against any Kafka-compatible broker.
  *
- * <p>Usage: {@code Driver <bootstrap> <scenario>}; scenarios: produce-idempotent, consume, admin, group-classic,
- * group-consumer. Each check prints one JSON line {@code {"check": ..., "ok": ..., "detail": ...}}; the exit code
+ * <p>Usage: {@code Driver <bootstrap> <scenario>}; scenarios: produce-idempotent, produce-retry (to the topic
+ * COMPAT_TOPIC), consume, admin, group-classic, group-consumer. Each check prints one JSON line {@code {"check": ..., "ok": ..., "detail": ...}}; the exit code
  * is 1 if any check failed. Topic and group names carry a per-run suffix, so runs never see each other's data.
- * Environment: COMPAT_RECORDS (default 100), COMPAT_RF (replication factor, default 1).
+ * Environment: COMPAT_RECORDS (default 100), COMPAT_RF (replication factor, default 1), COMPAT_TOPIC and
+ * COMPAT_REQUEST_TIMEOUT_MS (produce-retry only).
  */
 public final class Driver {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -58,7 +60,7 @@ public final class Driver {
 
   public static void main(String[] args) throws Exception {
     if (args.length != 2) {
-      System.err.println("usage: Driver <bootstrap> <produce-idempotent|consume|admin|group-classic|group-consumer>");
+      System.err.println("usage: Driver <bootstrap> <produce-idempotent|produce-retry|consume|admin|group-classic|group-consumer>");
       System.exit(2);
     }
     Driver driver = new Driver(args[0]);
@@ -66,6 +68,7 @@ public final class Driver {
     try {
       switch (args[1]) {
         case "produce-idempotent" -> driver.produceIdempotent();
+        case "produce-retry" -> driver.produceRetry();
         case "consume" -> driver.consume();
         case "admin" -> driver.admin();
         case "group-classic" -> driver.group("classic");
@@ -115,6 +118,53 @@ public final class Driver {
     deleteTopicQuietly(topic);
   }
 
+  /**
+   * N records with idempotence to partition 0 of the existing topic COMPAT_TOPIC, through a network that loses
+   * answers (the test's proxy): every send is acknowledged with offsets 0..N-1. The caller reads the partition
+   * back to see that each record is stored exactly once; the topic is left for it.
+   */
+  private void produceRetry() throws Exception {
+    String topic = System.getenv("COMPAT_TOPIC");
+    if (topic == null || topic.isBlank()) {
+      throw new IllegalArgumentException("produce-retry needs COMPAT_TOPIC");
+    }
+    Properties props = producerProps();
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "5");
+    props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+    props.put(ProducerConfig.BATCH_SIZE_CONFIG, "1024");
+    // A short request timeout lets a test whose network holds an answer see the client give up and resend.
+    String requestTimeoutMs = System.getenv("COMPAT_REQUEST_TIMEOUT_MS");
+    if (requestTimeoutMs != null && !requestTimeoutMs.isBlank()) {
+      props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, requestTimeoutMs.trim());
+    }
+    List<Long> offsets = new ArrayList<>();
+    List<String> errors = new ArrayList<>();
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+      List<Future<RecordMetadata>> acks = new ArrayList<>();
+      for (int i = 0; i < records; i++) {
+        acks.add(producer.send(new ProducerRecord<>(topic, 0, "k-" + i, "v-" + i)));
+      }
+      producer.flush();
+      for (Future<RecordMetadata> ack : acks) {
+        try {
+          offsets.add(ack.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).offset());
+        } catch (ExecutionException e) {
+          errors.add(String.valueOf(e.getCause()));
+        }
+      }
+    }
+    check("all-acked", offsets.size() == records && errors.isEmpty(),
+        ordered("acked", offsets.size(), "sent", records, "errors", errors.stream().distinct().limit(3).toList()));
+    List<Long> expected = new ArrayList<>();
+    for (long i = 0; i < records; i++) {
+      expected.add(i);
+    }
+    check("offsets-in-send-order", offsets.equals(expected), ordered("first", offsets.isEmpty() ? -1 : offsets.get(0),
+        "last", offsets.isEmpty() ? -1 : offsets.get(offsets.size() - 1)));
+  }
+
   /** Produce N records, then read partition 0 from the beginning by assignment: exactly those records, in order. */
   private void consume() throws Exception {
     String topic = "java-consume-" + runId;
@@ -155,9 +205,17 @@ public final class Driver {
   private void admin() throws Exception {
     String topic = "java-admin-" + runId;
     try (Admin admin = Admin.create(adminProps())) {
-      admin.createTopics(List.of(new NewTopic(topic, 3, rf).configs(Map.of("retention.ms", "123456")))).all()
-          .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      check("create-topic", true, topic);
+      // The CreateTopics answer itself says what was created (v5+): partitions, replication factor, configs.
+      CreateTopicsResult created = admin.createTopics(
+          List.of(new NewTopic(topic, 3, rf).configs(Map.of("retention.ms", "123456"))));
+      created.all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      int createdPartitions = created.numPartitions(topic).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      int createdRf = created.replicationFactor(topic).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      var createdRetention = created.config(topic).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get("retention.ms");
+      String createdRetentionValue = createdRetention == null ? null : createdRetention.value();
+      check("create-topic", createdPartitions == 3 && createdRf == rf && "123456".equals(createdRetentionValue),
+          ordered("partitions", createdPartitions, "replicationFactor", createdRf, "retention.ms",
+              createdRetentionValue));
 
       TopicDescription description = admin.describeTopics(List.of(topic)).allTopicNames()
           .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(topic);
@@ -189,8 +247,13 @@ public final class Driver {
           .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).offset();
       check("list-offsets", earliest == 0 && latest == produced, ordered("earliest", earliest, "latest", latest));
 
-      admin.deleteTopics(List.of(topic)).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      check("delete-topic", true, topic);
+      String deleteError = null;
+      try {
+        admin.deleteTopics(List.of(topic)).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException e) {
+        deleteError = String.valueOf(e.getCause());
+      }
+      check("delete-topic", deleteError == null, deleteError == null ? topic : deleteError);
       boolean gone = false;
       for (long deadline = System.currentTimeMillis() + 10_000; !gone && System.currentTimeMillis() < deadline; ) {
         gone = !admin.listTopics().names().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).contains(topic);
@@ -216,7 +279,9 @@ public final class Driver {
     try (KafkaConsumer<String, String> first = new KafkaConsumer<>(consumerProps(group, protocol))) {
       first.subscribe(List.of(topic));
       List<ConsumerRecord<String, String>> got = pollUntil(first, records);
-      check("first-member-reads-all", got.size() == records, ordered("read", got.size(), "produced", records));
+      check("first-member-reads-all", sortedValues(got).equals(numbered("first-", records)),
+          ordered("read", got.size(), "distinct", got.stream().map(ConsumerRecord::value).distinct().count(),
+              "produced", records));
       first.commitSync(TIMEOUT);
       Set<TopicPartition> tps = first.assignment();
       long committed = first.committed(tps, TIMEOUT).values().stream()
@@ -235,10 +300,11 @@ public final class Driver {
     produceSpread(topic, partitions, "second-", more);
     try (KafkaConsumer<String, String> second = new KafkaConsumer<>(consumerProps(group, protocol))) {
       second.subscribe(List.of(topic));
+      // Each partition is read in order from the commit: a record re-read from before it would come before the
+      // new ones of its partition, so once `more` records are in, a replay would be among them.
       List<ConsumerRecord<String, String>> got = pollUntil(second, more);
-      got.addAll(pollFor(second, Duration.ofSeconds(1)));
       long replayed = got.stream().filter(r -> !r.value().startsWith("second-")).count();
-      check("second-member-resumes", got.size() == more && replayed == 0,
+      check("second-member-resumes", sortedValues(got).equals(numbered("second-", more)),
           ordered("read", got.size(), "expected", more, "replayed", replayed));
       second.commitSync(TIMEOUT);
     }
@@ -254,6 +320,19 @@ public final class Driver {
   }
 
   // ---- helpers
+
+  private static List<String> sortedValues(List<ConsumerRecord<String, String>> got) {
+    return got.stream().map(ConsumerRecord::value).sorted().toList();
+  }
+
+  /** {@code prefix0 … prefix(count-1)}, sorted as strings (to compare with {@link #sortedValues}). */
+  private static List<String> numbered(String prefix, int count) {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      out.add(prefix + i);
+    }
+    return out.stream().sorted().toList();
+  }
 
   private void produceSpread(String topic, int partitions, String prefix, int count) throws Exception {
     try (KafkaProducer<String, String> producer = new KafkaProducer<>(producerProps())) {
