@@ -16,12 +16,15 @@ Deno.test("an edit replaces its snippet, and a snippet found zero or two times i
   assert.throws(() => applyEdits("b();\nb();\n", [{ find: "b();", replace: "" }], "x.ts"), /occurs 2 times/);
 });
 
-Deno.test("every mutation applies to the current code, changes it, and names test files", async () => {
+Deno.test("every mutation applies to the current code, changes it, and names test files that exist", async () => {
   const ids = new Set<string>();
   for (const m of MUTATIONS) {
     assert.ok(!ids.has(m.id), `duplicate id ${m.id}`);
     ids.add(m.id);
     assert.ok(m.tests.length > 0, `${m.id} names no test file`);
+    for (const t of m.tests) {
+      assert.ok((await Deno.stat(`${repoRoot}${t}`).catch(() => null))?.isFile, `${m.id}: ${t} does not exist`);
+    }
     const source = await Deno.readTextFile(`${repoRoot}${m.file}`);
     const mutated = applyEdits(source, m.edits, m.file);
     assert.notEqual(mutated, source, `${m.id} changes nothing`);
