@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import { kafkaTool, KafkaTools, requireKafkaJars, type ToolRun } from "../compat/kafka/kafka_tool.ts";
 import { kcat } from "../compat/kcat/kcat.ts";
-import { TEST_CLUSTER_ID, TestCluster } from "./cluster_process.ts";
+import { RawClient } from "../diff/raw_client.ts";
+import { ApiKey } from "../../protocol/messages.ts";
+import { TEST_CLUSTER_ID, TestCluster, waitFor } from "./cluster_process.ts";
 
 function ok(run: ToolRun, what: string): string {
   assert.equal(run.code, 0, `${what} failed (exit ${run.code}):\n${run.stdout}\n${run.stderr.slice(-3000)}`);
@@ -127,6 +129,21 @@ Deno.test("Kafka's admin tools see one cluster through each of its three brokers
       features,
       /Feature: metadata\.version\s+SupportedMinVersion: 3\.3-IV3\s+SupportedMaxVersion: \S+\s+FinalizedVersionLevel: \S+-IV\d/,
     );
+
+    // An idle quorum still shows its followers caught up (kafka-metadata-quorum's MaxFollowerLagTimeMs stays small):
+    // their heartbeat answers count, not only appends.
+    const since = BigInt(Date.now());
+    const client = await RawClient.connect(b1, "tools-test");
+    try {
+      await waitFor("every follower caught up again while the quorum is idle", async () => {
+        const q = await client.request(ApiKey.DescribeQuorum, 2, {
+          topics: [{ topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] }],
+        });
+        return q.topics[0].partitions[0].currentVoters.every((v) => v.lastCaughtUpTimestamp > since);
+      });
+    } finally {
+      await client.close();
+    }
 
     const clusterId = ok(
       await kafkaTool(KafkaTools.cluster, ["cluster-id", "--bootstrap-server", b2]),
