@@ -118,7 +118,7 @@ Deno.test("Kafka's admin tools see one cluster through each of its three brokers
     assert.notEqual(invalid.code, 0);
     assert.match(
       invalid.stdout + invalid.stderr,
-      /InvalidConfigurationException: Invalid value soon for configuration/,
+      /InvalidConfigurationException: Invalid value soon for configuration retention.ms: Not a number of type LONG/,
     );
 
     const features = ok(
