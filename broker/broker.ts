@@ -155,6 +155,7 @@ export async function startBroker(
   let cluster: ClusterNode | undefined;
   let closeMetadata: () => Promise<void>;
   let describeQuorum: () => Promise<QuorumDescription>;
+  let metadataOffset: () => number;
   if (settings.mode === "single") {
     // A single node is its own controller and writes __cluster_metadata locally.
     const metadata = await MetadataLog.open(`${logDir}/${METADATA_TOPIC}-0`, {
@@ -166,7 +167,10 @@ export async function startBroker(
     warnOnLowDescriptorLimit(topics, replicas.files.maxOpen, logger);
     await replicas.openAll(topics);
     image = metadata.image;
-    controller = new LocalController(metadata, replicas, config, logger);
+    const local = new LocalController(metadata, replicas, config, logger);
+    await local.bootstrapFeatures();
+    controller = local;
+    metadataOffset = () => metadata.log.logEndOffset - 1;
     // A metadata log that cannot be flushed (a full disk) closes without its clean marker: the next start
     // recovers it. The failure is logged, and the broker stops anyway.
     closeMetadata = () => metadata.close().catch((e) => logger.error("closing the metadata log failed", { error: e }));
@@ -193,6 +197,7 @@ export async function startBroker(
     controller = node.controller;
     closeMetadata = () => node.close();
     describeQuorum = () => node.controller.describeQuorum();
+    metadataOffset = () => node.quorum.appliedOffset;
   }
   // Groups and committed offsets are replayed from __consumer_offsets before any client is served.
   const groups = new GroupCoordinator({
@@ -228,6 +233,7 @@ export async function startBroker(
     controller,
     cluster: cluster?.membership,
     describeQuorum: () => describeQuorum(),
+    metadataOffset: () => metadataOffset(),
     groups,
     consumerGroups,
     logger,

@@ -10,6 +10,7 @@ import type { BrokerConfig } from "./config.ts";
 import type { ConnectionInfo } from "./connection.ts";
 import type { GroupCoordinator } from "./group/group_coordinator.ts";
 import type { Logger } from "./logger.ts";
+import type { ConfigChangeResult, ConfigResourceChange } from "./config_changes.ts";
 import type { MetadataImage } from "./metadata_image.ts";
 import type { ConsumerGroupManager } from "./group/consumer_group_manager.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
@@ -54,6 +55,11 @@ export interface Controller {
    * of ids must be reserved and the metadata log cannot be written.
    */
   allocateProducerId(): Promise<bigint>;
+  /**
+   * Validates and (unless `validateOnly`) commits config changes (IncrementalAlterConfigs, AlterConfigs) as
+   * ConfigRecords; every broker then applies them to its open partitions. One result per resource, in order.
+   */
+  alterConfigs(changes: ConfigResourceChange[], validateOnly: boolean): Promise<ConfigChangeResult[]>;
 }
 
 /** The cluster as clients see it (Metadata, DescribeCluster). Absent on a single node, which is all of it. */
@@ -100,6 +106,8 @@ export interface BrokerContext {
   readonly cluster?: ClusterMembership;
   /** The metadata quorum as its leader sees it (asked of the active controller); undefined in handler tests. */
   describeQuorum?(): Promise<QuorumDescription>;
+  /** The offset of the last metadata record applied to `metadata` (the finalized features' epoch). */
+  metadataOffset?(): number;
   /**
    * The group coordinator: consumer groups and their committed offsets. Optional only so that handler tests
    * which need no groups can leave it out; the broker always has one (see `groupCoordinatorOf`).

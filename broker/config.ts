@@ -1356,7 +1356,28 @@ export function topicConfigProblem(name: string, value: string | null): string |
   if (d === undefined) return `Unknown topic config name: ${name}`;
   if (value === null) return `Null value not supported for topic config: ${name}`;
   const parsed = parseConfigValue(d.type, value, d);
-  return "problem" in parsed ? `Invalid value ${value} for configuration ${name}: ${parsed.problem}` : undefined;
+  if (!("problem" in parsed)) return undefined;
+  return `Invalid value ${value} for configuration ${name}: ${kafkaTypeProblem(d.type, value) ?? parsed.problem}`;
+}
+
+/**
+ * Kafka's ConfigDef text for a value that is not of its key's type (what `kafka-configs` prints for
+ * `retention.ms=soon`), or undefined when the type fits and the problem is another (a range, a choice).
+ */
+function kafkaTypeProblem(type: ConfigType, value: string): string | undefined {
+  const text = value.trim();
+  switch (type) {
+    case "boolean":
+      return /^(true|false)$/i.test(text) ? undefined : "Expected value to be either true or false";
+    case "int":
+    case "short":
+    case "long":
+      return INTEGER.test(text) ? undefined : `Not a number of type ${type.toUpperCase()}`;
+    case "double":
+      return text !== "" && Number.isFinite(Number(text)) ? undefined : "Not a number of type DOUBLE";
+    default:
+      return undefined;
+  }
 }
 
 /** A topic key's effective value, as DescribeConfigs reports it. */

@@ -23,6 +23,8 @@ import { buildRecordBatch } from "../protocol/record_batch.ts";
 import { replayRecords } from "./log_replay.ts";
 import type { Controller, TopicChangeResult, TopicCreation } from "./broker_context.ts";
 import { type BrokerConfig, topicConfigProblem } from "./config.ts";
+import { type ConfigChangeResult, type ConfigResourceChange, planConfigChanges } from "./config_changes.ts";
+import { bootstrapFeatureRecords } from "./metadata/features.ts";
 import type { Logger } from "./logger.ts";
 import { type MetadataImage, type MetadataRecord, TOPIC_RESOURCE } from "./metadata_image.ts";
 import { METADATA_TOPIC, type MetadataLog } from "./metadata_log.ts";
@@ -723,6 +725,40 @@ export class LocalController implements Controller {
         }
       }
       return plan.results;
+    });
+  }
+
+  alterConfigs(changes: ConfigResourceChange[], validateOnly: boolean): Promise<ConfigChangeResult[]> {
+    return this.#serialize(async () => {
+      const plan = planConfigChanges(this.metadata.image, changes);
+      if (validateOnly || plan.records.length === 0) return plan.results;
+      try {
+        await this.metadata.commit(plan.records);
+      } catch (e) {
+        this.logger.error("committing metadata records failed", { records: plan.records.length, error: e });
+        const message = `The metadata log could not be written: ${e instanceof Error ? e.message : String(e)}`;
+        return plan.results.map((r) =>
+          r.errorCode === ErrorCode.NONE ? { ...r, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: message } : r
+        );
+      }
+      for (const r of plan.results) {
+        const topic = r.errorCode === ErrorCode.NONE ? this.metadata.image.topic(r.resourceName) : undefined;
+        if (!topic) continue;
+        this.replicas.applyTopicConfigs(topic);
+        this.logger.info("topic configs changed", { topic: topic.name, configs: Object.fromEntries(topic.configs) });
+      }
+      return plan.results;
+    });
+  }
+
+  /**
+   * Finalizes the feature levels of a new cluster (FeatureLevelRecords, as `kafka-storage format` writes them);
+   * a metadata log that has them already is left as is.
+   */
+  bootstrapFeatures(): Promise<void> {
+    return this.#serialize(async () => {
+      const records = bootstrapFeatureRecords(this.metadata.image);
+      if (records.length > 0) await this.metadata.commit(records);
     });
   }
 

@@ -198,8 +198,11 @@ export class MetadataImage {
         if (r.resourceType !== TOPIC_RESOURCE) return;
         const topic = this.#byName.get(r.resourceName);
         if (!topic) return;
-        if (r.value === null) topic.configs.delete(r.name);
-        else topic.configs.set(r.name, r.value);
+        // A new map, not an edit in place: settings derived from a topic's configs are cached by its map.
+        const configs = new Map(topic.configs);
+        if (r.value === null) configs.delete(r.name);
+        else configs.set(r.name, r.value);
+        topic.configs = configs;
         return;
       }
       case "remove_topic": {

@@ -10,6 +10,7 @@
  */
 import { readCheckpoint, writeCheckpointSync } from "../log/checkpoint_file.ts";
 import { DenoFileSystem, type FileSystem } from "../log/file_system.ts";
+import { logConfig } from "../log/log_config.ts";
 import { LogError } from "../log/log_error.ts";
 import { OpenFilePool } from "../log/open_file_pool.ts";
 import { PartitionLog } from "../log/partition_log.ts";
@@ -219,6 +220,20 @@ export class ReplicaManager {
     } catch (e) {
       await log.close().catch(() => {});
       throw e;
+    }
+  }
+
+  /**
+   * Applies `topic`'s current configs to its open partitions (after a ConfigRecord): the log's retention,
+   * segment, flush and cleanup settings take effect from the next append, retention or compaction pass.
+   */
+  applyTopicConfigs(topic: TopicImage): void {
+    const settings = topicSettings(this.config, Object.fromEntries(topic.configs));
+    for (const p of topic.partitions) {
+      const replica = p && this.#replicas.get(key(topic.name, p.partition));
+      if (!replica) continue;
+      Object.assign(replica.log.config, logConfig(settings.log));
+      replica.compacted = settings.produce.compacted ?? false;
     }
   }
 

@@ -32,6 +32,8 @@ import { handleDeleteRecords } from "./handlers/delete_records.ts";
 import { handleDeleteTopics } from "./handlers/delete_topics.ts";
 import { handleDescribeCluster } from "./handlers/describe_cluster.ts";
 import { handleDescribeConfigs } from "./handlers/describe_configs.ts";
+import { handleAlterConfigs } from "./handlers/alter_configs.ts";
+import { handleIncrementalAlterConfigs } from "./handlers/incremental_alter_configs.ts";
 import { handleDescribeGroups } from "./handlers/describe_groups.ts";
 import { handleDescribeLogDirs } from "./handlers/describe_log_dirs.ts";
 import { handleDescribeQuorum } from "./handlers/describe_quorum.ts";
@@ -78,6 +80,8 @@ const HANDLERS = new Map<number, AnyHandler>([
   [ApiKey.OffsetDelete, handleOffsetDelete as AnyHandler],
   [ApiKey.InitProducerId, handleInitProducerId as AnyHandler],
   [ApiKey.DescribeConfigs, handleDescribeConfigs as AnyHandler],
+  [ApiKey.AlterConfigs, handleAlterConfigs as AnyHandler],
+  [ApiKey.IncrementalAlterConfigs, handleIncrementalAlterConfigs as AnyHandler],
   [ApiKey.CreatePartitions, handleCreatePartitions as AnyHandler],
   [ApiKey.DescribeLogDirs, handleDescribeLogDirs as AnyHandler],
   [ApiKey.DescribeQuorum, handleDescribeQuorum as AnyHandler],

@@ -38,6 +38,8 @@ export const SUPPORTED_APIS: readonly SupportedApi[] = [
   { apiKey: ApiKey.OffsetDelete, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 5 },
   { apiKey: ApiKey.DescribeConfigs, minVersion: 1, maxVersion: 4 },
+  { apiKey: ApiKey.AlterConfigs, minVersion: 0, maxVersion: 2 },
+  { apiKey: ApiKey.IncrementalAlterConfigs, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKey.DescribeLogDirs, minVersion: 1, maxVersion: 4 },
   { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DescribeQuorum, minVersion: 0, maxVersion: 2 },

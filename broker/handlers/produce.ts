@@ -17,13 +17,14 @@ import type { ProduceOutcome, ProduceSettings } from "../partition_replica.ts";
 import { topicSettings } from "../topic_settings.ts";
 import { slicerFor } from "../work_slices.ts";
 
-const settingsCache = new WeakMap<TopicImage, ProduceSettings>();
+/** By the topic's configs map, which the image replaces on every config change (so a change is seen at once). */
+const settingsCache = new WeakMap<ReadonlyMap<string, string>, ProduceSettings>();
 
 function produceSettings(ctx: BrokerContext, topic: TopicImage): ProduceSettings {
-  let settings = settingsCache.get(topic);
+  let settings = settingsCache.get(topic.configs);
   if (!settings) {
     settings = topicSettings(ctx.config, Object.fromEntries(topic.configs)).produce;
-    settingsCache.set(topic, settings);
+    settingsCache.set(topic.configs, settings);
   }
   return settings;
 }

@@ -9,7 +9,7 @@
 import type { ClusterMembership } from "../broker_context.ts";
 import type { BrokerConfig, SecurityProtocol } from "../config.ts";
 import type { Logger } from "../logger.ts";
-import { type BrokerEndpoint, MetadataImage, type MetadataRecord } from "../metadata_image.ts";
+import { type BrokerEndpoint, MetadataImage, type MetadataRecord, TOPIC_RESOURCE } from "../metadata_image.ts";
 import { METADATA_TOPIC } from "../metadata_log.ts";
 import type { ReplicaManager } from "../replica_manager.ts";
 import { BrokerLifecycle } from "./broker_lifecycle.ts";
@@ -86,6 +86,14 @@ export async function startClusterNode(options: {
         } catch (e) {
           logger.error("removing partitions of a deleted topic failed", { topic: name, error: e });
         }
+      }
+      const reconfigured = new Set<string>();
+      for (const r of records) {
+        if (r.type === "config" && r.record.resourceType === TOPIC_RESOURCE) reconfigured.add(r.record.resourceName);
+      }
+      for (const name of reconfigured) {
+        const topic = image.topic(name);
+        if (topic) replicas.applyTopicConfigs(topic);
       }
       const touched = new Set<string>();
       for (const r of records) {

@@ -299,6 +299,12 @@ export class MetadataQuorum {
       this.#lastHeard.set(message.from, now);
       if (message.type === "app_resp" && !message.reject && message.index >= this.#node.status().commit) {
         this.#lastCaughtUp.set(message.from, now);
+      } else if (message.type === "heartbeat_resp") {
+        // An idle quorum appends nothing, so a follower's heartbeat answer is what shows it still has everything
+        // committed (Kafka counts a fetch at the end of the log); without this MaxFollowerLagTimeMs only grows.
+        const s = this.#node.status();
+        const match = s.progress.get(message.from)?.match ?? -1;
+        if (match >= s.commit) this.#lastCaughtUp.set(message.from, now);
       }
       this.#node.step(message);
     }

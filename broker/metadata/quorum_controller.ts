@@ -30,7 +30,10 @@ import {
   PRODUCER_ID_BLOCK_SIZE,
   type TopicDeletion,
 } from "../controller.ts";
+import type { ConfigChangeResult, ConfigResourceChange } from "../config_changes.ts";
+import { planConfigChanges } from "../config_changes.ts";
 import type { Logger } from "../logger.ts";
+import { bootstrapFeatureRecords } from "./features.ts";
 import type { BrokerEndpoint, MetadataImage, MetadataRecord } from "../metadata_image.ts";
 import type { NodeHello } from "../raft_transport.ts";
 import type { ClusterSettings } from "./cluster_config.ts";
@@ -176,6 +179,19 @@ export class QuorumController implements Controller {
     }
   }
 
+  async alterConfigs(changes: ConfigResourceChange[], validateOnly: boolean): Promise<ConfigChangeResult[]> {
+    try {
+      return await this.#run("alterConfigs", { changes, validateOnly }) as ConfigChangeResult[];
+    } catch (e) {
+      return changes.map(({ resourceType, resourceName }) => ({
+        resourceType,
+        resourceName,
+        errorCode: ErrorCode.REQUEST_TIMED_OUT,
+        errorMessage: String((e as Error).message),
+      }));
+    }
+  }
+
   /** Hands out producer ids from a block this broker reserved through the controller (a ProducerIdsRecord). */
   allocateProducerId(): Promise<bigint> {
     const allocate = async () => {
@@ -307,6 +323,15 @@ export class QuorumController implements Controller {
         if (args.validateOnly) return { value: plan.results, offset: quorum.appliedOffset };
         return { value: plan.results, offset: await this.#commit(plan.records) };
       }
+      case "alterConfigs": {
+        const plan = planConfigChanges(this.image, args.changes);
+        if (args.validateOnly) return { value: plan.results, offset: quorum.appliedOffset };
+        const offset = await this.#commit(plan.records);
+        for (const r of plan.results) {
+          if (r.errorCode === ErrorCode.NONE) this.logger.info("topic configs changed", { topic: r.resourceName });
+        }
+        return { value: plan.results, offset };
+      }
       case "allocateProducerIds": {
         const start = this.image.nextProducerId;
         const end = start + PRODUCER_ID_BLOCK_SIZE;
@@ -320,8 +345,10 @@ export class QuorumController implements Controller {
       case "registerBroker": {
         const r = args as BrokerRegistrationRequest;
         // The broker epoch is the offset of the registration record, as in Kafka.
-        const brokerEpoch = BigInt(quorum.nextOffset());
-        const offset = await this.#commit([{
+        // The first registration of a new cluster also finalizes its feature levels (none are missing later).
+        const features = bootstrapFeatureRecords(this.image);
+        const brokerEpoch = BigInt(quorum.nextOffset() + features.length);
+        const offset = await this.#commit([...features, {
           type: "register_broker",
           record: {
             brokerId: r.brokerId,

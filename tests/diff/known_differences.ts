@@ -128,11 +128,11 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   {
     scenario: "api_versions",
     path: /^\[api versions v[34]\] ApiVersions v[34]: (supportedFeatures|finalizedFeatures)\[\d+\]$/,
-    reason: "Samsa advertises no feature levels (KIP-584). Clients treat a missing feature as level 0 and use the " +
-      "behaviour that predates it: transaction.version < 2 (no per-transaction epoch bump of KIP-890 part 2), " +
-      "group.version 0 for the admin API; the KIP-848 consumer protocol is found through ConsumerGroupHeartbeat " +
-      "in the API list, which Samsa serves. metadata.version, kraft.version, share.version, streams.version and " +
-      "eligible.leader.replicas.version describe Kafka's KRaft controller and features Samsa does not have.",
+    reason: "Samsa advertises only the feature levels (KIP-584) whose behaviour it has: metadata.version, " +
+      "kraft.version 0 and group.version 1 (broker/metadata/features.ts). Clients treat a missing feature as level " +
+      "0 and use the behaviour that predates it: transaction.version < 2 (no per-transaction epoch bump of KIP-890 " +
+      "part 2); share.version, streams.version and eligible.leader.replicas.version describe features Samsa does " +
+      "not have.",
   },
   {
     scenario: "api_versions",
@@ -170,9 +170,9 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   {
     scenario: "api_versions",
     path:
-      /: apiKeys\[(AlterConfigs|IncrementalAlterConfigs|AlterReplicaLogDirs|DescribeLogDirs|ElectLeaders|AlterPartitionReassignments|ListPartitionReassignments)\]$/,
-    reason: "Not implemented yet: changing configs after creation (topics take their configs at CreateTopics) and " +
-      "moving or re-electing replicas, which Samsa's Raft groups do on their own. Admin calls for them fail with " +
+      /: apiKeys\[(AlterReplicaLogDirs|DescribeLogDirs|ElectLeaders|AlterPartitionReassignments|ListPartitionReassignments)\]$/,
+    reason:
+      "Not implemented yet: moving or re-electing replicas, which Samsa's Raft groups do on their own. Admin calls for them fail with " +
       "UNSUPPORTED_VERSION; producing, consuming and groups do not use them.",
   },
   {

@@ -642,3 +642,29 @@ Deno.test("producer ids are not reused after a restart: the next block starts af
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("alterConfigs commits topic overrides, applies them to open partitions, and keeps them across a restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "samsa-controller-" });
+  try {
+    let node = await openNode(dir);
+    assert.equal((await createOne(node, topic("orders", { numPartitions: 1 }))).errorCode, ErrorCode.NONE);
+    const set = (value: string, validateOnly: boolean) =>
+      node.controller.alterConfigs([{
+        resourceType: 2,
+        resourceName: "orders",
+        configs: [{ name: "retention.ms", operation: 0, value }],
+      }], validateOnly);
+    assert.equal((await set("60000", true))[0].errorCode, ErrorCode.NONE);
+    assert.equal(node.metadata.image.topic("orders")!.configs.get("retention.ms"), undefined, "validateOnly");
+    assert.equal((await set("60000", false))[0].errorCode, ErrorCode.NONE);
+    assert.equal(node.metadata.image.topic("orders")!.configs.get("retention.ms"), "60000");
+    assert.equal(node.replicas.get("orders", 0)!.log.config["retention.ms"], 60000, "applied to the open log");
+    await closeNode(node);
+    node = await openNode(dir);
+    assert.equal(node.metadata.image.topic("orders")!.configs.get("retention.ms"), "60000");
+    assert.equal(node.replicas.get("orders", 0)!.log.config["retention.ms"], 60000);
+    await closeNode(node);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

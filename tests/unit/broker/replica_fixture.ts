@@ -71,6 +71,7 @@ const noController: Controller = {
   deleteTopics: () => Promise.reject(new Error("no controller in tests")),
   createPartitions: () => Promise.reject(new Error("no controller in tests")),
   allocateProducerId: () => Promise.reject(new Error("no controller in tests")),
+  alterConfigs: () => Promise.reject(new Error("no controller in tests")),
 };
 
 /** Runs `fn` with a fresh fixture in a temp directory; closes every log and removes the directory after. */
