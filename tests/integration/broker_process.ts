@@ -2,6 +2,11 @@
  * Starts a real Samsa broker process for the integration and real-client tests: on a free 127.0.0.1 port,
  * with its own data directory, stopped cleanly (SIGTERM) or killed (SIGKILL) by the test.
  *
+ * A new broker binds port 0 and the test reads the bound port from its "listening" log line. Picking a free port
+ * here and passing it on raced: between `freePort()` closing its probe and the broker binding, another test's
+ * broker or client (the suite runs in parallel) could take the port; the broker then failed to bind and exited
+ * while `waitForPort` connected to the other test's broker, which closed the connection when its test ended.
+ *
  * @module
  */
 
@@ -39,7 +44,10 @@ export interface StartOptions {
   openFilesLimit?: number;
 }
 
-/** Finds a port that is free on 127.0.0.1 now. */
+/**
+ * Finds a port that is free on 127.0.0.1 now. Racy (another process may take it before it is bound): prefer
+ * letting the process bind port 0, as `startBroker` does.
+ */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -47,19 +55,35 @@ export function freePort(): number {
   return port;
 }
 
-async function waitForPort(port: number, timeoutMs: number, exited: () => boolean): Promise<void> {
+/** The port of the first "listening" line in a broker's log (logfmt or JSON), or null before it is logged. */
+export function listeningPort(log: string): number | null {
+  const match = /msg=listening\b[^\n]*?\baddress="?[^\s"]*:(\d+)/.exec(log) ??
+    /"msg":"listening"[^\n]*?"address":"[^"]*:(\d+)"/.exec(log);
+  return match ? Number(match[1]) : null;
+}
+
+async function waitForPort(
+  port: () => number | null,
+  timeoutMs: number,
+  exited: () => boolean,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited()) throw new Error("broker exited before it listened");
+    const p = port();
+    if (p === null) {
+      await new Promise((r) => setTimeout(r, 20));
+      continue;
+    }
     try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: p });
       conn.close();
-      return;
+      return p;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  throw new Error(`broker did not listen on ${port} within ${timeoutMs} ms`);
+  throw new Error(`broker did not listen on ${port() ?? "a logged port"} within ${timeoutMs} ms`);
 }
 
 /**
@@ -75,9 +99,10 @@ async function waitForPort(port: number, timeoutMs: number, exited: () => boolea
  */
 export async function startBroker(options: StartOptions = {}): Promise<BrokerProcess> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "samsa-test-" });
-  const port = options.port ?? freePort();
+  // Port 0 unless restarting on a known port: the broker binds a free port itself (see the module comment).
+  const requestedPort = options.port ?? 0;
   const settings: Record<string, string | number | boolean> = {
-    "listeners": `PLAINTEXT://127.0.0.1:${port}`,
+    "listeners": `PLAINTEXT://127.0.0.1:${requestedPort}`,
     "log.dirs": dataDir,
     ...options.settings,
   };
@@ -102,8 +127,10 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
     exited = true;
     return s;
   });
+  let port: number;
   try {
-    await waitForPort(port, options.startTimeoutMs ?? 20_000, () => exited);
+    const logged = () => requestedPort !== 0 ? requestedPort : listeningPort(stderr);
+    port = await waitForPort(logged, options.startTimeoutMs ?? 20_000, () => exited);
   } catch (e) {
     if (!exited) child.kill("SIGKILL");
     await status;

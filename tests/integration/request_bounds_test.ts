@@ -322,6 +322,8 @@ Deno.test("pipelined large Produce requests of an idempotent producer are append
     }
     assert.deepEqual(offsets, offsets.toSorted((x, y) => x - y), "appended in request order");
     assert.equal(offsets[11], 6 * 101 - 1);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n--- broker log ---\n${broker.logs()}`, { cause: e });
   } finally {
     await client.close();
     await broker.stop();
