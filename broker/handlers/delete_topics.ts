@@ -38,10 +38,10 @@ export const handleDeleteTopics: Handler<typeof ApiKey.DeleteTopics> = async (ct
     };
   }
 
-  const results = await ctx.controller.deleteTopics(entries);
+  const slicer = slicerFor(request);
+  const results = await ctx.controller.deleteTopics(entries, slicer.slices ? slicer : undefined);
   const responses: DeleteTopicsResponseDeletableTopicResult[] = [];
   const seen = new Set<string>();
-  const slicer = slicerFor(request);
   for (const r of results) {
     if (slicer.due()) await slicer.pause();
     const response = {

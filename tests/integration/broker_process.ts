@@ -42,6 +42,8 @@ export interface StartOptions {
   startTimeoutMs?: number;
   /** Run the broker under this `ulimit -n` (RLIMIT_NOFILE, soft and hard), through bash. */
   openFilesLimit?: number;
+  /** `--v8-flags=` for the broker's Deno (a benchmark trying V8 settings). */
+  v8Flags?: string;
 }
 
 /**
@@ -106,7 +108,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
     "log.dirs": dataDir,
     ...options.settings,
   };
-  const args = ["run", "--allow-all", MAIN, "start"];
+  const args = ["run", "--allow-all", ...(options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : []), MAIN, "start"];
   for (const [k, v] of Object.entries(settings)) args.push("--set", `${k}=${v}`);
   const command = options.openFilesLimit === undefined
     ? new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped", stdin: "null" })
