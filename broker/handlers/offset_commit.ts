@@ -11,6 +11,7 @@ import type { ApiKey } from "../../protocol/messages.ts";
 import type { Handler } from "../broker_context.ts";
 import { groupCoordinatorOf } from "../group/group_coordinator.ts";
 import { mergeAnswers, splitByExistence } from "../group/known_partitions.ts";
+import { slicerFor } from "../work_slices.ts";
 
 /** Answers OffsetCommit. */
 export const handleOffsetCommit: Handler<typeof ApiKey.OffsetCommit> = async (ctx, request) => {
@@ -18,6 +19,6 @@ export const handleOffsetCommit: Handler<typeof ApiKey.OffsetCommit> = async (ct
   const { known, unknown } = splitByExistence(ctx.metadata, body.topics);
   const committed = known.length === 0
     ? []
-    : await groupCoordinatorOf(ctx).commitOffsets({ ...body, topics: known }, apiVersion);
+    : await groupCoordinatorOf(ctx).commitOffsets({ ...body, topics: known }, apiVersion, slicerFor(request));
   return { throttleTimeMs: 0, topics: mergeAnswers(unknown, committed) };
 };
