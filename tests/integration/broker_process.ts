@@ -110,8 +110,10 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
   };
   const args = ["run", "--allow-all", ...(options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : []), MAIN, "start"];
   for (const [k, v] of Object.entries(settings)) args.push("--set", `${k}=${v}`);
+  // V8 prints its traces (--trace-gc) on stdout: keep them in the log when V8 flags are given.
+  const stdout = options.v8Flags ? "piped" : "null";
   const command = options.openFilesLimit === undefined
-    ? new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped", stdin: "null" })
+    ? new Deno.Command(Deno.execPath(), { args, stdout, stderr: "piped", stdin: "null" })
     : new Deno.Command("bash", {
       args: ["-c", `ulimit -n ${options.openFilesLimit} && exec "$0" "$@"`, Deno.execPath(), ...args],
       stdout: "null",
@@ -122,9 +124,16 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
   let stderr = "";
   let exited = false;
   const decoder = new TextDecoder();
-  const drained = (async () => {
-    for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
-  })();
+  const drained = Promise.all([
+    (async () => {
+      for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
+    })(),
+    (async () => {
+      if (stdout !== "piped") return;
+      const traces = new TextDecoder();
+      for await (const chunk of child.stdout) stderr += traces.decode(chunk, { stream: true });
+    })(),
+  ]);
   const status = child.status.then((s) => {
     exited = true;
     return s;
