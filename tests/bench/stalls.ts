@@ -2,8 +2,9 @@
  * How long one large request stalls other clients: starts a broker, sends one large request of each kind on
  * its own connection while a bystander client keeps doing small Metadata round trips, and prints the
  * bystander's round-trip count, p99 and slowest for each case (the figures in docs/OPERATIONS.md, "What one
- * request may ask for"). Run with `deno task bench stalls`; pass `--v8-flags=...` through the `SAMSA_V8_FLAGS`
- * environment variable to try V8 settings on the broker (`--trace-gc` shows its collections in its log).
+ * request may ask for"). Run with `deno task bench stalls`. V8 flags for the broker go in `SAMSA_V8_FLAGS`, comma
+ * separated as `--v8-flags` takes them (`SAMSA_V8_FLAGS=--trace-gc,--max-semi-space-size=64`); with `--trace-gc`
+ * the bench also prints the broker's garbage-collection pauses.
  *
  * @module
  */
@@ -140,13 +141,17 @@ export async function runStallsBench(): Promise<void> {
   } finally {
     await client.close();
     await broker.stop();
+    await Deno.remove(broker.dataDir, { recursive: true });
   }
   if (v8Flags?.includes("trace-gc")) {
-    const pauses = [...broker.logs().matchAll(/(Scavenge|Mark-Compact)[^,]*?, ([\d.]+) \/ [\d.]+ ms/g)]
-      .map((m) => [m[1], Number(m[2])] as const);
+    const pauses = [
+      ...broker.logs().matchAll(/(Scavenge|Mark-Compact)\b[^\n]*? MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/g),
+    ].map((m) => [m[1], Number(m[2])] as const);
     const worst = (kind: string) => Math.max(0, ...pauses.filter((p) => p[0] === kind).map((p) => p[1]));
+    const long = pauses.filter((p) => p[1] >= 20).length;
     console.log(
-      `GC: ${pauses.length} pauses; slowest scavenge ${worst("Scavenge")} ms, mark-compact ${worst("Mark-Compact")} ms`,
+      `GC: ${pauses.length} pauses, ${long} of 20 ms or more; slowest scavenge ${worst("Scavenge")} ms, ` +
+        `mark-compact ${worst("Mark-Compact")} ms`,
     );
   }
 }
