@@ -102,7 +102,9 @@ async function waitForPort(
 export async function startBroker(options: StartOptions = {}): Promise<BrokerProcess> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "samsa-test-" });
   // Port 0 unless restarting on a known port: the broker binds a free port itself (see the module comment).
-  const requestedPort = options.port ?? 0;
+  // A log level above info hides the "listening" line: such a broker gets a port picked here (racy, see above).
+  const logsListening = !["warn", "error"].includes(String(options.settings?.["log.level"] ?? "info"));
+  const requestedPort = options.port ?? (logsListening ? 0 : freePort());
   const settings: Record<string, string | number | boolean> = {
     "listeners": `PLAINTEXT://127.0.0.1:${requestedPort}`,
     "log.dirs": dataDir,
