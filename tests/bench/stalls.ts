@@ -96,6 +96,33 @@ function offsetCommit(topics: string[], partitionsPerTopic: number): Uint8Array 
   });
 }
 
+function offsetFetch(partitions: number): Uint8Array {
+  const partitionIndexes = Array.from({ length: partitions }, (_, p) => p % 8);
+  return frame(ApiKey.OffsetFetch, 7, {
+    groupId: "stalls",
+    topics: [{ name: "committed", partitionIndexes }],
+    groups: [],
+    requireStable: false,
+  });
+}
+
+function listOffsets(partitions: number): Uint8Array {
+  return frame(ApiKey.ListOffsets, 5, {
+    replicaId: -1,
+    isolationLevel: 0,
+    timeoutMs: 0,
+    topics: [{
+      name: "committed",
+      partitions: Array.from({ length: partitions }, (_, p) => ({
+        partitionIndex: p % 8,
+        currentLeaderEpoch: -1,
+        timestamp: -1n,
+        maxNumOffsets: 1,
+      })),
+    }],
+  });
+}
+
 function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
@@ -122,6 +149,8 @@ export async function runStallsBench(): Promise<void> {
         "OffsetCommit, 900k partitions (900 topics x 1000)",
         () => offsetCommit(Array.from({ length: 900 }, (_, i) => i === 0 ? "committed" : `absent-${i}`), 1000),
       ],
+      ["OffsetFetch, 900k partitions (one topic)", () => offsetFetch(900_000)],
+      ["ListOffsets, 900k partitions (one topic)", () => listOffsets(900_000)],
     ];
     console.log(`bystander round trips while one large request is handled${v8Flags ? ` (V8: ${v8Flags})` : ""}`);
     for (const [name, build] of cases) {
