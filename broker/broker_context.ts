@@ -14,6 +14,7 @@ import type { ConfigChangeResult, ConfigResourceChange } from "./config_changes.
 import type { MetadataImage } from "./metadata_image.ts";
 import type { ConsumerGroupManager } from "./group/consumer_group_manager.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
+import type { WorkSlicer } from "./work_slices.ts";
 
 /** A topic to create, as CreateTopics (or auto-creation) asks for it. */
 export interface TopicCreation {
@@ -43,8 +44,14 @@ export interface TopicChangeResult {
 export interface Controller {
   /** Validates and (unless `validateOnly`) creates topics; one result per requested topic, in order. */
   createTopics(topics: TopicCreation[], validateOnly: boolean): Promise<TopicChangeResult[]>;
-  /** Deletes topics named, or identified by id; one result per entry, in order. */
-  deleteTopics(topics: { name: string | null; topicId: string | null }[]): Promise<TopicChangeResult[]>;
+  /**
+   * Deletes topics named, or identified by id; one result per entry, in order. With `slicer` (a large request),
+   * planning pauses between slices so that other clients are served meanwhile.
+   */
+  deleteTopics(
+    topics: { name: string | null; topicId: string | null }[],
+    slicer?: WorkSlicer,
+  ): Promise<TopicChangeResult[]>;
   /** Raises partition counts; one result per topic, in order. */
   createPartitions(
     topics: { name: string; count: number; assignments: number[][] | null }[],

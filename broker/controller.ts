@@ -29,6 +29,7 @@ import type { Logger } from "./logger.ts";
 import { type MetadataImage, type MetadataRecord, TOPIC_RESOURCE } from "./metadata_image.ts";
 import { METADATA_TOPIC, type MetadataLog } from "./metadata_log.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
+import type { WorkSlicer } from "./work_slices.ts";
 import { topicCollisionKey, topicNameProblem } from "./topic_name.ts";
 
 /** Producer ids reserved per ProducerIdsRecord (Kafka's `ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE`). */
@@ -421,58 +422,114 @@ export interface TopicDeletion {
  * ```
  */
 export function planTopicDeletions(image: MetadataImage, topics: readonly TopicDeletion[]): ChangePlan {
-  const norm = topics.map((t) => ({
-    name: t.name,
-    topicId: t.topicId === null || t.topicId === ZERO_UUID ? null : t.topicId,
-  }));
-  const dupNames = duplicates(norm.filter((t) => t.name !== null && t.topicId === null).map((t) => t.name!));
-  const dupIds = duplicates(norm.filter((t) => t.name === null && t.topicId !== null).map((t) => t.topicId!));
-  const idsGiven = new Set(norm.filter((t) => t.name === null && t.topicId !== null).map((t) => t.topicId!));
+  const steps = planTopicDeletionSteps(image, topics);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Entries `planTopicDeletionSteps` handles between two yields. */
+const DELETION_ENTRIES_PER_STEP = 1024;
+
+/**
+ * {@link planTopicDeletions} as a generator that yields every `DELETION_ENTRIES_PER_STEP` entries, so that a
+ * DeleteTopics of a million names can run in slices (`WorkSlicer.run`) instead of holding the event loop for
+ * seconds. More than `MAX_RECORDS_PER_USER_OP` topics to delete refuses the whole request with POLICY_VIOLATION
+ * "Unable to perform excessively large batch operation.", as Kafka's controller does (its BoundedList of
+ * records overflows; ControllerApis answers every entry with that error).
+ *
+ * @example
+ * ```ts
+ * import { MetadataImage } from "./metadata_image.ts";
+ * import { planTopicDeletionSteps } from "./controller.ts";
+ * import { WorkSlicer } from "./work_slices.ts";
+ * const plan = await new WorkSlicer().run(planTopicDeletionSteps(new MetadataImage(), [{ name: "gone", topicId: null }]));
+ * plan.results[0].errorCode; // 3 (UNKNOWN_TOPIC_OR_PARTITION)
+ * ```
+ */
+export function* planTopicDeletionSteps(
+  image: MetadataImage,
+  topics: readonly TopicDeletion[],
+): Generator<void, ChangePlan> {
+  const idOf = (t: TopicDeletion) => t.topicId === null || t.topicId === ZERO_UUID ? null : t.topicId;
+  // One pass: which names and ids (given alone) appear twice, and which ids were given.
+  const seenNames = new Set<string>();
+  const dupNames = new Set<string>();
+  const idsGiven = new Set<string>();
+  const dupIds = new Set<string>();
+  for (let i = 0; i < topics.length; i++) {
+    const name = topics[i].name;
+    const id = idOf(topics[i]);
+    if (name !== null && id === null) {
+      if (seenNames.has(name)) dupNames.add(name);
+      else seenNames.add(name);
+    } else if (name === null && id !== null) {
+      if (idsGiven.has(id)) dupIds.add(id);
+      else idsGiven.add(id);
+    }
+    if (i % DELETION_ENTRIES_PER_STEP === DELETION_ENTRIES_PER_STEP - 1) yield;
+  }
+  seenNames.clear();
   // Ids whose topic is also named: Kafka refuses the name and leaves the topic alone.
   const namedIds = new Map<string, string>();
-  for (const t of norm) {
-    if (t.name === null || t.topicId !== null || dupNames.has(t.name)) continue;
-    const topic = image.topic(t.name);
-    if (topic && idsGiven.has(topic.topicId)) namedIds.set(topic.topicId, t.name);
+  if (idsGiven.size > 0) {
+    for (let i = 0; i < topics.length; i++) {
+      const name = topics[i].name;
+      if (name !== null && idOf(topics[i]) === null && !dupNames.has(name)) {
+        const topic = image.topic(name);
+        if (topic && idsGiven.has(topic.topicId)) namedIds.set(topic.topicId, name);
+      }
+      if (i % DELETION_ENTRIES_PER_STEP === DELETION_ENTRIES_PER_STEP - 1) yield;
+    }
   }
-  const results: TopicChangeResult[] = [];
+  const results: TopicChangeResult[] = new Array(topics.length);
   const records: MetadataRecord[] = [];
   const invalid = (message: string) => apiError(ErrorCode.INVALID_REQUEST, message);
-  for (const t of norm) {
-    if (t.name !== null && t.topicId !== null) {
-      results.push(failed(t.name, invalid("You may not specify both topic name and topic id."), t.topicId));
-    } else if (t.name === null && t.topicId === null) {
-      results.push(failed(null, invalid("Neither topic name nor id were specified.")));
-    } else if (t.name !== null) {
-      const topic = image.topic(t.name);
-      if (dupNames.has(t.name)) results.push(failed(t.name, invalid("Duplicate topic name.")));
-      else if (!topic) {
-        const code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        results.push(failed(t.name, apiError(code, defaultMessage(code))));
-      } else if (namedIds.has(topic.topicId) || dupIds.has(topic.topicId)) {
-        results.push(
-          failed(t.name, invalid("The provided topic name maps to an ID that was already supplied."), topic.topicId),
-        );
+  // Shared by every entry they answer: a million unknown names need not make a million error objects.
+  const unknownName = apiError(
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    defaultMessage(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+  );
+  const unknownId = apiError(ErrorCode.UNKNOWN_TOPIC_ID, defaultMessage(ErrorCode.UNKNOWN_TOPIC_ID));
+  const duplicateName = invalid("Duplicate topic name.");
+  const alreadySupplied = invalid("The provided topic name maps to an ID that was already supplied.");
+  for (let i = 0; i < topics.length; i++) {
+    const name = topics[i].name;
+    const id = idOf(topics[i]);
+    if (name !== null && id !== null) {
+      results[i] = failed(name, invalid("You may not specify both topic name and topic id."), id);
+    } else if (name === null && id === null) {
+      results[i] = failed(null, invalid("Neither topic name nor id were specified."));
+    } else if (name !== null) {
+      const topic = image.topic(name);
+      if (dupNames.has(name)) results[i] = failed(name, duplicateName);
+      else if (!topic) results[i] = failed(name, unknownName);
+      else if (namedIds.has(topic.topicId) || dupIds.has(topic.topicId)) {
+        results[i] = failed(name, alreadySupplied, topic.topicId);
       } else {
         records.push({ type: "remove_topic", record: { topicId: topic.topicId } });
-        results.push(deleted(topic.name, topic.topicId));
+        results[i] = deleted(topic.name, topic.topicId);
       }
     } else {
-      const id = t.topicId!;
-      const topic = image.topicById(id);
-      if (dupIds.has(id)) results.push(failed(null, invalid("Duplicate topic id."), id));
-      else if (!topic) {
-        const code = ErrorCode.UNKNOWN_TOPIC_ID;
-        results.push(failed(null, apiError(code, defaultMessage(code)), id));
-      } else if (namedIds.has(id)) {
-        results.push(
-          failed(namedIds.get(id)!, invalid("The provided topic name maps to an ID that was already supplied."), id),
-        );
-      } else {
-        records.push({ type: "remove_topic", record: { topicId: id } });
-        results.push(deleted(topic.name, id));
+      const topic = image.topicById(id!);
+      if (dupIds.has(id!)) results[i] = failed(null, invalid("Duplicate topic id."), id!);
+      else if (!topic) results[i] = failed(null, unknownId, id!);
+      else if (namedIds.has(id!)) results[i] = failed(namedIds.get(id!)!, alreadySupplied, id!);
+      else {
+        records.push({ type: "remove_topic", record: { topicId: id! } });
+        results[i] = deleted(topic.name, id!);
       }
     }
+    if (i % DELETION_ENTRIES_PER_STEP === DELETION_ENTRIES_PER_STEP - 1) yield;
+  }
+  if (records.length > MAX_RECORDS_PER_USER_OP) {
+    const tooLarge = apiError(ErrorCode.POLICY_VIOLATION, "Unable to perform excessively large batch operation.");
+    for (let i = 0; i < topics.length; i++) {
+      results[i] = failed(topics[i].name, tooLarge, idOf(topics[i]) ?? ZERO_UUID);
+      if (i % DELETION_ENTRIES_PER_STEP === DELETION_ENTRIES_PER_STEP - 1) yield;
+    }
+    return { results, records: [] };
   }
   return { results, records };
 }
@@ -686,9 +743,10 @@ export class LocalController implements Controller {
     });
   }
 
-  deleteTopics(topics: TopicDeletion[]): Promise<TopicChangeResult[]> {
+  deleteTopics(topics: TopicDeletion[], slicer?: WorkSlicer): Promise<TopicChangeResult[]> {
     return this.#serialize(async () => {
-      const plan = planTopicDeletions(this.metadata.image, topics);
+      const steps = planTopicDeletionSteps(this.metadata.image, topics);
+      const plan = slicer ? await slicer.run(steps) : planTopicDeletions(this.metadata.image, topics);
       if (plan.records.length === 0) return plan.results;
       if (!await this.#commit(plan)) return plan.results;
       for (const r of plan.results) {

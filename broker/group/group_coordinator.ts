@@ -24,6 +24,7 @@ import type { Logger } from "../logger.ts";
 import type { MetadataImage } from "../metadata_image.ts";
 import type { ReplicaManager } from "../replica_manager.ts";
 import { topicSettings } from "../topic_settings.ts";
+import { slicerFor, type WorkSlicer } from "../work_slices.ts";
 import {
   ClassicGroup,
   type ClassicGroup as ClassicGroupType,
@@ -120,6 +121,17 @@ export interface GroupCoordinatorDeps {
 }
 
 const GROUP_TYPE_CLASSIC = "classic";
+
+const utf8 = new TextEncoder();
+
+/** A v2 record batch's header. */
+const RECORD_BATCH_OVERHEAD_BYTES = 61;
+/**
+ * The fewest bytes a record adds around its key and value (length, attributes, timestamp and offset deltas, key
+ * and value lengths, header count: one byte each at least). A lower bound, so that a commit refused early for its
+ * size is one the append would have refused too.
+ */
+const RECORD_OVERHEAD_BYTES = 7;
 
 function configNumber(config: BrokerConfig, name: string, fallback: number): number {
   const value = config.get(name);
@@ -604,6 +616,7 @@ export class GroupCoordinator {
       }[];
     },
     apiVersion: number,
+    slicer: WorkSlicer = slicerFor({}),
   ): Promise<{ name: string; partitions: PartitionError[] }[]> {
     const all = (errorCode: number) =>
       req.topics.map((t) => ({
@@ -618,13 +631,28 @@ export class GroupCoordinator {
     const expireTimestampMs = apiVersion <= 4 && req.retentionTimeMs !== -1n ? now + Number(req.retentionTimeMs) : -1;
     const records: StoredRecord[] = [];
     const toApply: { topic: string; partition: number; offset: CommittedOffset }[] = [];
-    const results = req.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p): PartitionError => {
+    // Kafka writes a commit's records as one atomic batch and refuses one larger than the offsets topic's
+    // max.message.bytes (RecordTooLargeException: INVALID_COMMIT_OFFSET_SIZE). Counting the bytes as the records
+    // are built lets a commit of a million partitions stop building them once it is bound to be refused, instead
+    // of encoding them all (seconds of work and hundreds of MB) only to have the append refuse the batch.
+    const maxBatchBytes = this.#offsetsMaxMessageBytes();
+    let batchBytes = RECORD_BATCH_OVERHEAD_BYTES;
+    let tooLarge = false;
+    const results: { name: string; partitions: PartitionError[] }[] = [];
+    for (const t of req.topics) {
+      const partitions: PartitionError[] = [];
+      results.push({ name: t.name, partitions });
+      const topicId = this.#deps.metadata.topic(t.name)?.topicId;
+      for (const p of t.partitions) {
+        if (slicer.due()) await slicer.pause();
         const metadata = p.committedMetadata ?? "";
-        if (new TextEncoder().encode(metadata).length > this.#maxMetadataBytes) {
-          return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE };
+        // A UTF-8 character takes at most 3 bytes per UTF-16 unit: most metadata needs no encoding to check.
+        if (metadata.length * 3 > this.#maxMetadataBytes && utf8.encode(metadata).length > this.#maxMetadataBytes) {
+          partitions.push({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE });
+          continue;
         }
+        partitions.push({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE });
+        if (tooLarge) continue;
         const offset: CommittedOffset = {
           offset: p.committedOffset,
           leaderEpoch: p.committedLeaderEpoch,
@@ -632,26 +660,42 @@ export class GroupCoordinator {
           commitTimestampMs: now,
           expireTimestampMs,
         };
-        records.push(offsetCommitRecord(req.groupId, t.name, p.partitionIndex, {
+        const record = offsetCommitRecord(req.groupId, t.name, p.partitionIndex, {
           offset: offset.offset,
           leaderEpoch: offset.leaderEpoch,
           metadata,
           commitTimestamp: BigInt(now),
           expireTimestamp: BigInt(expireTimestampMs),
-        }, this.#deps.metadata.topic(t.name)?.topicId));
+        }, topicId);
+        batchBytes += RECORD_OVERHEAD_BYTES + record.key.length + (record.value?.length ?? 0);
+        if (batchBytes > maxBatchBytes) {
+          tooLarge = true;
+          records.length = 0;
+          toApply.length = 0;
+          continue;
+        }
+        records.push(record);
         toApply.push({ topic: t.name, partition: p.partitionIndex, offset });
-        return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE };
-      }),
-    }));
-    const writeError = await this.writeRecords(req.groupId, records);
+      }
+    }
+    const writeError = tooLarge ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : await this.writeRecords(req.groupId, records);
     if (writeError !== ErrorCode.NONE) {
       for (const t of results) {
         for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = writeError;
       }
       return results;
     }
-    for (const a of toApply) this.offsets.set(req.groupId, a.topic, a.partition, a.offset);
+    for (const a of toApply) {
+      this.offsets.set(req.groupId, a.topic, a.partition, a.offset);
+      if (slicer.due()) await slicer.pause();
+    }
     return results;
+  }
+
+  /** `max.message.bytes` of `__consumer_offsets` (its default before the topic exists). */
+  #offsetsMaxMessageBytes(): number {
+    const topic = this.#deps.metadata.topic(OFFSETS_TOPIC);
+    return topicSettings(this.#deps.config, Object.fromEntries(topic?.configs ?? [])).produce.maxMessageBytes;
   }
 
   #validateCommit(

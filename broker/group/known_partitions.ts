@@ -39,13 +39,33 @@ export function splitByExistence<P extends { partitionIndex: number }>(
   metadata: MetadataImage,
   topics: readonly TopicWithPartitions<P>[],
 ): SplitTopics<P> {
+  const steps = splitByExistenceSteps(metadata, topics);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * {@link splitByExistence} as a generator that yields after each topic, for `WorkSlicer.run`: an OffsetCommit of
+ * a million partitions of missing topics answers each of them here.
+ *
+ * @example
+ * ```ts ignore
+ * const { known, unknown } = await slicerFor(request).run(splitByExistenceSteps(ctx.metadata, body.topics));
+ * ```
+ */
+export function* splitByExistenceSteps<P extends { partitionIndex: number }>(
+  metadata: MetadataImage,
+  topics: readonly TopicWithPartitions<P>[],
+): Generator<void, SplitTopics<P>> {
   const known: TopicWithPartitions<P>[] = [];
   const unknown: { name: string; partitions: PartitionAnswer[] }[] = [];
   for (const t of topics) {
-    const image = metadata.topic(t.name);
-    const exists = (p: P) => image !== undefined && p.partitionIndex >= 0 && p.partitionIndex < image.partitions.length;
-    const missing = t.partitions.filter((p) => !exists(p));
-    const present = t.partitions.filter(exists);
+    const partitionCount = metadata.topic(t.name)?.partitions.length ?? 0;
+    const exists = (p: P) => p.partitionIndex >= 0 && p.partitionIndex < partitionCount;
+    const missing = partitionCount === 0 ? t.partitions : t.partitions.filter((p) => !exists(p));
+    const present = partitionCount === 0 ? [] : t.partitions.filter(exists);
     if (missing.length > 0) {
       unknown.push({
         name: t.name,
@@ -55,7 +75,8 @@ export function splitByExistence<P extends { partitionIndex: number }>(
         })),
       });
     }
-    if (present.length > 0) known.push({ ...t, partitions: present });
+    if (present.length > 0) known.push(present.length === t.partitions.length ? t : { ...t, partitions: present });
+    yield;
   }
   return { known, unknown };
 }

@@ -10,14 +10,18 @@
 import type { ApiKey } from "../../protocol/messages.ts";
 import type { Handler } from "../broker_context.ts";
 import { groupCoordinatorOf } from "../group/group_coordinator.ts";
-import { mergeAnswers, splitByExistence } from "../group/known_partitions.ts";
+import { mergeAnswers, splitByExistence, splitByExistenceSteps } from "../group/known_partitions.ts";
+import { slicerFor } from "../work_slices.ts";
 
 /** Answers OffsetCommit. */
 export const handleOffsetCommit: Handler<typeof ApiKey.OffsetCommit> = async (ctx, request) => {
   const { body, apiVersion } = request;
-  const { known, unknown } = splitByExistence(ctx.metadata, body.topics);
+  const slicer = slicerFor(request);
+  const { known, unknown } = slicer.slices
+    ? await slicer.run(splitByExistenceSteps(ctx.metadata, body.topics))
+    : splitByExistence(ctx.metadata, body.topics);
   const committed = known.length === 0
     ? []
-    : await groupCoordinatorOf(ctx).commitOffsets({ ...body, topics: known }, apiVersion);
+    : await groupCoordinatorOf(ctx).commitOffsets({ ...body, topics: known }, apiVersion, slicer);
   return { throttleTimeMs: 0, topics: mergeAnswers(unknown, committed) };
 };

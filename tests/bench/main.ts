@@ -25,6 +25,10 @@ const BENCHES: Record<string, Bench> = {
     description: "pauses between slices of work: which lets other connections be served (work_slices.ts)",
     run: async () => (await import("./yield.ts")).runYieldBench(),
   },
+  stalls: {
+    description: "a bystander client's p99 and slowest round trip while one large request is handled",
+    run: async () => (await import("./stalls.ts")).runStallsBench(),
+  },
   restart: {
     description: "broker restart after kill -9 and after a clean stop with 1k/5k/20k partitions (or the counts given)",
     run: async () => (await import("./restart.ts")).runRestartBench(Deno.args.slice(1)),

@@ -2,6 +2,11 @@
  * Starts a real Samsa broker process for the integration and real-client tests: on a free 127.0.0.1 port,
  * with its own data directory, stopped cleanly (SIGTERM) or killed (SIGKILL) by the test.
  *
+ * A new broker binds port 0 and the test reads the bound port from its "listening" log line. Picking a free port
+ * here and passing it on raced: between `freePort()` closing its probe and the broker binding, another test's
+ * broker or client (the suite runs in parallel) could take the port; the broker then failed to bind and exited
+ * while `waitForPort` connected to the other test's broker, which closed the connection when its test ended.
+ *
  * @module
  */
 
@@ -37,9 +42,14 @@ export interface StartOptions {
   startTimeoutMs?: number;
   /** Run the broker under this `ulimit -n` (RLIMIT_NOFILE, soft and hard), through bash. */
   openFilesLimit?: number;
+  /** `--v8-flags=` for the broker's Deno (a benchmark trying V8 settings). */
+  v8Flags?: string;
 }
 
-/** Finds a port that is free on 127.0.0.1 now. */
+/**
+ * Finds a port that is free on 127.0.0.1 now. Racy (another process may take it before it is bound): prefer
+ * letting the process bind port 0, as `startBroker` does.
+ */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -47,19 +57,35 @@ export function freePort(): number {
   return port;
 }
 
-async function waitForPort(port: number, timeoutMs: number, exited: () => boolean): Promise<void> {
+/** The port of the first "listening" line in a broker's log (logfmt or JSON), or null before it is logged. */
+export function listeningPort(log: string): number | null {
+  const match = /msg=listening\b[^\n]*?\baddress="?[^\s"]*:(\d+)/.exec(log) ??
+    /"msg":"listening"[^\n]*?"address":"[^"]*:(\d+)"/.exec(log);
+  return match ? Number(match[1]) : null;
+}
+
+async function waitForPort(
+  port: () => number | null,
+  timeoutMs: number,
+  exited: () => boolean,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited()) throw new Error("broker exited before it listened");
+    const p = port();
+    if (p === null) {
+      await new Promise((r) => setTimeout(r, 20));
+      continue;
+    }
     try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: p });
       conn.close();
-      return;
+      return p;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  throw new Error(`broker did not listen on ${port} within ${timeoutMs} ms`);
+  throw new Error(`broker did not listen on ${port() ?? "a logged port"} within ${timeoutMs} ms`);
 }
 
 /**
@@ -75,16 +101,21 @@ async function waitForPort(port: number, timeoutMs: number, exited: () => boolea
  */
 export async function startBroker(options: StartOptions = {}): Promise<BrokerProcess> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "samsa-test-" });
-  const port = options.port ?? freePort();
+  // Port 0 unless restarting on a known port: the broker binds a free port itself (see the module comment).
+  // A log level above info hides the "listening" line: such a broker gets a port picked here (racy, see above).
+  const logsListening = !["warn", "error"].includes(String(options.settings?.["log.level"] ?? "info"));
+  const requestedPort = options.port ?? (logsListening ? 0 : freePort());
   const settings: Record<string, string | number | boolean> = {
-    "listeners": `PLAINTEXT://127.0.0.1:${port}`,
+    "listeners": `PLAINTEXT://127.0.0.1:${requestedPort}`,
     "log.dirs": dataDir,
     ...options.settings,
   };
-  const args = ["run", "--allow-all", MAIN, "start"];
+  const args = ["run", "--allow-all", ...(options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : []), MAIN, "start"];
   for (const [k, v] of Object.entries(settings)) args.push("--set", `${k}=${v}`);
+  // V8 prints its traces (--trace-gc) on stdout: keep them in the log when V8 flags are given.
+  const stdout = options.v8Flags ? "piped" : "null";
   const command = options.openFilesLimit === undefined
-    ? new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped", stdin: "null" })
+    ? new Deno.Command(Deno.execPath(), { args, stdout, stderr: "piped", stdin: "null" })
     : new Deno.Command("bash", {
       args: ["-c", `ulimit -n ${options.openFilesLimit} && exec "$0" "$@"`, Deno.execPath(), ...args],
       stdout: "null",
@@ -95,15 +126,24 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
   let stderr = "";
   let exited = false;
   const decoder = new TextDecoder();
-  const drained = (async () => {
-    for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
-  })();
+  const drained = Promise.all([
+    (async () => {
+      for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
+    })(),
+    (async () => {
+      if (stdout !== "piped") return;
+      const traces = new TextDecoder();
+      for await (const chunk of child.stdout) stderr += traces.decode(chunk, { stream: true });
+    })(),
+  ]);
   const status = child.status.then((s) => {
     exited = true;
     return s;
   });
+  let port: number;
   try {
-    await waitForPort(port, options.startTimeoutMs ?? 20_000, () => exited);
+    const logged = () => requestedPort !== 0 ? requestedPort : listeningPort(stderr);
+    port = await waitForPort(logged, options.startTimeoutMs ?? 20_000, () => exited);
   } catch (e) {
     if (!exited) child.kill("SIGKILL");
     await status;

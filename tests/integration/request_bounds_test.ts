@@ -1,11 +1,11 @@
 /**
- * One request cannot take the broker down: a huge Metadata request and a huge Produce request (near
+ * One request cannot take the broker down: a huge Metadata, Produce, DeleteTopics or OffsetCommit request (near
  * `socket.request.max.bytes`, lowered here to keep the test quick) are answered or refused while a bystander
  * client keeps getting its small requests answered promptly, the broker's memory stays bounded, and it keeps
  * serving afterwards.
  */
 import assert from "node:assert/strict";
-import { ApiKey, decodeResponse, encodeRequest, MAX_REQUEST_ELEMENTS } from "../../protocol/messages.ts";
+import { ApiKey, decodeResponse, encodeRequest, MAX_REQUEST_ELEMENTS, ZERO_UUID } from "../../protocol/messages.ts";
 import { Writer } from "../../protocol/wire/writer.ts";
 import { RawClient } from "../diff/raw_client.ts";
 import { buildRecordBatch } from "../../protocol/record_batch.ts";
@@ -220,6 +220,92 @@ Deno.test("Produce requests of a million partition entries are answered or refus
   });
 });
 
+/** A request framed with its size prefix, as `sendAlone` sends it. */
+function framed<K extends ApiKey>(apiKey: K, apiVersion: number, body: unknown): Uint8Array {
+  return encodeRequest(
+    { requestApiKey: apiKey, requestApiVersion: apiVersion, correlationId: 3, clientId: "huge" } as never,
+    body as never,
+    { sizePrefix: true, initialCapacity: 1 << 20 },
+  );
+}
+
+Deno.test("a DeleteTopics of 900,000 names deletes the topics that exist without stalling others", async () => {
+  await withBroker(async (broker) => {
+    const client = await RawClient.connect(broker.bootstrap);
+    try {
+      for (const name of ["doomed-0", "doomed-1"]) await createTopic(client, name);
+      const topicNames = Array.from({ length: 900_000 }, (_, i) => i < 2 ? `doomed-${i}` : `missing-${i}`);
+      // v4: from v5 each unknown name is answered with a 48-byte message too, and 900,000 of them exceed this
+      // test's response bound (socket.request.max.bytes, 24 MiB), which closes the connection instead.
+      const big = sendAlone(broker, framed(ApiKey.DeleteTopics, 4, { topicNames, topics: [], timeoutMs: 60_000 }));
+      const times = await bystander(client, big);
+      const response = await big;
+      assert.ok(response !== null, "the DeleteTopics request is answered");
+      const { body } = decodeResponse(ApiKey.DeleteTopics, 4, response);
+      assert.equal(body.responses.length, 900_000);
+      assert.deepEqual(body.responses.slice(0, 3).map((r) => [r.name, r.errorCode]), [
+        ["doomed-0", 0],
+        ["doomed-1", 0],
+        ["missing-2", 3], // UNKNOWN_TOPIC_OR_PARTITION
+      ]);
+      const slowest = Math.max(...times);
+      console.log(`bystander: ${times.length} round trips, slowest ${slowest.toFixed(1)} ms`);
+      assert.ok(slowest < BYSTANDER_MAX_ROUND_TRIP_MS, `bystander waited ${slowest.toFixed(0)} ms`);
+      const md = await client.request(ApiKey.Metadata, 4, {
+        ...SMALL_METADATA,
+        topics: [{ name: "doomed-0", topicId: ZERO_UUID }],
+      });
+      assert.equal(md.topics[0].errorCode, 3, "the topic is gone");
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+Deno.test("an OffsetCommit of 900,000 partitions is refused as too large without stalling others", async () => {
+  await withBroker(async (broker) => {
+    const client = await RawClient.connect(broker.bootstrap);
+    try {
+      await createTopic(client, "committed", 2);
+      const commit = (count: number) =>
+        framed(ApiKey.OffsetCommit, 8, {
+          groupId: "huge",
+          generationIdOrMemberEpoch: -1,
+          memberId: "",
+          groupInstanceId: null,
+          retentionTimeMs: -1n,
+          topics: [{
+            name: "committed",
+            partitions: Array.from({ length: count }, (_, i) => ({
+              partitionIndex: i % 2,
+              committedOffset: BigInt(i),
+              committedLeaderEpoch: -1,
+              commitTimestamp: -1n,
+              committedMetadata: null,
+            })),
+          }],
+        });
+      const big = sendAlone(broker, commit(900_000));
+      const times = await bystander(client, big);
+      const response = await big;
+      assert.ok(response !== null, "the OffsetCommit request is answered");
+      const { body } = decodeResponse(ApiKey.OffsetCommit, 8, response);
+      assert.equal(body.topics[0].partitions.length, 900_000);
+      // Its records would exceed the offsets topic's max.message.bytes: Kafka refuses such a commit whole.
+      assert.ok(body.topics[0].partitions.every((p) => p.errorCode === 28), "INVALID_COMMIT_OFFSET_SIZE");
+      const slowest = Math.max(...times);
+      console.log(`bystander: ${times.length} round trips, slowest ${slowest.toFixed(1)} ms`);
+      assert.ok(slowest < BYSTANDER_MAX_ROUND_TRIP_MS, `bystander waited ${slowest.toFixed(0)} ms`);
+      const small = await sendAlone(broker, commit(2));
+      assert.ok(small !== null);
+      const answer = decodeResponse(ApiKey.OffsetCommit, 8, small).body;
+      assert.deepEqual(answer.topics[0].partitions.map((p) => p.errorCode), [0, 0], "a commit that fits is accepted");
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 Deno.test("a request declaring more than a million array elements closes its connection at once", async () => {
   await withBroker(async (broker) => {
     const w = new Writer(64);
@@ -322,6 +408,8 @@ Deno.test("pipelined large Produce requests of an idempotent producer are append
     }
     assert.deepEqual(offsets, offsets.toSorted((x, y) => x - y), "appended in request order");
     assert.equal(offsets[11], 6 * 101 - 1);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n--- broker log ---\n${broker.logs()}`, { cause: e });
   } finally {
     await client.close();
     await broker.stop();

@@ -6,7 +6,14 @@
 import assert from "node:assert/strict";
 import type { TopicCreation } from "../../../broker/broker_context.ts";
 import { BrokerConfig } from "../../../broker/config.ts";
-import { LocalController, PRODUCER_ID_BLOCK_SIZE } from "../../../broker/controller.ts";
+import {
+  LocalController,
+  MAX_RECORDS_PER_USER_OP,
+  planTopicDeletions,
+  PRODUCER_ID_BLOCK_SIZE,
+} from "../../../broker/controller.ts";
+import { MetadataImage } from "../../../broker/metadata_image.ts";
+import { WorkSlicer } from "../../../broker/work_slices.ts";
 import { silentLogger } from "../../../broker/logger.ts";
 import { MetadataLog } from "../../../broker/metadata_log.ts";
 import { ReplicaManager } from "../../../broker/replica_manager.ts";
@@ -489,6 +496,52 @@ Deno.test("deleteTopics refuses a name whose topic is also given by id, and dele
     }
     assert.ok(node.metadata.image.topic("twice"));
   });
+});
+
+Deno.test("deleteTopics planned in slices pauses between slices and answers as the unsliced plan does", async () => {
+  await withNode(async (node) => {
+    const kept = await createOne(node, topic("kept"));
+    await createOne(node, topic("sliced"));
+    const entries = Array.from({ length: 5000 }, (_, i) => ({
+      name: `absent-${i}` as string | null,
+      topicId: null as string | null,
+    }));
+    entries.push({ name: "sliced", topicId: null }, { name: null, topicId: kept.topicId }, {
+      name: "kept",
+      topicId: null,
+    });
+    const expected = planTopicDeletions(node.metadata.image, entries).results;
+    let clock = 0;
+    const slicer = new WorkSlicer(1, () => clock++, () => Promise.resolve());
+    const results = await node.controller.deleteTopics(entries, slicer);
+    assert.ok(slicer.pauses > 0, "planning paused");
+    assert.deepEqual(results, expected);
+    assert.equal(results[5000].errorCode, ErrorCode.NONE);
+    assert.equal(node.metadata.image.topic("sliced"), undefined);
+    assert.ok(node.metadata.image.topic("kept"), "a name whose id is also given deletes nothing");
+  });
+});
+
+Deno.test("deleting more than MAX_RECORDS_PER_USER_OP topics at once is refused as Kafka's controller does", () => {
+  const image = new MetadataImage();
+  const entries = [];
+  for (let i = 0; i <= MAX_RECORDS_PER_USER_OP; i++) {
+    const topicId = `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`;
+    image.apply({ type: "topic", record: { name: `t-${i}`, topicId } });
+    entries.push({ name: `t-${i}`, topicId: null });
+  }
+  entries.push({ name: "absent", topicId: null });
+  const plan = planTopicDeletions(image, entries);
+  assert.equal(plan.records.length, 0, "nothing is deleted");
+  assert.equal(plan.results.length, entries.length);
+  for (const r of plan.results) {
+    assert.deepEqual(
+      [r.errorCode, r.errorMessage],
+      [ErrorCode.POLICY_VIOLATION, "Unable to perform excessively large batch operation."],
+    );
+  }
+  // At the limit, the topics are deleted.
+  assert.equal(planTopicDeletions(image, entries.slice(1)).records.length, MAX_RECORDS_PER_USER_OP);
 });
 
 Deno.test("a deleted topic's name can be created again, with a new id", async () => {

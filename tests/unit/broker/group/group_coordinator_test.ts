@@ -14,6 +14,7 @@ import {
 import { GroupCoordinator, kafkaDeleteOrder } from "../../../../broker/group/group_coordinator.ts";
 import { ErrorCode } from "../../../../protocol/messages.ts";
 import { silentLogger } from "../../../../broker/logger.ts";
+import { WorkSlicer } from "../../../../broker/work_slices.ts";
 import { type ReplicaFixture, withReplicas } from "../replica_fixture.ts";
 
 const hex = (b: Uint8Array | null) =>
@@ -113,6 +114,43 @@ Deno.test("a simple commit is answered once durable and a new coordinator replay
     ]);
     assert.equal(reloaded.describeGroup("readers").groupState, "Empty");
     reloaded.close();
+  });
+});
+
+Deno.test("a commit whose records exceed the offsets topic's max.message.bytes is refused whole: INVALID_COMMIT_OFFSET_SIZE", async () => {
+  await withCoordinator(async (f, clock) => {
+    const groups = coordinator(f, clock);
+    await groups.load();
+    // ~50 bytes per record: 40,000 partitions make ~2 MB, over the default 1,048,588.
+    const partitions = Array.from({ length: 40_000 }, (_, i) => ({
+      partitionIndex: i % 2,
+      committedOffset: BigInt(i),
+      committedLeaderEpoch: -1,
+      committedMetadata: null,
+    }));
+    let clockReads = 0;
+    const slicer = new WorkSlicer(1, () => clockReads++, () => Promise.resolve());
+    const result = await groups.commitOffsets(
+      { ...commit("big", 0, 0n), topics: [{ name: "orders", partitions }] },
+      8,
+      slicer,
+    );
+    assert.equal(result[0].partitions.length, 40_000);
+    assert.ok(result[0].partitions.every((p) => p.errorCode === ErrorCode.INVALID_COMMIT_OFFSET_SIZE));
+    assert.ok(slicer.pauses > 0, "the commit paused between slices");
+    assert.equal(f.replica(OFFSETS_TOPIC, partitionForGroup("big", 50)).highWatermark, 0, "nothing was written");
+    assert.equal(
+      groups.fetchOffsets("big", [{ name: "orders", partitionIndexes: [0] }]).topics[0].partitions[0].committedOffset,
+      -1n,
+    );
+    // A commit that fits is written.
+    const fits = await groups.commitOffsets(
+      { ...commit("big", 0, 0n), topics: [{ name: "orders", partitions: partitions.slice(0, 1000) }] },
+      8,
+      slicer,
+    );
+    assert.ok(fits[0].partitions.every((p) => p.errorCode === ErrorCode.NONE));
+    groups.close();
   });
 });
 
