@@ -59,8 +59,8 @@ export const MUTATIONS: readonly Mutation[] = [
     title: "commit answered but not written: OffsetCommit succeeds without a record in __consumer_offsets",
     file: "broker/group/group_coordinator.ts",
     edits: [{
-      find: "const writeError = await this.writeRecords(req.groupId, records);",
-      replace: "const writeError: number = ErrorCode.NONE;",
+      find: ": await this.writeRecords(req.groupId, records);",
+      replace: ": ErrorCode.NONE;",
     }],
     tests: ["tests/unit/broker/group/group_coordinator_test.ts", "tests/unit/broker/power_loss_test.ts"],
   },
@@ -69,8 +69,8 @@ export const MUTATIONS: readonly Mutation[] = [
     title: "commit answered before it is durable: OffsetCommit succeeds while its record still waits for the fsync",
     file: "broker/group/group_coordinator.ts",
     edits: [{
-      find: "const writeError = await this.writeRecords(req.groupId, records);",
-      replace: "const writeError: number = (this.writeRecords(req.groupId, records), ErrorCode.NONE);",
+      find: ": await this.writeRecords(req.groupId, records);",
+      replace: ": (this.writeRecords(req.groupId, records), ErrorCode.NONE);",
     }],
     tests: ["tests/unit/broker/group/group_coordinator_test.ts"],
   },
