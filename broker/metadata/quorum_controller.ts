@@ -14,7 +14,9 @@
  * It also runs the broker lifecycle on the controller side, as Kafka's ClusterControlManager does: a
  * registration is committed as a RegisterBrokerRecord whose broker epoch is its offset, the broker starts
  * fenced and is unfenced by a heartbeat showing it has applied the log up to its registration; an unfenced
- * broker silent for `broker.session.timeout.ms` is fenced; a controlled shutdown fences the broker.
+ * broker silent for `broker.session.timeout.ms` is fenced; a controlled shutdown fences the broker. A fenced
+ * broker leads nothing: the partitions it led become leaderless, and it leads them again once unfenced
+ * (`partition_leadership.ts`).
  *
  * @module
  */
@@ -33,6 +35,7 @@ import {
 import type { ConfigChangeResult, ConfigResourceChange } from "../config_changes.ts";
 import { planConfigChanges } from "../config_changes.ts";
 import type { Logger } from "../logger.ts";
+import { leaderlessOnFencing, leadersOnUnfencing } from "../partition_leadership.ts";
 import { bootstrapFeatureRecords } from "./features.ts";
 import type { BrokerEndpoint, MetadataImage, MetadataRecord } from "../metadata_image.ts";
 import type { NodeHello } from "../raft_transport.ts";
@@ -404,9 +407,15 @@ export class QuorumController implements Controller {
       change.fenced = -1;
       this.logger.info("broker unfenced", { broker: broker.id, applied_offset: hb.appliedOffset });
     }
+    // The partitions it led go offline with it and come back with it (their data is on this broker only).
+    const leadership = hb.wantShutDown
+      ? leaderlessOnFencing(this.image, broker.id)
+      : change.fenced === -1
+      ? leadersOnUnfencing(this.image, broker.id)
+      : [];
     let offset = quorum.appliedOffset;
-    if (change.fenced !== 0 || change.inControlledShutdown !== 0) {
-      offset = await this.#commit([{ type: "broker_change", record: change }]);
+    if (change.fenced !== 0 || change.inControlledShutdown !== 0 || leadership.length > 0) {
+      offset = await this.#commit([{ type: "broker_change", record: change }, ...leadership]);
     }
     const now = this.image.broker(broker.id);
     const value: BrokerHeartbeatAnswer = {
@@ -444,10 +453,13 @@ export class QuorumController implements Controller {
           broker: b.id,
           silent_ms: now - last,
         });
-        await this.#commit([{
-          type: "broker_change",
-          record: { brokerId: b.id, brokerEpoch: b.epoch, fenced: 1, inControlledShutdown: 0 },
-        }]);
+        await this.#commit([
+          {
+            type: "broker_change",
+            record: { brokerId: b.id, brokerEpoch: b.epoch, fenced: 1, inControlledShutdown: 0 },
+          },
+          ...leaderlessOnFencing(this.image, b.id),
+        ]);
       }).catch((e) => this.logger.warn("fencing a broker failed", { broker: b.id, error: String(e) }));
     }
   }
