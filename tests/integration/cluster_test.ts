@@ -266,7 +266,11 @@ Deno.test({
       const held = (await clusterView(watcher)).topics.find((t) => t.name === "held")!;
       const own = held.partitions.find((p) => p.leader === frozen)!.partition;
       const values = ["a", "b", "c"];
-      assert.equal(await produce(cluster.bootstrap(frozen), "held", own, values), ErrorCode.NONE);
+      // The topic reaches the frozen broker once it applies the records (CreateTopics waits for the asked broker).
+      await waitFor(
+        "the first records produced",
+        async () => await produce(cluster.bootstrap(frozen), "held", own, values) === ErrorCode.NONE,
+      );
 
       cluster.nodes.get(frozen)!.signal("SIGSTOP");
       try {
@@ -325,7 +329,10 @@ Deno.test({
       const watcher = cluster.bootstrap(controller);
       assert.equal((await createTopics(watcher, [{ name: "held", partitions: 3 }])).get("held"), ErrorCode.NONE);
       const own = (await clusterView(watcher)).topics[0].partitions.find((p) => p.leader === stopped)!.partition;
-      assert.equal(await produce(cluster.bootstrap(stopped), "held", own, ["x", "y"]), ErrorCode.NONE);
+      await waitFor(
+        "the first records produced",
+        async () => await produce(cluster.bootstrap(stopped), "held", own, ["x", "y"]) === ErrorCode.NONE,
+      );
 
       await cluster.nodes.get(stopped)!.stop();
       // The controlled shutdown committed the change before the broker stopped.
