@@ -223,6 +223,15 @@ export class QuorumController implements Controller {
     return await this.#run("describeQuorum", {}) as QuorumDescription;
   }
 
+  /** Unregisters broker `brokerId` (UnregisterBroker): BROKER_ID_NOT_REGISTERED when it is not registered. */
+  async unregisterBroker(brokerId: number): Promise<{ errorCode: number; errorMessage: string | null }> {
+    try {
+      return await this.#run("unregisterBroker", { brokerId }) as { errorCode: number; errorMessage: string | null };
+    } catch (e) {
+      return { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: String((e as Error).message) };
+    }
+  }
+
   /** Sends this broker's heartbeat. */
   async heartbeat(request: BrokerHeartbeatRequest, timeoutMs: number): Promise<BrokerHeartbeatAnswer> {
     return await this.#run("brokerHeartbeat", request, timeoutMs) as BrokerHeartbeatAnswer;
@@ -375,12 +384,20 @@ export class QuorumController implements Controller {
         return await this.#heartbeat(args as BrokerHeartbeatRequest);
       case "unregisterBroker": {
         const broker = this.image.broker(args.brokerId);
-        if (!broker) return { value: { errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED }, offset: quorum.appliedOffset };
-        const offset = await this.#commit([{
+        if (!broker) {
+          const errorMessage = `Broker ID ${args.brokerId} is not currently registered`;
+          return {
+            value: { errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED, errorMessage },
+            offset: quorum.appliedOffset,
+          };
+        }
+        // As Kafka's controller: the partitions it led lose their leader, then the registration goes.
+        const offset = await this.#commit([...leaderlessOnFencing(this.image, broker.id), {
           type: "unregister_broker",
           record: { brokerId: broker.id, brokerEpoch: broker.epoch },
         }]);
-        return { value: { errorCode: ErrorCode.NONE }, offset };
+        this.logger.info("broker unregistered", { broker: broker.id, broker_epoch: String(broker.epoch) });
+        return { value: { errorCode: ErrorCode.NONE, errorMessage: null }, offset };
       }
       default:
         throw new Error(`unknown controller request ${op}`);

@@ -352,3 +352,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "UnregisterBroker through any broker removes a stopped broker's registration; an unknown id is BROKER_ID_NOT_REGISTERED",
+  ...OPTIONS,
+  fn: async () => {
+    const cluster = await TestCluster.start(3);
+    try {
+      await cluster.addBroker(4);
+      await waitFor("four live brokers", async () => (await clusterView(cluster.bootstrap(1))).brokers.length === 4);
+      assert.equal((await createTopics(cluster.bootstrap(1), [{ name: "wide", partitions: 4 }])).get("wide"), 0);
+      await cluster.nodes.get(4)!.stop();
+      const client = await RawClient.connect(cluster.bootstrap(2), "cluster-test");
+      try {
+        const unknown = await client.request(ApiKey.UnregisterBroker, 0, { brokerId: 9 });
+        assert.equal(unknown.errorCode, ErrorCode.BROKER_ID_NOT_REGISTERED);
+        assert.match(unknown.errorMessage!, /Broker ID 9 is not currently registered/);
+        const gone = await client.request(ApiKey.UnregisterBroker, 0, { brokerId: 4 });
+        assert.equal(gone.errorCode, ErrorCode.NONE);
+        const again = await client.request(ApiKey.UnregisterBroker, 0, { brokerId: 4 });
+        assert.equal(again.errorCode, ErrorCode.BROKER_ID_NOT_REGISTERED);
+      } finally {
+        await client.close();
+      }
+      // Answered once applied on the answering broker; the partition it led stays leaderless.
+      const view = await clusterView(cluster.bootstrap(2));
+      assert.deepEqual(view.brokers.map((b) => b.nodeId), [1, 2, 3]);
+      const orphan = view.topics.find((t) => t.name === "wide")!.partitions.find((p) => p.replicas[0] === 4)!;
+      assert.equal(orphan.leader, -1);
+      assert.deepEqual(orphan.offlineReplicas, [4]);
+    } finally {
+      await cluster.stop();
+    }
+  },
+});
