@@ -391,7 +391,9 @@ export class QuorumController implements Controller {
             offset: quorum.appliedOffset,
           };
         }
-        // As Kafka's controller: the partitions it led lose their leader, then the registration goes.
+        // As Kafka's controller (ReplicationControlManager.unregisterBroker): the partitions it led lose their
+        // leader, then the registration goes. Kafka does not refuse a live broker: it registers again at its next
+        // heartbeat (its epoch is unknown) and, unfenced, leads its partitions again.
         const offset = await this.#commit([...leaderlessOnFencing(this.image, broker.id), {
           type: "unregister_broker",
           record: { brokerId: broker.id, brokerEpoch: broker.epoch },
