@@ -233,6 +233,7 @@ export async function startBroker(
     controller,
     cluster: cluster?.membership,
     describeQuorum: () => describeQuorum(),
+    unregisterBroker: cluster && ((brokerId) => cluster!.controller.unregisterBroker(brokerId)),
     metadataOffset: () => metadataOffset(),
     groups,
     consumerGroups,

@@ -113,6 +113,8 @@ export interface BrokerContext {
   readonly cluster?: ClusterMembership;
   /** The metadata quorum as its leader sees it (asked of the active controller); undefined in handler tests. */
   describeQuorum?(): Promise<QuorumDescription>;
+  /** Unregisters a broker through the active controller (UnregisterBroker); undefined on a single node. */
+  unregisterBroker?(brokerId: number): Promise<{ errorCode: number; errorMessage: string | null }>;
   /** The offset of the last metadata record applied to `metadata` (the finalized features' epoch). */
   metadataOffset?(): number;
   /**

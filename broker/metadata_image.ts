@@ -1,7 +1,7 @@
 /**
  * The cluster metadata image: brokers, topics, their partitions and configs, producer-id blocks and features, as
  * applied from `__cluster_metadata` records (RegisterBrokerRecord, UnregisterBrokerRecord,
- * BrokerRegistrationChangeRecord, TopicRecord, PartitionRecord, ConfigRecord, RemoveTopicRecord,
+ * BrokerRegistrationChangeRecord, TopicRecord, PartitionRecord, PartitionChangeRecord, ConfigRecord, RemoveTopicRecord,
  * ProducerIdsRecord, FeatureLevelRecord). Pure: records in, state out; the metadata log decides what is durable.
  *
  * @module
@@ -41,6 +41,22 @@ export interface PartitionRecordFields {
   leader: number;
   leaderEpoch: number;
   partitionEpoch: number;
+}
+
+/** No leader: the partition is offline (its only in-sync replica is fenced), as Kafka's NO_LEADER. */
+export const NO_LEADER = -1;
+/** A PartitionChangeRecord's `leader` when the leader did not change. */
+export const NO_LEADER_CHANGE = -2;
+
+/**
+ * The fields of PartitionChangeRecord the image uses: `leader` is {@link NO_LEADER_CHANGE} when unchanged, `isr`
+ * null when unchanged. The leader and partition epochs are not carried: applying the change bumps them.
+ */
+export interface PartitionChangeFields {
+  partitionId: number;
+  topicId: string;
+  leader: number;
+  isr: number[] | null;
 }
 
 /** The fields of ConfigRecord the image uses. Resource type 2 is a topic, 4 a broker. */
@@ -88,6 +104,7 @@ export interface BrokerImage {
 export type MetadataRecord =
   | { type: "topic"; record: TopicRecordFields }
   | { type: "partition"; record: PartitionRecordFields }
+  | { type: "partition_change"; record: PartitionChangeFields }
   | { type: "config"; record: ConfigRecordFields }
   | { type: "remove_topic"; record: { topicId: string } }
   | { type: "register_broker"; record: RegisterBrokerFields }
@@ -191,6 +208,20 @@ export class MetadataImage {
           replicas: [...r.replicas],
           isr: [...r.isr],
         };
+        return;
+      }
+      case "partition_change": {
+        const r = entry.record;
+        const p = this.#byId.get(r.topicId)?.partitions[r.partitionId];
+        if (!p) return;
+        // As Kafka's PartitionRegistration.merge: a new leader (or none) starts a new leader epoch; any change
+        // starts a new partition epoch.
+        if (r.leader !== NO_LEADER_CHANGE) {
+          p.leader = r.leader;
+          p.leaderEpoch++;
+        }
+        if (r.isr !== null) p.isr = [...r.isr];
+        p.partitionEpoch++;
         return;
       }
       case "config": {

@@ -18,15 +18,18 @@ import {
   decodeBrokerRegistrationChangeRecord,
   decodeConfigRecord,
   decodeFeatureLevelRecord,
+  decodePartitionChangeRecord,
   decodePartitionRecord,
   decodeProducerIdsRecord,
   decodeRegisterBrokerRecord,
   decodeRemoveTopicRecord,
   decodeTopicRecord,
   decodeUnregisterBrokerRecord,
+  defaultPartitionChangeRecord,
   encodeBrokerRegistrationChangeRecord,
   encodeConfigRecord,
   encodeFeatureLevelRecord,
+  encodePartitionChangeRecord,
   encodePartitionRecord,
   encodeProducerIdsRecord,
   encodeRegisterBrokerRecord,
@@ -47,6 +50,7 @@ const RecordType = {
   Topic: 2,
   Partition: 3,
   Config: 4,
+  PartitionChange: 5,
   RemoveTopic: 9,
   FeatureLevel: 12,
   ProducerIds: 15,
@@ -86,6 +90,10 @@ export function encodeMetadataRecord(entry: MetadataRecord): Uint8Array {
         lastKnownElr: null,
       };
       return frame(RecordType.Partition, 0, (w) => encodePartitionRecord(w, record, 0));
+    }
+    case "partition_change": {
+      const record = { ...defaultPartitionChangeRecord(), ...entry.record };
+      return frame(RecordType.PartitionChange, 0, (w) => encodePartitionChangeRecord(w, record, 0));
     }
     case "config":
       return frame(RecordType.Config, 0, (w) => encodeConfigRecord(w, entry.record as ConfigRecord, 0));
@@ -130,6 +138,10 @@ export function decodeMetadataRecord(value: Uint8Array): MetadataRecord | undefi
       return { type: "topic", record: decodeTopicRecord(r, version) };
     case RecordType.Partition:
       return { type: "partition", record: decodePartitionRecord(r, version) };
+    case RecordType.PartitionChange: {
+      const { topicId, partitionId, leader, isr } = decodePartitionChangeRecord(r, version);
+      return { type: "partition_change", record: { topicId, partitionId, leader, isr } };
+    }
     case RecordType.Config:
       return { type: "config", record: decodeConfigRecord(r, version) };
     case RecordType.RemoveTopic:

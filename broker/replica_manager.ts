@@ -224,6 +224,24 @@ export class ReplicaManager {
   }
 
   /**
+   * Raises the leader epoch of `topic`'s open partitions this broker leads to at least the metadata's (a
+   * leadership handed back after fencing bumps it there): clients told that epoch are then served here.
+   */
+  async catchUpLeaderEpochs(topic: TopicImage): Promise<void> {
+    for (const p of topic.partitions) {
+      const replica = p?.leader === this.config.nodeId ? this.#replicas.get(key(topic.name, p.partition)) : undefined;
+      if (!replica || replica.leaderEpoch >= p.leaderEpoch) continue;
+      // Each new epoch is exactly one more; bounded all the same.
+      for (let i = 0; i < 8 && replica.leaderEpoch < p.leaderEpoch; i++) await replica.startNewLeaderEpoch();
+      this.logger.info("leading partition again", {
+        topic: topic.name,
+        partition: p.partition,
+        leader_epoch: replica.leaderEpoch,
+      });
+    }
+  }
+
+  /**
    * Applies `topic`'s current configs to its open partitions (after a ConfigRecord): the log's retention,
    * segment, flush and cleanup settings take effect from the next append, retention or compaction pass.
    */

@@ -37,6 +37,7 @@ import { handleIncrementalAlterConfigs } from "./handlers/incremental_alter_conf
 import { handleDescribeGroups } from "./handlers/describe_groups.ts";
 import { handleDescribeLogDirs } from "./handlers/describe_log_dirs.ts";
 import { handleDescribeQuorum } from "./handlers/describe_quorum.ts";
+import { handleUnregisterBroker } from "./handlers/unregister_broker.ts";
 import { handleFetch } from "./handlers/fetch.ts";
 import { handleFindCoordinator } from "./handlers/find_coordinator.ts";
 import { handleHeartbeat } from "./handlers/heartbeat.ts";
@@ -85,6 +86,7 @@ const HANDLERS = new Map<number, AnyHandler>([
   [ApiKey.CreatePartitions, handleCreatePartitions as AnyHandler],
   [ApiKey.DescribeLogDirs, handleDescribeLogDirs as AnyHandler],
   [ApiKey.DescribeQuorum, handleDescribeQuorum as AnyHandler],
+  [ApiKey.UnregisterBroker, handleUnregisterBroker as AnyHandler],
   [ApiKey.DescribeCluster, handleDescribeCluster as AnyHandler],
   [ApiKey.ConsumerGroupHeartbeat, handleConsumerGroupHeartbeat as AnyHandler],
   [ApiKey.ConsumerGroupDescribe, handleConsumerGroupDescribe as AnyHandler],

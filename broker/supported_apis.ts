@@ -44,6 +44,7 @@ export const SUPPORTED_APIS: readonly SupportedApi[] = [
   { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DescribeQuorum, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.UnregisterBroker, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.ConsumerGroupHeartbeat, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKey.ConsumerGroupDescribe, minVersion: 0, maxVersion: 0 },
 ].sort((a, b) => a.apiKey - b.apiKey);

@@ -13,7 +13,7 @@ import type {
   MetadataResponseTopic,
 } from "../../protocol/generated/messages/metadata_response.ts";
 import type { BrokerContext, Handler } from "../broker_context.ts";
-import type { TopicImage } from "../metadata_image.ts";
+import { NO_LEADER, type TopicImage } from "../metadata_image.ts";
 import { isInternalTopic, topicNameProblem } from "../topic_name.ts";
 import { slicerFor } from "../work_slices.ts";
 import { MAX_RECORDS_PER_USER_OP } from "../controller.ts";
@@ -46,16 +46,25 @@ export function advertisedEndpoint(ctx: BrokerContext, listenerName: string): { 
   return ctx.advertised.get(listenerName) ?? ctx.advertised.values().next().value ?? { host: "127.0.0.1", port: 9092 };
 }
 
+/**
+ * A partition whose leader is -1 (its only in-sync replica is fenced) is answered as Kafka's KRaft metadata
+ * cache answers an offline partition: LEADER_NOT_AVAILABLE, leader -1, its leader epoch, replicas and ISR as
+ * they are, and the replicas on fenced or unregistered brokers as offline. Clients retry until it has a leader.
+ */
 function partitionsOf(ctx: BrokerContext, topic: TopicImage): MetadataResponsePartition[] {
+  // Replicas of brokers that are not live are offline (only a cluster has other brokers).
+  const live = ctx.cluster && new Set(ctx.cluster.liveBrokers("").map((b) => b.nodeId));
   return topic.partitions.filter((p) => p !== undefined).map((p) => ({
-    errorCode: ErrorCode.NONE,
+    errorCode: p.leader === NO_LEADER ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
     partitionIndex: p.partition,
     leaderId: p.leader,
     // The leader epoch is the term of the partition's Raft group, which the replica knows first.
-    leaderEpoch: ctx.replicas.get(topic.name, p.partition)?.leaderEpoch ?? p.leaderEpoch,
+    leaderEpoch: p.leader === NO_LEADER
+      ? p.leaderEpoch
+      : ctx.replicas.get(topic.name, p.partition)?.leaderEpoch ?? p.leaderEpoch,
     replicaNodes: p.replicas,
     isrNodes: p.isr,
-    offlineReplicas: [],
+    offlineReplicas: live ? p.replicas.filter((id) => !live.has(id)) : [],
   }));
 }
 

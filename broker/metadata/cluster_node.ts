@@ -97,14 +97,17 @@ export async function startClusterNode(options: {
       }
       const touched = new Set<string>();
       for (const r of records) {
-        if (r.type === "partition") touched.add(r.record.topicId);
+        if (r.type === "partition" || r.type === "partition_change") touched.add(r.record.topicId);
         else if (r.type === "topic") touched.add(r.record.topicId);
       }
       for (const topicId of touched) {
         const topic = image.topicById(topicId);
         if (!topic) continue;
         try {
+          // A leaderless partition (this broker fenced) keeps its open log: the data is here only, and it is
+          // led from here again, in a newer leader epoch, once this broker is unfenced.
           await replicas.ensureTopic(topic);
+          await replicas.catchUpLeaderEpochs(topic);
         } catch (e) {
           logger.error("opening partitions of a topic failed", { topic: topic.name, error: e });
         }

@@ -14,7 +14,9 @@
  * It also runs the broker lifecycle on the controller side, as Kafka's ClusterControlManager does: a
  * registration is committed as a RegisterBrokerRecord whose broker epoch is its offset, the broker starts
  * fenced and is unfenced by a heartbeat showing it has applied the log up to its registration; an unfenced
- * broker silent for `broker.session.timeout.ms` is fenced; a controlled shutdown fences the broker.
+ * broker silent for `broker.session.timeout.ms` is fenced; a controlled shutdown fences the broker. A fenced
+ * broker leads nothing: the partitions it led become leaderless, and it leads them again once unfenced
+ * (`partition_leadership.ts`).
  *
  * @module
  */
@@ -33,6 +35,7 @@ import {
 import type { ConfigChangeResult, ConfigResourceChange } from "../config_changes.ts";
 import { planConfigChanges } from "../config_changes.ts";
 import type { Logger } from "../logger.ts";
+import { leaderlessOnFencing, leadersOnUnfencing } from "../partition_leadership.ts";
 import { bootstrapFeatureRecords } from "./features.ts";
 import type { BrokerEndpoint, MetadataImage, MetadataRecord } from "../metadata_image.ts";
 import type { NodeHello } from "../raft_transport.ts";
@@ -220,6 +223,15 @@ export class QuorumController implements Controller {
     return await this.#run("describeQuorum", {}) as QuorumDescription;
   }
 
+  /** Unregisters broker `brokerId` (UnregisterBroker): BROKER_ID_NOT_REGISTERED when it is not registered. */
+  async unregisterBroker(brokerId: number): Promise<{ errorCode: number; errorMessage: string | null }> {
+    try {
+      return await this.#run("unregisterBroker", { brokerId }) as { errorCode: number; errorMessage: string | null };
+    } catch (e) {
+      return { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: String((e as Error).message) };
+    }
+  }
+
   /** Sends this broker's heartbeat. */
   async heartbeat(request: BrokerHeartbeatRequest, timeoutMs: number): Promise<BrokerHeartbeatAnswer> {
     return await this.#run("brokerHeartbeat", request, timeoutMs) as BrokerHeartbeatAnswer;
@@ -372,12 +384,22 @@ export class QuorumController implements Controller {
         return await this.#heartbeat(args as BrokerHeartbeatRequest);
       case "unregisterBroker": {
         const broker = this.image.broker(args.brokerId);
-        if (!broker) return { value: { errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED }, offset: quorum.appliedOffset };
-        const offset = await this.#commit([{
+        if (!broker) {
+          const errorMessage = `Broker ID ${args.brokerId} is not currently registered`;
+          return {
+            value: { errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED, errorMessage },
+            offset: quorum.appliedOffset,
+          };
+        }
+        // As Kafka's controller (ReplicationControlManager.unregisterBroker): the partitions it led lose their
+        // leader, then the registration goes. Kafka does not refuse a live broker: it registers again at its next
+        // heartbeat (its epoch is unknown) and, unfenced, leads its partitions again.
+        const offset = await this.#commit([...leaderlessOnFencing(this.image, broker.id), {
           type: "unregister_broker",
           record: { brokerId: broker.id, brokerEpoch: broker.epoch },
         }]);
-        return { value: { errorCode: ErrorCode.NONE }, offset };
+        this.logger.info("broker unregistered", { broker: broker.id, broker_epoch: String(broker.epoch) });
+        return { value: { errorCode: ErrorCode.NONE, errorMessage: null }, offset };
       }
       default:
         throw new Error(`unknown controller request ${op}`);
@@ -404,9 +426,15 @@ export class QuorumController implements Controller {
       change.fenced = -1;
       this.logger.info("broker unfenced", { broker: broker.id, applied_offset: hb.appliedOffset });
     }
+    // The partitions it led go offline with it and come back with it (their data is on this broker only).
+    const leadership = hb.wantShutDown
+      ? leaderlessOnFencing(this.image, broker.id)
+      : change.fenced === -1
+      ? leadersOnUnfencing(this.image, broker.id)
+      : [];
     let offset = quorum.appliedOffset;
-    if (change.fenced !== 0 || change.inControlledShutdown !== 0) {
-      offset = await this.#commit([{ type: "broker_change", record: change }]);
+    if (change.fenced !== 0 || change.inControlledShutdown !== 0 || leadership.length > 0) {
+      offset = await this.#commit([{ type: "broker_change", record: change }, ...leadership]);
     }
     const now = this.image.broker(broker.id);
     const value: BrokerHeartbeatAnswer = {
@@ -444,10 +472,13 @@ export class QuorumController implements Controller {
           broker: b.id,
           silent_ms: now - last,
         });
-        await this.#commit([{
-          type: "broker_change",
-          record: { brokerId: b.id, brokerEpoch: b.epoch, fenced: 1, inControlledShutdown: 0 },
-        }]);
+        await this.#commit([
+          {
+            type: "broker_change",
+            record: { brokerId: b.id, brokerEpoch: b.epoch, fenced: 1, inControlledShutdown: 0 },
+          },
+          ...leaderlessOnFencing(this.image, b.id),
+        ]);
       }).catch((e) => this.logger.warn("fencing a broker failed", { broker: b.id, error: String(e) }));
     }
   }

@@ -107,7 +107,14 @@ export interface ClusterView {
   topics: {
     name: string;
     topicId: string;
-    partitions: { partition: number; leader: number; replicas: number[]; isr: number[] }[];
+    partitions: {
+      partition: number;
+      errorCode: number;
+      leader: number;
+      replicas: number[];
+      isr: number[];
+      offlineReplicas: number[];
+    }[];
   }[];
 }
 
@@ -130,9 +137,11 @@ export async function clusterView(bootstrap: string): Promise<ClusterView> {
         topicId: t.topicId,
         partitions: t.partitions.map((p) => ({
           partition: p.partitionIndex,
+          errorCode: p.errorCode,
           leader: p.leaderId,
           replicas: p.replicaNodes,
           isr: p.isrNodes,
+          offlineReplicas: p.offlineReplicas,
         })).sort((a, b) => a.partition - b.partition),
       })).sort((a, b) => a.name < b.name ? -1 : 1),
     };

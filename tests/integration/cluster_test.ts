@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { ApiKey, ErrorCode } from "../../protocol/messages.ts";
+import { defaultFetchRequest, defaultFetchRequestFetchPartition } from "../../protocol/generated/mod.ts";
+import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../../protocol/record_batch.ts";
 import { RawClient } from "../diff/raw_client.ts";
 import { EntryType } from "../../raft/types.ts";
 import { decodeMetadataBatches } from "../../broker/metadata/image_snapshot.ts";
@@ -29,6 +31,60 @@ function committedEntries(dataDir: string) {
     }));
   } finally {
     journal.close();
+  }
+}
+
+/** Produces `values` to one partition through the broker at `bootstrap`; returns the partition's error code. */
+async function produce(bootstrap: string, topic: string, partition: number, values: string[]): Promise<number> {
+  const client = await RawClient.connect(bootstrap, "cluster-test");
+  try {
+    const encoder = new TextEncoder();
+    const records = buildRecordBatch(
+      values.map((v) => ({ timestamp: Date.now(), key: null, value: encoder.encode(v) })),
+    );
+    const answer = await client.request(ApiKey.Produce, 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 10_000,
+      topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    });
+    return answer.responses[0].partitionResponses[0].errorCode;
+  } finally {
+    await client.close();
+  }
+}
+
+/** Every record value of one partition from offset 0, read through the broker at `bootstrap`. */
+async function readAll(bootstrap: string, topic: string, partition: number): Promise<string[]> {
+  const client = await RawClient.connect(bootstrap, "cluster-test");
+  try {
+    const answer = await client.request(ApiKey.Fetch, 4, {
+      ...defaultFetchRequest(),
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 1 << 20,
+      topics: [{
+        topic,
+        topicId: "00000000-0000-0000-0000-000000000000",
+        partitions: [{
+          ...defaultFetchRequestFetchPartition(),
+          partition,
+          fetchOffset: 0n,
+          partitionMaxBytes: 1 << 20,
+        }],
+      }],
+    } as never);
+    const data = answer.responses[0].partitions[0];
+    assert.equal(data.errorCode, ErrorCode.NONE);
+    const bytes = data.records ?? new Uint8Array(0);
+    const values: string[] = [];
+    for (const slot of iterateBatches(bytes)) {
+      const batch = decodeRecordBatch(bytes.subarray(slot.pos, slot.pos + slot.size));
+      for (const r of batch.records) values.push(new TextDecoder().decode(r.value!));
+    }
+    return values;
+  } finally {
+    await client.close();
   }
 }
 
@@ -196,7 +252,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a broker frozen with SIGSTOP is fenced after the session timeout and unfenced after SIGCONT",
+  name:
+    "a broker frozen with SIGSTOP is fenced after the session timeout, its partitions leaderless; after SIGCONT it is unfenced and leads them again, records intact",
   ...OPTIONS,
   fn: async () => {
     const cluster = await TestCluster.start(3);
@@ -205,23 +262,126 @@ Deno.test({
       const controller = (await clusterView(cluster.bootstrap(1))).controllerId;
       const frozen = [1, 2, 3].find((id) => id !== controller)!;
       const watcher = cluster.bootstrap(controller);
+      assert.equal((await createTopics(watcher, [{ name: "held", partitions: 3 }])).get("held"), ErrorCode.NONE);
+      const held = (await clusterView(watcher)).topics.find((t) => t.name === "held")!;
+      const own = held.partitions.find((p) => p.leader === frozen)!.partition;
+      const values = ["a", "b", "c"];
+      // The topic reaches the frozen broker once it applies the records (CreateTopics waits for the asked broker).
+      await waitFor(
+        "the first records produced",
+        async () => await produce(cluster.bootstrap(frozen), "held", own, values) === ErrorCode.NONE,
+      );
+
       cluster.nodes.get(frozen)!.signal("SIGSTOP");
       try {
         await waitFor(
           `broker ${frozen} fenced`,
           async () => !(await clusterView(watcher)).brokers.some((b) => b.nodeId === frozen),
         );
+        // Its partition has no leader (its data is on the frozen broker only): LEADER_NOT_AVAILABLE, as Kafka
+        // answers an offline partition, with the fenced replica offline. The others keep their leaders.
+        for (const id of [1, 2, 3].filter((id) => id !== frozen)) {
+          const partitions = (await clusterView(cluster.bootstrap(id))).topics.find((t) => t.name === "held")!
+            .partitions;
+          assert.deepEqual(partitions[own], {
+            partition: own,
+            errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
+            leader: -1,
+            replicas: [frozen],
+            isr: [frozen],
+            offlineReplicas: [frozen],
+          });
+          for (const p of partitions.filter((p) => p.partition !== own)) {
+            assert.equal(p.errorCode, ErrorCode.NONE);
+            assert.notEqual(p.leader, frozen);
+          }
+        }
         // A fenced broker gets no new partitions.
         await createTopics(watcher, [{ name: "while-fenced", partitions: 4 }]);
         const t = (await clusterView(watcher)).topics.find((t) => t.name === "while-fenced")!;
-        assert.ok(t.partitions.every((p) => p.leader !== frozen));
+        assert.ok(t.partitions.every((p) => p.leader !== frozen && p.leader !== -1));
       } finally {
         cluster.nodes.get(frozen)!.signal("SIGCONT");
       }
+      await waitFor(`broker ${frozen} unfenced and leading its partition again`, async () => {
+        const view = await clusterView(watcher);
+        const p = view.topics.find((t) => t.name === "held")!.partitions[own];
+        return view.brokers.some((b) => b.nodeId === frozen) && p.leader === frozen && p.errorCode === ErrorCode.NONE;
+      });
+      assert.deepEqual(await readAll(cluster.bootstrap(frozen), "held", own), values);
+      assert.equal(await produce(cluster.bootstrap(frozen), "held", own, ["d"]), ErrorCode.NONE);
+      assert.deepEqual(await readAll(cluster.bootstrap(frozen), "held", own), [...values, "d"]);
+    } finally {
+      await cluster.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a broker stopped with SIGTERM (controlled shutdown) leaves its partitions leaderless until it returns",
+  ...OPTIONS,
+  fn: async () => {
+    const cluster = await TestCluster.start(3);
+    try {
+      await waitFor("three live brokers", async () => (await clusterView(cluster.bootstrap(1))).brokers.length === 3);
+      const controller = (await clusterView(cluster.bootstrap(1))).controllerId;
+      const stopped = [1, 2, 3].find((id) => id !== controller)!;
+      const watcher = cluster.bootstrap(controller);
+      assert.equal((await createTopics(watcher, [{ name: "held", partitions: 3 }])).get("held"), ErrorCode.NONE);
+      const own = (await clusterView(watcher)).topics[0].partitions.find((p) => p.leader === stopped)!.partition;
       await waitFor(
-        `broker ${frozen} unfenced`,
-        async () => (await clusterView(watcher)).brokers.some((b) => b.nodeId === frozen),
+        "the first records produced",
+        async () => await produce(cluster.bootstrap(stopped), "held", own, ["x", "y"]) === ErrorCode.NONE,
       );
+
+      await cluster.nodes.get(stopped)!.stop();
+      // The controlled shutdown committed the change before the broker stopped.
+      const offline = (await clusterView(watcher)).topics[0].partitions[own];
+      assert.equal(offline.leader, -1);
+      assert.equal(offline.errorCode, ErrorCode.LEADER_NOT_AVAILABLE);
+      assert.deepEqual(offline.offlineReplicas, [stopped]);
+
+      await cluster.startNode(stopped);
+      await waitFor(`broker ${stopped} leads its partition again`, async () => {
+        const p = (await clusterView(watcher)).topics[0].partitions[own];
+        return p.leader === stopped && p.errorCode === ErrorCode.NONE;
+      });
+      assert.deepEqual(await readAll(cluster.bootstrap(stopped), "held", own), ["x", "y"]);
+    } finally {
+      await cluster.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "UnregisterBroker through any broker removes a stopped broker's registration; an unknown id is BROKER_ID_NOT_REGISTERED",
+  ...OPTIONS,
+  fn: async () => {
+    const cluster = await TestCluster.start(3);
+    try {
+      await cluster.addBroker(4);
+      await waitFor("four live brokers", async () => (await clusterView(cluster.bootstrap(1))).brokers.length === 4);
+      assert.equal((await createTopics(cluster.bootstrap(1), [{ name: "wide", partitions: 4 }])).get("wide"), 0);
+      await cluster.nodes.get(4)!.stop();
+      const client = await RawClient.connect(cluster.bootstrap(2), "cluster-test");
+      try {
+        const unknown = await client.request(ApiKey.UnregisterBroker, 0, { brokerId: 9 });
+        assert.equal(unknown.errorCode, ErrorCode.BROKER_ID_NOT_REGISTERED);
+        assert.match(unknown.errorMessage!, /Broker ID 9 is not currently registered/);
+        const gone = await client.request(ApiKey.UnregisterBroker, 0, { brokerId: 4 });
+        assert.equal(gone.errorCode, ErrorCode.NONE);
+        const again = await client.request(ApiKey.UnregisterBroker, 0, { brokerId: 4 });
+        assert.equal(again.errorCode, ErrorCode.BROKER_ID_NOT_REGISTERED);
+      } finally {
+        await client.close();
+      }
+      // Answered once applied on the answering broker; the partition it led stays leaderless.
+      const view = await clusterView(cluster.bootstrap(2));
+      assert.deepEqual(view.brokers.map((b) => b.nodeId), [1, 2, 3]);
+      const orphan = view.topics.find((t) => t.name === "wide")!.partitions.find((p) => p.replicas[0] === 4)!;
+      assert.equal(orphan.leader, -1);
+      assert.deepEqual(orphan.offlineReplicas, [4]);
     } finally {
       await cluster.stop();
     }

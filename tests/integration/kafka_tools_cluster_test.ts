@@ -150,6 +150,18 @@ Deno.test("Kafka's admin tools see one cluster through each of its three brokers
       "kafka-cluster cluster-id",
     );
     assert.match(clusterId, new RegExp(`Cluster ID: ${TEST_CLUSTER_ID}`));
+
+    // kafka-cluster unregister: an unknown id is refused with Kafka's error; a stopped broker's registration goes.
+    const unknown = await kafkaTool(KafkaTools.cluster, ["unregister", "--bootstrap-server", b1, "--id", "9"]);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stdout + unknown.stderr, /BrokerIdNotRegisteredException|not currently registered/);
+    await cluster.addBroker(4);
+    await cluster.nodes.get(4)!.stop();
+    const unregistered = ok(
+      await kafkaTool(KafkaTools.cluster, ["unregister", "--bootstrap-server", b2, "--id", "4"]),
+      "kafka-cluster unregister --id 4",
+    );
+    assert.match(unregistered, /Broker 4 is no longer registered/);
   } finally {
     await cluster.stop();
   }
