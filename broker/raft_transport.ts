@@ -18,6 +18,24 @@ import type { NodeId } from "../raft/types.ts";
 import { FrameReader } from "./connection.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 
+/**
+ * Reads size-prefixed frames from `conn` and hands each to `onFrame` (a view into a reused buffer: copy what is
+ * kept), until the peer closes the connection; a read error or an oversized frame throws.
+ */
+export async function readFrames(
+  conn: Deno.TcpConn,
+  maxFrameBytes: number,
+  onFrame: (frame: Uint8Array) => void,
+): Promise<void> {
+  const reader = new FrameReader(maxFrameBytes);
+  while (true) {
+    const n = await conn.read(reader.space());
+    if (n === null) return;
+    reader.filled(n);
+    for (let f = reader.next(); f !== null; f = reader.next()) onFrame(f);
+  }
+}
+
 /** Where a peer's inter-broker listener is. */
 export interface PeerAddress {
   host: string;
@@ -154,16 +172,10 @@ class PeerLink {
 
   /** Raft messages the peer sends back on this connection (to an observer), until it closes. */
   async #read(conn: Deno.TcpConn): Promise<void> {
-    const reader = new FrameReader(256 << 20);
     try {
-      while (true) {
-        const n = await conn.read(reader.space());
-        if (n === null) break;
-        reader.filled(n);
-        for (let f = reader.next(); f !== null; f = reader.next()) {
-          if (f[0] === FrameKind.Raft && this.onBatch) this.onBatch(decodeMessageBatch(f.slice(1)));
-        }
-      }
+      await readFrames(conn, 256 << 20, (f) => {
+        if (f[0] === FrameKind.Raft && this.onBatch) this.onBatch(decodeMessageBatch(f.slice(1)));
+      });
     } catch {
       // closed: the writer notices and reconnects
     }

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { FrameReader } from "../connection.ts";
-import { FrameKind, jsonBody, jsonFrame, type NodeHello, type PeerAddress } from "../raft_transport.ts";
+import { FrameKind, jsonBody, jsonFrame, type NodeHello, type PeerAddress, readFrames } from "../raft_transport.ts";
 
 interface Pending {
   resolve(value: unknown): void;
@@ -59,23 +58,17 @@ class ControllerConnection {
   }
 
   async #read(conn: Deno.TcpConn): Promise<void> {
-    const reader = new FrameReader(64 << 20);
     try {
-      while (true) {
-        const n = await conn.read(reader.space());
-        if (n === null) break;
-        reader.filled(n);
-        for (let f = reader.next(); f !== null; f = reader.next()) {
-          if (f[0] !== FrameKind.Response) continue;
-          const answer = jsonBody(f) as { id: number; ok: boolean; value?: unknown; error?: string };
-          const pending = this.#pending.get(answer.id);
-          if (!pending) continue;
-          this.#pending.delete(answer.id);
-          clearTimeout(pending.timer);
-          if (answer.ok) pending.resolve(answer.value);
-          else pending.reject(new ControllerRequestError(answer.error ?? "controller request failed"));
-        }
-      }
+      await readFrames(conn, 64 << 20, (f) => {
+        if (f[0] !== FrameKind.Response) return;
+        const answer = jsonBody(f) as { id: number; ok: boolean; value?: unknown; error?: string };
+        const pending = this.#pending.get(answer.id);
+        if (!pending) return;
+        this.#pending.delete(answer.id);
+        clearTimeout(pending.timer);
+        if (answer.ok) pending.resolve(answer.value);
+        else pending.reject(new ControllerRequestError(answer.error ?? "controller request failed"));
+      });
       this.#fail(new Error("controller connection closed"));
     } catch (e) {
       this.#fail(e);

@@ -220,6 +220,11 @@ export class MetadataQuorum {
     const data = encodeMetadataBatch(records, Date.now());
     const proposed = this.#node.propose(Math.max(records.length, 1), data);
     if (!proposed.ok) return Promise.reject(new NotControllerError(this.leaderId));
+    return this.#whenCommitted(proposed);
+  }
+
+  /** Resolves with the applied offset once the proposed entry commits and is applied (rejects if it is lost). */
+  #whenCommitted(proposed: { index: number; lastIndex: number; term: number }): Promise<number> {
     const done = new Promise<number>((resolve, reject) => {
       this.#pending.push({
         index: proposed.index,
@@ -245,17 +250,7 @@ export class MetadataQuorum {
       if (!this.isActiveController()) throw new NotControllerError(this.leaderId);
       const proposed = this.#node.proposeConfChange({ type: "add_learner", node: nodeId });
       if (proposed.ok) {
-        const done = new Promise<number>((resolve, reject) => {
-          this.#pending.push({
-            index: proposed.index,
-            lastIndex: proposed.lastIndex,
-            term: proposed.term,
-            resolve,
-            reject,
-          });
-        });
-        this.#kick();
-        const offset = await done;
+        const offset = await this.#whenCommitted(proposed);
         this.options.logger.info("observer added to the metadata quorum", { node: nodeId, offset });
         return offset;
       }
