@@ -151,6 +151,17 @@ Deno.test("Kafka's admin tools see one cluster through each of its three brokers
     );
     assert.match(clusterId, new RegExp(`Cluster ID: ${TEST_CLUSTER_ID}`));
 
+    // kafka-topics --delete through one broker: gone there at once (answered once applied), and on the others
+    // (each applies the committed record within milliseconds; a tool run takes about a second).
+    ok(
+      await kafkaTool(KafkaTools.topics, ["--bootstrap-server", b3, "--delete", "--topic", "orders"]),
+      "kafka-topics --delete",
+    );
+    for (const b of [b3, b1]) {
+      const listed = ok(await kafkaTool(KafkaTools.topics, ["--bootstrap-server", b, "--list"]), `--list through ${b}`);
+      assert.doesNotMatch(listed, /^orders$/m, `orders deleted, as seen through ${b}`);
+    }
+
     // kafka-cluster unregister: an unknown id is refused with Kafka's error; a stopped broker's registration goes.
     const unknown = await kafkaTool(KafkaTools.cluster, ["unregister", "--bootstrap-server", b1, "--id", "9"]);
     assert.notEqual(unknown.code, 0);
