@@ -228,6 +228,21 @@ export class PartitionRaft {
     return this.#node.status().term;
   }
 
+  /** This broker's node id. */
+  get nodeId(): number {
+    return this.#node.status().id;
+  }
+
+  /** True while this replica is the group's leader. */
+  get isLeader(): boolean {
+    return this.#node.status().role === "leader";
+  }
+
+  /** The group's leader as this replica knows it (NONE, 0, while none is known). */
+  get leaderId(): number {
+    return this.#node.status().lead;
+  }
+
   /** The index (base offset) the next appended batch receives. */
   nextIndex(): number {
     return this.#node.nextIndex();

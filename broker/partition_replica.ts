@@ -180,6 +180,36 @@ export class PartitionReplica {
     return this.#raft.leaderEpoch;
   }
 
+  /**
+   * True while this broker leads the partition (its Raft group's leader). Only the leader takes produces and
+   * serves fetches; a follower answers NOT_LEADER_OR_FOLLOWER.
+   */
+  get isLeader(): boolean {
+    return this.#raft.isLeader;
+  }
+
+  /** The partition's leader as this replica knows it; -1 while none is known. */
+  get leaderId(): number {
+    return this.#raft.leaderId || -1;
+  }
+
+  /**
+   * The first offset of the current leader epoch on this replica. A new leader answers ListOffsets for the
+   * latest offset (OFFSET_NOT_AVAILABLE) only once its high watermark reaches it.
+   */
+  get leaderEpochStartOffset(): number {
+    const latest = this.log.latestEpoch();
+    return latest && latest.epoch === this.leaderEpoch ? latest.startOffset : this.log.logEndOffset;
+  }
+
+  /**
+   * The replicas in sync with this leader (caught up within `replica.lag.time.max.ms`), this broker first;
+   * empty on a follower.
+   */
+  inSyncReplicas(): number[] {
+    return this.isLeader ? [this.#raft.nodeId] : [];
+  }
+
   /** The committed offset: everything below it is durable and visible to consumers. */
   get highWatermark(): number {
     return this.#highWatermark;

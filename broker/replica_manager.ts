@@ -15,6 +15,7 @@ import { LogError } from "../log/log_error.ts";
 import { OpenFilePool } from "../log/open_file_pool.ts";
 import { PartitionLog } from "../log/partition_log.ts";
 import { iterateBatches } from "../protocol/record_batch.ts";
+import type { MessageBatch, Transport } from "../raft/transport.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import type { PartitionImage, TopicImage } from "./metadata_image.ts";
@@ -102,6 +103,8 @@ export class ReplicaManager {
   readonly #running = new Set<string>();
   /** The descriptors of every partition's files. */
   readonly files: OpenFilePool;
+  readonly #leadershipListeners = new Set<(replica: PartitionReplica) => void>();
+  #transport: Transport | undefined;
   /** Partitions opened or closed at once (`num.recovery.threads.per.data.dir`). */
   readonly #openConcurrency: number;
 
@@ -130,6 +133,49 @@ export class ReplicaManager {
   /** Every replica. */
   all(): IterableIterator<PartitionReplica> {
     return this.#replicas.values();
+  }
+
+  /**
+   * Calls `listener` whenever a replica's leadership changes: it became the leader or stopped being it (its
+   * `isLeader`, `leaderId`, `leaderEpoch`), or, on a leader, its in-sync replicas changed. Returns the function
+   * that unsubscribes. (The controller learns of new leaders this way; group coordinators load and unload.)
+   */
+  onLeadership(listener: (replica: PartitionReplica) => void): () => void {
+    this.#leadershipListeners.add(listener);
+    return () => this.#leadershipListeners.delete(listener);
+  }
+
+  /** Tells every leadership listener about `replica` (a failing listener is logged, not propagated). */
+  protected notifyLeadership(replica: PartitionReplica): void {
+    for (const listener of this.#leadershipListeners) {
+      try {
+        listener(replica);
+      } catch (e) {
+        this.logger.error("leadership listener failed", {
+          topic: replica.topic,
+          partition: replica.partition,
+          error: String(e),
+        });
+      }
+    }
+  }
+
+  /**
+   * Where the Raft messages of replicated partitions go (the inter-broker replication network). Groups are
+   * named `${topicId}:${partition}` on the wire.
+   */
+  attachTransport(transport: Transport): void {
+    this.#transport = transport;
+  }
+
+  /** The attached replication transport, if any. */
+  get transport(): Transport | undefined {
+    return this.#transport;
+  }
+
+  /** Raft messages from another broker for the groups of replicated partitions. */
+  receive(_batch: MessageBatch): void {
+    // Replicated partitions (issue 17) step them into their groups.
   }
 
   /** The directory of a partition, named as Kafka names it. */
