@@ -123,6 +123,11 @@ export class LeaderEpochCache {
     return changed;
   }
 
+  /** Forgets every epoch (the log was emptied). */
+  clear(): void {
+    this.list = [];
+  }
+
   /** Encodes as Kafka's checkpoint text: version, count, then `epoch startOffset` lines. */
   encode(): string {
     return ["0", String(this.list.length), ...this.list.map((e) => `${e.epoch} ${e.startOffset}`)].join("\n") + "\n";

@@ -1032,14 +1032,26 @@ export class PartitionLog {
    * when `offset` is a batch's base offset). Below the log start it empties the log and restarts it at
    * `offset`. The cut is durable when the promise resolves; waiters for the removed offsets are rejected.
    */
-  async truncateTo(offset: number): Promise<void> {
+  truncateTo(offset: number): Promise<void> {
+    return this.cut(offset, false);
+  }
+
+  /**
+   * Empties the log and restarts it at `offset`, whatever it held (Kafka's `truncateFullyAndStartAt`): a
+   * follower behind its leader's log start continues from there. Durable when the promise resolves.
+   */
+  truncateFullyAndStartAt(offset: number): Promise<void> {
+    return this.cut(offset, true);
+  }
+
+  private async cut(offset: number, fully: boolean): Promise<void> {
     this.checkWritable();
     await this.idle();
-    if (offset >= this.endOffset) return;
+    if (!fully && offset >= this.endOffset) return;
     try {
       this.dropCleanMarker();
       const i = this.segmentIndexFor(offset);
-      if (offset < this.startOffset || i < 0) {
+      if (fully || offset < this.startOffset || i < 0) {
         this.resetTo(offset);
       } else {
         for (const s of this.segments.splice(i + 1)) this.deleteSegment(s);
@@ -1054,7 +1066,8 @@ export class PartitionLog {
           writeCheckpointSync(this.fs, this.path(LOG_START_FILE), encodeOffsetCheckpoint(this.startOffset));
         }
       }
-      this.durableOffset = Math.min(this.durableOffset, this.endOffset);
+      // An emptied log holds nothing that could be lost: everything below its new start counts as durable.
+      this.durableOffset = fully ? this.endOffset : Math.min(this.durableOffset, this.endOffset);
       this.durableBoundary = null;
       this.epochs.truncateFromEnd(this.endOffset);
       this.epochsDirty = true;
@@ -1076,6 +1089,8 @@ export class PartitionLog {
   /** Deletes every segment and starts an empty one at `offset`. */
   private resetTo(offset: number): void {
     for (const s of this.segments.splice(0)) this.deleteSegment(s);
+    // Nothing of the old log stays, so neither do its epochs (a later, older epoch must still be recorded).
+    this.epochs.clear();
     this.segments.push(LogSegment.create(this.fs, this.dir, offset, this.clock.now()));
     this.endOffset = offset;
     this.startOffset = offset;
