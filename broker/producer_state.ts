@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { BatchHeader } from "../protocol/record_batch_header.ts";
 
 /** Kafka keeps this many batches per producer for duplicate detection (max.in.flight.requests = 5). */
 export const RETAINED_BATCHES = 5;
@@ -136,6 +137,42 @@ export class ProducerStateTable {
       timestampMs,
     });
     if (entry.batches.length > RETAINED_BATCHES) entry.batches.shift();
+  }
+
+  /**
+   * Records a batch written to the log, from its header alone: a follower replicating it, or a replay of the log
+   * at startup. Batches without a producer id (or without a sequence) are not tracked.
+   */
+  recordBatch(header: BatchHeader): void {
+    if (header.producerId < 0n || header.baseSequence < 0) return;
+    const base = Number(header.baseOffset);
+    this.record(
+      {
+        producerId: header.producerId,
+        producerEpoch: header.producerEpoch,
+        firstSequence: header.baseSequence,
+        lastSequence: lastSequenceOf(header.baseSequence, header.lastOffsetDelta),
+      },
+      base,
+      base + header.lastOffsetDelta,
+      Number(header.maxTimestamp),
+    );
+  }
+
+  /** Replaces this table's content with `other`'s (a follower installing its leader's snapshot). */
+  replaceWith(other: ProducerStateTable): void {
+    this.#entries.clear();
+    for (const [id, entry] of other.#entries) {
+      this.#entries.set(id, { producerEpoch: entry.producerEpoch, batches: entry.batches.map((b) => ({ ...b })) });
+    }
+  }
+
+  /** A copy holding only the batches below `offset` (the producer state as of a log start, for a snapshot). */
+  before(offset: number): ProducerStateTable {
+    const copy = new ProducerStateTable();
+    copy.replaceWith(this);
+    copy.truncateFrom(offset);
+    return copy;
   }
 
   /** Forgets every batch at or after `offset` (the log was truncated there). */
