@@ -2,23 +2,104 @@
  * A partition's Raft group: the pure core of `raft/` driven over the partition log, which *is* the Raft log
  * (an entry is a record batch, its term the batch's partition leader epoch, its index the base offset).
  *
- * The produce path stays as cheap as a plain append: the leader writes a batch to the log file synchronously
- * (one `write`) and proposes it; the ready loop then only has to make it durable (one group-commit fsync for
- * everything proposed meanwhile), acknowledge the persistence to the core, and take the new commit index as
- * the high watermark. Today every group has one voter (this broker), so the commit index follows the fsync.
+ * The produce path stays as cheap as a plain append: the leader stamps a batch with its offset and epoch, writes
+ * it to the log file synchronously (one `write`) and proposes it; the ready loop then only has to make it durable
+ * (one group-commit fsync for everything proposed meanwhile), send it to the followers, and take the new commit
+ * index as the high watermark.
+ *
+ * A group of one voter (RF=1) elects itself at every start and commits on the fsync. With several voters (the
+ * partition's replicas) the ready loop of a follower writes what the leader sends: it first cuts a conflicting
+ * suffix (`truncateTo`), then appends the leader's batches as they are, their offset and epoch already stamped.
+ * The core's LeaderChange and ConfChange entries become control batches built from (index, term, type, data)
+ * alone, so every replica holds byte-identical batches, and they are read back from the log as entries of their
+ * type. A follower behind the leader's log start (retention, DeleteRecords) receives a snapshot: the log start,
+ * and the producer state as of it; its log restarts there (`truncateFullyAndStartAt`).
+ *
+ * Durability rules of a replicated group: term and vote (and the snapshot point) are written to
+ * `raft-state.json` (fsynced) before any message leaves; entries are fsynced before the messages that
+ * acknowledge them. The commit index a group starts from is the one last written to that file, a safe lower
+ * bound (it only ever grew), never the log end: a follower's tail may not be committed.
  *
  * @module
  */
 import type { PartitionLog } from "../log/partition_log.ts";
-import { iterateBatches } from "../protocol/record_batch.ts";
+import { decodeControlRecordKey, isControlBatch } from "../protocol/control_records.ts";
+import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../protocol/record_batch.ts";
+import { BatchOffsets, stampBaseOffset, stampPartitionLeaderEpoch } from "../protocol/record_batch_header.ts";
 import { RawNode } from "../raft/raw_node.ts";
 import { type InitialState, sliceEntries, type Storage } from "../raft/storage.ts";
-import { type ConfState, type Entry, EntryType, type HardState, NONE, type Snapshot } from "../raft/types.ts";
+import {
+  type ConfState,
+  type Entry,
+  EntryType,
+  type HardState,
+  type Message,
+  type NodeId,
+  NONE,
+  type Snapshot,
+  type SnapshotMeta,
+} from "../raft/types.ts";
 
-/** The file in a partition directory holding the Raft term and vote. */
+/** The file in a partition directory holding the Raft term, vote, a commit lower bound and the snapshot point. */
 const RAFT_STATE_FILE = "raft-state.json";
 /** Entries handed to the core per read, at most. */
 const ENTRY_READ_BYTES = 1024 * 1024;
+
+/** Kafka's control record types for the Raft entries the core creates (KRaft uses the same numbers). */
+export const LEADER_CHANGE_CONTROL_TYPE = 2;
+/** KRaft's `KRaftVoters` control record: a membership change. */
+export const VOTERS_CONTROL_TYPE = 6;
+
+/** Ticks and timeouts of replicated groups (one tick is `PARTITION_TICK_MS`). */
+export const PARTITION_TICK_MS = 50;
+/** Ticks without a leader before a follower campaigns: 10 ticks = 500 ms, randomized up to 1 s. */
+export const PARTITION_ELECTION_TICKS = 10;
+/** Ticks between a leader's heartbeats: 100 ms. */
+export const PARTITION_HEARTBEAT_TICKS = 2;
+
+/**
+ * The control batch that stores a LeaderChange or ConfChange entry: one control record whose key is Kafka's
+ * control key of the entry's type and whose value is the entry's data. Built from the entry alone (no clock),
+ * so every replica writes the same bytes.
+ *
+ * @example
+ * ```ts
+ * import { controlBatchOf } from "./partition_raft.ts";
+ * import { EntryType } from "../raft/types.ts";
+ * const batch = controlBatchOf({ index: 7, count: 1, term: 3, type: EntryType.LeaderChange, data: new Uint8Array(0) });
+ * ```
+ */
+export function controlBatchOf(entry: Entry): Uint8Array {
+  const type = entry.type === EntryType.LeaderChange ? LEADER_CHANGE_CONTROL_TYPE : VOTERS_CONTROL_TYPE;
+  const key = new Uint8Array(4);
+  new DataView(key.buffer).setInt16(2, type);
+  // No timestamp (-1, Kafka's NO_TIMESTAMP): a clock would make the replicas' bytes differ.
+  return buildRecordBatch([{ timestamp: -1, key, value: entry.data }], {
+    baseOffset: BigInt(entry.index),
+    partitionLeaderEpoch: entry.term,
+    control: true,
+  });
+}
+
+/** The Raft entry a stored batch is: Raft control batches by their control type, every other batch Normal. */
+function entryOfBatch(batch: Uint8Array, index: number, count: number, term: number): Entry {
+  const attributes = new DataView(batch.buffer, batch.byteOffset, batch.byteLength).getInt16(BatchOffsets.attributes);
+  if (isControlBatch(attributes)) {
+    const decoded = decodeRecordBatch(batch);
+    const record = decoded.records[0];
+    const type = record?.key ? decodeControlRecordKey(record.key).type : -1;
+    if (type === LEADER_CHANGE_CONTROL_TYPE || type === VOTERS_CONTROL_TYPE) {
+      return {
+        index,
+        count,
+        term,
+        type: type === LEADER_CHANGE_CONTROL_TYPE ? EntryType.LeaderChange : EntryType.ConfChange,
+        data: record.value ?? new Uint8Array(0),
+      };
+    }
+  }
+  return { index, count, term, type: EntryType.Normal, data: batch };
+}
 
 /**
  * The partition log seen through Raft's `Storage` interface. `term(i)` comes from the log's leader-epoch cache,
@@ -26,8 +107,8 @@ const ENTRY_READ_BYTES = 1024 * 1024;
  */
 export class PartitionLogStorage implements Storage {
   /**
-   * Entries this leader wrote and the core has not applied yet: the ready loop asks for them right after the
-   * fsync, and serving them from memory spares reading back what was just written.
+   * Entries written and not committed yet: a leader sends them to followers right after writing them, and
+   * serving them from memory spares reading back what was just written.
    */
   readonly #recent: Entry[] = [];
 
@@ -35,6 +116,10 @@ export class PartitionLogStorage implements Storage {
     private readonly log: PartitionLog,
     private readonly hardState: HardState,
     private readonly config: ConfState,
+    /** The snapshot point received last (its term is not in the emptied log's epochs). */
+    private snapshotPoint: { index: number; term: number } | undefined = undefined,
+    /** The data a snapshot carries as of the log start (the producer state). */
+    private readonly snapshotData: (logStartOffset: number) => Uint8Array = () => new Uint8Array(0),
   ) {}
 
   initialState(): InitialState {
@@ -55,16 +140,30 @@ export class PartitionLogStorage implements Storage {
     return Math.max(this.log.epochForOffset(index), 0);
   }
 
-  /** Keeps an entry the leader just wrote, until `forgetThrough` passes it. */
+  /** Keeps an entry just written, until `forgetThrough` passes it. */
   remember(entry: Entry): void {
+    const last = this.#recent.at(-1);
+    if (last && last.index + last.count !== entry.index) this.#recent.length = 0;
     this.#recent.push(entry);
   }
 
-  /** Drops remembered entries that end at or before `index` (they were applied). */
+  /** Drops remembered entries that end at or before `index` (committed). */
   forgetThrough(index: number): void {
     let n = 0;
     while (n < this.#recent.length && this.#recent[n].index + this.#recent[n].count - 1 <= index) n++;
     if (n > 0) this.#recent.splice(0, n);
+  }
+
+  /** Drops remembered entries at and after `index` (the log was cut there). */
+  forgetFrom(index: number): void {
+    const keep = this.#recent.findIndex((e) => e.index >= index);
+    if (keep >= 0) this.#recent.length = keep;
+  }
+
+  /** Records the snapshot point a follower installed. */
+  setSnapshotPoint(point: { index: number; term: number }): void {
+    this.snapshotPoint = point;
+    this.#recent.length = 0;
   }
 
   entries(lo: number, hiExclusive: number, maxBytes: number): Entry[] {
@@ -85,46 +184,61 @@ export class PartitionLogStorage implements Storage {
         if (index >= hiExclusive) return out;
         bytes += slot.size;
         if (out.length > 0 && bytes > maxBytes) return out;
-        out.push({
-          index,
-          count: slot.header.lastOffsetDelta + 1,
-          term: Math.max(slot.header.partitionLeaderEpoch, 0),
-          type: EntryType.Normal,
-          data: records.subarray(slot.pos, slot.pos + slot.size),
-        });
-        offset = index + slot.header.lastOffsetDelta + 1;
+        const count = slot.header.lastOffsetDelta + 1;
+        const term = Math.max(slot.header.partitionLeaderEpoch, 0);
+        out.push(entryOfBatch(records.subarray(slot.pos, slot.pos + slot.size), index, count, term));
+        offset = index + count;
       }
     }
     return out;
   }
 
-  snapshotMeta() {
+  snapshotMeta(): SnapshotMeta {
     const index = this.log.logStartOffset - 1;
+    if (this.snapshotPoint?.index === index) return { index, term: this.snapshotPoint.term, config: this.config };
     const term = index < 0 ? 0 : Math.max(this.log.epochForOffset(this.log.logStartOffset), 0);
     return { index, term, config: this.config };
   }
 
   snapshot(): Snapshot {
-    // Followers that fall behind the log start get the partition by snapshot once replication lands.
-    return { meta: this.snapshotMeta(), data: new Uint8Array(0) };
+    const meta = this.snapshotMeta();
+    return { meta, data: this.snapshotData(meta.index + 1) };
   }
 }
 
-function readHardState(dir: string): { term: number; vote: number } {
+/** What `raft-state.json` holds. */
+interface StoredRaftState {
+  term: number;
+  vote: number;
+  /** A committed offset (a lower bound of the commit index when written), -1 if unknown. */
+  commit: number;
+  /** The snapshot point last installed, if any. */
+  snapshot?: { index: number; term: number };
+}
+
+function readRaftState(dir: string): StoredRaftState {
   try {
     const json = JSON.parse(Deno.readTextFileSync(`${dir}/${RAFT_STATE_FILE}`));
-    return { term: Number(json.term), vote: Number(json.vote) || NONE };
+    const snapshot = json.snapshot && Number.isSafeInteger(json.snapshot.index)
+      ? { index: Number(json.snapshot.index), term: Number(json.snapshot.term) }
+      : undefined;
+    return {
+      term: Number(json.term),
+      vote: Number(json.vote) || NONE,
+      commit: Number.isSafeInteger(json.commit) ? json.commit : -1,
+      snapshot,
+    };
   } catch {
-    return { term: -1, vote: NONE };
+    return { term: -1, vote: NONE, commit: -1 };
   }
 }
 
-/** Writes the term and vote durably (temp file, fsync, rename). */
-async function writeHardState(dir: string, term: number, vote: number): Promise<void> {
+/** Writes the Raft state durably (temp file, fsync, rename). */
+async function writeRaftState(dir: string, state: StoredRaftState): Promise<void> {
   const tmp = `${dir}/${RAFT_STATE_FILE}.tmp`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
-    file.writeSync(new TextEncoder().encode(JSON.stringify({ term, vote })));
+    file.writeSync(new TextEncoder().encode(JSON.stringify(state)));
     await file.syncData();
   } finally {
     file.close();
@@ -132,71 +246,139 @@ async function writeHardState(dir: string, term: number, vote: number): Promise<
   await Deno.rename(tmp, `${dir}/${RAFT_STATE_FILE}`);
 }
 
+/** What the replica around a group learns from it. Only `onCommitted` and `onFailed` are needed for RF=1. */
+export interface PartitionRaftHooks {
+  /** The high watermark moved (commit index + 1, bounded by what is durable here). */
+  onCommitted(highWatermark: number): void;
+  /** The log failed under the group: nothing more can be made durable. */
+  onFailed(error: unknown): void;
+  /** A batch created by another leader was written here (followers record its producer state). */
+  onReplicated?(batch: Uint8Array, baseOffset: number): void;
+  /** The log was cut at `offset`: the batches from there on are gone. */
+  onTruncated?(offset: number): void;
+  /** A snapshot from the leader restarted the log at `logStartOffset`; `data` is what `snapshotData` made. */
+  onSnapshotInstalled?(logStartOffset: number, data: Uint8Array): void;
+  /** The data of a snapshot as of `logStartOffset` (sent to a follower behind the log start). */
+  snapshotData?(logStartOffset: number): Uint8Array;
+  /** The role, the leader known or the term changed (or the leader became able to take produces). */
+  onRoleChanged?(): void;
+  /** A message from follower `from` was stepped into the leader (its match index may have moved). */
+  onFollowerHeard?(from: number): void;
+  /** Messages to send to the other replicas. */
+  send?(messages: Message[]): void;
+}
+
+/** How to open a group. */
+export interface PartitionRaftOptions {
+  /** The partition directory (for `raft-state.json`). */
+  dir: string;
+  log: PartitionLog;
+  nodeId: number;
+  /** The partition's replicas; this broker alone (or an empty list) is a single-voter group. */
+  voters?: readonly number[];
+  /** The leader epoch the metadata holds: the group's first term is at least one below it. */
+  minimumLeaderEpoch: number;
+  /** Replicated groups: campaign at once (the metadata names this replica leader of a new partition). */
+  campaign?: boolean;
+  /** Election timeouts' randomness; `Math.random` by default. */
+  random?: () => number;
+  hooks: PartitionRaftHooks;
+}
+
+/** Thrown by `appendAsLeader` when this replica cannot take the batch as leader now. */
+export class NotLeaderError extends Error {
+  constructor(readonly leaderId: number) {
+    super(leaderId > 0 ? `not the partition leader (the leader is ${leaderId})` : "not the partition leader");
+  }
+}
+
 /**
  * The Raft group of one partition hosted by this broker.
  *
  * @example
  * ```ts ignore
- * const group = await PartitionRaft.open(dir, log, nodeId, (hw) => onCommitted(hw), (e) => onFailed(e));
- * const { index } = group.appendAsLeader(batchBytes, count); // written now, committed after the next fsync
+ * const group = await PartitionRaft.open({ dir, log, nodeId, minimumLeaderEpoch: 0, hooks: { onCommitted, onFailed } });
+ * const { baseOffset } = group.appendAsLeader(batchBytes, count); // written now, committed after the next fsync
  * ```
  */
 export class PartitionRaft {
-  #node: RawNode;
-  #storage: PartitionLogStorage;
+  #node!: RawNode;
+  #storage!: PartitionLogStorage;
   #driving = false;
+  #closed = false;
   #failure: unknown;
+  #persisted: StoredRaftState;
+  #view = "";
+  /** Ticks left during which a replica told to campaign tries again while no leader is known. */
+  #eagerTicks = 0;
+  readonly #replicated: boolean;
+  readonly #voters: number[];
 
   private constructor(
     private readonly dir: string,
     private readonly log: PartitionLog,
-    [node, storage]: [RawNode, PartitionLogStorage],
-    private readonly onCommitted: (highWatermark: number) => void,
-    private readonly onFailed: (error: unknown) => void,
-    persisted: { term: number; vote: number },
+    private readonly hooks: PartitionRaftHooks,
+    persisted: StoredRaftState,
+    voters: number[],
   ) {
-    this.#node = node;
-    this.#storage = storage;
     this.#persisted = persisted;
+    this.#voters = voters;
+    this.#replicated = voters.length > 1;
   }
 
   /**
-   * Starts the group over `log` with this broker as its only voter, and elects it: the term (the leader
-   * epoch) goes up by one at every start, as Kafka's leader epoch does at every leader election.
+   * Starts the group over `log`. A single voter elects itself at once: the term (the leader epoch) goes up by
+   * one at every start, as Kafka's leader epoch does at every leader election. A replicated group starts as a
+   * follower from its durable state and campaigns at once only with `campaign`.
    */
-  static async open(
-    dir: string,
-    log: PartitionLog,
-    nodeId: number,
-    minimumLeaderEpoch: number,
-    onCommitted: (highWatermark: number) => void,
-    onFailed: (error: unknown) => void,
-  ): Promise<PartitionRaft> {
-    const stored = readHardState(dir);
+  static async open(options: PartitionRaftOptions): Promise<PartitionRaft> {
+    const { dir, log, nodeId, minimumLeaderEpoch, hooks } = options;
+    const voters = options.voters && options.voters.length > 0 ? [...options.voters] : [nodeId];
+    const stored = readRaftState(dir);
     // Batches carry their leader epoch durably; a term below the log's latest epoch would reuse an epoch. The
     // metadata's epoch is a floor too, so the group's first term is at least what clients were told.
-    // The election adds one: a new partition (no state, no batches) elects itself in exactly the metadata's
-    // epoch (0 for a new topic, as in Kafka); every later start raises it by one, like a Kafka leader election.
+    // A single voter's election adds one: a new partition (no state, no batches) elects itself in exactly the
+    // metadata's epoch (0 for a new topic, as in Kafka); every later start raises it by one.
     const latestEpoch = log.latestEpoch()?.epoch ?? -1;
     const term = Math.max(stored.term, latestEpoch, minimumLeaderEpoch - 1);
     const vote = term === stored.term ? stored.vote : NONE;
-    const group = new PartitionRaft(
-      dir,
-      log,
-      PartitionRaft.#newNode(log, nodeId, term, vote),
-      onCommitted,
-      onFailed,
-      { term, vote },
-    );
-    await group.#elect();
+    const group = new PartitionRaft(dir, log, hooks, { ...stored, term, vote }, voters);
+    if (!group.#replicated) {
+      // With one voter every persisted entry is committed: recovery already cut what was not durable.
+      group.#start(nodeId, { term, vote, commit: log.logEndOffset - 1 }, options.random);
+      await group.#elect();
+      return group;
+    }
+    // Several voters: only what was known committed is; the tail may be a deposed leader's, to be cut.
+    const commit = Math.min(Math.max(stored.commit, log.logStartOffset - 1), log.logEndOffset - 1);
+    group.#start(nodeId, { term, vote, commit }, options.random, stored.snapshot);
+    if (options.campaign) {
+      // The other replicas may not have opened the partition yet (they apply the metadata when they get to it)
+      // and drop the first vote requests: try again every other tick for an election timeout. Pre-vote keeps
+      // the retries from raising the term.
+      group.#eagerTicks = PARTITION_ELECTION_TICKS;
+      group.#node.campaign();
+    }
+    group.#kick();
     return group;
   }
 
-  static #newNode(log: PartitionLog, nodeId: number, term: number, vote: number): [RawNode, PartitionLogStorage] {
-    // With one voter every persisted entry is committed: recovery already cut what was not durable.
-    const hardState: HardState = { term, vote, commit: log.logEndOffset - 1 };
-    const storage = new PartitionLogStorage(log, hardState, { voters: [nodeId], learners: [] });
-    return [new RawNode({ id: nodeId, storage, random: Math.random }), storage];
+  #start(nodeId: number, hardState: HardState, random = Math.random, snapshotPoint?: StoredRaftState["snapshot"]) {
+    this.#storage = new PartitionLogStorage(
+      this.log,
+      hardState,
+      { voters: this.#voters, learners: [] },
+      snapshotPoint,
+      (start) => this.hooks.snapshotData?.(start) ?? new Uint8Array(0),
+    );
+    this.#node = new RawNode({
+      id: nodeId,
+      storage: this.#storage,
+      random,
+      electionTick: PARTITION_ELECTION_TICKS,
+      heartbeatTick: PARTITION_HEARTBEAT_TICKS,
+    });
+    this.#view = this.#currentView();
   }
 
   async #elect(): Promise<void> {
@@ -206,13 +388,14 @@ export class PartitionRaft {
   }
 
   /**
-   * Starts a new term (leader epoch) for the group, as a leader election does: what was appended so far is
-   * committed first. Used when the partition's leadership is re-established.
+   * Starts a new term (leader epoch) for a single-voter group, as a leader election does: what was appended so
+   * far is committed first. Used when the partition's leadership is re-established after fencing.
    */
   async startNewTerm(): Promise<void> {
+    if (this.#replicated) return;
     await this.#idle();
     const { id, term, vote } = this.#node.status();
-    [this.#node, this.#storage] = PartitionRaft.#newNode(this.log, id, term, vote);
+    this.#start(id, { term, vote, commit: this.log.logEndOffset - 1 });
     await this.#elect();
   }
 
@@ -223,24 +406,53 @@ export class PartitionRaft {
     }
   }
 
+  /** True when the group has more than one voter. */
+  get replicated(): boolean {
+    return this.#replicated;
+  }
+
+  /** The group's voters (the partition's replicas). */
+  get voters(): readonly number[] {
+    return this.#voters;
+  }
+
   /** The leader epoch: the Raft term. */
   get leaderEpoch(): number {
-    return this.#node.status().term;
+    return this.#node.raft.term;
   }
 
   /** This broker's node id. */
   get nodeId(): number {
-    return this.#node.status().id;
+    return this.#node.raft.id;
   }
 
-  /** True while this replica is the group's leader. */
+  /**
+   * True while this replica leads the group and may take produces: it is the Raft leader, an entry of its own
+   * term is committed (so every earlier entry is, and is written here), and its log holds the whole Raft log.
+   */
   get isLeader(): boolean {
-    return this.#node.status().role === "leader";
+    const raft = this.#node.raft;
+    if (raft.role !== "leader" || this.#closed) return false;
+    if (!this.#replicated) return true;
+    // The log's latest epoch starts with this leader's LeaderChange batch once that is written.
+    const latest = this.log.latestEpoch();
+    return latest?.epoch === raft.term && raft.log.committed >= latest.startOffset &&
+      this.log.logEndOffset === this.#node.nextIndex();
+  }
+
+  /** True while this replica is the Raft leader, even before it may take produces. */
+  get isRaftLeader(): boolean {
+    return this.#node.raft.role === "leader";
   }
 
   /** The group's leader as this replica knows it (NONE, 0, while none is known). */
   get leaderId(): number {
-    return this.#node.status().lead;
+    return this.#node.raft.lead;
+  }
+
+  /** The commit index + 1, bounded by what is durable here. */
+  get committedEnd(): number {
+    return Math.min(this.#node.raft.log.committed + 1, this.log.flushedOffset);
   }
 
   /** The index (base offset) the next appended batch receives. */
@@ -249,79 +461,225 @@ export class PartitionRaft {
   }
 
   /**
-   * Writes a batch (already validated, its base offset stamped to `nextIndex()`) to the log and proposes it.
-   * The write is synchronous; durability and the commit follow in the ready loop. Throws what `log.append`
-   * throws (a LogError), in which case nothing was proposed.
+   * On the leader, the last offset each replica is known to hold durably (its match index; this broker's own
+   * is what it fsynced). Empty on a follower.
+   */
+  matchIndexes(): Map<number, number> {
+    const out = new Map<number, number>();
+    const raft = this.#node.raft;
+    if (raft.role !== "leader") return out;
+    for (const [id, pr] of raft.progress) out.set(id, pr.match);
+    return out;
+  }
+
+  /**
+   * Stamps a batch (already validated) with the next offset and this leader's epoch, writes it to the log and
+   * proposes it. The write is synchronous; durability, replication and the commit follow in the ready loop.
+   * Throws NotLeaderError when this replica may not take produces now (nothing was written), or what
+   * `log.append` throws (a LogError; the group then fails, as the core holds an entry the log could not take).
    */
   appendAsLeader(batch: Uint8Array, count: number): { baseOffset: number; lastOffset: number } {
     if (this.#failure) throw this.#failure;
+    if (!this.isLeader) throw new NotLeaderError(this.leaderId);
+    const index = this.#node.nextIndex();
+    const term = this.#node.raft.term;
+    // Stamped before proposing: the entry's bytes are what followers receive and store.
+    stampBaseOffset(batch, BigInt(index));
+    stampPartitionLeaderEpoch(batch, term);
     const proposed = this.#node.propose(count, batch);
-    if (!proposed.ok) throw new Error(`partition ${this.dir}: proposal refused (${proposed.error})`);
+    if (!proposed.ok) throw new NotLeaderError(proposed.leader);
     let appended;
     try {
       appended = this.log.append(batch, { leaderEpoch: proposed.term });
     } catch (e) {
-      // The core holds an entry the log could not take; the log is offline now, and so is the group.
-      this.#failure = e;
-      this.onFailed(e);
+      this.#fail(e);
       throw e;
     }
     if (appended.baseOffset !== proposed.index) {
-      throw new Error(`partition ${this.dir}: log offset ${appended.baseOffset} != raft index ${proposed.index}`);
+      const error = new Error(`partition ${this.dir}: log offset ${appended.baseOffset} != raft index ${index}`);
+      this.#fail(error);
+      throw error;
     }
-    this.#storage.remember({ index: proposed.index, count, term: proposed.term, type: EntryType.Normal, data: batch });
+    this.#storage.remember({ index, count, term, type: EntryType.Normal, data: batch });
     this.#kick();
     return { baseOffset: appended.baseOffset, lastOffset: appended.lastOffset };
   }
 
+  /** Advances the group's clock by one tick (replicated groups; the ReplicaManager's timer calls it). */
+  tick(): void {
+    if (this.#closed || !this.#replicated) return;
+    this.#node.tick();
+    if (this.#eagerTicks > 0) {
+      this.#eagerTicks--;
+      const raft = this.#node.raft;
+      if (raft.lead !== NONE) this.#eagerTicks = 0;
+      else if (this.#eagerTicks % 2 === 0 && raft.role !== "candidate") this.#node.campaign();
+    }
+    this.#kick();
+  }
+
+  /** Steps a message from another replica into the group. */
+  step(message: Message): void {
+    if (this.#closed || this.#failure) return;
+    this.#node.step(message);
+    if (
+      (message.type === "app_resp" || message.type === "heartbeat_resp") && this.#node.raft.role === "leader"
+    ) {
+      this.hooks.onFollowerHeard?.(message.from);
+    }
+    this.#kick();
+  }
+
+  /** Hands leadership to `target` (an in-sync follower); false when this replica is not the leader. */
+  transferLeadership(target: NodeId): boolean {
+    const started = this.#node.transferLeadership(target);
+    this.#kick();
+    return started;
+  }
+
+  #fail(e: unknown): void {
+    if (this.#failure) return;
+    this.#failure = e;
+    this.hooks.onFailed(e);
+  }
+
   #kick(): void {
-    if (this.#driving) return;
-    this.#drive().catch((e) => {
-      this.#failure = e;
-      this.onFailed(e);
-    });
+    this.#checkView();
+    if (this.#driving || this.#closed || this.#failure) return;
+    this.#drive().catch((e) => this.#fail(e));
+  }
+
+  #currentView(): string {
+    return `${this.isLeader}/${this.#node.raft.lead}/${this.#node.raft.term}`;
+  }
+
+  /** Tells the replica when the role, the leader or the term changed (a tick or a message can change them). */
+  #checkView(): void {
+    const view = this.#currentView();
+    if (view === this.#view) return;
+    this.#view = view;
+    this.hooks.onRoleChanged?.();
   }
 
   /**
-   * The ready loop: entries the leader wrote are made durable with one group-commit fsync, hard-state changes
-   * (term, vote) are persisted, then the core learns they are durable and the commit index moves.
+   * A partition applies nothing: its state is its log. The core's applied index is moved along so it never
+   * reads committed entries back just to hand them out.
+   */
+  #skipApply(): void {
+    const log = this.#node.raft.log;
+    const appliable = log.maxAppliable();
+    if (appliable > log.applied) log.applied = appliable;
+  }
+
+  /**
+   * The ready loop: a snapshot restarts the log; entries are written (a follower's conflicting suffix cut
+   * first) and made durable with one group-commit fsync; hard-state changes (term, vote) are persisted; only
+   * then do messages leave; the core learns everything is durable and the commit index moves.
    */
   async #drive(): Promise<void> {
     if (this.#driving) return;
     this.#driving = true;
     try {
-      while (true) {
+      while (!this.#closed) {
         // Let producers woken by the previous round (a few microtasks away) propose first, so this round's
         // fsync covers them too; a microtask costs ~30 ns where a timer would cost ~2 ms.
         for (let i = 0; i < 8; i++) await Promise.resolve();
-        if (!this.#node.hasReady()) break;
+        this.#skipApply();
+        if (this.#closed || !this.#node.hasReady()) break;
         const ready = this.#node.ready();
-        if (ready.entries.length > 0) {
-          const last = ready.entries[ready.entries.length - 1];
-          const end = last.index + last.count;
-          if (end > this.log.logEndOffset) {
-            throw new Error(`raft entry ending at ${end} was never written (log end ${this.log.logEndOffset})`);
-          }
-          await this.log.waitForDurable(end);
-        }
+        if (ready.snapshot) await this.#installSnapshot(ready.snapshot);
+        if (ready.entries.length > 0) await this.#persistEntries(ready.entries);
         const hs = ready.hardState;
         // A sole voter recovers its term from the log's leader epochs at start (see `open`), so it writes no
         // state file: opening thousands of partitions creates no file each. With other voters, term and vote
         // must be durable before any message leaves.
-        const replicated = this.#node.raft.config.voters.length > 1 || this.#node.raft.config.learners.length > 0;
-        if (replicated && hs && (hs.term !== this.#persisted.term || hs.vote !== this.#persisted.vote)) {
-          await writeHardState(this.dir, hs.term, hs.vote);
-          this.#persisted = { term: hs.term, vote: hs.vote };
+        if (this.#replicated && hs && (hs.term !== this.#persisted.term || hs.vote !== this.#persisted.vote)) {
+          await this.#writeState({ ...this.#persisted, term: hs.term, vote: hs.vote, commit: hs.commit });
         }
+        if (ready.messages.length > 0) this.hooks.send?.(ready.messages);
         this.#node.advance();
-        const { commit } = this.#node.status();
-        this.#storage.forgetThrough(Math.min(commit, this.#node.raft.log.applied));
-        this.onCommitted(commit + 1);
+        const commit = this.#node.raft.log.committed;
+        this.#storage.forgetThrough(commit);
+        this.hooks.onCommitted(this.committedEnd);
+        this.#checkView();
       }
     } finally {
       this.#driving = false;
     }
   }
 
-  #persisted: { term: number; vote: number };
+  async #writeState(state: StoredRaftState): Promise<void> {
+    await writeRaftState(this.dir, state);
+    this.#persisted = state;
+  }
+
+  /** Same index and term means the same entry (Raft's log matching): the log holds it already. */
+  #holds(e: Entry): boolean {
+    return e.index + e.count <= this.log.logEndOffset && e.index >= this.log.logStartOffset &&
+      Math.max(this.log.epochForOffset(e.index), 0) === e.term;
+  }
+
+  async #persistEntries(entries: Entry[]): Promise<void> {
+    let i = 0;
+    // The leader wrote its own proposals as it made them; entries sent again are held already too.
+    while (i < entries.length && this.#holds(entries[i])) i++;
+    if (i < entries.length) {
+      const first = entries[i].index;
+      if (first < this.log.logEndOffset) {
+        // A deposed leader's uncommitted tail: cut it before writing the new leader's batches.
+        await this.log.truncateTo(first);
+        this.#storage.forgetFrom(first);
+        this.hooks.onTruncated?.(first);
+      }
+      for (; i < entries.length; i++) this.#write(entries[i]);
+    }
+    const last = entries[entries.length - 1];
+    await this.log.waitForDurable(last.index + last.count);
+  }
+
+  /** Writes one entry another leader created (or this leader's LeaderChange) at the log end. */
+  #write(e: Entry): void {
+    const bytes = e.type === EntryType.Normal ? e.data : controlBatchOf(e);
+    if (this.log.logEndOffset !== e.index) {
+      throw new Error(
+        `partition ${this.dir}: raft entry at ${e.index} does not follow the log end ${this.log.logEndOffset}`,
+      );
+    }
+    const appended = this.log.append(bytes, { leaderEpoch: e.term });
+    if (appended.lastOffset !== e.index + e.count - 1) {
+      throw new Error(
+        `partition ${this.dir}: batch at ${e.index} spans ${
+          appended.lastOffset - e.index + 1
+        } offsets, raft says ${e.count}`,
+      );
+    }
+    this.#storage.remember({ ...e, data: e.type === EntryType.Normal ? bytes : e.data });
+    if (e.type === EntryType.Normal) this.hooks.onReplicated?.(bytes, e.index);
+  }
+
+  async #installSnapshot(snapshot: Snapshot): Promise<void> {
+    const start = snapshot.meta.index + 1;
+    await this.log.truncateFullyAndStartAt(start);
+    const point = { index: snapshot.meta.index, term: snapshot.meta.term };
+    this.#storage.setSnapshotPoint(point);
+    await this.#writeState({ ...this.#persisted, commit: snapshot.meta.index, snapshot: point });
+    this.hooks.onTruncated?.(start);
+    this.hooks.onSnapshotInstalled?.(start, snapshot.data);
+  }
+
+  /**
+   * Stops the group: no more ticks, messages or rounds. A replicated group writes its commit index (a lower
+   * bound for the next start). The log stays open (its owner closes it).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (let i = 0; i < 1000 && this.#driving; i++) await new Promise((r) => setTimeout(r, 1));
+    if (this.#replicated && !this.#failure && !this.log.isOffline) {
+      const commit = Math.min(this.#node.raft.log.committed, this.log.flushedOffset - 1);
+      if (commit > this.#persisted.commit) {
+        await this.#writeState({ ...this.#persisted, commit }).catch(() => {});
+      }
+    }
+  }
 }

@@ -1,6 +1,13 @@
 /**
- * A partition replica led by this broker: the Kafka face of a Raft group of one voter. Its log is the
- * partition log, its leader epoch the Raft term, its high watermark the committed (fsynced) offset.
+ * A partition replica hosted by this broker, leader or follower: the Kafka face of the partition's Raft group.
+ * Its log is the partition log, its leader epoch the Raft term, its high watermark the committed offset (fsynced
+ * on a majority of the replicas; on this broker alone for RF=1).
+ *
+ * Only the leader takes produces. acks=-1 is answered once the batch is committed and fsynced on at least
+ * `min.insync.replicas` replicas; with fewer than that in sync (Kafka's ISR: caught up within
+ * `replica.lag.time.max.ms`) an acks=-1 produce is refused with NOT_ENOUGH_REPLICAS before anything is written.
+ * A leader that loses its leadership answers the produces still waiting with NOT_LEADER_OR_FOLLOWER (the client
+ * retries on the new leader; idempotence keeps a retry of a committed batch from being written twice).
  *
  * The produce path stays on bytes: each batch's header is validated and stamped, and its records' framing is
  * walked (`protocol/record_validation.ts`) without decoding keys, values or headers.
@@ -24,9 +31,11 @@ import {
   writeBatchCrc,
 } from "../protocol/record_batch_header.ts";
 import { type RecordError, type RecordsDefect, validateRecords } from "../protocol/record_validation.ts";
+import type { Message } from "../raft/types.ts";
 import { AdvanceSignal } from "./high_watermark_signal.ts";
-import { PartitionRaft } from "./partition_raft.ts";
-import { type IncomingBatch, lastSequenceOf, type ProducerStateTable } from "./producer_state.ts";
+import { InSyncReplicas } from "./in_sync_replicas.ts";
+import { NotLeaderError, PartitionRaft } from "./partition_raft.ts";
+import { type IncomingBatch, lastSequenceOf, ProducerStateTable } from "./producer_state.ts";
 
 /** Topic-level settings the produce path needs. */
 export interface ProduceSettings {
@@ -113,8 +122,48 @@ export function errorCodeForLogError(e: LogError): number {
 /** A produce waiting for the high watermark to pass its last offset. */
 interface CommitWaiter {
   endOffset: number;
+  /** The leader epoch it was appended in: a later epoch may have cut it. */
+  leaderEpoch: number;
   resolve: () => void;
   reject: (e: unknown) => void;
+}
+
+/**
+ * Why a produce waiting for acknowledgement failed in a way the client should retry elsewhere: this replica
+ * stopped leading the partition before the batch was committed.
+ */
+export class LeadershipLostError extends Error {
+  readonly errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+}
+
+/**
+ * The Kafka error code for a produce whose `durable` promise rejected: NOT_LEADER_OR_FOLLOWER when leadership
+ * moved (retriable elsewhere), KAFKA_STORAGE_ERROR when the log failed.
+ *
+ * @example
+ * ```ts
+ * import { durabilityErrorCode, LeadershipLostError } from "./partition_replica.ts";
+ * durabilityErrorCode(new LeadershipLostError("deposed")); // 6
+ * ```
+ */
+export function durabilityErrorCode(e: unknown): number {
+  return e instanceof LeadershipLostError ? e.errorCode : ErrorCode.KAFKA_STORAGE_ERROR;
+}
+
+/** How a replicated partition's replica works with the other replicas (absent for RF=1). */
+export interface ReplicationOptions {
+  /** The partition's replicas (the Raft voters), this broker among them. */
+  voters: readonly number[];
+  /** Campaign at once: the metadata names this broker leader of a new partition. */
+  campaign: boolean;
+  /** `replica.lag.time.max.ms`. */
+  lagTimeMaxMs: number;
+  /** Sends Raft messages to the other replicas. */
+  send(messages: Message[]): void;
+  /** The role, leader, epoch, or (on a leader) the in-sync replicas changed. */
+  onLeadershipChanged(): void;
+  /** The clock of ISR decisions; `Date.now` by default. */
+  now?: () => number;
 }
 
 /**
@@ -132,9 +181,15 @@ export class PartitionReplica {
   readonly highWatermarkAdvanced = new AdvanceSignal();
   /** The topic's `cleanup.policy` includes `compact`: the log cleaner visits this partition. */
   compacted = false;
+  /** The topic's `min.insync.replicas`: replicas that must hold an acks=-1 batch durably. */
+  minInsyncReplicas = 1;
   #highWatermark: number;
   #raft!: PartitionRaft;
   #waiters: CommitWaiter[] = [];
+  #replication: ReplicationOptions | undefined;
+  /** On a replicated leader: when each follower last caught up. */
+  #isr: InSyncReplicas | undefined;
+  #isrView = "";
 
   private constructor(
     readonly topic: string,
@@ -146,8 +201,9 @@ export class PartitionReplica {
   }
 
   /**
-   * Opens the replica over its log and starts its Raft group with this broker as the only voter; the group
-   * elects itself, which raises the leader epoch by one.
+   * Opens the replica over its log and starts its Raft group. Without `replication` this broker is the only
+   * voter and the group elects itself, which raises the leader epoch by one; with it, the group's voters are
+   * the partition's replicas and this replica starts as a follower (campaigning at once if told to).
    */
   static async open(
     topic: string,
@@ -157,22 +213,109 @@ export class PartitionReplica {
     nodeId: number,
     producers: ProducerStateTable,
     minimumLeaderEpoch = 0,
+    replication?: ReplicationOptions,
   ): Promise<PartitionReplica> {
     const replica = new PartitionReplica(topic, partition, log, producers);
-    replica.#raft = await PartitionRaft.open(
+    replica.#replication = replication;
+    replica.#raft = await PartitionRaft.open({
       dir,
       log,
       nodeId,
+      voters: replication?.voters,
       minimumLeaderEpoch,
-      (highWatermark) => replica.#advanceHighWatermark(highWatermark),
-      (e) => replica.#failWaiters(e),
-    );
+      campaign: replication?.campaign,
+      hooks: {
+        onCommitted: (highWatermark) => replica.#advanceHighWatermark(highWatermark),
+        onFailed: (e) => replica.#failWaiters(e),
+        onReplicated: (batch) => producers.recordBatch(readBatchHeader(batch, 0)),
+        onTruncated: (offset) => producers.truncateFrom(offset),
+        snapshotData: (start) => new TextEncoder().encode(JSON.stringify(producers.before(start).toJSON())),
+        onSnapshotInstalled: (_start, data) => replica.#restoreProducers(data),
+        onRoleChanged: () => replica.#onRoleChanged(),
+        onFollowerHeard: (from) => replica.#onFollowerHeard(from),
+        send: replication?.send,
+      },
+    });
+    if (replication) replica.#highWatermark = replica.#raft.committedEnd;
     return replica;
   }
 
-  /** Starts a new leader epoch (a new Raft term), as a leader election does. */
+  /** Starts a new leader epoch (a new Raft term) of a single-voter partition, as a leader election does. */
   startNewLeaderEpoch(): Promise<void> {
     return this.#raft.startNewTerm();
+  }
+
+  /** True when the partition has other replicas (its Raft group has several voters). */
+  get replicated(): boolean {
+    return this.#raft.replicated;
+  }
+
+  /** The partition's replicas (the Raft group's voters). */
+  get replicas(): readonly number[] {
+    return this.#raft.voters;
+  }
+
+  /** The Raft group (stepping messages, ticks, leadership transfer). */
+  get raft(): PartitionRaft {
+    return this.#raft;
+  }
+
+  /** One tick of the replicated group's clock; a leader also checks whether a follower fell out of sync. */
+  tick(): void {
+    this.#raft.tick();
+    this.#checkIsr();
+  }
+
+  #now(): number {
+    return (this.#replication?.now ?? Date.now)();
+  }
+
+  #restoreProducers(data: Uint8Array): void {
+    let table = new ProducerStateTable();
+    try {
+      table = ProducerStateTable.fromJSON(JSON.parse(new TextDecoder().decode(data)));
+    } catch {
+      // An empty or unreadable snapshot: producers start afresh here (KIP-360 lets them resume).
+    }
+    this.producers.replaceWith(table);
+  }
+
+  #onRoleChanged(): void {
+    const raft = this.#raft;
+    // Waiters of an earlier epoch, or of a leadership now lost, may never be committed as they are.
+    if (this.#waiters.length > 0) {
+      const lost = this.#waiters.filter((w) => !raft.isRaftLeader || w.leaderEpoch !== raft.leaderEpoch);
+      if (lost.length > 0) {
+        this.#waiters = this.#waiters.filter((w) => !lost.includes(w));
+        const error = new LeadershipLostError(
+          `${this.topic}-${this.partition}: leadership moved before the batch was committed`,
+        );
+        for (const w of lost) w.reject(error);
+      }
+    }
+    if (this.#replication) {
+      if (!raft.isRaftLeader) this.#isr = undefined;
+      else if (!this.#isr) this.#isr = new InSyncReplicas(raft.nodeId, raft.voters, this.#now());
+      this.#isrView = this.#isr ? this.inSyncReplicas().join(",") : "";
+      this.#replication.onLeadershipChanged();
+    }
+  }
+
+  #onFollowerHeard(from: number): void {
+    const match = this.#raft.matchIndexes().get(from);
+    if (match === undefined || !this.#isr) return;
+    this.#isr.observe(from, match, this.log.logEndOffset - 1, this.#now());
+    this.#settleWaiters();
+    this.#checkIsr();
+  }
+
+  /** Tells the listeners when the leader's in-sync replicas changed. */
+  #checkIsr(): void {
+    if (!this.#isr || !this.#replication) return;
+    const view = this.inSyncReplicas().join(",");
+    if (view === this.#isrView) return;
+    this.#isrView = view;
+    this.#replication.onLeadershipChanged();
   }
 
   /** The leader epoch: the term of the partition's Raft group. */
@@ -207,7 +350,9 @@ export class PartitionReplica {
    * empty on a follower.
    */
   inSyncReplicas(): number[] {
-    return this.isLeader ? [this.#raft.nodeId] : [];
+    if (!this.#raft.isRaftLeader) return [];
+    if (!this.#isr || !this.#replication) return [this.#raft.nodeId];
+    return this.#isr.members(this.#now(), this.#replication.lagTimeMaxMs);
   }
 
   /** The committed offset: everything below it is durable and visible to consumers. */
@@ -227,10 +372,20 @@ export class PartitionReplica {
 
   /**
    * Validates and appends the batches of one partition of a Produce request. The bytes are stamped in place.
-   * Returns synchronously; `durable` tells when the records are committed.
+   * Returns synchronously; `durable` tells when the records are committed (and, replicated, held by
+   * `min.insync.replicas` replicas). `acks` is the request's: only acks=-1 is refused for too few in-sync
+   * replicas, as in Kafka.
    */
-  append(records: Uint8Array, settings: ProduceSettings, nowMs: number): ProduceOutcome {
+  append(records: Uint8Array, settings: ProduceSettings, nowMs: number, acks = 1): ProduceOutcome {
     const logStartOffset = this.log.logStartOffset;
+    if (!this.#raft.isLeader) {
+      const leader = this.leaderId;
+      return failure(
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        `This broker is not the leader of ${this.topic}-${this.partition}` + (leader > 0 ? ` (${leader} is)` : ""),
+        -1,
+      );
+    }
     const checked = this.#validate(records, settings, nowMs);
     // Kafka reports the log start offset with errors its LogValidator raises (record-level checks) and -1 with
     // errors found while parsing the request or checking size and CRC.
@@ -252,6 +407,17 @@ export class PartitionReplica {
       );
     }
     const { header } = checked;
+    if (acks === -1 && this.#replication) {
+      const inSync = this.inSyncReplicas();
+      if (inSync.length < this.minInsyncReplicas) {
+        return failure(
+          ErrorCode.NOT_ENOUGH_REPLICAS,
+          `The size of the current ISR [${inSync.join(", ")}] is insufficient to satisfy the min.isr requirement ` +
+            `of ${this.minInsyncReplicas} for partition ${this.topic}-${this.partition}`,
+          logStartOffset,
+        );
+      }
+    }
     let incoming: IncomingBatch | undefined;
     if (header.producerId >= 0n) {
       incoming = {
@@ -286,6 +452,7 @@ export class PartitionReplica {
       appended = this.#raft.appendAsLeader(records, header.lastOffsetDelta + 1);
     } catch (e) {
       if (e instanceof LogError) return failure(errorCodeForLogError(e), e.message, -1);
+      if (e instanceof NotLeaderError) return failure(ErrorCode.NOT_LEADER_OR_FOLLOWER, e.message, -1);
       throw e;
     }
     if (incoming) this.producers.record(incoming, appended.baseOffset, appended.lastOffset, nowMs);
@@ -299,24 +466,55 @@ export class PartitionReplica {
     };
   }
 
-  /** Resolves once the high watermark (the Raft commit index + 1) reaches `endOffset`. */
+  /**
+   * Resolves once the high watermark (the Raft commit index + 1) reaches `endOffset` and, on a replicated
+   * partition, `min.insync.replicas` replicas hold it durably.
+   */
   #durableAt(endOffset: number): Promise<void> {
-    if (endOffset <= this.#highWatermark) return Promise.resolve();
-    const durable = new Promise<void>((resolve, reject) => this.#waiters.push({ endOffset, resolve, reject }));
+    if (endOffset <= this.#highWatermark && this.#heldByEnough(endOffset)) return Promise.resolve();
+    const leaderEpoch = this.leaderEpoch;
+    const durable = new Promise<void>((resolve, reject) =>
+      this.#waiters.push({ endOffset, leaderEpoch, resolve, reject })
+    );
     // acks=0/1 producers do not wait for durability: a failure then must not surface as an unhandled rejection.
     durable.catch(() => {});
     return durable;
   }
 
+  /** Whether at least `min.insync.replicas` replicas hold every offset below `endOffset` durably. */
+  #heldByEnough(endOffset: number): boolean {
+    if (!this.#replication || this.minInsyncReplicas <= 1) return true;
+    let holders = 0;
+    for (const match of this.#raft.matchIndexes().values()) if (match >= endOffset - 1) holders++;
+    return holders >= this.minInsyncReplicas;
+  }
+
   #advanceHighWatermark(highWatermark: number): void {
-    if (highWatermark <= this.#highWatermark) return;
+    if (highWatermark <= this.#highWatermark) {
+      if (this.#waiters.length > 0) this.#settleWaiters();
+      return;
+    }
     this.#highWatermark = highWatermark;
+    this.#settleWaiters();
+    this.highWatermarkAdvanced.notify();
+  }
+
+  /** Answers the waiters (oldest first) whose batches are committed and held by enough replicas. */
+  #settleWaiters(): void {
     let done = 0;
-    while (done < this.#waiters.length && this.#waiters[done].endOffset <= highWatermark) {
+    while (
+      done < this.#waiters.length && this.#waiters[done].endOffset <= this.#highWatermark &&
+      this.#heldByEnough(this.#waiters[done].endOffset)
+    ) {
       this.#waiters[done++].resolve();
     }
     if (done > 0) this.#waiters.splice(0, done);
-    this.highWatermarkAdvanced.notify();
+  }
+
+  /** Stops the replica's Raft group (the log stays open; its owner closes it). */
+  async closeGroup(): Promise<void> {
+    await this.#raft.close();
+    this.#failWaiters(new LeadershipLostError(`${this.topic}-${this.partition} was closed on this broker`));
   }
 
   /** The log could not make appended batches durable: everyone waiting learns it. */

@@ -3,6 +3,12 @@
  * at once so their fsyncs overlap), rebuilds each partition's idempotent-producer state, creates and deletes
  * partitions as the metadata says, and applies retention in the background.
  *
+ * A partition with one replica is opened where the metadata says it is led (its sole voter elects itself). A
+ * replicated partition is opened on every broker among its replicas, leader or follower: its Raft group
+ * (`${topicId}:${partition}` on the wire) elects the leader. One timer ticks every replicated group; their
+ * messages leave through the attached transport, coalesced into one batch per destination broker per turn
+ * of the event loop.
+ *
  * Every partition's files go through one `OpenFilePool`: at most `log.open.files.max` of them (by default half
  * of `ulimit -n`) hold a descriptor at once, so the partition count is not bounded by the descriptor limit.
  *
@@ -15,13 +21,15 @@ import { LogError } from "../log/log_error.ts";
 import { OpenFilePool } from "../log/open_file_pool.ts";
 import { PartitionLog } from "../log/partition_log.ts";
 import { iterateBatches } from "../protocol/record_batch.ts";
-import type { MessageBatch, Transport } from "../raft/transport.ts";
+import type { GroupMessage, MessageBatch, Transport } from "../raft/transport.ts";
+import type { Message } from "../raft/types.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import type { PartitionImage, TopicImage } from "./metadata_image.ts";
 import { logFileBudget, readOpenFilesLimit } from "./open_files_limit.ts";
+import { PARTITION_TICK_MS } from "./partition_raft.ts";
 import { PartitionReplica } from "./partition_replica.ts";
-import { lastSequenceOf, ProducerStateTable } from "./producer_state.ts";
+import { ProducerStateTable } from "./producer_state.ts";
 import { type TopicSettings, topicSettings } from "./topic_settings.ts";
 
 /** The file, in a partition directory, holding the producer state as of an offset. */
@@ -58,22 +66,8 @@ function rebuildProducerState(log: PartitionLog, table: ProducerStateTable, from
     const { records } = log.read(offset, REBUILD_READ_BYTES, { upTo: log.logEndOffset });
     if (records.length === 0) break;
     for (const { header } of iterateBatches(records)) {
-      const base = Number(header.baseOffset);
-      const last = base + header.lastOffsetDelta;
-      if (header.producerId >= 0n && header.baseSequence >= 0) {
-        table.record(
-          {
-            producerId: header.producerId,
-            producerEpoch: header.producerEpoch,
-            firstSequence: header.baseSequence,
-            lastSequence: lastSequenceOf(header.baseSequence, header.lastOffsetDelta),
-          },
-          base,
-          last,
-          Number(header.maxTimestamp),
-        );
-      }
-      offset = last + 1;
+      table.recordBatch(header);
+      offset = Number(header.baseOffset) + header.lastOffsetDelta + 1;
     }
   }
 }
@@ -84,6 +78,16 @@ export interface ReplicaManagerOptions {
   fs?: FileSystem;
   /** Told when a partition log goes offline, or cannot be opened, because the storage failed. */
   onLogOffline?: (partition: string, error: string) => void;
+  /**
+   * Replicated groups are ticked only by `tickReplicatedGroups()` (tests drive time themselves); by default a
+   * timer ticks them every `PARTITION_TICK_MS`.
+   */
+  manualTicks?: boolean;
+}
+
+/** The Raft group id of a partition on the replication network: topic ids, so a recreated topic is another group. */
+export function partitionGroupId(topicId: string, partition: number): string {
+  return `${topicId}:${partition}`;
 }
 
 /**
@@ -107,6 +111,15 @@ export class ReplicaManager {
   #transport: Transport | undefined;
   /** Partitions opened or closed at once (`num.recovery.threads.per.data.dir`). */
   readonly #openConcurrency: number;
+  /** Replicated partitions by Raft group id. */
+  readonly #groups = new Map<string, PartitionReplica>();
+  /** The group id of each replicated replica. */
+  readonly #groupOf = new Map<PartitionReplica, string>();
+  #tickTimer: ReturnType<typeof setInterval> | undefined;
+  /** Messages waiting to leave, per destination broker (sent together at the end of this turn). */
+  #outbox = new Map<number, GroupMessage[]>();
+  #flushQueued = false;
+  #closed = false;
 
   /** `options.fs` replaces the real file system under the pool (tests inject faults through it). */
   constructor(
@@ -173,9 +186,69 @@ export class ReplicaManager {
     return this.#transport;
   }
 
-  /** Raft messages from another broker for the groups of replicated partitions. */
-  receive(_batch: MessageBatch): void {
-    // Replicated partitions (issue 17) step them into their groups.
+  /** Raft messages from another broker for the groups of replicated partitions; unknown groups are dropped. */
+  receive(batch: MessageBatch): void {
+    if (this.#closed) return;
+    for (const { group, message } of batch.messages) {
+      const replica = this.#groups.get(group);
+      if (!replica) {
+        this.logger.debug("raft message for an unknown partition group dropped", { group, from: batch.from });
+        continue;
+      }
+      replica.raft.step(message);
+    }
+  }
+
+  /** Queues a group's messages; they leave at the end of this turn, one batch per destination broker. */
+  #send(group: string, messages: Message[]): void {
+    if (this.#closed) return;
+    for (const message of messages) {
+      let queue = this.#outbox.get(message.to);
+      if (!queue) this.#outbox.set(message.to, queue = []);
+      queue.push({ group, message });
+    }
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    const outbox = this.#outbox;
+    this.#outbox = new Map();
+    if (!this.#transport) return; // no network yet: Raft retries once there is one
+    for (const [to, messages] of outbox) this.#transport.send({ from: this.config.nodeId, to, messages });
+  }
+
+  /** One tick of every replicated group's clock (the timer calls it; tests with `manualTicks` do). */
+  tickReplicatedGroups(): void {
+    for (const replica of this.#groups.values()) replica.tick();
+  }
+
+  /**
+   * Hands every leadership this broker holds to an in-sync follower (before a controlled shutdown), and waits
+   * until none is led here or `timeoutMs` passed. Returns true when no replicated partition is led here.
+   */
+  async transferLeadershipAway(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let lastAsk = -Infinity;
+    while (true) {
+      const leading = [...this.#groups.values()].filter((r) => r.raft.isRaftLeader);
+      if (leading.length === 0) return true;
+      if (Date.now() >= deadline) return false;
+      // A transfer not done within an election timeout is abandoned by the core: ask again then.
+      if (Date.now() - lastAsk >= 500) {
+        lastAsk = Date.now();
+        for (const replica of leading) {
+          const matches = replica.raft.matchIndexes();
+          const target = replica.inSyncReplicas()
+            .filter((id) => id !== this.config.nodeId)
+            .sort((a, b) => (matches.get(b) ?? -1) - (matches.get(a) ?? -1))[0];
+          if (target !== undefined) replica.raft.transferLeadership(target);
+        }
+      }
+      await new Promise((r) => setTimeout(r, PARTITION_TICK_MS));
+    }
   }
 
   /** The directory of a partition, named as Kafka names it. */
@@ -201,8 +274,13 @@ export class ReplicaManager {
     for (const topic of topics) {
       const settings = topicSettings(this.config, Object.fromEntries(topic.configs));
       for (const p of topic.partitions) {
-        if (!p || p.leader !== this.config.nodeId || this.#replicas.has(key(topic.name, p.partition))) continue;
-        work.push({ topic, settings, p });
+        if (!p || this.#replicas.has(key(topic.name, p.partition))) continue;
+        // One replica: opened where it is led (a fenced broker's leaderless partition waits for its return).
+        // Several: opened on every replica, leader or follower; the Raft group elects the leader.
+        const hosted = p.replicas.length > 1
+          ? p.replicas.includes(this.config.nodeId)
+          : p.leader === this.config.nodeId;
+        if (hosted) work.push({ topic, settings, p });
       }
     }
     let next = 0;
@@ -252,6 +330,19 @@ export class ReplicaManager {
         await this.files.syncDir(dir);
       }
       rebuildProducerState(log, snapshot.table, snapshot.offset);
+      const group = partitionGroupId(topic.topicId, p.partition);
+      // The replica reports leadership changes once it is registered (below), not while it opens.
+      const registered: { replica?: PartitionReplica } = {};
+      const replication = p.replicas.length > 1
+        ? {
+          voters: p.replicas,
+          // The replica the metadata names leader campaigns at once, so a new topic has a leader quickly.
+          campaign: p.leader === this.config.nodeId,
+          lagTimeMaxMs: this.config.getLong("replica.lag.time.max.ms"),
+          send: (messages: Message[]) => this.#send(group, messages),
+          onLeadershipChanged: () => registered.replica && this.#leadershipChanged(registered.replica),
+        }
+        : undefined;
       const replica = await PartitionReplica.open(
         topic.name,
         p.partition,
@@ -260,13 +351,46 @@ export class ReplicaManager {
         this.config.nodeId,
         snapshot.table,
         p.leaderEpoch,
+        replication,
       );
       replica.compacted = settings.produce.compacted ?? false;
+      replica.minInsyncReplicas = settings.minInsyncReplicas;
       this.#replicas.set(key(topic.name, p.partition), replica);
+      if (replication) {
+        this.#groups.set(group, replica);
+        this.#groupOf.set(replica, group);
+        registered.replica = replica;
+        this.#startTicking();
+        this.#leadershipChanged(replica);
+      }
     } catch (e) {
       await log.close().catch(() => {});
       throw e;
     }
+  }
+
+  #startTicking(): void {
+    if (this.#tickTimer !== undefined || this.options.manualTicks || this.#closed) return;
+    this.#tickTimer = setInterval(() => this.tickReplicatedGroups(), PARTITION_TICK_MS);
+  }
+
+  #lastReported = new Map<PartitionReplica, string>();
+
+  /** Logs a new leader or epoch of a replicated partition, and tells the leadership listeners. */
+  #leadershipChanged(replica: PartitionReplica): void {
+    if (!this.#groupOf.has(replica)) return;
+    const view = `${replica.leaderId}/${replica.leaderEpoch}/${replica.isLeader}`;
+    if (this.#lastReported.get(replica) !== view) {
+      this.#lastReported.set(replica, view);
+      this.logger.info("partition leadership", {
+        topic: replica.topic,
+        partition: replica.partition,
+        leader: replica.leaderId,
+        leader_epoch: replica.leaderEpoch,
+        leading: replica.isLeader,
+      });
+    }
+    this.notifyLeadership(replica);
   }
 
   /**
@@ -276,7 +400,8 @@ export class ReplicaManager {
   async catchUpLeaderEpochs(topic: TopicImage): Promise<void> {
     for (const p of topic.partitions) {
       const replica = p?.leader === this.config.nodeId ? this.#replicas.get(key(topic.name, p.partition)) : undefined;
-      if (!replica || replica.leaderEpoch >= p.leaderEpoch) continue;
+      // Replicated partitions' epochs are their Raft terms: the metadata follows them, not the other way round.
+      if (!replica || replica.replicated || replica.leaderEpoch >= p.leaderEpoch) continue;
       // Each new epoch is exactly one more; bounded all the same.
       for (let i = 0; i < 8 && replica.leaderEpoch < p.leaderEpoch; i++) await replica.startNewLeaderEpoch();
       this.logger.info("leading partition again", {
@@ -298,6 +423,7 @@ export class ReplicaManager {
       if (!replica) continue;
       Object.assign(replica.log.config, logConfig(settings.log));
       replica.compacted = settings.produce.compacted ?? false;
+      replica.minInsyncReplicas = settings.minInsyncReplicas;
     }
   }
 
@@ -330,6 +456,7 @@ export class ReplicaManager {
     for (const [k, replica] of this.#replicas) {
       if (!replica.log.isOffline) continue;
       // An offline log closes without its clean marker, so the next open runs recovery.
+      await this.#forgetGroup(replica);
       await replica.log.close().catch(() => {});
       this.#replicas.delete(k);
       before.delete(k);
@@ -351,9 +478,20 @@ export class ReplicaManager {
     for (const [k, replica] of this.#replicas) {
       if (replica.topic !== name) continue;
       this.#replicas.delete(k);
+      await this.#forgetGroup(replica);
       await replica.log.close();
       await Deno.remove(this.partitionDir(replica.topic, replica.partition), { recursive: true }).catch(() => {});
     }
+  }
+
+  /** Stops a replicated partition's Raft group and forgets it (its messages are dropped from now on). */
+  async #forgetGroup(replica: PartitionReplica): Promise<void> {
+    const group = this.#groupOf.get(replica);
+    if (group === undefined) return;
+    this.#groupOf.delete(replica);
+    this.#groups.delete(group);
+    this.#lastReported.delete(replica);
+    await replica.closeGroup();
   }
 
   /**
@@ -427,7 +565,10 @@ export class ReplicaManager {
    * so their fsyncs overlap.
    */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
+    clearInterval(this.#tickTimer);
+    for (const replica of [...this.#groupOf.keys()]) await this.#forgetGroup(replica);
     const replicas = [...this.#replicas.values()];
     let next = 0;
     const worker = async () => {

@@ -12,6 +12,8 @@ import type { ProduceSettings } from "./partition_replica.ts";
 export interface TopicSettings {
   log: Partial<LogConfig>;
   produce: ProduceSettings;
+  /** `min.insync.replicas`: replicas that must hold an acks=-1 batch of a replicated partition. */
+  minInsyncReplicas: number;
 }
 
 const LONG_MAX_AS_NUMBER = 9.2e18;
@@ -57,5 +59,6 @@ export function topicSettings(broker: BrokerConfig, overrides: Readonly<Record<s
       timestampAfterMaxMs: numberOf(get("message.timestamp.after.max.ms", "3600000")),
       compacted: get("cleanup.policy", "delete").split(",").map((p) => p.trim()).includes("compact"),
     },
+    minInsyncReplicas: Math.max(1, numberOf(get("min.insync.replicas", "1"))),
   };
 }

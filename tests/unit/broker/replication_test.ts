@@ -1,0 +1,331 @@
+/**
+ * Replicated partitions in one process: three ReplicaManagers (real logs in temp directories) joined by an
+ * in-test network that can cut a broker off, hosting a topic of replication factor 3. Time is driven by the
+ * tests (`manualTicks`): one tick is 50 ms of the groups' clock, an election timeout 10-20 ticks.
+ */
+import assert from "node:assert/strict";
+import { BrokerConfig } from "../../../broker/config.ts";
+import { silentLogger } from "../../../broker/logger.ts";
+import type { TopicImage } from "../../../broker/metadata_image.ts";
+import type { PartitionReplica, ProduceOutcome } from "../../../broker/partition_replica.ts";
+import { ReplicaManager } from "../../../broker/replica_manager.ts";
+import { ErrorCode } from "../../../protocol/generated/errors.ts";
+import { buildRecordBatch } from "../../../protocol/record_batch.ts";
+import type { MessageBatch } from "../../../raft/transport.ts";
+import { TEST_PRODUCE_SETTINGS } from "./replica_fixture.ts";
+
+const TOPIC = "orders";
+const NODES = [1, 2, 3];
+
+/** Delivers batches between managers on the microtask queue; a cut broker neither sends nor receives. */
+class TestNetwork {
+  readonly managers = new Map<number, ReplicaManager>();
+  readonly cut = new Set<number>();
+  delivered = 0;
+
+  transport(from: number) {
+    return {
+      send: (batch: MessageBatch) => {
+        if (this.cut.has(from) || this.cut.has(batch.to)) return;
+        queueMicrotask(() => {
+          if (this.cut.has(from) || this.cut.has(batch.to)) return;
+          this.delivered++;
+          this.managers.get(batch.to)?.receive(batch);
+        });
+      },
+    };
+  }
+}
+
+interface Cluster {
+  net: TestNetwork;
+  topic: TopicImage;
+  manager(id: number): ReplicaManager;
+  replica(id: number): PartitionReplica;
+  /** Ticks every live manager until `done()` holds; fails after `maxTicks`. */
+  tickUntil(done: () => boolean, what: string, maxTicks?: number): Promise<void>;
+  /** The id of the broker whose replica leads (and may take produces), or undefined. */
+  leader(): number | undefined;
+  /** Closes broker `id`'s manager (a dead broker) and cuts it off. */
+  kill(id: number): Promise<void>;
+}
+
+function topicImage(configs: Record<string, string> = {}): TopicImage {
+  return {
+    name: TOPIC,
+    topicId: "7f1f0a2e-0000-4000-8000-000000000001",
+    partitions: [{ partition: 0, leader: 1, leaderEpoch: 0, partitionEpoch: 0, replicas: NODES, isr: NODES }],
+    configs: new Map(Object.entries(configs)),
+  };
+}
+
+async function withCluster(
+  fn: (c: Cluster) => Promise<void>,
+  options: { topicConfigs?: Record<string, string>; brokerSettings?: Record<string, string> } = {},
+): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "samsa-replication-" });
+  const net = new TestNetwork();
+  const closed = new Set<number>();
+  const topic = topicImage(options.topicConfigs);
+  for (const id of NODES) {
+    const settings = { "log.dirs": `${root}/${id}`, "node.id": String(id), ...options.brokerSettings };
+    const config = BrokerConfig.from(
+      Object.entries(settings).map(([key, value]) => ({ key, value, source: { kind: "flag" as const, flag: key } })),
+    );
+    await Deno.mkdir(`${root}/${id}`);
+    const manager = new ReplicaManager(config, silentLogger, { manualTicks: true });
+    manager.attachTransport(net.transport(id));
+    net.managers.set(id, manager);
+  }
+  const cluster: Cluster = {
+    net,
+    topic,
+    manager: (id) => net.managers.get(id)!,
+    replica: (id) => net.managers.get(id)!.get(TOPIC, 0)!,
+    async tickUntil(done, what, maxTicks = 400) {
+      for (let i = 0; i < maxTicks; i++) {
+        if (done()) return;
+        for (const [id, m] of net.managers) if (!closed.has(id)) m.tickReplicatedGroups();
+        // Let the ready loops write, fsync and answer.
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      if (!done()) throw new Error(`not within ${maxTicks} ticks: ${what}`);
+    },
+    leader() {
+      return NODES.find((id) => !closed.has(id) && cluster.replica(id)?.isLeader);
+    },
+    async kill(id) {
+      net.cut.add(id);
+      closed.add(id);
+      await net.managers.get(id)!.close();
+    },
+  };
+  try {
+    for (const id of NODES) await cluster.manager(id).ensureTopic(topic);
+    await fn(cluster);
+  } finally {
+    for (const [id, m] of net.managers) if (!closed.has(id)) await m.close();
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+function batch(values: string[], idempotent?: { producerId: bigint; producerEpoch: number; baseSequence: number }) {
+  return buildRecordBatch(
+    values.map((v) => ({ timestamp: Date.now(), key: null, value: new TextEncoder().encode(v) })),
+    idempotent ?? {},
+  );
+}
+
+function produce(replica: PartitionReplica, bytes: Uint8Array, acks = -1): ProduceOutcome {
+  return replica.append(bytes, TEST_PRODUCE_SETTINGS, Date.now(), acks);
+}
+
+/** Every byte of a replica's log from its start to its end. */
+function logBytes(replica: PartitionReplica): Uint8Array {
+  const log = replica.log;
+  return log.read(log.logStartOffset, 64 * 1024 * 1024, { upTo: log.logEndOffset }).records;
+}
+
+/** Watches whether a promise settled, without awaiting it. */
+function watch(p: Promise<void>): { settled: boolean; error?: unknown } {
+  const state: { settled: boolean; error?: unknown } = { settled: false };
+  p.then(() => (state.settled = true), (e) => {
+    state.settled = true;
+    state.error = e;
+  });
+  return state;
+}
+
+async function electedLeader(c: Cluster): Promise<number> {
+  await c.tickUntil(() => c.leader() !== undefined, "a leader is elected");
+  return c.leader()!;
+}
+
+Deno.test("the metadata's leader of a new replicated partition is elected and its batches reach every replica byte for byte", async () => {
+  await withCluster(async (c) => {
+    const leader = await electedLeader(c);
+    assert.deepEqual(leader, 1);
+    const epoch = c.replica(1).leaderEpoch;
+    for (const id of [2, 3]) {
+      assert.ok(!c.replica(id).isLeader);
+      await c.tickUntil(() => c.replica(id).leaderId === 1, `replica ${id} knows the leader`);
+    }
+    const first = produce(c.replica(1), batch(["a", "b"]));
+    const second = produce(c.replica(1), batch(["c"]));
+    assert.deepEqual(first.errorCode, ErrorCode.NONE);
+    await first.durable;
+    await second.durable;
+    // The new leader's LeaderChange control batch took offset 0.
+    assert.deepEqual(first.baseOffset, 1);
+    assert.deepEqual(second.baseOffset, 3);
+    const end = c.replica(1).logEndOffset;
+    await c.tickUntil(
+      () => [2, 3].every((id) => c.replica(id).highWatermark === end),
+      "followers learn the high watermark",
+    );
+    const reference = logBytes(c.replica(1));
+    for (const id of [2, 3]) {
+      assert.deepEqual(logBytes(c.replica(id)), reference);
+      assert.deepEqual(c.replica(id).leaderEpoch, epoch);
+      assert.deepEqual(c.replica(id).log.endOffsetForEpoch(epoch).endOffset, end);
+    }
+  });
+});
+
+Deno.test("a follower answers a produce with NOT_LEADER_OR_FOLLOWER and appends nothing", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    const before = c.replica(2).logEndOffset;
+    const outcome = produce(c.replica(2), batch(["x"]));
+    assert.deepEqual(outcome.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assert.deepEqual(outcome.durable, undefined);
+    assert.deepEqual(c.replica(2).logEndOffset, before);
+  });
+});
+
+Deno.test("acks=-1 waits for a majority: with both followers cut off it does not resolve, once healed it does", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    await produce(c.replica(1), batch(["warm-up"])).durable;
+    c.net.cut.add(2);
+    c.net.cut.add(3);
+    const outcome = produce(c.replica(1), batch(["needs", "a", "majority"]));
+    assert.deepEqual(outcome.errorCode, ErrorCode.NONE);
+    const ack = watch(outcome.durable!);
+    // Written and fsynced here, but within less than an election timeout no follower holds it.
+    await c.tickUntil(() => c.replica(1).log.flushedOffset === c.replica(1).logEndOffset, "the leader fsyncs");
+    for (let i = 0; i < 4; i++) {
+      c.manager(1).tickReplicatedGroups();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.ok(!ack.settled, "acks=-1 resolved without a majority");
+    assert.ok(c.replica(1).highWatermark <= outcome.baseOffset);
+    c.net.cut.clear();
+    await c.tickUntil(() => ack.settled, "the produce is acknowledged after healing", 8);
+    assert.deepEqual(ack.error, undefined);
+    assert.ok(c.replica(1).highWatermark > outcome.baseOffset);
+  });
+});
+
+Deno.test("after the leader dies a new leader with a higher epoch takes produces, and answers an idempotent retry with its original offset", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    const oldEpoch = c.replica(1).leaderEpoch;
+    const producer = { producerId: 4242n, producerEpoch: 0, baseSequence: 0 };
+    const original = produce(c.replica(1), batch(["once"], producer));
+    await original.durable;
+    // The followers hold it (committed on a majority) before the leader dies.
+    await c.tickUntil(() => [2, 3].every((id) => c.replica(id).logEndOffset === c.replica(1).logEndOffset), "copies");
+    await c.kill(1);
+    await c.tickUntil(() => c.leader() !== undefined, "a new leader is elected");
+    const leader = c.leader()!;
+    assert.notEqual(leader, 1);
+    assert.ok(c.replica(leader).leaderEpoch > oldEpoch);
+    const retry = produce(c.replica(leader), batch(["once"], producer));
+    assert.deepEqual(retry.errorCode, ErrorCode.NONE);
+    assert.deepEqual(retry.baseOffset, original.baseOffset);
+    await retry.durable;
+    const next = produce(c.replica(leader), batch(["twice"], { ...producer, baseSequence: 1 }));
+    assert.deepEqual(next.errorCode, ErrorCode.NONE);
+    assert.ok(next.baseOffset > original.baseOffset);
+    await next.durable;
+    const other = leader === 2 ? 3 : 2;
+    await c.tickUntil(() => c.replica(other).highWatermark === c.replica(leader).highWatermark, "follower caught up");
+    assert.deepEqual(logBytes(c.replica(other)), logBytes(c.replica(leader)));
+  });
+});
+
+Deno.test("a deposed leader's uncommitted tail is cut and replaced by the new leader's batches", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    await produce(c.replica(1), batch(["committed"])).durable;
+    await c.tickUntil(() => [2, 3].every((id) => c.replica(id).logEndOffset === c.replica(1).logEndOffset), "copies");
+    // Broker 1 is cut off and takes a batch no one else will ever see.
+    c.net.cut.add(1);
+    const doomed = produce(c.replica(1), batch(["doomed"], { producerId: 9n, producerEpoch: 0, baseSequence: 0 }));
+    assert.deepEqual(doomed.errorCode, ErrorCode.NONE);
+    const doomedAck = watch(doomed.durable!);
+    const doomedOffset = doomed.baseOffset;
+    await c.tickUntil(() => c.leader() !== undefined && c.leader() !== 1, "2 or 3 takes over");
+    const leader = c.leader()!;
+    const replacement = produce(c.replica(leader), batch(["replacement", "longer"]));
+    await replacement.durable;
+    assert.deepEqual(replacement.baseOffset, doomedOffset + 1); // after the new leader's LeaderChange batch
+    // The old leader stepped down (check-quorum) and answered its waiting produce.
+    await c.tickUntil(() => doomedAck.settled, "the deposed leader answers its produce");
+    assert.deepEqual((doomedAck.error as { errorCode?: number }).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    c.net.cut.delete(1);
+    await c.tickUntil(
+      () => c.replica(1).highWatermark === c.replica(leader).highWatermark && c.replica(1).leaderId === leader,
+      "the old leader follows and catches up",
+    );
+    assert.deepEqual(logBytes(c.replica(1)), logBytes(c.replica(leader)));
+    // Its producer state forgot the cut batch: producer 9 may start again at sequence 0.
+    assert.deepEqual(c.replica(1).producers.get(9n), undefined);
+    // The epoch cache reflects the new leader's epoch from where its batches start.
+    assert.deepEqual(c.replica(1).log.epochForOffset(doomedOffset), c.replica(leader).leaderEpoch);
+  });
+});
+
+Deno.test("min.insync.replicas=3 with a follower out of sync answers acks=-1 with NOT_ENOUGH_REPLICAS, acks=1 still appends", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    await produce(c.replica(1), batch(["all three"])).durable;
+    await c.tickUntil(() => c.replica(1).inSyncReplicas().length === 3, "all in sync");
+    c.net.cut.add(3);
+    await c.tickUntil(() => c.replica(1).inSyncReplicas().length === 2, "follower 3 leaves the ISR");
+    assert.deepEqual(c.replica(1).inSyncReplicas(), [1, 2]);
+    const before = c.replica(1).logEndOffset;
+    const refused = produce(c.replica(1), batch(["refused"]));
+    assert.deepEqual(refused.errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
+    assert.deepEqual(c.replica(1).logEndOffset, before);
+    const acks1 = produce(c.replica(1), batch(["acks=1"]), 1);
+    assert.deepEqual(acks1.errorCode, ErrorCode.NONE);
+    c.net.cut.clear();
+    await c.tickUntil(() => c.replica(1).inSyncReplicas().length === 3, "follower 3 rejoins the ISR");
+    const accepted = produce(c.replica(1), batch(["accepted"]));
+    assert.deepEqual(accepted.errorCode, ErrorCode.NONE);
+    await accepted.durable;
+  }, { topicConfigs: { "min.insync.replicas": "3" }, brokerSettings: { "replica.lag.time.max.ms": "300" } });
+});
+
+Deno.test("leadership listeners hear of the new leader; transferLeadershipAway hands leadership to a follower", async () => {
+  await withCluster(async (c) => {
+    const heard: string[] = [];
+    for (const id of NODES) {
+      c.manager(id).onLeadership((r) => heard.push(`${id}:${r.leaderId}:${r.leaderEpoch}:${r.isLeader}`));
+    }
+    await electedLeader(c);
+    const epoch = c.replica(1).leaderEpoch;
+    assert.ok(heard.includes(`1:1:${epoch}:true`), heard.join(" "));
+    await c.tickUntil(() => heard.includes(`2:1:${epoch}:false`), "follower 2 reports the leader");
+    const moved = c.manager(1).transferLeadershipAway(5_000);
+    await c.tickUntil(() => c.leader() !== undefined && c.leader() !== 1, "leadership moves");
+    assert.deepEqual(await moved, true);
+    const leader = c.leader()!;
+    assert.ok(c.replica(leader).leaderEpoch > epoch);
+    const outcome = produce(c.replica(leader), batch(["after transfer"]));
+    assert.deepEqual(outcome.errorCode, ErrorCode.NONE);
+    await outcome.durable;
+  });
+});
+
+Deno.test("a follower behind the leader's log start restarts its log there and catches up", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    c.net.cut.add(3);
+    for (let i = 0; i < 5; i++) {
+      await produce(c.replica(1), batch([`v${i}`], { producerId: 77n, producerEpoch: 0, baseSequence: i })).durable;
+    }
+    const start = c.replica(1).logEndOffset - 2;
+    await c.replica(1).log.deleteRecordsBefore(start);
+    c.net.cut.clear();
+    await c.tickUntil(
+      () => c.replica(3).highWatermark === c.replica(1).highWatermark && c.replica(3).logStartOffset === start,
+      "follower 3 installs the snapshot and catches up",
+    );
+    assert.deepEqual(logBytes(c.replica(3)), logBytes(c.replica(1)));
+    // The snapshot carried the producer's state as of the log start; the replayed batches added the rest.
+    assert.deepEqual(c.replica(3).producers.get(77n)?.batches.at(-1)?.lastSequence, 4);
+  });
+});
