@@ -13,7 +13,7 @@ import type {
 import { Attributes, BatchOffsets, Compression } from "../../protocol/record_batch_header.ts";
 import type { BrokerContext, Handler } from "../broker_context.ts";
 import type { TopicImage } from "../metadata_image.ts";
-import type { ProduceOutcome, ProduceSettings } from "../partition_replica.ts";
+import { durabilityErrorCode, type ProduceOutcome, type ProduceSettings } from "../partition_replica.ts";
 import { topicSettings } from "../topic_settings.ts";
 import { slicerFor } from "../work_slices.ts";
 
@@ -117,7 +117,7 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
         fail(problem.code, problem.message);
         continue;
       }
-      const outcome = replica.append(records, produceSettings(ctx, topic), now);
+      const outcome = replica.append(records, produceSettings(ctx, topic), now, acks);
       if (outcome.errorCode !== ErrorCode.NONE) anyError = true;
       const answer = partitionAnswer(partitionData.index, outcome.errorCode, outcome.errorMessage, outcome);
       partitionResponses.push(answer);
@@ -136,7 +136,7 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
   if (acks === -1) {
     await Promise.all(pending.map(({ answer, durable }) =>
       durable.catch((e) => {
-        answer.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+        answer.errorCode = durabilityErrorCode(e);
         answer.errorMessage = `The record batch could not be made durable: ${(e as Error).message}`;
         answer.baseOffset = -1n;
       })
