@@ -48,6 +48,8 @@ interface Cluster {
   leader(): number | undefined;
   /** Closes broker `id`'s manager (a dead broker) and cuts it off. */
   kill(id: number): Promise<void>;
+  /** Closes broker `id`'s manager and opens a new one over the same directory (a broker restart). */
+  restart(id: number): Promise<void>;
 }
 
 function topicImage(configs: Record<string, string> = {}): TopicImage {
@@ -67,15 +69,19 @@ async function withCluster(
   const net = new TestNetwork();
   const closed = new Set<number>();
   const topic = topicImage(options.topicConfigs);
-  for (const id of NODES) {
+  const startManager = (id: number) => {
     const settings = { "log.dirs": `${root}/${id}`, "node.id": String(id), ...options.brokerSettings };
     const config = BrokerConfig.from(
       Object.entries(settings).map(([key, value]) => ({ key, value, source: { kind: "flag" as const, flag: key } })),
     );
-    await Deno.mkdir(`${root}/${id}`);
     const manager = new ReplicaManager(config, silentLogger, { manualTicks: true });
     manager.attachTransport(net.transport(id));
     net.managers.set(id, manager);
+    return manager;
+  };
+  for (const id of NODES) {
+    await Deno.mkdir(`${root}/${id}`);
+    startManager(id);
   }
   const cluster: Cluster = {
     net,
@@ -98,6 +104,12 @@ async function withCluster(
       net.cut.add(id);
       closed.add(id);
       await net.managers.get(id)!.close();
+    },
+    async restart(id) {
+      net.cut.add(id);
+      await net.managers.get(id)!.close();
+      net.cut.delete(id);
+      await startManager(id).ensureTopic(topic);
     },
   };
   try {
@@ -327,5 +339,34 @@ Deno.test("a follower behind the leader's log start restarts its log there and c
     assert.deepEqual(logBytes(c.replica(3)), logBytes(c.replica(1)));
     // The snapshot carried the producer's state as of the log start; the replayed batches added the rest.
     assert.deepEqual(c.replica(3).producers.get(77n)?.batches.at(-1)?.lastSequence, 4);
+  });
+});
+
+Deno.test("a restarted follower rejoins from its own log; after a whole-cluster restart every committed batch is still there", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    for (const v of ["a", "b"]) await produce(c.replica(1), batch([v])).durable;
+    await c.tickUntil(() => c.replica(3).highWatermark === c.replica(1).highWatermark, "follower 3 caught up");
+    const epoch = c.replica(1).leaderEpoch;
+    await c.restart(3);
+    assert.equal(c.replica(3).leaderEpoch, epoch, "the term survives the restart");
+    await produce(c.replica(1), batch(["c"])).durable;
+    await c.tickUntil(
+      () => c.replica(3).highWatermark === c.replica(1).highWatermark,
+      "the restarted follower catches up",
+    );
+    assert.deepEqual(logBytes(c.replica(3)), logBytes(c.replica(1)));
+
+    const committed = logBytes(c.replica(1));
+    const end = c.replica(1).highWatermark;
+    for (const id of NODES) await c.restart(id);
+    await c.tickUntil(() => c.leader() !== undefined, "a leader after the restart");
+    const leader = c.leader()!;
+    assert.ok(c.replica(leader).leaderEpoch > epoch);
+    assert.ok(c.replica(leader).highWatermark > end);
+    assert.deepEqual(logBytes(c.replica(leader)).subarray(0, committed.length), committed);
+    const after = produce(c.replica(leader), batch(["d"]));
+    assert.equal(after.errorCode, ErrorCode.NONE);
+    await after.durable;
   });
 });
