@@ -452,7 +452,10 @@ export type NodeRequestHandler = (op: string, args: unknown, from: NodeHello) =>
  * Frames of a node connection handed over by a client listener are read through a buffer this small, so that
  * every frame larger than it (any frame carrying a record batch) is read by the socket straight into memory of
  * its own: the batches it carries are then decoded as views of that memory and reach the follower's log without
- * another copy. The price is one more read per frame; frames are coalesced per turn of the sender's event loop.
+ * another copy. The price is one more read per frame. Measured on loopback (2 vCPU, busy machine, December
+ * 2026): ~5 us more CPU per frame for 1 KiB frames (17 against 12 ms of CPU per MB with a 64 KiB buffer), no
+ * measurable difference from 8 KiB frames up; frames are coalesced per peer and turn of the sender's event loop,
+ * so they are small only when the load is light.
  */
 const HANDED_OVER_READ_BUFFER_BYTES = 8;
 
@@ -487,11 +490,11 @@ export class NodeConnectionServer {
 
   /** Serves a connection accepted by a node listener, whose first frame is a `HELLO` frame; closes it at the end. */
   serve(conn: Deno.Conn): Promise<void> {
-    return this.#track(conn, async () => {
+    return this.#track(conn, async (replier) => {
       const reader = new FrameReader(this.#maxFrameBytes);
       let peer: NodeHello | undefined;
       let detach: (() => void) | undefined;
-      const reply = this.#replier(conn);
+      const reply = replier.write;
       try {
         await readFrames(conn, this.#maxFrameBytes, (f) => {
           if (peer === undefined) {
@@ -512,8 +515,8 @@ export class NodeConnectionServer {
    * and `reader` what the listener read. The hello is answered `ACCEPTED`, or `REFUSED` with the reason.
    */
   serveHandedOver(conn: Deno.Conn, hello: Uint8Array, reader: FrameReader): Promise<void> {
-    return this.#track(conn, async () => {
-      const reply = this.#replier(conn);
+    return this.#track(conn, async (replier) => {
+      const reply = replier.write;
       const parsed = parseListenerHello(hello);
       let peer: NodeHello;
       try {
@@ -537,7 +540,8 @@ export class NodeConnectionServer {
     return this.options.maxFrameBytes ?? 256 << 20;
   }
 
-  async #track(conn: Deno.Conn, body: () => Promise<void>): Promise<void> {
+  /** Runs `body` for `conn` (which it may refuse by throwing RefusedHello), then closes `conn`. */
+  async #track(conn: Deno.Conn, body: (reply: Replier) => Promise<void>): Promise<void> {
     if (this.#closed) {
       closeQuietly(conn);
       return;
@@ -546,39 +550,23 @@ export class NodeConnectionServer {
     let done!: () => void;
     const serving = new Promise<void>((r) => done = r);
     this.#serving.add(serving);
+    const reply = new Replier(conn);
     try {
-      await body();
+      await body(reply);
     } catch (e) {
-      const fields = e instanceof RefusedHello ? e.fields : {};
       const remote = conn.remoteAddr as Deno.NetAddr;
-      const where = { remote: `${remote.hostname}:${remote.port}`, ...fields };
-      if (e instanceof RefusedHello) this.#logger.error(`refused ${e.message}`, where);
-      else if (!this.#closed) this.#logger.warn("node connection closed", { error: String(e), ...where });
+      const where = { remote: `${remote.hostname}:${remote.port}` };
+      if (e instanceof RefusedHello) {
+        this.#logger.error(`refused ${e.message}`, { ...where, ...e.fields });
+        // Let the refusal's reason (a few bytes) reach the peer before the socket goes.
+        await reply.flushed();
+      } else if (!this.#closed) this.#logger.warn("node connection closed", { error: String(e), ...where });
     } finally {
-      // Let a refusal's reason reach the peer before the socket goes.
-      await this.#flushing.get(conn);
-      this.#flushing.delete(conn);
       closeQuietly(conn);
       this.#conns.delete(conn);
       this.#serving.delete(serving);
       done();
     }
-  }
-
-  readonly #flushing = new Map<Deno.Conn, Promise<void>>();
-
-  /** Writes frames back on `conn`, one after another, never throwing. */
-  #replier(conn: Deno.Conn): (bytes: Uint8Array) => void {
-    return (bytes) => {
-      const before = this.#flushing.get(conn) ?? Promise.resolve();
-      this.#flushing.set(
-        conn,
-        before.then(async () => {
-          let written = 0;
-          while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-        }).catch(() => {}),
-      );
-    };
   }
 
   /** A `HELLO` frame's peer; throws RefusedHello. */
@@ -629,6 +617,25 @@ export class NodeConnectionServer {
     this.#closed = true;
     for (const conn of this.#conns) closeQuietly(conn);
     await Promise.all(this.#serving);
+  }
+}
+
+/** Writes frames back on one connection, one after another, never throwing (a failed write ends them). */
+class Replier {
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly conn: Deno.Conn) {}
+
+  readonly write = (bytes: Uint8Array): void => {
+    this.#chain = this.#chain.then(async () => {
+      let written = 0;
+      while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
+    }).catch(() => {});
+  };
+
+  /** Resolves once every frame written so far went out (or failed). */
+  flushed(): Promise<void> {
+    return this.#chain;
   }
 }
 
