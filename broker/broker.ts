@@ -246,6 +246,8 @@ export async function startBroker(
     ...(settings.mode === "cluster" ? { listeners: settings.clientListeners } : {}),
     logger,
     handler: new RequestDispatcher(ctx),
+    // Other brokers open their replication connections on these listeners (`broker/node_hello.ts`).
+    handover: cluster?.replication?.handover,
   });
   // Filled before the event loop can accept a connection: a port 0 listener advertises its bound port.
   for (const listener of config.advertisedListeners) {
@@ -281,6 +283,8 @@ export async function startBroker(
       await server.close({ timeoutMs: config.shutdownTimeoutMs });
       await closeMetadata();
       await replicas.close();
+      // After the replicas: their last Raft messages (a leadership hand-over) still reach the other brokers.
+      await cluster?.replication?.close();
       logger.info("broker stopped", { node_id: config.nodeId });
     },
   };

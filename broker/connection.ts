@@ -189,6 +189,29 @@ export interface RequestHandler {
   handle(frame: Uint8Array, conn: ConnectionInfo): Promise<Uint8Array | null> | Uint8Array | null;
 }
 
+/**
+ * Another protocol served on a Kafka listener: a connection whose first frame it claims is handed to it whole
+ * (socket and read buffer) instead of being served as Kafka requests. Brokers open their replication
+ * connections this way on each other's inter-broker listener (`broker/node_hello.ts`).
+ *
+ * @example
+ * ```ts ignore
+ * const handover: ConnectionHandover = {
+ *   claims: (frame) => claimsNodeProtocol(frame),
+ *   take: (conn, frame, reader) => void nodeServer.serveHandedOver(conn, frame, reader),
+ * };
+ * ```
+ */
+export interface ConnectionHandover {
+  /**
+   * True when a connection's first frame belongs to the other protocol. It must never claim a Kafka request (a
+   * frame starting with a non-negative api key).
+   */
+  claims(firstFrame: Uint8Array): boolean;
+  /** Serves the socket from now on and closes it; `reader` holds whatever was read after `firstFrame`. */
+  take(conn: Deno.Conn, firstFrame: Uint8Array, reader: FrameReader): void;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The connection (I/O shell)
 
@@ -208,6 +231,8 @@ export interface ConnectionOptions {
   malformedLog?: MalformedRequestLog;
   /** The broker-wide budget of request bytes in flight (`queued.max.request.bytes`); default unbounded. */
   memoryPool?: RequestMemoryPool;
+  /** Serves connections whose first frame is not a Kafka request (another protocol on this listener). */
+  handover?: ConnectionHandover;
 }
 
 interface Slot {
@@ -262,6 +287,9 @@ export class Connection implements ConnectionInfo {
   readonly #log: Logger;
   readonly #malformedLog: MalformedRequestLog | undefined;
   readonly #pool: RequestMemoryPool | undefined;
+  readonly #handover: ConnectionHandover | undefined;
+  /** True until the first frame has been read: only it may hand the connection over. */
+  #firstFrame = true;
   /** Pool bytes reserved for the frame being read, not yet handed to a slot. */
   #reservedForNext = 0;
   readonly #abort = new AbortController();
@@ -292,6 +320,7 @@ export class Connection implements ConnectionInfo {
     this.#maxQueuedBytes = Math.max(1, options.maxQueuedBytes);
     this.#malformedLog = options.malformedLog;
     this.#pool = options.memoryPool;
+    this.#handover = options.handover;
     this.#log = (options.logger ?? silentLogger).child({
       connection: id,
       listener: listenerName,
@@ -425,6 +454,13 @@ export class Connection implements ConnectionInfo {
             return;
           }
           if (frame === null) break;
+          if (this.#firstFrame) {
+            this.#firstFrame = false;
+            if (this.#handover?.claims(frame)) {
+              this.#handOver(this.#handover, frame);
+              return;
+            }
+          }
           const reserved = this.#reservedForNext;
           this.#reservedForNext = 0;
           this.#dispatch(frame, reserved);
@@ -445,6 +481,24 @@ export class Connection implements ConnectionInfo {
         this.close(`read failed: ${(e as Error)?.message ?? e}`);
       }
     }
+  }
+
+  /**
+   * Gives the socket to another protocol's server: this connection ends (`closed` resolves) without closing
+   * the socket, and nothing of it was answered, since the first frame was its only one.
+   */
+  #handOver(handover: ConnectionHandover, frame: Uint8Array): void {
+    if (this.#reservedForNext > 0) {
+      this.#pool?.release(this.#reservedForNext);
+      this.#reservedForNext = 0;
+    }
+    this.#isClosed = true;
+    this.#stopReading = true;
+    this.#abort.abort(new Error("connection handed over to another protocol"));
+    this.#wake();
+    this.#log.debug("connection handed over to another protocol");
+    this.#resolveClosed();
+    handover.take(this.#conn, frame, this.#reader);
   }
 
   #dispatch(frame: Uint8Array, reserved: number): void {

@@ -9,12 +9,12 @@
  */
 
 import type { BrokerConfig } from "./config.ts";
-import { Connection, type RequestHandler } from "./connection.ts";
+import { Connection, type ConnectionHandover, type RequestHandler } from "./connection.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { MalformedRequestLog } from "./malformed_request_log.ts";
 import { RequestMemoryPool } from "./request_memory_pool.ts";
 
-export type { ConnectionInfo, RequestHandler } from "./connection.ts";
+export type { ConnectionHandover, ConnectionInfo, RequestHandler } from "./connection.ts";
 
 /** Where to listen: the `name`, `host` and `port` of a `ListenerConfig`. */
 export interface ListenerSpec {
@@ -58,6 +58,11 @@ export interface KafkaServerOptions {
   connectionsMaxIdleMs?: number;
   /** Per-connection read buffer; default 64 KiB. */
   readBufferBytes?: number;
+  /**
+   * Another protocol on these listeners: a connection whose first frame it claims is handed to it (a cluster
+   * broker's replication connections from other brokers, `broker/node_hello.ts`).
+   */
+  handover?: ConnectionHandover;
 }
 
 /**
@@ -271,6 +276,7 @@ export class KafkaServer implements AsyncDisposable {
         logger: this.#log,
         malformedLog: this.#malformedLog,
         memoryPool: this.#memoryPool,
+        handover: o.handover,
       });
       this.#connections.add(c);
       void c.run().then(() => this.#connections.delete(c));

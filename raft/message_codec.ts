@@ -136,7 +136,8 @@ function readMessage(r: Reader): GroupMessage {
 }
 
 /**
- * Encodes a batch of Raft messages.
+ * Encodes a batch of Raft messages, after `reserveBytes` zero bytes the caller may overwrite (its framing).
+ * Entry payloads are copied once, into the result.
  *
  * @example
  * ```ts
@@ -145,10 +146,12 @@ function readMessage(r: Reader): GroupMessage {
  * decodeMessageBatch(bytes).to; // 2
  * ```
  */
-export function encodeMessageBatch(batch: MessageBatch): Uint8Array {
+export function encodeMessageBatch(batch: MessageBatch, reserveBytes = 0): Uint8Array {
   let payload = 0;
   for (const { message } of batch.messages) for (const e of message.entries) payload += e.data.length;
-  const w = new Writer(64 + payload + batch.messages.length * 64);
+  const w = new Writer(reserveBytes + 64 + payload + batch.messages.length * 64);
+  // Room for the caller's framing (a size prefix), so the encoded batch needs no second copy to be framed.
+  for (let i = 0; i < reserveBytes; i++) w.int8(0);
   w.int8(VERSION);
   w.int32(batch.from);
   w.int32(batch.to);

@@ -1,17 +1,26 @@
 /**
  * A node of a multi-node cluster, assembled: its metadata image follows the replicated `__cluster_metadata`
  * (`MetadataQuorum`), its metadata changes go through the active controller (`QuorumController`), and, as a
- * broker, it registers and heartbeats (`BrokerLifecycle`) and opens or deletes the partitions it leads as
- * committed records say.
+ * broker, it registers and heartbeats (`BrokerLifecycle`), opens or deletes the partitions it leads as
+ * committed records say, and carries its partitions' Raft messages to the other brokers over the replication
+ * network (`broker/replication/replication_network.ts`), whose peers follow the image's registered brokers.
  *
  * @module
  */
 import type { ClusterMembership } from "../broker_context.ts";
 import type { BrokerConfig, SecurityProtocol } from "../config.ts";
 import type { Logger } from "../logger.ts";
-import { type BrokerEndpoint, MetadataImage, type MetadataRecord, TOPIC_RESOURCE } from "../metadata_image.ts";
+import {
+  type BrokerEndpoint,
+  type BrokerImage,
+  MetadataImage,
+  type MetadataRecord,
+  TOPIC_RESOURCE,
+} from "../metadata_image.ts";
 import { METADATA_TOPIC } from "../metadata_log.ts";
+import type { PeerAddress } from "../raft_transport.ts";
 import type { ReplicaManager } from "../replica_manager.ts";
+import { type ReplicationNetwork, startReplicationNetwork } from "../replication/replication_network.ts";
 import { BrokerLifecycle } from "./broker_lifecycle.ts";
 import type { ClusterSettings } from "./cluster_config.ts";
 import { MetadataQuorum } from "./metadata_quorum.ts";
@@ -34,8 +43,58 @@ export interface ClusterNode {
   readonly controller: QuorumController;
   readonly membership: ClusterMembership;
   readonly quorum: MetadataQuorum;
-  /** Controlled shutdown (brokers), leadership hand-over (the active controller), then everything stops. */
+  /**
+   * A broker's replication network (undefined on a controller-only node): its `handover` goes on the broker's
+   * client listeners, and the broker closes it after its replicas stop sending (after `ReplicaManager.close`).
+   */
+  readonly replication: ReplicationNetwork | undefined;
+  /**
+   * Controlled shutdown (brokers), leadership hand-over (the active controller), then the metadata side stops;
+   * the replication network stays up for the replicas' last messages.
+   */
   close(): Promise<void>;
+}
+
+/** Metadata records that change which brokers exist or where they listen. */
+const BROKER_RECORD_TYPES: ReadonlySet<MetadataRecord["type"]> = new Set([
+  "register_broker",
+  "unregister_broker",
+  "broker_change",
+]);
+
+/**
+ * Where to send this broker's replication messages: every other registered broker (fenced ones too: a fenced
+ * replica still catches up), at its endpoint of the inter-broker listener. A broker without that listener is
+ * left out (it could not be reached), as Kafka leaves it out of replication.
+ *
+ * @example
+ * ```ts
+ * import { replicationPeers } from "./cluster_node.ts";
+ * const broker = (id: number, port: number) => ({
+ *   id, epoch: 0n, incarnationId: "", rack: null, fenced: false, inControlledShutdown: false,
+ *   endpoints: [{ name: "PLAINTEXT", host: "127.0.0.1", port, securityProtocol: 0 }],
+ * });
+ * replicationPeers([broker(1, 9092), broker(2, 9093)], 1, "PLAINTEXT"); // Map { 2 => { host: "127.0.0.1", port: 9093 } }
+ * ```
+ */
+export function replicationPeers(
+  brokers: readonly BrokerImage[],
+  nodeId: number,
+  interBrokerListenerName: string,
+): Map<number, PeerAddress> {
+  const peers = new Map<number, PeerAddress>();
+  for (const b of brokers) {
+    if (b.id === nodeId) continue;
+    const endpoint = b.endpoints.find((e) => e.name === interBrokerListenerName);
+    if (endpoint) peers.set(b.id, { host: endpoint.host, port: endpoint.port });
+  }
+  return peers;
+}
+
+/** Makes the network's peers exactly `peers`. */
+function syncPeers(network: ReplicationNetwork, peers: ReadonlyMap<number, PeerAddress>): void {
+  for (const id of network.peers().keys()) if (!peers.has(id)) network.removePeer(id);
+  for (const [id, address] of peers) network.setPeer(id, address);
 }
 
 /** This broker's endpoints as it registers them: its client listeners at their advertised addresses. */
@@ -71,6 +130,20 @@ export async function startClusterNode(options: {
   const image = new MetadataImage();
   const controller = new QuorumController(image, settings, config, logger);
   const hostsPartitions = settings.isBroker;
+  const replication = settings.isBroker
+    ? startReplicationNetwork({
+      nodeId: settings.nodeId,
+      clusterId: settings.clusterId,
+      logger,
+      onBatch: (batch) => replicas.receive(batch),
+    })
+    : undefined;
+  const followBrokers = () => {
+    if (replication) {
+      syncPeers(replication, replicationPeers(image.brokers(), settings.nodeId, settings.interBrokerListenerName));
+    }
+  };
+  if (replication) replicas.attachTransport(replication);
   const quorum = MetadataQuorum.open({
     dir: `${logDir}/${METADATA_TOPIC}-0`,
     settings,
@@ -80,6 +153,7 @@ export async function startClusterNode(options: {
     onRequest: (op, args, from) => controller.handle(op, args, from),
     onApplied: async (records: readonly MetadataRecord[], removed: readonly string[]) => {
       if (!hostsPartitions) return;
+      if (records.some((r) => BROKER_RECORD_TYPES.has(r.type))) followBrokers();
       for (const name of removed) {
         try {
           await replicas.removeTopic(name);
@@ -115,6 +189,8 @@ export async function startClusterNode(options: {
     },
   });
   controller.attach(quorum);
+  // The brokers of the image rebuilt from this node's snapshot; records applied from now on keep them current.
+  followBrokers();
   const bound = quorum.start();
   logger.info("metadata quorum started", {
     node_id: settings.nodeId,
@@ -156,6 +232,7 @@ export async function startClusterNode(options: {
     controller,
     membership,
     quorum,
+    replication,
     async close() {
       if (lifecycle) {
         await lifecycle.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS);
