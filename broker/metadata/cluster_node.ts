@@ -14,7 +14,9 @@ import { METADATA_TOPIC } from "../metadata_log.ts";
 import type { ReplicaManager } from "../replica_manager.ts";
 import { BrokerLifecycle } from "./broker_lifecycle.ts";
 import type { ClusterSettings } from "./cluster_config.ts";
+import { LeadershipReporter } from "./leadership_reporter.ts";
 import { MetadataQuorum } from "./metadata_quorum.ts";
+import { logPartitionHealth, PartitionHealth } from "./partition_health.ts";
 import { QuorumController } from "./quorum_controller.ts";
 
 /** Kafka's security protocol ids (RegisterBrokerRecord's `securityProtocol`). */
@@ -25,6 +27,8 @@ const SECURITY_PROTOCOL_IDS: Record<SecurityProtocol, number> = {
   SASL_SSL: 3,
 };
 
+/** How long one leadership report waits for the controller before the reporter tries again. */
+const LEADERSHIP_REPORT_TIMEOUT_MS = 5000;
 /** How long a controlled shutdown waits for the controller. */
 const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 3000;
 
@@ -79,6 +83,8 @@ export async function startClusterNode(options: {
     snapshotEveryBytes: config.getLong("metadata.log.max.record.bytes.between.snapshots"),
     onRequest: (op, args, from) => controller.handle(op, args, from),
     onApplied: async (records: readonly MetadataRecord[], removed: readonly string[]) => {
+      logPartitionHealth(logger, health.update(records));
+      reporter?.afterApplied(records);
       if (!hostsPartitions) return;
       for (const name of removed) {
         try {
@@ -115,6 +121,19 @@ export async function startClusterNode(options: {
     },
   });
   controller.attach(quorum);
+  const health = new PartitionHealth(image);
+  logPartitionHealth(logger, health.counts);
+  // The leaders of partitions' Raft groups hosted here report them, so the metadata follows what the groups elect.
+  const reporter = hostsPartitions
+    ? new LeadershipReporter({
+      nodeId: settings.nodeId,
+      image,
+      replicas,
+      logger,
+      send: (reports) => controller.reportLeadership(reports, LEADERSHIP_REPORT_TIMEOUT_MS),
+    })
+    : undefined;
+  reporter?.start();
   const bound = quorum.start();
   logger.info("metadata quorum started", {
     node_id: settings.nodeId,
@@ -157,6 +176,7 @@ export async function startClusterNode(options: {
     membership,
     quorum,
     async close() {
+      reporter?.close();
       if (lifecycle) {
         await lifecycle.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS);
         lifecycle.close();
