@@ -84,7 +84,6 @@ export async function startClusterNode(options: {
     onRequest: (op, args, from) => controller.handle(op, args, from),
     onApplied: async (records: readonly MetadataRecord[], removed: readonly string[]) => {
       logPartitionHealth(logger, health.update(records));
-      reporter?.afterApplied(records);
       if (!hostsPartitions) return;
       for (const name of removed) {
         try {
@@ -118,6 +117,8 @@ export async function startClusterNode(options: {
           logger.error("opening partitions of a topic failed", { topic: topic.name, error: e });
         }
       }
+      // Once the partitions the batch created are open: their leaders may disagree with the image.
+      reporter?.afterApplied(records);
     },
   });
   controller.attach(quorum);
