@@ -50,13 +50,16 @@ export const NO_LEADER_CHANGE = -2;
 
 /**
  * The fields of PartitionChangeRecord the image uses: `leader` is {@link NO_LEADER_CHANGE} when unchanged, `isr`
- * null when unchanged. The leader and partition epochs are not carried: applying the change bumps them.
+ * null when unchanged. Kafka's record carries no epochs: applying a leader change bumps the leader epoch by one,
+ * and any change bumps the partition epoch. `leaderEpoch` (a Samsa tagged field, see `metadata_log.ts`) is the
+ * exact leader epoch the partition's Raft group elected its leader in; when present the image takes it as is.
  */
 export interface PartitionChangeFields {
   partitionId: number;
   topicId: string;
   leader: number;
   isr: number[] | null;
+  leaderEpoch?: number;
 }
 
 /** The fields of ConfigRecord the image uses. Resource type 2 is a topic, 4 a broker. */
@@ -177,6 +180,11 @@ export class MetadataImage {
     return this.#byId.get(topicId);
   }
 
+  /** How many topics there are. */
+  get topicCount(): number {
+    return this.#byId.size;
+  }
+
   /** Every topic, in name order. */
   topics(): TopicImage[] {
     return [...this.#byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -215,10 +223,13 @@ export class MetadataImage {
         const p = this.#byId.get(r.topicId)?.partitions[r.partitionId];
         if (!p) return;
         // As Kafka's PartitionRegistration.merge: a new leader (or none) starts a new leader epoch; any change
-        // starts a new partition epoch.
+        // starts a new partition epoch. A leader elected by the partition's Raft group comes with its exact
+        // epoch (the group's term), which may be more than one above the last one recorded.
         if (r.leader !== NO_LEADER_CHANGE) {
           p.leader = r.leader;
-          p.leaderEpoch++;
+          p.leaderEpoch = r.leaderEpoch ?? p.leaderEpoch + 1;
+        } else if (r.leaderEpoch !== undefined) {
+          p.leaderEpoch = r.leaderEpoch;
         }
         if (r.isr !== null) p.isr = [...r.isr];
         p.partitionEpoch++;

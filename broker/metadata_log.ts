@@ -36,12 +36,13 @@ import {
   encodeRemoveTopicRecord,
   encodeTopicRecord,
   encodeUnregisterBrokerRecord,
+  type PartitionChangeRecord,
   type PartitionRecord,
   type RegisterBrokerRecord,
   type RemoveTopicRecord,
   type TopicRecord,
 } from "../protocol/generated/mod.ts";
-import { MetadataImage, type MetadataRecord } from "./metadata_image.ts";
+import { MetadataImage, type MetadataRecord, type PartitionChangeFields } from "./metadata_image.ts";
 
 /** Kafka's metadata record types (the `apiKey` of each metadata record schema). */
 const RecordType = {
@@ -61,6 +62,13 @@ const REGISTER_BROKER_VERSION = 3;
 /** BrokerRegistrationChangeRecord version written: v1 carries `inControlledShutdown`. */
 const BROKER_CHANGE_VERSION = 1;
 const FRAME_VERSION = 1;
+/**
+ * The tag of Samsa's `LeaderEpoch` field of PartitionChangeRecord (an int32): the exact leader epoch a partition's
+ * Raft group elected its leader in (Kafka's record has no epoch; its image adds one per leader change). Kafka
+ * numbers its own tags of this record from 0 upwards (0-8 in Kafka 4.4) and adds new ones next in line, so a tag
+ * this far away cannot meet one of a future Kafka version; a Kafka reader skips a tag it does not know.
+ */
+export const LEADER_EPOCH_TAG = 10_000;
 
 /** Topic name of the metadata log. */
 export const METADATA_TOPIC = "__cluster_metadata";
@@ -92,7 +100,13 @@ export function encodeMetadataRecord(entry: MetadataRecord): Uint8Array {
       return frame(RecordType.Partition, 0, (w) => encodePartitionRecord(w, record, 0));
     }
     case "partition_change": {
-      const record = { ...defaultPartitionChangeRecord(), ...entry.record };
+      const { leaderEpoch, ...fields } = entry.record;
+      const record: PartitionChangeRecord = { ...defaultPartitionChangeRecord(), ...fields };
+      if (leaderEpoch !== undefined) {
+        const epoch = new Writer(4);
+        epoch.int32(leaderEpoch);
+        record.unknownTaggedFields = [{ tag: LEADER_EPOCH_TAG, data: epoch.finish() }];
+      }
       return frame(RecordType.PartitionChange, 0, (w) => encodePartitionChangeRecord(w, record, 0));
     }
     case "config":
@@ -139,8 +153,11 @@ export function decodeMetadataRecord(value: Uint8Array): MetadataRecord | undefi
     case RecordType.Partition:
       return { type: "partition", record: decodePartitionRecord(r, version) };
     case RecordType.PartitionChange: {
-      const { topicId, partitionId, leader, isr } = decodePartitionChangeRecord(r, version);
-      return { type: "partition_change", record: { topicId, partitionId, leader, isr } };
+      const { topicId, partitionId, leader, isr, unknownTaggedFields } = decodePartitionChangeRecord(r, version);
+      const record: PartitionChangeFields = { topicId, partitionId, leader, isr };
+      const epoch = unknownTaggedFields?.find((f) => f.tag === LEADER_EPOCH_TAG);
+      if (epoch) record.leaderEpoch = new Reader(epoch.data).int32();
+      return { type: "partition_change", record };
     }
     case RecordType.Config:
       return { type: "config", record: decodeConfigRecord(r, version) };

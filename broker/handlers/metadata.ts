@@ -13,7 +13,7 @@ import type {
   MetadataResponseTopic,
 } from "../../protocol/generated/messages/metadata_response.ts";
 import type { BrokerContext, Handler } from "../broker_context.ts";
-import { NO_LEADER, type TopicImage } from "../metadata_image.ts";
+import { NO_LEADER, type PartitionImage, type TopicImage } from "../metadata_image.ts";
 import { isInternalTopic, topicNameProblem } from "../topic_name.ts";
 import { slicerFor } from "../work_slices.ts";
 import { MAX_RECORDS_PER_USER_OP } from "../controller.ts";
@@ -47,9 +47,11 @@ export function advertisedEndpoint(ctx: BrokerContext, listenerName: string): { 
 }
 
 /**
- * A partition whose leader is -1 (its only in-sync replica is fenced) is answered as Kafka's KRaft metadata
- * cache answers an offline partition: LEADER_NOT_AVAILABLE, leader -1, its leader epoch, replicas and ISR as
- * they are, and the replicas on fenced or unregistered brokers as offline. Clients retry until it has a leader.
+ * Leader, leader epoch and ISR come from the metadata image, which records what each partition's Raft group
+ * elected (`broker/partition_leadership.ts`). A partition whose leader is -1 (its only in-sync replica is fenced)
+ * is answered as Kafka's KRaft metadata cache answers an offline partition: LEADER_NOT_AVAILABLE, leader -1, its
+ * leader epoch, replicas and ISR as they are, and the replicas on fenced or unregistered brokers as offline.
+ * Clients retry until it has a leader.
  */
 function partitionsOf(ctx: BrokerContext, topic: TopicImage): MetadataResponsePartition[] {
   // Replicas of brokers that are not live are offline (only a cluster has other brokers).
@@ -58,14 +60,22 @@ function partitionsOf(ctx: BrokerContext, topic: TopicImage): MetadataResponsePa
     errorCode: p.leader === NO_LEADER ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
     partitionIndex: p.partition,
     leaderId: p.leader,
-    // The leader epoch is the term of the partition's Raft group, which the replica knows first.
-    leaderEpoch: p.leader === NO_LEADER
-      ? p.leaderEpoch
-      : ctx.replicas.get(topic.name, p.partition)?.leaderEpoch ?? p.leaderEpoch,
+    leaderEpoch: leaderEpochOf(ctx, topic, p),
     replicaNodes: p.replicas,
     isrNodes: p.isr,
     offlineReplicas: live ? p.replicas.filter((id) => !live.has(id)) : [],
   }));
+}
+
+/**
+ * The leader epoch to tell clients: the image's, unless this broker is the leader the image names and its replica
+ * leads: the epoch is the term of the partition's Raft group, which the leader knows before its report is
+ * committed (a sole voter starts a new term at every start).
+ */
+function leaderEpochOf(ctx: BrokerContext, topic: TopicImage, p: PartitionImage): number {
+  if (p.leader !== ctx.nodeId) return p.leaderEpoch;
+  const replica = ctx.replicas.get(topic.name, p.partition);
+  return replica?.isLeader ? replica.leaderEpoch : p.leaderEpoch;
 }
 
 function topicAnswer(ctx: BrokerContext, topic: TopicImage, includeOperations = false): MetadataResponseTopic {

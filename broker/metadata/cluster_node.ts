@@ -23,7 +23,9 @@ import type { ReplicaManager } from "../replica_manager.ts";
 import { type ReplicationNetwork, startReplicationNetwork } from "../replication/replication_network.ts";
 import { BrokerLifecycle } from "./broker_lifecycle.ts";
 import type { ClusterSettings } from "./cluster_config.ts";
+import { LeadershipReporter } from "./leadership_reporter.ts";
 import { MetadataQuorum } from "./metadata_quorum.ts";
+import { logPartitionHealth, PartitionHealth } from "./partition_health.ts";
 import { QuorumController } from "./quorum_controller.ts";
 
 /** Kafka's security protocol ids (RegisterBrokerRecord's `securityProtocol`). */
@@ -34,6 +36,8 @@ const SECURITY_PROTOCOL_IDS: Record<SecurityProtocol, number> = {
   SASL_SSL: 3,
 };
 
+/** How long one leadership report waits for the controller before the reporter tries again. */
+const LEADERSHIP_REPORT_TIMEOUT_MS = 5000;
 /** How long a controlled shutdown waits for the controller. */
 const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 3000;
 
@@ -152,6 +156,7 @@ export async function startClusterNode(options: {
     snapshotEveryBytes: config.getLong("metadata.log.max.record.bytes.between.snapshots"),
     onRequest: (op, args, from) => controller.handle(op, args, from),
     onApplied: async (records: readonly MetadataRecord[], removed: readonly string[]) => {
+      logPartitionHealth(logger, health.update(records));
       if (!hostsPartitions) return;
       if (records.some((r) => BROKER_RECORD_TYPES.has(r.type))) followBrokers();
       for (const name of removed) {
@@ -186,11 +191,26 @@ export async function startClusterNode(options: {
           logger.error("opening partitions of a topic failed", { topic: topic.name, error: e });
         }
       }
+      // Once the partitions the batch created are open: their leaders may disagree with the image.
+      reporter?.afterApplied(records);
     },
   });
   controller.attach(quorum);
   // The brokers of the image rebuilt from this node's snapshot; records applied from now on keep them current.
   followBrokers();
+  const health = new PartitionHealth(image);
+  logPartitionHealth(logger, health.counts);
+  // The leaders of partitions' Raft groups hosted here report them, so the metadata follows what the groups elect.
+  const reporter = hostsPartitions
+    ? new LeadershipReporter({
+      nodeId: settings.nodeId,
+      image,
+      replicas,
+      logger,
+      send: (reports) => controller.reportLeadership(reports, LEADERSHIP_REPORT_TIMEOUT_MS),
+    })
+    : undefined;
+  reporter?.start();
   const bound = quorum.start();
   logger.info("metadata quorum started", {
     node_id: settings.nodeId,
@@ -234,6 +254,7 @@ export async function startClusterNode(options: {
     quorum,
     replication,
     async close() {
+      reporter?.close();
       if (lifecycle) {
         await lifecycle.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS);
         lifecycle.close();

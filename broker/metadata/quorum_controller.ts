@@ -15,8 +15,12 @@
  * registration is committed as a RegisterBrokerRecord whose broker epoch is its offset, the broker starts
  * fenced and is unfenced by a heartbeat showing it has applied the log up to its registration; an unfenced
  * broker silent for `broker.session.timeout.ms` is fenced; a controlled shutdown fences the broker. A fenced
- * broker leads nothing: the partitions it led become leaderless, and it leads them again once unfenced
+ * broker's single-replica partitions become leaderless, and it leads them again once unfenced
  * (`partition_leadership.ts`).
+ *
+ * The leadership of partitions with more replicas is their Raft groups' to decide: their leaders report it
+ * (`reportLeadership`, sent by `leadership_reporter.ts`) and the controller records what is news, with the exact
+ * leader epoch.
  *
  * @module
  */
@@ -35,7 +39,12 @@ import {
 import type { ConfigChangeResult, ConfigResourceChange } from "../config_changes.ts";
 import { planConfigChanges } from "../config_changes.ts";
 import type { Logger } from "../logger.ts";
-import { leaderlessOnFencing, leadersOnUnfencing } from "../partition_leadership.ts";
+import {
+  leaderlessOnFencing,
+  type LeadershipReport,
+  leadersOnUnfencing,
+  planLeadershipReports,
+} from "../partition_leadership.ts";
 import { bootstrapFeatureRecords } from "./features.ts";
 import type { BrokerEndpoint, MetadataImage, MetadataRecord } from "../metadata_image.ts";
 import type { NodeHello } from "../raft_transport.ts";
@@ -74,6 +83,16 @@ export interface BrokerHeartbeatAnswer {
   fenced: boolean;
   /** The controlled shutdown is done: the broker may stop. */
   shouldShutDown: boolean;
+}
+
+/** The controller's answer to a leadership report: how many partitions it recorded a change for. */
+export interface LeadershipReportAnswer {
+  /** Partitions with a new leader or leader epoch recorded. */
+  leaders: number;
+  /** Partitions with a new ISR only recorded. */
+  isrs: number;
+  /** Reports that were stale or wrong, and changed nothing. */
+  ignored: number;
 }
 
 /** An answer and the metadata offset the asker must apply before it answers its own client. */
@@ -233,6 +252,18 @@ export class QuorumController implements Controller {
     }
   }
 
+  /**
+   * Reports the leadership of partitions whose Raft group this broker leads; resolves once the answer's offset is
+   * applied here. Rejects when no active controller answered within `timeoutMs` (the reporter tries again).
+   */
+  async reportLeadership(reports: LeadershipReport[], timeoutMs: number): Promise<LeadershipReportAnswer> {
+    return await this.#run(
+      "reportLeadership",
+      { brokerId: this.settings.nodeId, reports },
+      timeoutMs,
+    ) as LeadershipReportAnswer;
+  }
+
   /** Sends this broker's heartbeat. */
   async heartbeat(request: BrokerHeartbeatRequest, timeoutMs: number): Promise<BrokerHeartbeatAnswer> {
     return await this.#run("brokerHeartbeat", request, timeoutMs) as BrokerHeartbeatAnswer;
@@ -288,9 +319,13 @@ export class QuorumController implements Controller {
    * Handles a controller request on the active controller, one at a time. Throws `NOT_CONTROLLER` when this
    * node is not (or stops being) the active controller: the asker retries with the new one.
    */
-  handle(op: string, args: unknown, _from?: NodeHello): Promise<Answer> {
+  handle(op: string, args: unknown, from?: NodeHello): Promise<Answer> {
     return this.#serializeLocal(async () => {
       if (!this.#quorum.isActiveController()) throw new Error(NOT_CONTROLLER);
+      // A broker reports the partitions it leads, not another's.
+      if (op === "reportLeadership" && from && from.nodeId !== (args as { brokerId?: unknown })?.brokerId) {
+        throw new Error(`node ${from.nodeId} reported leadership as another broker`);
+      }
       try {
         return await this.#decide(op, args);
       } catch (e) {
@@ -380,6 +415,8 @@ export class QuorumController implements Controller {
         const joined = await quorum.addObserver(r.brokerId);
         return { value: { brokerEpoch: String(brokerEpoch) }, offset: Math.max(offset, joined) };
       }
+      case "reportLeadership":
+        return await this.#recordLeadership(args.brokerId, Array.isArray(args.reports) ? args.reports : []);
       case "describeQuorum":
         return { value: quorum.describe(Date.now()), offset: quorum.appliedOffset };
       case "brokerHeartbeat":
@@ -394,7 +431,7 @@ export class QuorumController implements Controller {
           };
         }
         // As Kafka's controller (ReplicationControlManager.unregisterBroker): the partitions it led lose their
-        // leader, then the registration goes. Kafka does not refuse a live broker: it registers again at its next
+        // leader (those with one replica; the Raft groups of the others elect another), then the registration goes. Kafka does not refuse a live broker: it registers again at its next
         // heartbeat (its epoch is unknown) and, unfenced, leads its partitions again.
         const offset = await this.#commit([...leaderlessOnFencing(this.image, broker.id), {
           type: "unregister_broker",
@@ -406,6 +443,41 @@ export class QuorumController implements Controller {
       default:
         throw new Error(`unknown controller request ${op}`);
     }
+  }
+
+  /** Commits, in one batch, what is news in the leadership reports of broker `brokerId`. */
+  async #recordLeadership(brokerId: number, reports: LeadershipReport[]): Promise<Answer> {
+    const plan = planLeadershipReports(this.image, brokerId, reports);
+    const before = new Map<string, number>();
+    for (const { report, change } of plan.outcomes) {
+      if (change !== "leader") continue;
+      const p = this.image.topicById(report.topicId)?.partitions[report.partition];
+      before.set(`${report.topicId}:${report.partition}`, p?.leader ?? -1);
+    }
+    const offset = await this.#commit(plan.records);
+    const value: LeadershipReportAnswer = { leaders: 0, isrs: 0, ignored: 0 };
+    for (const { report, change, reason } of plan.outcomes) {
+      const fields = {
+        topic: this.image.topicById(report?.topicId)?.name ?? report?.topicId,
+        partition: report?.partition,
+        leader: report?.leader,
+        leader_epoch: report?.leaderEpoch,
+        isr: Array.isArray(report?.isr) ? report.isr.join(",") : undefined,
+      };
+      if (change === "ignored") {
+        value.ignored++;
+        this.logger.debug("leadership report ignored", { ...fields, reporter: brokerId, reason });
+        continue;
+      }
+      if (change === "isr") value.isrs++;
+      else value.leaders++;
+      // A new leader is news for an operator; a leader re-elected in a new term or an ISR change is detail.
+      const previous = before.get(`${report.topicId}:${report.partition}`);
+      if (change === "leader" && previous !== report.leader) {
+        this.logger.info("partition leader elected", { ...fields, previous_leader: previous });
+      } else this.logger.debug("partition leadership recorded", fields);
+    }
+    return { value, offset };
   }
 
   async #heartbeat(hb: BrokerHeartbeatRequest): Promise<Answer> {
@@ -428,7 +500,8 @@ export class QuorumController implements Controller {
       change.fenced = -1;
       this.logger.info("broker unfenced", { broker: broker.id, applied_offset: hb.appliedOffset });
     }
-    // The partitions it led go offline with it and come back with it (their data is on this broker only).
+    // Its single-replica partitions go offline with it and come back with it (their data is on this broker only);
+    // the Raft groups of the others elect their leaders themselves.
     const leadership = hb.wantShutDown
       ? leaderlessOnFencing(this.image, broker.id)
       : change.fenced === -1

@@ -5,6 +5,9 @@ import {
   encodeMetadataBatch,
   imageRecords,
 } from "../../../../broker/metadata/image_snapshot.ts";
+import { encodeMetadataRecord, LEADER_EPOCH_TAG } from "../../../../broker/metadata_log.ts";
+import { decodePartitionChangeRecord } from "../../../../protocol/generated/mod.ts";
+import { Reader } from "../../../../protocol/wire/reader.ts";
 
 const TOPIC_ID = "3f0b8a3e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
 
@@ -75,4 +78,56 @@ Deno.test("a registration change for an older broker epoch is ignored", () => {
   });
   image.apply({ type: "broker_change", record: { brokerId: 1, brokerEpoch: 3n, fenced: -1, inControlledShutdown: 0 } });
   assert.equal(image.broker(1)?.fenced, true);
+});
+
+Deno.test("a PartitionChangeRecord's exact leader epoch survives the log's framing and a snapshot", () => {
+  const image = new MetadataImage();
+  const changes = [
+    { type: "topic" as const, record: { name: "orders", topicId: TOPIC_ID } },
+    {
+      type: "partition" as const,
+      record: {
+        topicId: TOPIC_ID,
+        partitionId: 0,
+        replicas: [1, 2, 3],
+        isr: [1, 2, 3],
+        leader: 1,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      },
+    },
+    // Broker 2 elected in term 7 (several elections went by), with a smaller ISR.
+    {
+      type: "partition_change" as const,
+      record: { topicId: TOPIC_ID, partitionId: 0, leader: 2, isr: [2, 3], leaderEpoch: 7 },
+    },
+    // Without the Samsa field, Kafka's rule: a new leader is one epoch more.
+    { type: "partition_change" as const, record: { topicId: TOPIC_ID, partitionId: 0, leader: 3, isr: null } },
+  ];
+  const decoded = decodeMetadataBatches(encodeMetadataBatch(changes, 0));
+  assert.deepEqual(decoded.slice(2), changes.slice(2));
+  for (const r of decoded.slice(0, 3)) image.apply(r);
+  const p = () => image.topic("orders")!.partitions[0];
+  assert.deepEqual([p().leader, p().leaderEpoch, p().partitionEpoch, p().isr], [2, 7, 1, [2, 3]]);
+
+  const rebuilt = new MetadataImage();
+  for (const r of decodeMetadataBatches(encodeMetadataBatch(imageRecords(image), 0))) rebuilt.apply(r);
+  assert.deepEqual(rebuilt.topics(), image.topics());
+
+  image.apply(decoded[3]);
+  assert.deepEqual([p().leader, p().leaderEpoch, p().partitionEpoch], [3, 8, 2]);
+});
+
+Deno.test("the leader epoch travels as a tagged field Kafka's PartitionChangeRecord reader skips", () => {
+  const bytes = encodeMetadataRecord({
+    type: "partition_change",
+    record: { topicId: TOPIC_ID, partitionId: 4, leader: 2, isr: [2], leaderEpoch: 300 },
+  });
+  const r = new Reader(bytes);
+  assert.deepEqual([r.uvarint(), r.uvarint(), r.uvarint()], [1, 5, 0]); // frame version, record type 5, version 0
+  // Kafka's schema of the record, as generated: the Samsa field is a tag it does not know, kept aside.
+  const kafka = decodePartitionChangeRecord(r, 0);
+  assert.deepEqual([kafka.partitionId, kafka.leader, kafka.isr], [4, 2, [2]]);
+  assert.deepEqual(kafka.unknownTaggedFields?.map((f) => f.tag), [LEADER_EPOCH_TAG]);
+  assert.ok(LEADER_EPOCH_TAG > 8, "far from Kafka's tags of this record (0-8)");
 });
