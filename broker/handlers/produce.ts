@@ -3,6 +3,9 @@
  * no response (a failure closes the connection, as Kafka does, so the client notices); acks=1 answers once the
  * batch is in the leader's log; acks=-1 answers once it is committed (fsynced, the high watermark past it).
  *
+ * Only the partition's leader appends: a follower, or a broker without a replica, answers NOT_LEADER_OR_FOLLOWER,
+ * from v10 with the current leader and its endpoint (KIP-951), as Kafka does.
+ *
  * @module
  */
 import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
@@ -12,6 +15,7 @@ import type {
 } from "../../protocol/generated/messages/produce_response.ts";
 import { Attributes, BatchOffsets, Compression } from "../../protocol/record_batch_header.ts";
 import type { BrokerContext, Handler } from "../broker_context.ts";
+import { LeaderHints, leaderReplica } from "../leader_lookup.ts";
 import type { TopicImage } from "../metadata_image.ts";
 import type { ProduceOutcome, ProduceSettings } from "../partition_replica.ts";
 import { topicSettings } from "../topic_settings.ts";
@@ -83,6 +87,7 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
   const responses: ProduceResponseTopicProduceResponse[] = [];
   const pending: Array<{ answer: ProduceResponsePartitionProduceResponse; durable: Promise<void> }> = [];
   let anyError = false;
+  let hints: LeaderHints | undefined;
   // Transactional records need a transactional id; Kafka fails the whole request without one.
   const unauthorizedTransactional = body.transactionalId === null &&
     body.topicData.some((t) => t.partitionData.some((p) => isTransactional(p.records)));
@@ -106,8 +111,8 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
         fail(ErrorCode.INVALID_REQUIRED_ACKS, null);
         continue;
       }
-      const replica = topic && ctx.replicas.get(topic.name, partitionData.index);
-      if (!topic || !replica) {
+      // As Kafka: an unknown partition first, then what the request version forbids, then leadership.
+      if (!topic || partitionData.index < 0 || topic.partitions[partitionData.index] === undefined) {
         fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
         continue;
       }
@@ -115,6 +120,19 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
       const problem = versionProblem(records, apiVersion);
       if (problem) {
         fail(problem.code, problem.message);
+        continue;
+      }
+      const { replica, errorCode } = leaderReplica(ctx, topic.name, partitionData.index);
+      if (!replica) {
+        fail(errorCode, null);
+        // KIP-951 (v10+): the client learns the new leader from this answer, without a metadata round trip.
+        if (errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 10) {
+          hints ??= new LeaderHints(ctx, conn.listenerName);
+          partitionResponses[partitionResponses.length - 1].currentLeader = hints.currentLeader(
+            topic.name,
+            partitionData.index,
+          );
+        }
         continue;
       }
       const outcome = replica.append(records, produceSettings(ctx, topic), now);
@@ -142,5 +160,5 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
       })
     ));
   }
-  return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+  return { responses, throttleTimeMs: 0, nodeEndpoints: hints?.nodeEndpoints ?? [] };
 };
