@@ -19,6 +19,7 @@ import type { ConnectionInfo } from "../connection.ts";
 import type { TopicImage } from "../metadata_image.ts";
 import { LeaderHints, leaderReplica } from "../leader_lookup.ts";
 import { errorCodeForLogError, type PartitionReplica } from "../partition_replica.ts";
+import { epochEndOffset } from "./offset_for_leader_epoch.ts";
 import { LogError } from "../../log/log_error.ts";
 import { ErrorCode, ZERO_UUID } from "../../protocol/messages.ts";
 import type { FetchRequest } from "../../protocol/generated/messages/fetch_request.ts";
@@ -134,7 +135,7 @@ function readPartition(
 
   if (slot.lastFetchedEpoch >= 0) {
     // KIP-320/KIP-595: a fetcher that names the epoch of its last fetched batch learns where its log diverges.
-    const end = replica.log.endOffsetForEpoch(slot.lastFetchedEpoch);
+    const end = epochEndOffset(replica.log, slot.lastFetchedEpoch, replica.leaderEpoch);
     if (end.endOffset === -1 || end.leaderEpoch === -1 || slot.fetchOffset < logStartOffset) {
       return fail(ErrorCode.OFFSET_OUT_OF_RANGE);
     }
