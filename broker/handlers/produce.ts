@@ -10,11 +10,13 @@
  */
 import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
 import type {
+  ProduceResponseNodeEndpoint,
   ProduceResponsePartitionProduceResponse,
   ProduceResponseTopicProduceResponse,
 } from "../../protocol/generated/messages/produce_response.ts";
 import { Attributes, BatchOffsets, Compression } from "../../protocol/record_batch_header.ts";
 import type { BrokerContext, Handler } from "../broker_context.ts";
+import type { ConnectionInfo } from "../connection.ts";
 import { LeaderHints, leaderReplica } from "../leader_lookup.ts";
 import type { TopicImage } from "../metadata_image.ts";
 import type { ProduceOutcome, ProduceSettings } from "../partition_replica.ts";
@@ -79,6 +81,27 @@ function isTransactional(records: Uint8Array | null): boolean {
   return (view.getInt16(BatchOffsets.attributes) & Attributes.transactional) !== 0;
 }
 
+/**
+ * KIP-951 (v10+): every partition answered NOT_LEADER_OR_FOLLOWER (refused here, or deposed while its batch waited
+ * to be committed) names the current leader and its epoch, so the client retries there without a metadata round
+ * trip. Returns the endpoints of the leaders named, for the response's `NodeEndpoints`.
+ */
+function addLeaderHints(
+  ctx: BrokerContext,
+  conn: ConnectionInfo,
+  responses: ProduceResponseTopicProduceResponse[],
+): ProduceResponseNodeEndpoint[] {
+  let hints: LeaderHints | undefined;
+  for (const topic of responses) {
+    for (const answer of topic.partitionResponses) {
+      if (answer.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) continue;
+      hints ??= new LeaderHints(ctx, conn.listenerName);
+      answer.currentLeader = hints.currentLeader(topic.name, answer.index);
+    }
+  }
+  return hints?.nodeEndpoints ?? [];
+}
+
 /** Answers Produce. */
 export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request, conn) => {
   const { body, apiVersion } = request;
@@ -87,7 +110,6 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
   const responses: ProduceResponseTopicProduceResponse[] = [];
   const pending: Array<{ answer: ProduceResponsePartitionProduceResponse; durable: Promise<void> }> = [];
   let anyError = false;
-  let hints: LeaderHints | undefined;
   // Transactional records need a transactional id; Kafka fails the whole request without one.
   const unauthorizedTransactional = body.transactionalId === null &&
     body.topicData.some((t) => t.partitionData.some((p) => isTransactional(p.records)));
@@ -125,14 +147,6 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
       const { replica, errorCode } = leaderReplica(ctx, topic.name, partitionData.index);
       if (!replica) {
         fail(errorCode, null);
-        // KIP-951 (v10+): the client learns the new leader from this answer, without a metadata round trip.
-        if (errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER && apiVersion >= 10) {
-          hints ??= new LeaderHints(ctx, conn.listenerName);
-          partitionResponses[partitionResponses.length - 1].currentLeader = hints.currentLeader(
-            topic.name,
-            partitionData.index,
-          );
-        }
         continue;
       }
       const outcome = replica.append(records, produceSettings(ctx, topic), now);
@@ -160,5 +174,5 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
       })
     ));
   }
-  return { responses, throttleTimeMs: 0, nodeEndpoints: hints?.nodeEndpoints ?? [] };
+  return { responses, throttleTimeMs: 0, nodeEndpoints: apiVersion >= 10 ? addLeaderHints(ctx, conn, responses) : [] };
 };

@@ -182,6 +182,27 @@ Deno.test("a follower that knows no leader yet hints the metadata's leader", asy
   });
 });
 
+Deno.test("a replica deposed between the leader check and its append answers with the hint too", async () => {
+  await withReplicas(async (f) => {
+    await f.addTopic("orders", { leaderEpoch: 4 });
+    playRole(f.ctx.replicas, "orders", 0, {
+      leaderId: 3,
+      leaderEpoch: 5,
+      append: () => ({
+        errorCode: NOT_LEADER_OR_FOLLOWER,
+        errorMessage: "deposed",
+        baseOffset: -1,
+        logAppendTimeMs: -1,
+        logStartOffset: -1,
+      }),
+    });
+    const response = await produce({ ...f.ctx, cluster: threeBrokers() }, "orders", 11);
+    assert.equal(response.responses[0].partitionResponses[0].errorCode, NOT_LEADER_OR_FOLLOWER);
+    assert.deepEqual(response.responses[0].partitionResponses[0].currentLeader, { leaderId: 3, leaderEpoch: 5 });
+    assert.deepEqual(response.nodeEndpoints, [{ nodeId: 3, host: "127.0.0.1", port: 9094, rack: "r3" }]);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // Fetch
 

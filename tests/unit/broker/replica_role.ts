@@ -9,9 +9,9 @@
 import type { PartitionReplica } from "../../../broker/partition_replica.ts";
 import type { ReplicaManager } from "../../../broker/replica_manager.ts";
 
-/** The leadership facts a test may set. */
+/** The leadership facts a test may set, and `append` (to answer as a replica deposed in the middle of a request). */
 export type ReplicaRole = Partial<
-  Pick<PartitionReplica, "isLeader" | "leaderId" | "leaderEpoch" | "leaderEpochStartOffset">
+  Pick<PartitionReplica, "isLeader" | "leaderId" | "leaderEpoch" | "leaderEpochStartOffset" | "append">
 >;
 
 /**
