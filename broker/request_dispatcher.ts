@@ -50,6 +50,7 @@ import { handleMetadata } from "./handlers/metadata.ts";
 import { handleOffsetCommit } from "./handlers/offset_commit.ts";
 import { handleOffsetDelete } from "./handlers/offset_delete.ts";
 import { handleOffsetFetch } from "./handlers/offset_fetch.ts";
+import { handleOffsetForLeaderEpoch } from "./handlers/offset_for_leader_epoch.ts";
 import { handleProduce } from "./handlers/produce.ts";
 import { handleSyncGroup } from "./handlers/sync_group.ts";
 import { isSupported } from "./supported_apis.ts";
@@ -77,6 +78,7 @@ const HANDLERS = new Map<number, AnyHandler>([
   [ApiKey.CreateTopics, handleCreateTopics as AnyHandler],
   [ApiKey.DeleteTopics, handleDeleteTopics as AnyHandler],
   [ApiKey.DeleteRecords, handleDeleteRecords as AnyHandler],
+  [ApiKey.OffsetForLeaderEpoch, handleOffsetForLeaderEpoch as AnyHandler],
   [ApiKey.DeleteGroups, handleDeleteGroups as AnyHandler],
   [ApiKey.OffsetDelete, handleOffsetDelete as AnyHandler],
   [ApiKey.InitProducerId, handleInitProducerId as AnyHandler],

@@ -34,6 +34,8 @@ export const SUPPORTED_APIS: readonly SupportedApi[] = [
   { apiKey: ApiKey.CreateTopics, minVersion: 2, maxVersion: 7 },
   { apiKey: ApiKey.DeleteTopics, minVersion: 1, maxVersion: 6 },
   { apiKey: ApiKey.DeleteRecords, minVersion: 0, maxVersion: 2 },
+  // Versions 0-1 were removed in Kafka 4.0 (KIP-896).
+  { apiKey: ApiKey.OffsetForLeaderEpoch, minVersion: 2, maxVersion: 4 },
   { apiKey: ApiKey.DeleteGroups, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.OffsetDelete, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.InitProducerId, minVersion: 0, maxVersion: 5 },

@@ -1,7 +1,8 @@
 /**
  * DeleteRecords (key 21): advances a partition's log start offset, as `kafka-delete-records` does. Offset -1
  * means the high watermark; an offset past it is OFFSET_OUT_OF_RANGE; whole segments below the new start are
- * deleted. The answer carries the new low watermark (log start offset).
+ * deleted. The answer carries the new low watermark (log start offset). Only the partition's leader deletes; any other
+ * broker answers NOT_LEADER_OR_FOLLOWER.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
 import type { DeleteRecordsResponseDeleteRecordsTopicResult } from "../../protocol/generated/messages/delete_records_response.ts";
 import { LogError } from "../../log/log_error.ts";
 import type { Handler } from "../broker_context.ts";
+import { leaderReplica } from "../leader_lookup.ts";
 import { errorCodeForLogError } from "../partition_replica.ts";
 import { slicerFor } from "../work_slices.ts";
 
@@ -25,10 +27,9 @@ export const handleDeleteRecords: Handler<typeof ApiKey.DeleteRecords> = async (
       if (slicer.due()) await slicer.pause();
       const answer = (errorCode: number, lowWatermark = -1) =>
         result.partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: BigInt(lowWatermark), errorCode });
-      const replica = ctx.replicas.get(topic.name, p.partitionIndex);
+      const { replica, errorCode } = leaderReplica(ctx, topic.name, p.partitionIndex);
       if (!replica) {
-        const known = ctx.metadata.topic(topic.name)?.partitions[p.partitionIndex] !== undefined;
-        answer(known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        answer(errorCode);
         continue;
       }
       const target = p.offset === HIGH_WATERMARK ? replica.highWatermark : Number(p.offset);

@@ -17,7 +17,9 @@
 import type { BrokerContext, Handler, HandlerRequest } from "../broker_context.ts";
 import type { ConnectionInfo } from "../connection.ts";
 import type { TopicImage } from "../metadata_image.ts";
+import { LeaderHints, leaderReplica } from "../leader_lookup.ts";
 import { errorCodeForLogError, type PartitionReplica } from "../partition_replica.ts";
+import { epochEndOffset } from "./offset_for_leader_epoch.ts";
 import { LogError } from "../../log/log_error.ts";
 import { ErrorCode, ZERO_UUID } from "../../protocol/messages.ts";
 import type { FetchRequest } from "../../protocol/generated/messages/fetch_request.ts";
@@ -95,9 +97,13 @@ interface ReadParams {
 }
 
 /**
- * Reads one partition, as `ReplicaManager.readFromLog`'s per-partition read: the replica must exist (else
- * NOT_LEADER_OR_FOLLOWER, the topic being known), the leader epoch must match, then the log is read from the
- * fetch offset up to the high watermark. Errors other than a diverging epoch answer -1 offsets and no records.
+ * Reads one partition, as `ReplicaManager.readFromLog`'s per-partition read: the leader epoch must match and this
+ * broker must lead the partition (leader_lookup.ts), then the log is read from the fetch offset up to the high
+ * watermark. Errors other than a diverging epoch answer -1 offsets and no records.
+ *
+ * Consumers are served by the leader only. (Kafka also lets a follower answer a v11+ consumer fetch, up to the
+ * follower's high watermark, for KIP-392's follower fetching; clients fetch from a follower only when a leader
+ * names it as their preferred read replica, which Samsa does not yet do.)
  */
 function readPartition(
   ctx: BrokerContext,
@@ -107,15 +113,15 @@ function readPartition(
   minOneMessage: boolean,
 ): FetchResponsePartitionData {
   const fail = (errorCode: number) => errorPartition(slot.partition, errorCode);
-  const replica = ctx.replicas.get(slot.topic.name, slot.partition);
-  slot.replica = replica;
-  if (!replica) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  // The long poll listens to the replica even while it refuses (a follower that becomes leader wakes it).
+  slot.replica = ctx.replicas.get(slot.topic.name, slot.partition);
+  // Fetch treats any negative current leader epoch as none (ListOffsets and OffsetForLeaderEpoch only -1).
+  const { replica, errorCode } = leaderReplica(ctx, slot.topic.name, slot.partition, {
+    currentLeaderEpoch: slot.currentLeaderEpoch >= 0 ? slot.currentLeaderEpoch : undefined,
+  });
   // A log that went offline after a failed write still serves what is durable (Kafka takes the whole log
   // directory offline instead); a failing read answers KAFKA_STORAGE_ERROR through replica.read.
-  if (slot.currentLeaderEpoch >= 0) {
-    if (slot.currentLeaderEpoch < replica.leaderEpoch) return fail(ErrorCode.FENCED_LEADER_EPOCH);
-    if (slot.currentLeaderEpoch > replica.leaderEpoch) return fail(ErrorCode.UNKNOWN_LEADER_EPOCH);
-  }
+  if (!replica) return fail(errorCode);
   if (params.isFromFollower) {
     // Partitions replicate through Raft, not through Kafka's Fetch; a follower fetch comes from a replica this
     // partition does not know, which Kafka answers so (followerReplicaOrThrow).
@@ -129,7 +135,7 @@ function readPartition(
 
   if (slot.lastFetchedEpoch >= 0) {
     // KIP-320/KIP-595: a fetcher that names the epoch of its last fetched batch learns where its log diverges.
-    const end = replica.log.endOffsetForEpoch(slot.lastFetchedEpoch);
+    const end = epochEndOffset(replica.log, slot.lastFetchedEpoch, replica.leaderEpoch);
     if (end.endOffset === -1 || end.leaderEpoch === -1 || slot.fetchOffset < logStartOffset) {
       return fail(ErrorCode.OFFSET_OUT_OF_RANGE);
     }
@@ -382,14 +388,22 @@ export const handleFetch: Handler<1> = async (
     }
   }
 
-  const nodeEndpoints: FetchResponseNodeEndpoint[] = [];
+  let nodeEndpoints: FetchResponseNodeEndpoint[] = [];
   const entries: Entry[] = slots.map((slot) => ({
     topicName: slot.topic.name,
     responseTopicId: slot.responseTopicId,
     data: slot.data,
   }));
   if (apiVersion >= 16) {
-    for (const slot of slots) addCurrentLeader(ctx, conn, slot, nodeEndpoints);
+    // KIP-951: a partition answered NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH tells the client the current
+    // leader and epoch, and the response lists that leader's endpoint on the client's listener.
+    const hints = new LeaderHints(ctx, conn.listenerName);
+    for (const slot of slots) {
+      const code = slot.data.errorCode;
+      if (code !== ErrorCode.NOT_LEADER_OR_FOLLOWER && code !== ErrorCode.FENCED_LEADER_EPOCH) continue;
+      slot.data.currentLeader = hints.currentLeader(slot.topic.name, slot.partition);
+    }
+    nodeEndpoints = hints.nodeEndpoints;
   }
   entries.push(...erroneous);
   return {
@@ -404,30 +418,6 @@ export const handleFetch: Handler<1> = async (
 /** The replicas a long poll waits on: every partition read that has one. */
 function* listened(slots: Slot[]): Iterable<PartitionReplica> {
   for (const slot of slots) if (slot.replica) yield slot.replica;
-}
-
-/**
- * KIP-951 (v16+): a partition answered NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH tells the client the
- * current leader and epoch, and the response lists that leader's endpoint on the client's listener.
- */
-function addCurrentLeader(
-  ctx: BrokerContext,
-  conn: ConnectionInfo,
-  slot: Slot,
-  nodeEndpoints: FetchResponseNodeEndpoint[],
-): void {
-  const code = slot.data.errorCode;
-  if (code !== ErrorCode.NOT_LEADER_OR_FOLLOWER && code !== ErrorCode.FENCED_LEADER_EPOCH) return;
-  const replica = ctx.replicas.get(slot.topic.name, slot.partition);
-  const image = slot.topic.partitions[slot.partition];
-  const leaderId = replica ? ctx.nodeId : image?.leader ?? -1;
-  const leaderEpoch = replica ? replica.leaderEpoch : image?.leaderEpoch ?? -1;
-  slot.data.currentLeader = { leaderId, leaderEpoch };
-  // Only this node's own endpoint is known here; other brokers' endpoints live in the broker registrations.
-  const endpoint = leaderId === ctx.nodeId ? ctx.advertised.get(conn.listenerName) : undefined;
-  if (endpoint && !nodeEndpoints.some((n) => n.nodeId === leaderId)) {
-    nodeEndpoints.push({ nodeId: leaderId, host: endpoint.host, port: endpoint.port, rack: null });
-  }
 }
 
 /** Lists entries under their topics, keeping the order: consecutive entries of one topic share a topic entry. */

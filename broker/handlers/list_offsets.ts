@@ -21,6 +21,7 @@
  * @module
  */
 import type { BrokerContext, Handler, HandlerRequest } from "../broker_context.ts";
+import { leaderReplica } from "../leader_lookup.ts";
 import { errorCodeForLogError, type PartitionReplica } from "../partition_replica.ts";
 import { LogError } from "../../log/log_error.ts";
 import { ErrorCode } from "../../protocol/messages.ts";
@@ -52,6 +53,8 @@ const MIN_VERSION_OF_SPECIAL_TIMESTAMP = new Map<number, number>([
 
 /** `replica_id` of a consumer. */
 const CONSUMER_REPLICA_ID = -1;
+/** `replica_id` of a debugging client (kafka-get-offsets' old default): a follower may answer it. */
+const DEBUGGING_REPLICA_ID = -2;
 /** `isolation_level` READ_COMMITTED. */
 const READ_COMMITTED = 1;
 
@@ -104,9 +107,10 @@ function listOffset(
   apiVersion: number,
   topicName: string,
   p: ListOffsetsRequestListOffsetsPartition,
-  isClient: boolean,
+  replicaId: number,
   readCommitted: boolean,
 ): ListOffsetsResponseListOffsetsPartitionResponse {
+  const isClient = replicaId === CONSUMER_REPLICA_ID;
   const timestamp = Number(p.timestamp);
   if (timestamp < 0) {
     const minVersion = MIN_VERSION_OF_SPECIAL_TIMESTAMP.get(timestamp);
@@ -114,27 +118,22 @@ function listOffset(
       return noOffset(p.partitionIndex, ErrorCode.UNSUPPORTED_VERSION);
     }
   }
-  const replica = ctx.replicas.get(topicName, p.partitionIndex);
-  if (!replica) {
-    const topic = ctx.metadata.topic(topicName);
-    const known = topic !== undefined && p.partitionIndex >= 0 && topic.partitions[p.partitionIndex] !== undefined;
-    return noOffset(p.partitionIndex, known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  }
-  // ListOffsets treats only -1 as "no epoch" (Fetch: any negative).
-  if (p.currentLeaderEpoch !== -1) {
-    if (p.currentLeaderEpoch < replica.leaderEpoch) return noOffset(p.partitionIndex, ErrorCode.FENCED_LEADER_EPOCH);
-    if (p.currentLeaderEpoch > replica.leaderEpoch) return noOffset(p.partitionIndex, ErrorCode.UNKNOWN_LEADER_EPOCH);
-  }
+  // ListOffsets treats only -1 as "no epoch" (Fetch: any negative); only a debugging client may ask a follower.
+  const { replica, errorCode } = leaderReplica(ctx, topicName, p.partitionIndex, {
+    currentLeaderEpoch: p.currentLeaderEpoch === -1 ? undefined : p.currentLeaderEpoch,
+    requireLeader: replicaId !== DEBUGGING_REPLICA_ID,
+  });
+  if (!replica) return noOffset(p.partitionIndex, errorCode);
 
   const highWatermark = replica.highWatermark;
   // No transactions yet: the last stable offset is the high watermark.
   const lastStableOffset = highWatermark;
   const lastFetchableOffset = !isClient ? replica.logEndOffset : readCommitted ? lastStableOffset : highWatermark;
-  // After a leader change the high watermark can lag behind the start of the leader's epoch; Kafka then refuses
-  // to answer "latest" for clients rather than answer an offset that goes back (KIP-207).
+  // A new leader's high watermark can lag behind the start of its epoch until it commits an entry of its term;
+  // Kafka then refuses to answer "latest" (and a search that finds nothing visible) for clients rather than
+  // answer an offset that may go back (KIP-207). Only a leader has an epoch start offset in Kafka.
   let offsetsError: number | undefined;
-  const epochStart = replica.log.latestEpoch();
-  if (isClient && epochStart && epochStart.epoch === replica.leaderEpoch && epochStart.startOffset > highWatermark) {
+  if (isClient && replica.isLeader && replica.leaderEpochStartOffset > highWatermark) {
     offsetsError = apiVersion >= 5 ? ErrorCode.OFFSET_NOT_AVAILABLE : ErrorCode.LEADER_NOT_AVAILABLE;
   }
 
@@ -175,7 +174,6 @@ export const handleListOffsets: Handler<2> = async (
 ): Promise<ListOffsetsResponse> => {
   const { apiVersion, body } = request;
   const slicer = slicerFor(request);
-  const isClient = body.replicaId === CONSUMER_REPLICA_ID;
   const readCommitted = body.isolationLevel === READ_COMMITTED;
 
   const seen = new Map<string, number>();
@@ -203,7 +201,7 @@ export const handleListOffsets: Handler<2> = async (
       topic.partitions.push(
         seen.get(key)! > 1
           ? noOffset(p.partitionIndex, ErrorCode.INVALID_REQUEST)
-          : listOffset(ctx, apiVersion, t.name, p, isClient, readCommitted),
+          : listOffset(ctx, apiVersion, t.name, p, body.replicaId, readCommitted),
       );
     }
   }

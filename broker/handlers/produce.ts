@@ -3,15 +3,21 @@
  * no response (a failure closes the connection, as Kafka does, so the client notices); acks=1 answers once the
  * batch is in the leader's log; acks=-1 answers once it is committed (fsynced, the high watermark past it).
  *
+ * Only the partition's leader appends: a follower, or a broker without a replica, answers NOT_LEADER_OR_FOLLOWER,
+ * from v10 with the current leader and its endpoint (KIP-951), as Kafka does.
+ *
  * @module
  */
 import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
 import type {
+  ProduceResponseNodeEndpoint,
   ProduceResponsePartitionProduceResponse,
   ProduceResponseTopicProduceResponse,
 } from "../../protocol/generated/messages/produce_response.ts";
 import { Attributes, BatchOffsets, Compression } from "../../protocol/record_batch_header.ts";
 import type { BrokerContext, Handler } from "../broker_context.ts";
+import type { ConnectionInfo } from "../connection.ts";
+import { LeaderHints, leaderReplica } from "../leader_lookup.ts";
 import type { TopicImage } from "../metadata_image.ts";
 import { durabilityErrorCode, type ProduceOutcome, type ProduceSettings } from "../partition_replica.ts";
 import { topicSettings } from "../topic_settings.ts";
@@ -75,6 +81,27 @@ function isTransactional(records: Uint8Array | null): boolean {
   return (view.getInt16(BatchOffsets.attributes) & Attributes.transactional) !== 0;
 }
 
+/**
+ * KIP-951 (v10+): every partition answered NOT_LEADER_OR_FOLLOWER (refused here, or deposed while its batch waited
+ * to be committed) names the current leader and its epoch, so the client retries there without a metadata round
+ * trip. Returns the endpoints of the leaders named, for the response's `NodeEndpoints`.
+ */
+function addLeaderHints(
+  ctx: BrokerContext,
+  conn: ConnectionInfo,
+  responses: ProduceResponseTopicProduceResponse[],
+): ProduceResponseNodeEndpoint[] {
+  let hints: LeaderHints | undefined;
+  for (const topic of responses) {
+    for (const answer of topic.partitionResponses) {
+      if (answer.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) continue;
+      hints ??= new LeaderHints(ctx, conn.listenerName);
+      answer.currentLeader = hints.currentLeader(topic.name, answer.index);
+    }
+  }
+  return hints?.nodeEndpoints ?? [];
+}
+
 /** Answers Produce. */
 export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request, conn) => {
   const { body, apiVersion } = request;
@@ -106,8 +133,8 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
         fail(ErrorCode.INVALID_REQUIRED_ACKS, null);
         continue;
       }
-      const replica = topic && ctx.replicas.get(topic.name, partitionData.index);
-      if (!topic || !replica) {
+      // As Kafka: an unknown partition first, then what the request version forbids, then leadership.
+      if (!topic || partitionData.index < 0 || topic.partitions[partitionData.index] === undefined) {
         fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
         continue;
       }
@@ -115,6 +142,11 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
       const problem = versionProblem(records, apiVersion);
       if (problem) {
         fail(problem.code, problem.message);
+        continue;
+      }
+      const { replica, errorCode } = leaderReplica(ctx, topic.name, partitionData.index);
+      if (!replica) {
+        fail(errorCode, null);
         continue;
       }
       const outcome = replica.append(records, produceSettings(ctx, topic), now, acks);
@@ -142,5 +174,5 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
       })
     ));
   }
-  return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+  return { responses, throttleTimeMs: 0, nodeEndpoints: apiVersion >= 10 ? addLeaderHints(ctx, conn, responses) : [] };
 };

@@ -177,14 +177,6 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   },
   {
     scenario: "api_versions",
-    path: /: apiKeys\[OffsetForLeaderEpoch\]$/,
-    reason:
-      "Consumers use OffsetForLeaderEpoch (KIP-320) to find a diverged log after a leader change, and skip that " +
-      "check when the broker does not list the API. Samsa serves consumers only records below the high " +
-      "watermark, which Raft never truncates, so there is no divergence for the check to find.",
-  },
-  {
-    scenario: "api_versions",
     path: /: apiKeys\[DescribeTopicPartitions\]$/,
     reason: "KIP-966's paginated topic description; the Java Admin client falls back to Metadata when the broker " +
       "does not list it (the Java driver's admin scenario describes topics that way), and other clients use Metadata.",

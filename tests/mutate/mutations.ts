@@ -187,4 +187,14 @@ export const MUTATIONS: readonly Mutation[] = [
     ],
     tests: ["tests/unit/raft/persist_before_send_test.ts", "tests/unit/raft/multi_raft_test.ts"],
   },
+  {
+    id: "follower-serves-clients",
+    title: "a follower serves clients: appends produces, serves consumer fetches, deletes records as if it led",
+    file: "broker/leader_lookup.ts",
+    edits: [{
+      find: "if ((check.requireLeader ?? true) && !replica.isLeader) {",
+      replace: "if ((check.requireLeader ?? true) && !replica.isLeader && false) {",
+    }],
+    tests: ["tests/unit/broker/not_leader_test.ts", "tests/unit/broker/offset_for_leader_epoch_test.ts"],
+  },
 ];

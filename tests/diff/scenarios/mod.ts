@@ -11,6 +11,7 @@ import { scenario as produce } from "./produce.ts";
 import { scenario as recordValidation } from "./record_validation.ts";
 import { scenario as fetch } from "./fetch.ts";
 import { scenario as listOffsets } from "./list_offsets.ts";
+import { scenario as offsetForLeaderEpoch } from "./offset_for_leader_epoch.ts";
 import { scenario as describeConfigs } from "./describe_configs.ts";
 import { scenario as initProducerId } from "./init_producer_id.ts";
 import { scenario as deleteTopics } from "./delete_topics.ts";
@@ -27,6 +28,7 @@ export const SCENARIOS: readonly Scenario[] = [
   recordValidation,
   fetch,
   listOffsets,
+  offsetForLeaderEpoch,
   describeConfigs,
   initProducerId,
   deleteTopics,
