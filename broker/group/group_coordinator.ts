@@ -126,7 +126,8 @@ export interface FetchedOffset {
 export interface GroupCoordinatorDeps {
   config: BrokerConfig;
   metadata: MetadataImage;
-  replicas: ReplicaManager;
+  /** The replicas of `__consumer_offsets` here, and word of their leadership changes. */
+  replicas: Pick<ReplicaManager, "get" | "onLeadership">;
   controller: Controller;
   logger: Logger;
   /** Milliseconds since the epoch. */
