@@ -326,7 +326,14 @@ export class GroupCoordinator {
       // Deferred: the listener runs inside the replica's own state change, and a replay reads its log.
       if (replica.topic === OFFSETS_TOPIC) queueMicrotask(() => this.#reconcile(replica.partition));
     });
+    const started = performance.now();
     this.#reconcileAll();
+    this.#deps.logger.info("group coordinator started", {
+      partitions_led: this.#partitions.partitions().length,
+      groups: this.classicGroups.size,
+      groupsWithOffsets: this.offsets.groups().length,
+      loadMs: Math.round(performance.now() - started),
+    });
     return Promise.resolve();
   }
 
@@ -407,7 +414,8 @@ export class GroupCoordinator {
     }
     this.extension?.loaded?.(now);
     for (const group of loaded) this.#schedule(group);
-    this.#deps.logger.info("group coordinator loaded partition", {
+    // Every partition led here is loaded at each start: the empty ones are not worth an operator's line.
+    this.#deps.logger.log(records > 0 ? "info" : "debug", "group coordinator loaded partition", {
       partition: replica.partition,
       leader_epoch: replica.leaderEpoch,
       groups: loaded.length,
