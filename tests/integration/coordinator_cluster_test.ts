@@ -3,7 +3,7 @@
  * names the leader of the group's `__consumer_offsets` partition; the other brokers answer the group's requests
  * NOT_COORDINATOR; kcat's balanced consumer (`-G`), bootstrapped through a broker that is not the coordinator,
  * consumes and commits through the coordinator; and its committed offsets survive a restart of the
- * coordinator's broker.
+ * coordinator's broker. The same for a KIP-848 group (confluent-kafka with `group.protocol=consumer`).
  */
 import assert from "node:assert/strict";
 import { partitionForGroup } from "../../broker/group/coordinator_records.ts";
@@ -229,6 +229,93 @@ Deno.test({
       assert.deepEqual(members[0].values().sort(), second, `nothing re-read: ${members[0].stderr}`);
     } finally {
       for (const m of members) await m.stop();
+      await cluster.stop();
+    }
+  },
+});
+
+/** One step of a KIP-848 group (confluent-kafka, `group.protocol=consumer`) as a small Python program. */
+const CONSUMER_GROUP_STEP = `
+import json, sys, time
+from confluent_kafka import Consumer, Producer, TopicPartition
+bootstrap, step, topic, group = sys.argv[1:5]
+def produce(prefix, count):
+    p = Producer({"bootstrap.servers": bootstrap})
+    for i in range(count):
+        p.produce(topic, value=f"{prefix}{i}", partition=i % 3)
+    p.flush(30)
+def consume(expected):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "group.protocol": "consumer",
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    c.subscribe([topic])
+    got, deadline = [], time.monotonic() + 30
+    while len(got) < expected and time.monotonic() < deadline:
+        m = c.poll(0.2)
+        if m is not None and m.error() is None:
+            got.append(m.value().decode())
+    c.commit(asynchronous=False)
+    committed = c.committed([TopicPartition(topic, p) for p in range(3)], 10)
+    c.close()
+    return got, sum(max(tp.offset, 0) for tp in committed)
+if step == "before":
+    produce("before-", 30)
+    got, committed = consume(30)
+    produce("after-", 12)
+else:
+    got, committed = consume(12)
+print(json.dumps({"got": got, "committed": committed}))
+`;
+
+async function consumerGroupStep(
+  bootstrap: string,
+  step: "before" | "after",
+  group: string,
+): Promise<{ got: string[]; committed: number }> {
+  const out = await new Deno.Command("python3", {
+    args: ["-c", CONSUMER_GROUP_STEP, bootstrap, step, "events", group],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+}
+
+Deno.test({
+  name:
+    "a KIP-848 consumer group (group.protocol=consumer) bootstrapped through another broker commits on its coordinator and resumes after the coordinator's broker restarts",
+  ...OPTIONS,
+  fn: async () => {
+    const cluster = await TestCluster.start(3, { "offsets.topic.num.partitions": OFFSETS_PARTITIONS });
+    try {
+      await waitFor("three live brokers", async () => (await clusterView(cluster.bootstrap(1))).brokers.length === 3);
+      assert.equal((await createTopics(cluster.bootstrap(1), [{ name: "events", partitions: 3 }])).get("events"), 0);
+      await waitFor(
+        "__consumer_offsets created and led",
+        async () => (await findCoordinator(cluster.bootstrap(1), "probe")).errorCode === ErrorCode.NONE,
+      );
+      const offsets = (await clusterView(cluster.bootstrap(1))).topics.find((t) => t.name === "__consumer_offsets")!;
+      let group = "";
+      for (let i = 0; group === "" && i < 100; i++) {
+        const candidate = `kip848-${i}`;
+        if (offsets.partitions[partitionForGroup(candidate, OFFSETS_PARTITIONS)].leader !== 1) group = candidate;
+      }
+      const coordinator = offsets.partitions[partitionForGroup(group, OFFSETS_PARTITIONS)].leader;
+
+      const before = await consumerGroupStep(cluster.bootstrap(1), "before", group);
+      assert.deepEqual(before.got.sort(), Array.from({ length: 30 }, (_, i) => `before-${i}`).sort());
+      assert.equal(before.committed, 30);
+      assert.equal(await committedTotal(cluster.bootstrap(coordinator), group, "events", [0, 1, 2]), 30);
+
+      await cluster.nodes.get(coordinator)!.stop();
+      await cluster.startNode(coordinator);
+      await waitFor("a coordinator again", async () => {
+        return (await findCoordinator(cluster.bootstrap(1), group)).errorCode === ErrorCode.NONE;
+      }, 30_000);
+      const after = await consumerGroupStep(cluster.bootstrap(1), "after", group);
+      assert.deepEqual(after.got.sort(), Array.from({ length: 12 }, (_, i) => `after-${i}`).sort());
+      assert.equal(after.committed, 42);
+    } finally {
       await cluster.stop();
     }
   },
