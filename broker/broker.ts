@@ -199,7 +199,8 @@ export async function startBroker(
     describeQuorum = () => node.controller.describeQuorum();
     metadataOffset = () => node.quorum.appliedOffset;
   }
-  // Groups and committed offsets are replayed from __consumer_offsets before any client is served.
+  // The groups and committed offsets of the __consumer_offsets partitions led here are replayed before any client
+  // is served; later leadership changes load and unload them as they come.
   const groups = new GroupCoordinator({
     config,
     metadata: image,
@@ -207,6 +208,7 @@ export async function startBroker(
     controller,
     logger,
     now: Date.now,
+    cluster: settings.mode === "cluster",
   });
   const consumerGroups = new ConsumerGroupManager({
     config: consumerGroupConfigFrom(config),

@@ -303,7 +303,13 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     min: 0,
   }),
   def("offsets.topic.num.partitions", "int", "50", "Partitions of __consumer_offsets.", { min: 1 }),
-  def("offsets.topic.replication.factor", "short", "1", "Replication factor of __consumer_offsets.", { min: 1 }),
+  def(
+    "offsets.topic.replication.factor",
+    "short",
+    "3",
+    "Replication factor of __consumer_offsets in a cluster (a single node gives it one).",
+    { min: 1 },
+  ),
   def("offsets.topic.segment.bytes", "int", "104857600", "Segment size of __consumer_offsets.", { min: 1 }),
   def("offsets.retention.check.interval.ms", "long", "600000", "How often expired offsets are removed (ms).", {
     min: 1,

@@ -50,6 +50,8 @@ export function localClusterPlan(
         "controller.listener.names": "CONTROLLER",
         "controller.quorum.voters": voters,
         "log.dirs": nodeDir,
+        // Kafka's default of 3 is refused (no consumer group works) while fewer brokers exist.
+        "offsets.topic.replication.factor": String(Math.min(3, brokers)),
       },
     };
   });

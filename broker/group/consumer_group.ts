@@ -362,6 +362,21 @@ export class ConsumerGroupCoordinator {
     return [...this.#groups.values()];
   }
 
+  /**
+   * Forgets the groups `belongs` selects (their `__consumer_offsets` partition is led by another broker now):
+   * their members' deadlines go with them, and their next heartbeat is answered by the coordinator's shell.
+   * Returns how many were dropped.
+   */
+  unload(belongs: (groupId: string) => boolean): number {
+    let dropped = 0;
+    for (const groupId of [...this.#groups.keys()]) {
+      if (!belongs(groupId)) continue;
+      this.#groups.delete(groupId);
+      dropped++;
+    }
+    return dropped;
+  }
+
   // ---- ConsumerGroupHeartbeat
 
   /** Answers one ConsumerGroupHeartbeat at time `nowMs`. */

@@ -36,6 +36,8 @@ export interface ConsumerGroupExtension {
   list(): { groupId: string; protocolType: string; groupState: string; groupType: string }[];
   validateOffsetCommit(groupId: string, memberId: string, memberEpoch: number): number;
   deleteGroup(groupId: string): { errorCode: number; records: CoordinatorRecord[] };
+  unload(belongs: (groupId: string) => boolean): void;
+  loaded(nowMs: number): void;
 }
 
 /** What {@link ConsumerGroupManager} needs from the broker. */
@@ -218,7 +220,8 @@ export class ConsumerGroupManager {
 
   /**
    * The hooks the classic GroupCoordinator calls for consumer groups (its `GroupExtension`): `has`, `replay` of
-   * key versions 3+ at load, ListGroups entries, OffsetCommit validation, DeleteGroups.
+   * key versions 3+ at load, ListGroups entries, OffsetCommit validation, DeleteGroups, and the load and unload
+   * of an offsets partition's groups when this broker gains or loses its leadership.
    */
   groupExtension(): ConsumerGroupExtension {
     return {
@@ -240,6 +243,10 @@ export class ConsumerGroupManager {
         if (!result) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, records: [] };
         return { errorCode: result.errorCode, records: result.records.map(encodeConsumerGroupRecord) };
       },
+      unload: (belongs) => {
+        this.coordinator.unload(belongs);
+      },
+      loaded: (nowMs) => this.startSessions(nowMs),
     };
   }
 

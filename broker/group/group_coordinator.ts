@@ -2,10 +2,17 @@
  * The group coordinator: the shell around the pure classic-group state machine and the offset store. It holds
  * every group, runs one timer for the nearest deadline of all groups, hands held JoinGroup/SyncGroup answers to
  * their callers, and writes groups and committed offsets to `__consumer_offsets` (a commit is answered only once
- * its record is durable). At startup it replays every partition of `__consumer_offsets` before serving.
+ * its record is durable).
  *
- * `__consumer_offsets` is created through the controller on the first write (as Kafka creates it on first use),
- * with `offsets.topic.num.partitions` partitions, `cleanup.policy=compact` and `offsets.topic.segment.bytes`.
+ * It coordinates the groups of the `__consumer_offsets` partitions this broker leads, as Kafka: when it gains
+ * the leadership of one (at startup, or when `ReplicaManager.onLeadership` says so) it replays that partition,
+ * once every entry it holds is committed, and only then serves its groups (COORDINATOR_LOAD_IN_PROGRESS
+ * meanwhile); when it loses it, it drops them (held requests and later ones get NOT_COORDINATOR, and clients
+ * find the new coordinator). The decisions are in coordinator_partitions.ts.
+ *
+ * `__consumer_offsets` is created through the controller on first use (FindCoordinator, or the first write),
+ * with `offsets.topic.num.partitions` partitions, `offsets.topic.replication.factor` replicas (a single node:
+ * one), `cleanup.policy=compact` and `offsets.topic.segment.bytes`.
  *
  * Seam for other group types (KIP-848 consumer groups): they share `offsets` (the committed offsets of every
  * group), `writeRecords` (durable appends to the group's partition) and register a `GroupExtension`, which gets
@@ -22,6 +29,7 @@ import type { BrokerContext, Controller } from "../broker_context.ts";
 import type { BrokerConfig } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { MetadataImage } from "../metadata_image.ts";
+import type { PartitionReplica } from "../partition_replica.ts";
 import type { ReplicaManager } from "../replica_manager.ts";
 import { topicSettings } from "../topic_settings.ts";
 import { slicerFor, type WorkSlicer } from "../work_slices.ts";
@@ -47,6 +55,7 @@ import {
   partitionForGroup,
   type StoredRecord,
 } from "./coordinator_records.ts";
+import { CoordinatorPartitions } from "./coordinator_partitions.ts";
 import { type CommittedOffset, OffsetStore, type TopicPartition } from "./offset_store.ts";
 
 /** A group as ListGroups shows it. */
@@ -75,6 +84,10 @@ export interface GroupExtension {
   subscribedTopics?(groupId: string): ReadonlySet<string>;
   /** OffsetFetch v9+ with a member id and epoch (KIP-848): an error code, NONE to answer. */
   validateOffsetFetch?(groupId: string, memberId: string, memberEpoch: number): number;
+  /** Drops the groups `belongs` selects (their offsets partition is no longer led here). */
+  unload?(belongs: (groupId: string) => boolean): void;
+  /** An offsets partition was replayed (its groups' members get a full session from `nowMs`). */
+  loaded?(nowMs: number): void;
 }
 
 /** A group as DescribeGroups describes it (without authorized operations, which the handler adds). */
@@ -113,11 +126,17 @@ export interface FetchedOffset {
 export interface GroupCoordinatorDeps {
   config: BrokerConfig;
   metadata: MetadataImage;
-  replicas: ReplicaManager;
+  /** The replicas of `__consumer_offsets` here, and word of their leadership changes. */
+  replicas: Pick<ReplicaManager, "get" | "onLeadership">;
   controller: Controller;
   logger: Logger;
   /** Milliseconds since the epoch. */
   now(): number;
+  /**
+   * True in a multi-node cluster: `__consumer_offsets` gets `offsets.topic.replication.factor` replicas (refused,
+   * as Kafka 4.4 refuses it, while fewer brokers are live). A single node, the only broker there is, gives it one.
+   */
+  cluster?: boolean;
 }
 
 const GROUP_TYPE_CLASSIC = "classic";
@@ -255,6 +274,11 @@ export class GroupCoordinator {
   #retentionTimer: ReturnType<typeof setInterval> | undefined;
   #creatingTopic: Promise<void> | undefined;
   #closed = false;
+  /** Which offsets partitions this broker coordinates, loaded or loading. */
+  readonly #partitions = new CoordinatorPartitions();
+  /** The replica each loading partition waits on for its high watermark (one listener per replica). */
+  readonly #awaitingHighWatermark = new Map<number, PartitionReplica>();
+  #stopFollowingLeadership: (() => void) | undefined;
 
   constructor(deps: GroupCoordinatorDeps) {
     this.#deps = deps;
@@ -293,45 +317,196 @@ export class GroupCoordinator {
 
   // --- load, start, close --------------------------------------------------------------------------------
 
-  /** Replays every partition of `__consumer_offsets` (when it exists) into the groups and the offsets. */
+  /**
+   * Starts following the leadership of the `__consumer_offsets` partitions, and loads those this broker leads
+   * now (their groups are served once this resolves, unless a load waits for earlier entries to commit).
+   */
   load(): Promise<void> {
-    const topic = this.#deps.metadata.topic(OFFSETS_TOPIC);
-    if (!topic) return Promise.resolve();
+    this.#stopFollowingLeadership ??= this.#deps.replicas.onLeadership((replica) => {
+      // Deferred: the listener runs inside the replica's own state change, and a replay reads its log.
+      if (replica.topic === OFFSETS_TOPIC) queueMicrotask(() => this.#reconcile(replica.partition));
+    });
     const started = performance.now();
-    const groupRecords = new Map<string, GroupMetadataValue | null>();
-    let records = 0;
-    for (const p of topic.partitions) {
-      const replica = this.#deps.replicas.get(OFFSETS_TOPIC, p.partition);
-      if (!replica) continue;
-      replayRecords(replica.log, (r) => {
-        if (r.key === null) return;
-        records++;
-        this.#replay(r.key, r.value, groupRecords);
-      }, replica.highWatermark);
-    }
-    const now = this.#deps.now();
-    for (const [groupId, value] of groupRecords) {
-      if (value === null) continue;
-      this.classicGroups.set(groupId, ClassicGroup.fromRecord(groupId, value, this.#settings, now));
-    }
-    // Offsets without group metadata belong to a "simple" group (commits without group management): Kafka
-    // recreates it, Empty, when it replays them.
-    for (const groupId of this.offsets.groups()) {
-      if (!this.classicGroups.has(groupId) && !this.extension?.has?.(groupId)) {
-        this.classicGroups.set(groupId, new ClassicGroup(groupId, this.#settings, now));
-      }
-    }
-    for (const group of this.classicGroups.values()) this.#schedule(group);
-    this.#deps.logger.info("group coordinator loaded", {
+    this.#reconcileAll();
+    this.#deps.logger.info("group coordinator started", {
+      partitions_led: this.#partitions.partitions().length,
       groups: this.classicGroups.size,
       groupsWithOffsets: this.offsets.groups().length,
-      records,
       loadMs: Math.round(performance.now() - started),
     });
     return Promise.resolve();
   }
 
-  #replay(key: Uint8Array, value: Uint8Array | null, groups: Map<string, GroupMetadataValue | null>): void {
+  /** Brings every offsets partition's coordinator state up to date with its replica. */
+  #reconcileAll(): void {
+    const topic = this.#deps.metadata.topic(OFFSETS_TOPIC);
+    for (const p of topic?.partitions ?? []) if (p) this.#reconcile(p.partition);
+  }
+
+  /**
+   * Looks at this broker's replica of offsets partition `partition`, loads or unloads its groups as it now
+   * leads it or not, and returns how its groups are answered (NONE, COORDINATOR_LOAD_IN_PROGRESS,
+   * NOT_COORDINATOR). Called on leadership changes and, since a change may reach here only through the replica
+   * itself, before each group request.
+   */
+  #reconcile(partition: number): number {
+    if (this.#closed) return ErrorCode.NOT_COORDINATOR;
+    const replica = this.#deps.replicas.get(OFFSETS_TOPIC, partition);
+    const steps = this.#partitions.observe(
+      partition,
+      replica && {
+        isLeader: replica.isLeader,
+        leaderEpoch: replica.leaderEpoch,
+        logEndOffset: replica.logEndOffset,
+        highWatermark: replica.highWatermark,
+      },
+    );
+    if (steps.unload) this.#unloadPartition(partition, replica);
+    if (steps.replay) {
+      try {
+        this.#replayPartition(replica!);
+        this.#partitions.loaded(partition);
+      } catch (e) {
+        // Its log cannot be read (offline storage): not coordinator until a later request tries again.
+        this.#deps.logger.error("loading groups failed", { partition, error: String(e) });
+        this.#unloadPartition(partition, replica);
+        this.#partitions.observe(partition, undefined);
+        return ErrorCode.NOT_COORDINATOR;
+      }
+    }
+    if (steps.awaitHighWatermark && this.#awaitingHighWatermark.get(partition) !== replica) {
+      this.#awaitingHighWatermark.set(partition, replica!);
+      replica!.highWatermarkAdvanced.once(() => {
+        if (this.#awaitingHighWatermark.get(partition) === replica) this.#awaitingHighWatermark.delete(partition);
+        this.#reconcile(partition);
+      });
+    }
+    return this.#partitions.errorCode(partition);
+  }
+
+  /** Replays one offsets partition up to its high watermark into the groups and offsets, then serves them. */
+  #replayPartition(replica: PartitionReplica): void {
+    const started = performance.now();
+    const groupRecords = new Map<string, GroupMetadataValue | null>();
+    const withOffsets = new Set<string>();
+    let records = 0;
+    replayRecords(replica.log, (r) => {
+      if (r.key === null) return;
+      records++;
+      this.#replay(r.key, r.value, groupRecords, withOffsets);
+    }, replica.highWatermark);
+    const now = this.#deps.now();
+    const loaded: ClassicGroupType[] = [];
+    for (const [groupId, value] of groupRecords) {
+      if (value === null) continue;
+      const group = ClassicGroup.fromRecord(groupId, value, this.#settings, now);
+      this.classicGroups.set(groupId, group);
+      loaded.push(group);
+    }
+    // Offsets without group metadata belong to a "simple" group (commits without group management): Kafka
+    // recreates it, Empty, when it replays them.
+    for (const groupId of withOffsets) {
+      if (this.offsets.has(groupId) && !this.classicGroups.has(groupId) && !this.extension?.has?.(groupId)) {
+        const group = new ClassicGroup(groupId, this.#settings, now);
+        this.classicGroups.set(groupId, group);
+        loaded.push(group);
+      }
+    }
+    this.extension?.loaded?.(now);
+    for (const group of loaded) this.#schedule(group);
+    // Every partition led here is loaded at each start: the empty ones are not worth an operator's line.
+    this.#deps.logger.log(records > 0 ? "info" : "debug", "group coordinator loaded partition", {
+      partition: replica.partition,
+      leader_epoch: replica.leaderEpoch,
+      groups: loaded.length,
+      records,
+      loadMs: Math.round(performance.now() - started),
+    });
+  }
+
+  /**
+   * Drops the groups and offsets of an offsets partition no longer led here: their held JoinGroup and SyncGroup
+   * requests are answered NOT_COORDINATOR (the members find the new coordinator), their deadlines are gone with
+   * them, and a write still in flight for them is answered NOT_COORDINATOR (see `writeRecords`).
+   */
+  #unloadPartition(partition: number, replica: PartitionReplica | undefined): void {
+    const count = this.#partitionCount;
+    const belongs = (groupId: string) => partitionForGroup(groupId, count) === partition;
+    let groups = 0;
+    for (const [groupId, group] of [...this.classicGroups]) {
+      if (!belongs(groupId)) continue;
+      this.classicGroups.delete(groupId);
+      groups++;
+      this.#answerHeld(group.groupId, ErrorCode.NOT_COORDINATOR);
+    }
+    for (const groupId of this.offsets.groups()) if (belongs(groupId)) this.#forgetOffsets(groupId);
+    this.extension?.unload?.(belongs);
+    this.#deps.logger.info("group coordinator unloaded partition", {
+      partition,
+      groups,
+      leader: replica?.leaderId ?? -1,
+    });
+  }
+
+  /** Answers every held JoinGroup and SyncGroup of a group with `errorCode`. */
+  #answerHeld(groupId: string, errorCode: number): void {
+    const prefix = `${groupId}\u0000`;
+    for (const [key, queue] of [...this.#heldJoins]) {
+      if (!key.startsWith(prefix)) continue;
+      this.#heldJoins.delete(key);
+      for (const resolve of queue) resolve(joinError(key.slice(prefix.length), errorCode));
+    }
+    for (const [key, queue] of [...this.#heldSyncs]) {
+      if (!key.startsWith(prefix)) continue;
+      this.#heldSyncs.delete(key);
+      for (const resolve of queue) {
+        resolve({ errorCode, protocolType: null, protocolName: null, assignment: new Uint8Array(0) });
+      }
+    }
+  }
+
+  /**
+   * How a request for `groupId` is answered here: NONE when this broker coordinates the group (its offsets
+   * partition is led and loaded here), else NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. Before
+   * `__consumer_offsets` exists nothing is stored anywhere, and every group is answered (as empty).
+   */
+  coordinatorError(groupId: string): number {
+    const topic = this.#deps.metadata.topic(OFFSETS_TOPIC);
+    if (!topic) return ErrorCode.NONE;
+    return this.#reconcile(partitionForGroup(groupId, topic.partitions.length));
+  }
+
+  /**
+   * {@link coordinatorError} for a request that stores something: `__consumer_offsets` is created first when
+   * it does not exist (COORDINATOR_NOT_AVAILABLE when that fails), so no group lives here before its partition.
+   */
+  async coordinatorErrorForWrite(groupId: string): Promise<number> {
+    if (!this.#deps.metadata.topic(OFFSETS_TOPIC)) {
+      try {
+        await this.ensureOffsetsTopic();
+      } catch (e) {
+        this.#deps.logger.error("cannot create the offsets topic", { error: String(e) });
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      }
+    }
+    return this.coordinatorError(groupId);
+  }
+
+  /**
+   * ListGroups' error: COORDINATOR_LOAD_IN_PROGRESS while a partition led here is still loading, as Kafka
+   * answers (partitions led elsewhere are left out, their groups listed by their own coordinators).
+   */
+  listGroupsError(): number {
+    this.#reconcileAll();
+    return this.#partitions.anyLoading() ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE;
+  }
+
+  #replay(
+    key: Uint8Array,
+    value: Uint8Array | null,
+    groups: Map<string, GroupMetadataValue | null>,
+    withOffsets: Set<string>,
+  ): void {
     let record;
     try {
       record = decodeCoordinatorRecord(key, value);
@@ -341,6 +516,7 @@ export class GroupCoordinator {
     }
     switch (record.type) {
       case "offset":
+        withOffsets.add(record.group);
         if (record.value === null) this.offsets.delete(record.group, record.topic, record.partition);
         else {
           this.offsets.set(record.group, record.topic, record.partition, {
@@ -371,9 +547,10 @@ export class GroupCoordinator {
     this.#retentionTimer = timer;
   }
 
-  /** Stops the timers; held requests are left to their closing connections. */
+  /** Stops the timers and stops following leadership; held requests are left to their closing connections. */
   close(): void {
     this.#closed = true;
+    this.#stopFollowingLeadership?.();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#retentionTimer !== undefined) clearInterval(this.#retentionTimer);
   }
@@ -411,6 +588,8 @@ export class GroupCoordinator {
 
   /** Delivers the group's held answers, writes its metadata when asked, and reschedules its deadline. */
   #flush(group: ClassicGroupType): void {
+    // A group unloaded meanwhile (its partition led elsewhere now) has nobody left to answer.
+    if (this.classicGroups.get(group.groupId) !== group) return;
     this.#deliver(group.groupId, group.takeReplies());
     const store = group.takeStoreRequest();
     if (store !== undefined) {
@@ -446,7 +625,11 @@ export class GroupCoordinator {
       const [result] = await this.#deps.controller.createTopics([{
         name: OFFSETS_TOPIC,
         numPartitions: configNumber(this.#deps.config, "offsets.topic.num.partitions", 50),
-        replicationFactor: configNumber(this.#deps.config, "offsets.topic.replication.factor", 1),
+        // Kafka 4.4 refuses the topic (INVALID_REPLICATION_FACTOR: FindCoordinator answers
+        // COORDINATOR_NOT_AVAILABLE) while fewer brokers are live than this; it does not cap it.
+        replicationFactor: this.#deps.cluster
+          ? configNumber(this.#deps.config, "offsets.topic.replication.factor", 3)
+          : 1,
         assignments: [],
         configs: {
           "cleanup.policy": "compact",
@@ -475,8 +658,10 @@ export class GroupCoordinator {
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
     const partition = partitionForGroup(groupId, this.#partitionCount);
-    const replica = this.#deps.replicas.get(OFFSETS_TOPIC, partition);
-    if (!replica) return ErrorCode.NOT_COORDINATOR;
+    const coordinatorError = this.#reconcile(partition);
+    if (coordinatorError !== ErrorCode.NONE) return coordinatorError;
+    const replica = this.#deps.replicas.get(OFFSETS_TOPIC, partition)!;
+    const loadId = this.#partitions.loadIdOf(partition);
     const now = this.#deps.now();
     const batch = buildRecordBatch(records.map((r) => ({ timestamp: now, key: r.key, value: r.value })));
     const topic = this.#deps.metadata.topic(OFFSETS_TOPIC)!;
@@ -488,6 +673,9 @@ export class GroupCoordinator {
     } catch {
       return ErrorCode.NOT_COORDINATOR;
     }
+    // The partition was unloaded (and maybe loaded again) meanwhile: the change is in the log, and the new
+    // coordinator has it, but the state this write was to update is gone. The client asks the new coordinator.
+    if (this.#partitions.loadIdOf(partition) !== loadId) return ErrorCode.NOT_COORDINATOR;
     return ErrorCode.NONE;
   }
 
@@ -518,6 +706,24 @@ export class GroupCoordinator {
     if (req.sessionTimeoutMs < this.#minSessionTimeoutMs || req.sessionTimeoutMs > this.#maxSessionTimeoutMs) {
       return error(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
+    if (!this.#deps.metadata.topic(OFFSETS_TOPIC)) {
+      return this.coordinatorErrorForWrite(req.groupId).then((errorCode) =>
+        errorCode === ErrorCode.NONE ? this.#join(req, apiVersion, clientId, clientHost) : error(errorCode)
+      );
+    }
+    const coordinatorError = this.coordinatorError(req.groupId);
+    if (coordinatorError !== ErrorCode.NONE) return error(coordinatorError);
+    return this.#join(req, apiVersion, clientId, clientHost);
+  }
+
+  /** JoinGroup, once the request is valid and the group is coordinated here. */
+  #join(
+    req: Parameters<GroupCoordinator["joinGroup"]>[0],
+    apiVersion: number,
+    clientId: string,
+    clientHost: string,
+  ): Promise<JoinResult> | JoinResult {
+    const error = (errorCode: number): JoinResult => joinError(req.memberId, errorCode);
     if (this.extension?.has?.(req.groupId)) return error(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     let group = this.classicGroups.get(req.groupId);
     const isNewGroup = !group;
@@ -558,6 +764,8 @@ export class GroupCoordinator {
       assignment: new Uint8Array(0),
     });
     if (groupId === "") return error(ErrorCode.INVALID_GROUP_ID);
+    const coordinatorError = this.coordinatorError(groupId);
+    if (coordinatorError !== ErrorCode.NONE) return error(coordinatorError);
     const group = this.classicGroups.get(groupId);
     if (!group) return error(ErrorCode.UNKNOWN_MEMBER_ID);
     const answer = group.sync(req, this.#deps.now());
@@ -573,6 +781,8 @@ export class GroupCoordinator {
   /** Heartbeat; returns the error code. */
   heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
     if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const coordinatorError = this.coordinatorError(groupId);
+    if (coordinatorError !== ErrorCode.NONE) return coordinatorError;
     const group = this.classicGroups.get(groupId);
     if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
     const errorCode = group.heartbeat(memberId, groupInstanceId, generationId, this.#deps.now());
@@ -586,6 +796,8 @@ export class GroupCoordinator {
     members: { memberId: string; groupInstanceId: string | null }[],
   ): { errorCode: number; memberErrors: number[] } {
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, memberErrors: [] };
+    const coordinatorError = this.coordinatorError(groupId);
+    if (coordinatorError !== ErrorCode.NONE) return { errorCode: coordinatorError, memberErrors: [] };
     const group = this.classicGroups.get(groupId);
     // Kafka answers each member of a group it does not know with UNKNOWN_MEMBER_ID.
     if (!group) return { errorCode: ErrorCode.NONE, memberErrors: members.map(() => ErrorCode.UNKNOWN_MEMBER_ID) };
@@ -624,6 +836,8 @@ export class GroupCoordinator {
         partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
       }));
     // Kafka 4 accepts an empty group id here (unlike JoinGroup): it is a group like any other.
+    const coordinatorError = await this.coordinatorErrorForWrite(req.groupId);
+    if (coordinatorError !== ErrorCode.NONE) return all(coordinatorError);
     const groupError = this.#validateCommit(req, apiVersion);
     if (groupError !== ErrorCode.NONE) return all(groupError);
 
@@ -727,6 +941,8 @@ export class GroupCoordinator {
     topics: { name: string; partitionIndexes: number[] }[] | null,
     member?: { memberId: string | null; memberEpoch: number },
   ): { errorCode: number; topics: { name: string; partitions: FetchedOffset[] }[] } {
+    const coordinatorError = this.coordinatorError(groupId);
+    if (coordinatorError !== ErrorCode.NONE) return { errorCode: coordinatorError, topics: [] };
     if (member?.memberId && this.extension?.has?.(groupId) && this.extension.validateOffsetFetch) {
       const errorCode = this.extension.validateOffsetFetch(groupId, member.memberId, member.memberEpoch);
       if (errorCode !== ErrorCode.NONE) return { errorCode, topics: [] };
@@ -761,6 +977,8 @@ export class GroupCoordinator {
     groupId: string,
     topics: { name: string; partitions: { partitionIndex: number }[] }[],
   ): Promise<{ errorCode: number; topics: { name: string; partitions: PartitionError[] }[] }> {
+    const coordinatorError = this.coordinatorError(groupId);
+    if (coordinatorError !== ErrorCode.NONE) return Promise.resolve({ errorCode: coordinatorError, topics: [] });
     if (this.extension?.has?.(groupId)) {
       return this.#deleteOffsetsOf(groupId, topics, this.extension.subscribedTopics?.(groupId));
     }
@@ -819,6 +1037,11 @@ export class GroupCoordinator {
   async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
     const results: { groupId: string; errorCode: number }[] = [];
     for (const groupId of kafkaDeleteOrder(groupIds, this.#partitionCount)) {
+      const coordinatorError = this.coordinatorError(groupId);
+      if (coordinatorError !== ErrorCode.NONE) {
+        results.push({ groupId, errorCode: coordinatorError });
+        continue;
+      }
       if (this.extension?.has?.(groupId) && this.extension.deleteGroup) {
         const { errorCode, records } = this.extension.deleteGroup(groupId);
         const tombstones = this.offsets.partitionsOf(groupId).map((tp) =>
@@ -893,6 +1116,11 @@ export class GroupCoordinator {
 
   /** DescribeGroups of one classic group (a group that does not exist is described as Dead). */
   describeGroup(groupId: string): DescribedGroup {
+    const coordinatorError = this.coordinatorError(groupId);
+    if (coordinatorError !== ErrorCode.NONE) {
+      // As Kafka's DescribeGroupsResponse.groupError: unknown state, protocol type and protocol.
+      return { errorCode: coordinatorError, groupId, groupState: "", protocolType: "", protocolData: "", members: [] };
+    }
     if (this.extension?.has?.(groupId) && this.extension.describe) return this.extension.describe(groupId);
     const group = this.classicGroups.get(groupId);
     if (!group) {

@@ -20,14 +20,22 @@ export const handleConsumerGroupDescribe: Handler<typeof ApiKey.ConsumerGroupDes
       groups: body.groupIds.map((groupId) => describedGroupError(groupId, ErrorCode.COORDINATOR_NOT_AVAILABLE, null)),
     };
   }
-  const valid = body.groupIds.filter((id) => id !== "");
+  // Groups whose offsets partition is not led and loaded here: NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS.
+  const coordinatorErrors = new Map<string, number>();
+  for (const groupId of body.groupIds) {
+    const errorCode = groupId === "" ? ErrorCode.NONE : ctx.groups?.coordinatorError(groupId) ?? ErrorCode.NONE;
+    if (errorCode !== ErrorCode.NONE) coordinatorErrors.set(groupId, errorCode);
+  }
+  const valid = body.groupIds.filter((id) => id !== "" && !coordinatorErrors.has(id));
   const described = new Map(
     groups.describe(valid, body.includeAuthorizedOperations).map((group) => [group.groupId, group]),
   );
   return {
     throttleTimeMs: 0,
     groups: body.groupIds.map((groupId) =>
-      described.get(groupId) ?? describedGroupError(groupId, ErrorCode.INVALID_GROUP_ID, null)
+      coordinatorErrors.has(groupId)
+        ? describedGroupError(groupId, coordinatorErrors.get(groupId)!, null)
+        : described.get(groupId) ?? describedGroupError(groupId, ErrorCode.INVALID_GROUP_ID, null)
     ),
   };
 };

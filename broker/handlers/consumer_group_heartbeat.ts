@@ -11,6 +11,19 @@ import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
 import type { Handler } from "../broker_context.ts";
 import { consumerGroupsOf } from "../group/consumer_group_manager.ts";
 
+/** The answer to a heartbeat the group's coordinator cannot take here (and the member must not act on). */
+function refused(errorCode: number) {
+  return {
+    throttleTimeMs: 0,
+    errorCode,
+    errorMessage: null,
+    memberId: null,
+    memberEpoch: 0,
+    heartbeatIntervalMs: 0,
+    assignment: null,
+  };
+}
+
 /** Answers ConsumerGroupHeartbeat. */
 export const handleConsumerGroupHeartbeat: Handler<typeof ApiKey.ConsumerGroupHeartbeat> = async (
   ctx,
@@ -18,16 +31,12 @@ export const handleConsumerGroupHeartbeat: Handler<typeof ApiKey.ConsumerGroupHe
   conn,
 ) => {
   const groups = consumerGroupsOf(ctx);
-  if (!groups) {
-    return {
-      throttleTimeMs: 0,
-      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-      errorMessage: null,
-      memberId: null,
-      memberEpoch: 0,
-      heartbeatIntervalMs: 0,
-      assignment: null,
-    };
+  if (!groups) return refused(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  // A group led elsewhere (NOT_COORDINATOR) or still loading here (COORDINATOR_LOAD_IN_PROGRESS); an empty group
+  // id is left to the request's validation (INVALID_REQUEST).
+  if (ctx.groups && request.body.groupId !== "") {
+    const errorCode = await ctx.groups.coordinatorErrorForWrite(request.body.groupId);
+    if (errorCode !== ErrorCode.NONE) return refused(errorCode);
   }
   return await groups.heartbeat(
     request.body,

@@ -1,8 +1,11 @@
 /**
  * FindCoordinator (key 10): with one broker, this broker coordinates every group and transactional id; in a
- * cluster a group's coordinator is the leader of its `__consumer_offsets` partition. Both
- * the single-key form (v0-3) and the batched form (v4+, KIP-699) are answered. Asking for a group coordinator
- * creates `__consumer_offsets` first when it does not exist yet, as Kafka does.
+ * cluster a group's coordinator is the leader of its `__consumer_offsets` partition as this broker's metadata
+ * image names it (that broker loads the group, and every other one answers it NOT_COORDINATOR). Both the
+ * single-key form (v0-3) and the batched form (v4+, KIP-699) are answered. Asking for a group coordinator
+ * creates `__consumer_offsets` first when it does not exist yet, as Kafka does; while it cannot be created (too
+ * few live brokers for `offsets.topic.replication.factor`, say) or its partition has no live leader, the answer
+ * is COORDINATOR_NOT_AVAILABLE and the client asks again.
  *
  * @module
  */

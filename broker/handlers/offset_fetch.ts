@@ -68,5 +68,19 @@ export const handleOffsetFetch: Handler<typeof ApiKey.OffsetFetch> = async (ctx,
     return { throttleTimeMs: 0, topics: [], errorCode: 0, groups };
   }
   const { errorCode, topics } = await fetch(body.groupId, body.topics);
+  if (apiVersion < 2 && errorCode !== 0) {
+    // v0-1 have no group-level error: each partition asked for carries it (NOT_COORDINATOR, say).
+    const failed = (body.topics ?? []).map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((partitionIndex) => ({
+        partitionIndex,
+        committedOffset: -1n,
+        committedLeaderEpoch: -1,
+        metadata: "",
+        errorCode,
+      })),
+    }));
+    return { throttleTimeMs: 0, topics: failed, errorCode, groups: [] };
+  }
   return { throttleTimeMs: 0, topics, errorCode, groups: [] };
 };
