@@ -15,7 +15,9 @@
  *   (two leaders acknowledging in one epoch would);
  * - **unexpected value**: nothing is read that was never sent;
  * - **replicas**: every replica holds the same batches (byte for byte, compared by digest) at the same offsets up to
- *   the high watermark; a replica without the partition, or ending before the high watermark, is reported too.
+ *   the high watermark; a replica without the partition, or ending before the high watermark, is reported too;
+ * - **unavailable**: after a fault a majority survives, a record is acknowledged within the bound the fault
+ *   names (the issue's "a new leader is acknowledged within seconds"; a generous bound, not a speed test).
  *
  * A send that failed (the client gave up on it) may or may not have been written, as in Kafka: reading it is not
  * an anomaly, reading it twice is.
@@ -73,6 +75,11 @@ export interface Fault {
   name: string;
   atMs: number;
   healedAtMs?: number;
+  /**
+   * The cluster must acknowledge a record within this many ms of the fault, before it heals (a surviving
+   * majority elects a new leader); unset for faults no cluster survives (all nodes down).
+   */
+  availableWithinMs?: number;
 }
 
 /** Everything a run recorded. */
@@ -97,7 +104,8 @@ export type AnomalyKind =
   | "unexpected-value"
   | "replica-missing"
   | "replica-short"
-  | "replica-divergent";
+  | "replica-divergent"
+  | "unavailable";
 
 /** One anomaly, with a sentence a reader can act on. */
 export interface Anomaly {
@@ -157,6 +165,7 @@ export function check(history: History): CheckResult {
     ...checkAcks(history.acks),
     ...checkReads(history),
     ...history.replicas.flatMap(checkReplicas),
+    ...checkAvailability(history),
   ];
   return { valid: anomalies.length === 0, anomalies, figures: figures(history) };
 }
@@ -254,6 +263,21 @@ function checkReads(history: History): Anomaly[] {
       });
     }
     lastByPartition.set(read.partition, { value: a.value, offset: read.offset });
+  }
+  return out;
+}
+
+function checkAvailability(history: History): Anomaly[] {
+  const out: Anomaly[] = [];
+  for (const f of history.faults) {
+    if (f.availableWithinMs === undefined) continue;
+    const until = f.atMs + f.availableWithinMs;
+    if (history.acks.some((a) => a.atMs >= f.atMs && a.atMs <= until)) continue;
+    out.push({
+      kind: "unavailable",
+      message: `no record acknowledged within ${f.availableWithinMs} ms of ${f.name}` +
+        (f.healedAtMs === undefined ? "" : ` (healed after ${f.healedAtMs - f.atMs} ms)`),
+    });
   }
   return out;
 }

@@ -205,6 +205,19 @@ Deno.test("a fault with no acknowledgement after it shows as never recovered", (
   assert.match(describeResult(result), /SIGSTOP leader 1: next ack never after the fault/);
 });
 
+Deno.test("a fault a majority survives must be followed by an acknowledgement within its bound", () => {
+  const history = cleanHistory(10, 1); // acknowledged at 1000, 1010, ... 1090
+  history.faults.push({ name: "kill -9 of leader 1", atMs: 1_041, availableWithinMs: 20, healedAtMs: 1_200 });
+  assert.deepEqual(kinds(history), []);
+  history.faults[0] = { name: "kill -9 of leader 1", atMs: 1_095, availableWithinMs: 2_000, healedAtMs: 5_000 };
+  assert.deepEqual(check(history).anomalies, [{
+    kind: "unavailable",
+    message: "no record acknowledged within 2000 ms of kill -9 of leader 1 (healed after 3905 ms)",
+  }]);
+  history.faults[0] = { name: "kill -9 of all nodes", atMs: 1_095, healedAtMs: 5_000 }; // no bound: none expected
+  assert.deepEqual(kinds(history), []);
+});
+
 Deno.test("describeResult lists a few anomalies of each kind and counts the rest", () => {
   const history = cleanHistory(20, 1);
   history.reads = [];

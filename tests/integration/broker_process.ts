@@ -64,6 +64,13 @@ export function listeningPort(log: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
+/** Whether a broker's log (logfmt or JSON) has a "listening" line for `port`: this broker bound it, not another. */
+export function listensOn(log: string, port: number): boolean {
+  const logfmt = new RegExp(`msg=listening\\b[^\\n]*?\\baddress="?[^\\s"]*:${port}\\b`);
+  const json = new RegExp(`"msg":"listening"[^\\n]*?"address":"[^"]*:${port}"`);
+  return logfmt.test(log) || json.test(log);
+}
+
 async function waitForPort(
   port: () => number | null,
   timeoutMs: number,
@@ -142,7 +149,14 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
   });
   let port: number;
   try {
-    const logged = () => requestedPort !== 0 ? requestedPort : listeningPort(stderr);
+    // On a given port, wait for this broker's own "listening" line too: a connection alone may reach another
+    // process that holds the port while this broker fails to bind it.
+    const logged = () =>
+      requestedPort === 0
+        ? listeningPort(stderr)
+        : !logsListening || listensOn(stderr, requestedPort)
+        ? requestedPort
+        : null;
     port = await waitForPort(logged, options.startTimeoutMs ?? 20_000, () => exited);
   } catch (e) {
     if (!exited) child.kill("SIGKILL");
