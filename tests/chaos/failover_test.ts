@@ -19,7 +19,9 @@ const OPTIONS = { sanitizeOps: false, sanitizeResources: false };
 async function failover(faults: NemesisName[]): Promise<void> {
   const outcome = await runScenario({ faults });
   const verdict = describeResult(outcome.result);
-  console.log(`${faults.join(", ")}: ${verdict}${outcome.notes.length ? `\nnotes: ${outcome.notes.join("\n  ")}` : ""}`);
+  console.log(
+    `${faults.join(", ")}: ${verdict}${outcome.notes.length ? `\nnotes: ${outcome.notes.join("\n  ")}` : ""}`,
+  );
   assert.ok(outcome.result.valid, `${verdict}\n${outcome.notes.join("\n")}`);
 }
 

@@ -17,7 +17,10 @@ export type NemesisName = typeof NEMESES[number];
 export interface InjectedFault {
   /** What was done, for the history and messages ("kill -9 of leader 2 of chaos/0"). */
   description: string;
-  /** Wall-clock time of the fault. */
+  /**
+   * Wall-clock time of the fault, taken once it is in place (a killed process has exited): an answer the
+   * client receives after it was sent before the fault.
+   */
   atMs: number;
   /** Whether a majority of the replicas still runs, so the cluster must keep acknowledging before healing. */
   majoritySurvives: boolean;
@@ -68,8 +71,8 @@ export async function inject(
   const where = `${topic}/${partition}`;
   if (name === "kill-all") {
     const ids = runningNodes(cluster);
-    const atMs = Date.now();
     await Promise.all(ids.map((id) => cluster.nodes.get(id)!.kill()));
+    const atMs = Date.now();
     for (const id of ids) cluster.nodes.delete(id);
     return {
       description: `kill -9 of every node (${ids.join(", ")})`,
@@ -94,8 +97,8 @@ export async function inject(
   }
   const target = name === "kill-leader" ? leader : replicas.find((r) => r !== leader && cluster.nodes.has(r));
   if (target === undefined) throw new Error(`${where} has no running follower to kill (replicas ${replicas})`);
-  const atMs = Date.now();
   await cluster.nodes.get(target)!.kill();
+  const atMs = Date.now();
   cluster.nodes.delete(target);
   return {
     description: `kill -9 of ${name === "kill-leader" ? "leader" : "follower"} ${target} of ${where}`,
