@@ -74,6 +74,8 @@ export interface PartitionReplicas {
 export interface Fault {
   name: string;
   atMs: number;
+  /** The partition whose leader or follower it hit; its acknowledgements are what the fault's figures count. */
+  partition?: number;
   healedAtMs?: number;
   /**
    * The cluster must acknowledge a record within this many ms of the fault, before it heals (a surviving
@@ -267,12 +269,17 @@ function checkReads(history: History): Anomaly[] {
   return out;
 }
 
+/** The acknowledgements a fault's figures and bound count: of its partition, or all. */
+function acksOf(acks: readonly Ack[], fault: Fault): readonly Ack[] {
+  return fault.partition === undefined ? acks : acks.filter((a) => a.partition === fault.partition);
+}
+
 function checkAvailability(history: History): Anomaly[] {
   const out: Anomaly[] = [];
   for (const f of history.faults) {
     if (f.availableWithinMs === undefined) continue;
     const until = f.atMs + f.availableWithinMs;
-    if (history.acks.some((a) => a.atMs >= f.atMs && a.atMs <= until)) continue;
+    if (acksOf(history.acks, f).some((a) => a.atMs >= f.atMs && a.atMs <= until)) continue;
     out.push({
       kind: "unavailable",
       message: `no record acknowledged within ${f.availableWithinMs} ms of ${f.name}` +
@@ -370,9 +377,10 @@ function figures(history: History): Figures {
   const ackTimes = history.acks.map((a) => a.atMs).sort((a, b) => a - b);
   let longestAckGapMs = 0;
   for (let i = 1; i < ackTimes.length; i++) longestAckGapMs = Math.max(longestAckGapMs, ackTimes[i] - ackTimes[i - 1]);
-  const nextAckAfter = (t: number) => {
-    const next = ackTimes.find((a) => a >= t);
-    return next === undefined ? null : next - t;
+  const nextAckAfter = (f: Fault, t: number) => {
+    let next = Infinity;
+    for (const a of acksOf(history.acks, f)) if (a.atMs >= t && a.atMs < next) next = a.atMs;
+    return next === Infinity ? null : next - t;
   };
   return {
     sent: history.sent,
@@ -382,15 +390,15 @@ function figures(history: History): Figures {
     failedButRead: history.failures.filter((f) => readValues.has(f.value)).length,
     faults: history.faults.map((f) => ({
       name: f.name,
-      toNextAckMs: nextAckAfter(f.atMs),
-      healedToNextAckMs: f.healedAtMs === undefined ? null : nextAckAfter(f.healedAtMs),
+      toNextAckMs: nextAckAfter(f, f.atMs),
+      healedToNextAckMs: f.healedAtMs === undefined ? null : nextAckAfter(f, f.healedAtMs),
     })),
     longestAckGapMs,
   };
 }
 
 /**
- * The verdict as text: the figures on one line, then up to `limit` anomalies of each kind (with the count of
+ * The verdict as text: the figures on one line and one line per fault, then up to `limit` anomalies of each kind (with the count of
  * the rest), for a test's failure message and the chaos run's summary.
  *
  * @example
@@ -400,13 +408,13 @@ function figures(history: History): Figures {
  */
 export function describeResult(result: CheckResult, limit = 5): string {
   const f = result.figures;
-  const faults = f.faults.map((x) =>
-    `${x.name}: next ack ${x.toNextAckMs === null ? "never" : `${x.toNextAckMs} ms`} after the fault` +
-    (x.healedToNextAckMs === null ? "" : `, ${x.healedToNextAckMs} ms after healing`)
-  );
   const lines = [
     `sent ${f.sent}, acknowledged ${f.acked}, failed ${f.failed} (${f.failedButRead} of them read), read ${f.read}; ` +
-    `longest wait between acknowledgements ${f.longestAckGapMs} ms` + (faults.length ? `; ${faults.join("; ")}` : ""),
+    `longest wait between acknowledgements ${f.longestAckGapMs} ms`,
+    ...f.faults.map((x) =>
+      `  ${x.name}: next ack ${x.toNextAckMs === null ? "never" : `${x.toNextAckMs} ms`} after the fault` +
+      (x.healedToNextAckMs === null ? "" : `, ${x.healedToNextAckMs} ms after healing`)
+    ),
   ];
   if (result.valid) {
     lines.push("no anomalies");

@@ -218,6 +218,16 @@ Deno.test("a fault a majority survives must be followed by an acknowledgement wi
   assert.deepEqual(kinds(history), []);
 });
 
+Deno.test("a fault on one partition counts that partition's acknowledgements only", () => {
+  const history = cleanHistory(10, 2); // partition 0 acknowledged at 1000, 1020, ...; partition 1 at 1010, 1030, ...
+  history.faults.push({ name: "kill -9 of leader 1 of chaos/1", partition: 1, atMs: 1_075, availableWithinMs: 12 });
+  const result = check(history);
+  assert.deepEqual(result.anomalies.map((a) => a.message), [
+    "no record acknowledged within 12 ms of kill -9 of leader 1 of chaos/1",
+  ]);
+  assert.equal(result.figures.faults[0].toNextAckMs, 15); // partition 1's 1090, not partition 0's 1080
+});
+
 Deno.test("describeResult lists a few anomalies of each kind and counts the rest", () => {
   const history = cleanHistory(20, 1);
   history.reads = [];

@@ -24,6 +24,8 @@ export interface InjectedFault {
   atMs: number;
   /** Whether a majority of the replicas still runs, so the cluster must keep acknowledging before healing. */
   majoritySurvives: boolean;
+  /** Whether it hits every partition (all nodes down) rather than the one partition it aimed at. */
+  partitionWide: boolean;
   /** Undoes the fault: restarts or resumes the nodes it took. */
   heal(): Promise<void>;
 }
@@ -78,6 +80,7 @@ export async function inject(
       description: `kill -9 of every node (${ids.join(", ")})`,
       atMs,
       majoritySurvives: false,
+      partitionWide: true,
       heal: async () => {
         await Promise.all(ids.map((id) => cluster.startNode(id)));
       },
@@ -92,6 +95,7 @@ export async function inject(
       description: `SIGSTOP of leader ${leader} of ${where}`,
       atMs,
       majoritySurvives: true,
+      partitionWide: false,
       heal: () => Promise.resolve(node.signal("SIGCONT")),
     };
   }
@@ -104,6 +108,7 @@ export async function inject(
     description: `kill -9 of ${name === "kill-leader" ? "leader" : "follower"} ${target} of ${where}`,
     atMs,
     majoritySurvives: true,
+    partitionWide: false,
     heal: async () => {
       await cluster.startNode(target);
     },

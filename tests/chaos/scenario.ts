@@ -14,14 +14,26 @@ import { ApiKey } from "../../protocol/messages.ts";
 import { RawClient } from "../diff/raw_client.ts";
 import { clusterView, createTopics, TestCluster, waitFor } from "../integration/cluster_process.ts";
 import { readSegmentBatches } from "../harness/segment_files.ts";
-import { check, type CheckResult, type Fault, type History, type PartitionReplicas } from "./checker.ts";
+import { type Ack, check, type CheckResult, type Fault, type History, type PartitionReplicas } from "./checker.ts";
 import { inject, type NemesisName, partitionLeadership, runningNodes } from "./nemesis.ts";
 import { consumeAll, WorkloadProducer } from "./workload.ts";
+
+/** One fault of a schedule: which, on which partition, and for how many acknowledgements it lasts. */
+export interface FaultStep {
+  nemesis: NemesisName;
+  /** The partition whose leader or follower it aims at (default: step i aims at partition i % partitions). */
+  partition?: number;
+  /** Acknowledgements to wait for while the fault lasts (when a majority survives) and after it heals. */
+  acksDuring?: number;
+  acksAfter?: number;
+}
 
 /** How a scenario runs. */
 export interface ScenarioOptions {
   /** The faults, in order; each is healed before the next. */
-  faults: NemesisName[];
+  faults: (NemesisName | FaultStep)[];
+  /** Inject no further fault once this many ms have passed since the workload started (default: no limit). */
+  budgetMs?: number;
   /** Brokers in the cluster (all voters); every partition has a replica on each. Default 3. */
   brokers?: number;
   /** Partitions of the topic (default 1); faults aim at partition `faultPartition(i)` in turn. */
@@ -34,8 +46,6 @@ export interface ScenarioOptions {
   availableWithinMs?: number;
   /** Ms between the producer's sends (default 2). */
   intervalMs?: number;
-  /** Picks the partition each fault aims at (default: partition i % partitions). */
-  faultPartition?: (i: number) => number;
   /** Called with each step (for the chaos run's progress lines). */
   log?: (line: string) => void;
   /** Keep every node's data folder (the chaos run copies the logs out). */
@@ -154,21 +164,27 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
         `only ${producer.acks.length} of ${acksBefore} records acknowledged before the first fault\n${producer.stderr}`,
       );
     }
-    for (const [i, name] of options.faults.entries()) {
-      const partition = options.faultPartition?.(i) ?? i % partitions;
-      const fault = await inject(name, cluster, CHAOS_TOPIC, partition);
+    const workloadStarted = Date.now();
+    for (const [i, entry] of options.faults.entries()) {
+      if (options.budgetMs !== undefined && Date.now() - workloadStarted > options.budgetMs) break;
+      const step: FaultStep = typeof entry === "string" ? { nemesis: entry } : entry;
+      const partition = step.partition ?? i % partitions;
+      const fault = await inject(step.nemesis, cluster, CHAOS_TOPIC, partition);
       const recorded: Fault = {
         name: fault.description,
         atMs: fault.atMs,
+        ...(fault.partitionWide ? {} : { partition }),
         ...(fault.majoritySurvives ? { availableWithinMs } : {}),
       };
       faults.push(recorded);
       log(`fault ${i + 1}: ${fault.description}`);
       if (fault.majoritySurvives) {
-        const acksDuring = options.acksDuring ?? 100;
-        if (!await producer.waitForAcksSince(fault.atMs, acksDuring, availableWithinMs)) {
+        const acksDuring = step.acksDuring ?? options.acksDuring ?? 100;
+        const ofPartition = (a: Ack) => fault.partitionWide || a.partition === partition;
+        if (!await producer.waitForAcksSince(fault.atMs, acksDuring, availableWithinMs, ofPartition)) {
           notes.push(
-            `${fault.description}: ${producer.acks.filter((a) => a.atMs >= fault.atMs).length} of ${acksDuring} ` +
+            `${fault.description}: ${producer.acks.filter((a) => a.atMs >= fault.atMs && ofPartition(a)).length} ` +
+              `of ${acksDuring} ` +
               `acknowledgements within ${availableWithinMs} ms, before healing`,
           );
         }
@@ -176,7 +192,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
       await fault.heal();
       recorded.healedAtMs = Date.now();
       log(`healed: ${fault.description}`);
-      const acksAfter = options.acksAfter ?? 100;
+      const acksAfter = step.acksAfter ?? options.acksAfter ?? 100;
       if (!await producer.waitForAcksSince(recorded.healedAtMs, acksAfter, 30_000)) {
         notes.push(`${fault.description}: fewer than ${acksAfter} acknowledgements within 30 s of healing`);
       }

@@ -135,11 +135,16 @@ export class WorkloadProducer {
     return true;
   }
 
-  /** Waits for `count` more acknowledgements acknowledged at or after `sinceMs` (wall clock). */
-  waitForAcksSince(sinceMs: number, count: number, timeoutMs: number): Promise<boolean> {
+  /** Waits for `count` acknowledgements (those `which` accepts, by default all) at or after `sinceMs`. */
+  waitForAcksSince(
+    sinceMs: number,
+    count: number,
+    timeoutMs: number,
+    which: (ack: Ack) => boolean = () => true,
+  ): Promise<boolean> {
     return this.waitUntil((acks) => {
       let n = 0;
-      for (let i = acks.length - 1; i >= 0 && acks[i].atMs >= sinceMs; i--) n++;
+      for (let i = acks.length - 1; i >= 0 && acks[i].atMs >= sinceMs; i--) if (which(acks[i])) n++;
       return n >= count;
     }, timeoutMs);
   }
