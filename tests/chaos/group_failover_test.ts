@@ -1,11 +1,12 @@
 /**
  * A consumer group survives the kill -9 of its coordinator's broker (issue 17, "Coordinators across brokers"):
- * three brokers, `__consumer_offsets` and the topic at RF=3, kcat's balanced consumer (`-G`, librdkafka's classic
- * group protocol) consumes and commits; its coordinator's broker is killed; another broker becomes the
- * coordinator and answers the same committed offsets; a new member of the group resumes from them, reading only
- * the records produced after the commit, each once.
+ * three brokers, `__consumer_offsets` and the topic at RF=3, a member consumes and commits; its coordinator's
+ * broker is killed; another broker becomes the coordinator and answers the same committed offsets; a new member of
+ * the group resumes from them, reading only the records produced after the commit, each once. Once with kcat's
+ * balanced consumer (`-G`, librdkafka's classic protocol), once with confluent-kafka and `group.protocol=consumer`
+ * (KIP-848).
  *
- * Needs kcat (`bash tests/install_clients.sh`).
+ * Needs kcat and python3 with confluent-kafka (`bash tests/install_clients.sh`).
  */
 import assert from "node:assert/strict";
 import { TestCluster, waitFor } from "../integration/cluster_process.ts";
@@ -15,14 +16,22 @@ import { kcat } from "../compat/kcat/kcat.ts";
 import { errorInfo } from "../../protocol/messages.ts";
 import { createTopics } from "../integration/cluster_process.ts";
 import { runningNodes } from "./nemesis.ts";
+import { WorkloadGroupMember } from "./workload.ts";
 
 const OPTIONS = { sanitizeOps: false, sanitizeResources: false };
 const TOPIC = "orders";
 const GROUP = "readers";
 const PARTITIONS = [0, 1];
 
+/** A running member of the group. */
+interface GroupMember {
+  values(): string[];
+  readonly stderr: string;
+  stop(): Promise<void>;
+}
+
 /** A kcat -G member; its `partition:offset:value` lines are gathered as they come. */
-class GroupMember {
+class KcatGroupMember implements GroupMember {
   readonly #child: Deno.ChildProcess;
   #stdout = "";
   #stderr = "";
@@ -88,66 +97,76 @@ async function committedThroughCoordinator(cluster: TestCluster): Promise<Map<nu
 
 const total = (offsets: Map<number, number>) => [...offsets.values()].reduce((a, b) => a + Math.max(0, b), 0);
 
-Deno.test({
-  name: "kcat -G: the kill -9 of the group coordinator's broker loses no committed offset; a new member resumes",
-  ...OPTIONS,
-  fn: async () => {
-    const cluster = await TestCluster.start(3, {
-      "offsets.topic.replication.factor": 3,
-      "offsets.topic.num.partitions": 3,
-      "group.initial.rebalance.delay.ms": 0,
-      "replica.lag.time.max.ms": 2000,
-    });
-    const members: GroupMember[] = [];
-    try {
-      const all = () => runningNodes(cluster).map((id) => cluster.bootstrap(id)).join(",");
-      const created = await createTopics(cluster.bootstrap(1), [
-        { name: TOPIC, partitions: PARTITIONS.length, replicationFactor: 3 },
-      ]);
-      assert.equal(created.get(TOPIC), 0, `CreateTopics ${TOPIC}`);
-      const first = Array.from({ length: 300 }, (_, i) => `first-${i}`);
-      await produce(all(), first);
-
-      const before = new GroupMember(all());
-      members.push(before);
-      await waitFor("the first records consumed and committed", async () => {
-        return before.values().length >= first.length && total(await committedThroughCoordinator(cluster)) === 300;
-      }, 40_000);
-      await before.stop();
-      members.length = 0;
-      const committed = await committedThroughCoordinator(cluster);
-
-      const coordinator = (await groupCoordinator(cluster.bootstrap(1), GROUP)).nodeId;
-      await cluster.nodes.get(coordinator)!.kill();
-      cluster.nodes.delete(coordinator);
-      const killedAt = performance.now();
-      let after: Map<number, number> | undefined;
-      await waitFor(
-        `another broker coordinating ${GROUP} after the kill -9 of broker ${coordinator}`,
-        async () => {
-          after = await committedThroughCoordinator(cluster);
-          return true;
-        },
-        15_000,
-      );
-      console.log(
-        `a new coordinator answered OffsetFetch ${Math.round(performance.now() - killedAt)} ms after the kill`,
-      );
-      assert.deepEqual(after, committed, "the committed offsets, as the new coordinator answers them");
-
-      const second = Array.from({ length: 100 }, (_, i) => `second-${i}`);
-      await produce(all(), second);
-      const resumed = new GroupMember(all());
-      members.push(resumed);
-      await waitFor("the second records consumed and committed", async () => {
-        return resumed.values().length >= second.length && total(await committedThroughCoordinator(cluster)) === 400;
-      }, 40_000);
-      assert.deepEqual(resumed.values().sort(), [...second].sort(), "the resumed member read only the new records");
-
-      await cluster.startNode(coordinator);
-    } finally {
-      for (const m of members) await m.stop();
-      await cluster.stop();
-    }
+const MEMBERS: { client: string; join: (bootstrap: string) => GroupMember }[] = [
+  { client: "kcat -G", join: (bootstrap) => new KcatGroupMember(bootstrap) },
+  {
+    client: "confluent-kafka with group.protocol=consumer",
+    join: (bootstrap) => new WorkloadGroupMember(bootstrap, TOPIC, GROUP, "consumer"),
   },
-});
+];
+
+for (const { client, join } of MEMBERS) {
+  Deno.test({
+    name: `${client}: the kill -9 of the group coordinator's broker loses no committed offset; a new member resumes`,
+    ...OPTIONS,
+    fn: async () => {
+      const cluster = await TestCluster.start(3, {
+        "offsets.topic.replication.factor": 3,
+        "offsets.topic.num.partitions": 3,
+        "group.initial.rebalance.delay.ms": 0,
+        "replica.lag.time.max.ms": 2000,
+      });
+      const members: GroupMember[] = [];
+      try {
+        const all = () => runningNodes(cluster).map((id) => cluster.bootstrap(id)).join(",");
+        const created = await createTopics(cluster.bootstrap(1), [
+          { name: TOPIC, partitions: PARTITIONS.length, replicationFactor: 3 },
+        ]);
+        assert.equal(created.get(TOPIC), 0, `CreateTopics ${TOPIC}`);
+        const first = Array.from({ length: 300 }, (_, i) => `first-${i}`);
+        await produce(all(), first);
+
+        const before = join(all());
+        members.push(before);
+        await waitFor("the first records consumed and committed", async () => {
+          return before.values().length >= first.length && total(await committedThroughCoordinator(cluster)) === 300;
+        }, 40_000);
+        await before.stop();
+        members.length = 0;
+        const committed = await committedThroughCoordinator(cluster);
+
+        const coordinator = (await groupCoordinator(cluster.bootstrap(1), GROUP)).nodeId;
+        await cluster.nodes.get(coordinator)!.kill();
+        cluster.nodes.delete(coordinator);
+        const killedAt = performance.now();
+        let after: Map<number, number> | undefined;
+        await waitFor(
+          `another broker coordinating ${GROUP} after the kill -9 of broker ${coordinator}`,
+          async () => {
+            after = await committedThroughCoordinator(cluster);
+            return true;
+          },
+          15_000,
+        );
+        console.log(
+          `a new coordinator answered OffsetFetch ${Math.round(performance.now() - killedAt)} ms after the kill`,
+        );
+        assert.deepEqual(after, committed, "the committed offsets, as the new coordinator answers them");
+
+        const second = Array.from({ length: 100 }, (_, i) => `second-${i}`);
+        await produce(all(), second);
+        const resumed = join(all());
+        members.push(resumed);
+        await waitFor("the second records consumed and committed", async () => {
+          return resumed.values().length >= second.length && total(await committedThroughCoordinator(cluster)) === 400;
+        }, 40_000);
+        assert.deepEqual(resumed.values().sort(), [...second].sort(), "the resumed member read only the new records");
+
+        await cluster.startNode(coordinator);
+      } finally {
+        for (const m of members) await m.stop();
+        await cluster.stop();
+      }
+    },
+  });
+}

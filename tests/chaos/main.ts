@@ -47,8 +47,11 @@ export function schedule(seed: number, nemeses: readonly NemesisName[], partitio
   }));
 }
 
-/** The history with one acknowledged record's reads removed (`lost`) or one read repeated at a new offset. */
-function planted(history: History, kind: string): History {
+/**
+ * The history with a planted bug: one acknowledged record's reads removed (`lost`), or one acknowledged record
+ * read once more at a new offset (`duplicate`).
+ */
+export function planted(history: History, kind: "lost" | "duplicate"): History {
   const victim = history.acks[Math.floor(history.acks.length / 2)];
   if (victim === undefined) return history;
   const value = String(victim.value);
@@ -84,7 +87,7 @@ if (import.meta.main) {
     partitions,
     log: (line) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${line}`),
   });
-  const history = plant === undefined ? outcome.history : planted(outcome.history, plant);
+  const history = plant === undefined ? outcome.history : planted(outcome.history, plant as "lost" | "duplicate");
   const result = plant === undefined ? outcome.result : check(history);
 
   const lines = [

@@ -36,8 +36,10 @@ export interface ScenarioOptions {
   budgetMs?: number;
   /** Brokers in the cluster (all voters); every partition has a replica on each. Default 3. */
   brokers?: number;
-  /** Partitions of the topic (default 1); faults aim at partition `faultPartition(i)` in turn. */
+  /** Partitions of the topic (default 1). */
   partitions?: number;
+  /** Replicas of each partition (default: one on every broker). */
+  replicationFactor?: number;
   /** Acknowledgements to wait for before the first fault, while a fault lasts, and after each healing. */
   acksBefore?: number;
   acksDuring?: number;
@@ -74,7 +76,10 @@ const CLUSTER_SETTINGS = {
   "log.level": "info",
 };
 
-/** Each broker's size of each partition of `topic` (DescribeLogDirs), by node id; a missing partition is absent. */
+/**
+ * Each running broker's size of each partition of `topic` (DescribeLogDirs), by node id; a partition the broker
+ * does not hold is absent.
+ */
 async function partitionSizes(cluster: TestCluster, topic: string): Promise<Map<number, Map<number, bigint>>> {
   const out = new Map<number, Map<number, bigint>>();
   for (const id of runningNodes(cluster)) {
@@ -106,8 +111,8 @@ async function replicasInSync(cluster: TestCluster, topic: string, partitions: n
   if (!t || t.partitions.length !== partitions) return false;
   if (t.partitions.some((p) => p.replicas.some((r) => !p.isr.includes(r)))) return false;
   const sizes = await partitionSizes(cluster, topic);
-  for (let p = 0; p < partitions; p++) {
-    const each = [...sizes.values()].map((s) => s.get(p));
+  for (const p of t.partitions) {
+    const each = p.replicas.map((id) => sizes.get(id)?.get(p.partition));
     if (each.some((s) => s === undefined || s !== each[0])) return false;
   }
   return true;
@@ -142,13 +147,16 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
       return (await clusterView(cluster.bootstrap(1))).brokers.length === brokers;
     }, 30_000);
     const created = await createTopics(cluster.bootstrap(1), [
-      { name: CHAOS_TOPIC, partitions, replicationFactor: brokers },
+      { name: CHAOS_TOPIC, partitions, replicationFactor: options.replicationFactor ?? brokers },
     ]);
     if (created.get(CHAOS_TOPIC) !== 0) {
       throw new Error(`CreateTopics ${CHAOS_TOPIC}: error ${created.get(CHAOS_TOPIC)}`);
     }
-    for (let p = 0; p < partitions; p++) await partitionLeadership(cluster, CHAOS_TOPIC, p, 20_000);
-    log(`cluster of ${brokers} up, ${CHAOS_TOPIC} created with ${partitions} partition(s) at RF=${brokers}`);
+    const replicaNodes = new Map<number, number[]>();
+    for (let p = 0; p < partitions; p++) {
+      replicaNodes.set(p, (await partitionLeadership(cluster, CHAOS_TOPIC, p, 20_000)).replicas);
+    }
+    log(`cluster of ${brokers} up, ${CHAOS_TOPIC} created with ${partitions} partition(s)`);
 
     const bootstrap = [...cluster.specs.keys()].map((id) => cluster.bootstrap(id)).join(",");
     producer = new WorkloadProducer({
@@ -226,9 +234,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
         partition: p,
         // Unknown if the consumer found none: the replicas are then compared over what they hold.
         highWatermark: consumed.highWatermarks.get(p) ?? Number.MAX_SAFE_INTEGER,
-        replicas: [...cluster.specs.values()].map((s) => ({
-          nodeId: s.id,
-          batches: readSegmentBatches(s.dataDir, CHAOS_TOPIC, p),
+        replicas: (replicaNodes.get(p) ?? []).map((id) => ({
+          nodeId: id,
+          batches: readSegmentBatches(cluster.specs.get(id)!.dataDir, CHAOS_TOPIC, p),
         })),
       });
     }

@@ -5,6 +5,7 @@ Usage:
   workload.py produce <bootstrap> <topic> <partitions> [--max-records N] [--max-seconds S] [--interval-ms I]
                       [--message-timeout-ms M] [--flush-seconds F]
   workload.py consume <bootstrap> <topic> <partitions> [--max-seconds S]
+  workload.py group <bootstrap> <topic> <group> [--group-protocol classic|consumer] [--max-seconds S]
 
 produce: an idempotent acks=all producer sends the values 0, 1, 2, ... (decimal text), value v to partition
 v % partitions, one every I ms, until stdin closes (the harness's "stop"), N values were sent or S seconds passed;
@@ -16,6 +17,10 @@ then {"type": "done", "sent": n, "unflushed": k}. Client errors (a broker down) 
 consume: reads every partition from the beginning to the high watermark it finds at the start (retrying while a
 partition has no leader), within S seconds, and prints {"type": "read", "partition": p, "offset": o, "value": "..."}
 per record, then {"type": "done", "highWatermarks": {p: hw}, "complete": true|false}.
+
+group: a member of consumer group <group> (subscribe; the classic protocol or KIP-848's `consumer`), auto-committing
+every 100 ms, printing a read line per record until stdin closes or S seconds passed; then it commits and leaves the
+group (close) and prints {"type": "done"}.
 
 Every loop is bounded in time; the exit code is 0 unless the arguments are wrong (2).
 """
@@ -135,19 +140,61 @@ def consume(args):
         consumer.close()
 
 
+def group(args):
+    stop = threading.Event()
+
+    def watch_stdin():
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    config = {
+        **common_config(args.bootstrap),
+        "group.id": args.group,
+        "group.protocol": args.group_protocol,
+        "enable.auto.commit": True,
+        "auto.commit.interval.ms": 100,
+        "auto.offset.reset": "earliest",
+    }
+    if args.group_protocol == "classic":
+        config["session.timeout.ms"] = 6000
+    consumer = Consumer(config)
+    consumer.subscribe([args.topic])
+    deadline = time.monotonic() + args.max_seconds
+    try:
+        while not stop.is_set() and time.monotonic() < deadline:
+            msg = consumer.poll(0.1)
+            if msg is None:
+                continue
+            if msg.error():
+                emit({"type": "error", "error": str(msg.error()), "atMs": now_ms()})
+                continue
+            value = msg.value()
+            emit({"type": "read", "partition": msg.partition(), "offset": msg.offset(),
+                  "value": None if value is None else value.decode(errors="replace")})
+    finally:
+        consumer.close()
+    emit({"type": "done"})
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["produce", "consume"])
+    parser.add_argument("mode", choices=["produce", "consume", "group"])
     parser.add_argument("bootstrap")
     parser.add_argument("topic")
-    parser.add_argument("partitions", type=int)
+    if sys.argv[1:2] == ["group"]:
+        parser.add_argument("group")
+        parser.add_argument("--group-protocol", choices=["classic", "consumer"], default="classic")
+    else:
+        parser.add_argument("partitions", type=int)
     parser.add_argument("--max-records", type=int, default=1_000_000)
     parser.add_argument("--max-seconds", type=float, default=120)
     parser.add_argument("--interval-ms", type=float, default=2)
     parser.add_argument("--message-timeout-ms", type=int, default=30_000)
     parser.add_argument("--flush-seconds", type=float, default=30)
     args = parser.parse_args()
-    produce(args) if args.mode == "produce" else consume(args)
+    {"produce": produce, "consume": consume, "group": group}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -220,3 +220,54 @@ export async function consumeAll(
   }
   return out;
 }
+
+/** A member of a consumer group run by `workload.py group`: its reads are gathered as they come. */
+export class WorkloadGroupMember {
+  readonly reads: Read[] = [];
+  readonly clientErrors: string[] = [];
+  #stderr = "";
+  readonly #child: Deno.ChildProcess;
+  readonly #reading: Promise<void>;
+
+  /** Joins `group` on `topic` with the classic protocol or KIP-848's (`consumer`). */
+  constructor(bootstrap: string, topic: string, group: string, protocol: "classic" | "consumer") {
+    const args = [WORKLOAD, "group", bootstrap, topic, group, "--group-protocol", protocol, "--max-seconds", "300"];
+    this.#child = new Deno.Command("python3", { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+    this.#reading = Promise.all([
+      readLines(this.#child.stdout, (line) => {
+        if (line.type === "read") {
+          this.reads.push({ partition: line.partition, offset: line.offset, value: String(line.value) });
+        } else if (line.type === "error") this.clientErrors.push(line.error);
+      }, (text) => this.#stderr += `${text}\n`),
+      readLines(this.#child.stderr, () => {}, (text) => this.#stderr += `${text}\n`),
+    ]).then(() => {});
+  }
+
+  /** The values read so far. */
+  values(): string[] {
+    return this.reads.map((r) => r.value);
+  }
+
+  /** What the client printed besides its reads: its errors and log. */
+  get stderr(): string {
+    return [...this.clientErrors, this.#stderr].join("\n");
+  }
+
+  /** Closes stdin: the member commits, leaves the group and exits; killed after `timeoutMs`. */
+  async stop(timeoutMs = 15_000): Promise<void> {
+    try {
+      await this.#child.stdin.close();
+    } catch { /* exited */ }
+    const timer = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* exited */ }
+    }, timeoutMs);
+    try {
+      await this.#child.status;
+      await this.#reading;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
