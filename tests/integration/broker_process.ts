@@ -10,6 +10,8 @@
  * @module
  */
 
+import { fixedPorts } from "../harness/test_ports.ts";
+
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** A running broker process. */
@@ -47,14 +49,13 @@ export interface StartOptions {
 }
 
 /**
- * Finds a port that is free on 127.0.0.1 now. Racy (another process may take it before it is bound): prefer
- * letting the process bind port 0, as `startBroker` does.
+ * Finds a port that is free on 127.0.0.1 now, outside the kernel's ephemeral range (`fixedPorts`): the port-0
+ * binds and outgoing connections of the tests running in parallel cannot take it before it is bound, as they
+ * could take a port probed with a port-0 listener. Still prefer letting the process bind port 0, as `startBroker`
+ * does, where the process allows it.
  */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  return fixedPorts(1)[0];
 }
 
 /** The port of the first "listening" line in a broker's log (logfmt or JSON), or null before it is logged. */
