@@ -10,6 +10,8 @@
  * @module
  */
 
+import { fixedPorts } from "../harness/test_ports.ts";
+
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** A running broker process. */
@@ -47,14 +49,13 @@ export interface StartOptions {
 }
 
 /**
- * Finds a port that is free on 127.0.0.1 now. Racy (another process may take it before it is bound): prefer
- * letting the process bind port 0, as `startBroker` does.
+ * Finds a port that is free on 127.0.0.1 now, outside the kernel's ephemeral range (`fixedPorts`): the port-0
+ * binds and outgoing connections of the tests running in parallel cannot take it before it is bound, as they
+ * could take a port probed with a port-0 listener. Still prefer letting the process bind port 0, as `startBroker`
+ * does, where the process allows it.
  */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  return fixedPorts(1)[0];
 }
 
 /** The port of the first "listening" line in a broker's log (logfmt or JSON), or null before it is logged. */
@@ -62,6 +63,13 @@ export function listeningPort(log: string): number | null {
   const match = /msg=listening\b[^\n]*?\baddress="?[^\s"]*:(\d+)/.exec(log) ??
     /"msg":"listening"[^\n]*?"address":"[^"]*:(\d+)"/.exec(log);
   return match ? Number(match[1]) : null;
+}
+
+/** Whether a broker's log (logfmt or JSON) has a "listening" line for `port`: this broker bound it, not another. */
+export function listensOn(log: string, port: number): boolean {
+  const logfmt = new RegExp(`msg=listening\\b[^\\n]*?\\baddress="?[^\\s"]*:${port}\\b`);
+  const json = new RegExp(`"msg":"listening"[^\\n]*?"address":"[^"]*:${port}"`);
+  return logfmt.test(log) || json.test(log);
 }
 
 async function waitForPort(
@@ -142,7 +150,14 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerPro
   });
   let port: number;
   try {
-    const logged = () => requestedPort !== 0 ? requestedPort : listeningPort(stderr);
+    // On a given port, wait for this broker's own "listening" line too: a connection alone may reach another
+    // process that holds the port while this broker fails to bind it.
+    const logged = () =>
+      requestedPort === 0
+        ? listeningPort(stderr)
+        : !logsListening || listensOn(stderr, requestedPort)
+        ? requestedPort
+        : null;
     port = await waitForPort(logged, options.startTimeoutMs ?? 20_000, () => exited);
   } catch (e) {
     if (!exited) child.kill("SIGKILL");

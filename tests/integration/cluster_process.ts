@@ -2,9 +2,15 @@
  * Starts a multi-node Samsa cluster of real processes on 127.0.0.1 for the cluster tests: voters that are
  * both broker and controller, optionally broker-only observers, each on its own free ports and data folder.
  *
+ * Every node is told its ports in advance (the voters name each other's controller ports, and a restarted node
+ * comes back on the same ones), so they come from `fixedPorts` (outside the kernel's ephemeral range, where the
+ * parallel suite's own port-0 binds and connections cannot take them); a start that still finds one taken is
+ * retried on new ports.
+ *
  * @module
  */
-import { type BrokerProcess, freePort, startBroker } from "./broker_process.ts";
+import { type BrokerProcess, startBroker } from "./broker_process.ts";
+import { fixedPorts, isAddressInUse } from "../harness/test_ports.ts";
 import { RawClient } from "../diff/raw_client.ts";
 import { ApiKey } from "../../protocol/messages.ts";
 
@@ -30,32 +36,38 @@ export class TestCluster {
 
   /** Starts `voters` combined nodes (ids 1..n) at once; they form the quorum together. */
   static async start(voters: number, settings: Record<string, string | number> = {}): Promise<TestCluster> {
-    const specs: NodeSpec[] = [];
-    for (let id = 1; id <= voters; id++) {
-      specs.push({
-        id,
-        roles: "broker,controller",
-        clientPort: freePort(),
-        controllerPort: freePort(),
-        dataDir: await Deno.makeTempDir({ prefix: `samsa-cluster-${id}-` }),
-      });
+    for (let attempt = 1;; attempt++) {
+      const specs: NodeSpec[] = [];
+      const ports = fixedPorts(2 * voters);
+      for (let id = 1; id <= voters; id++) {
+        specs.push({
+          id,
+          roles: "broker,controller",
+          clientPort: ports[2 * (id - 1)],
+          controllerPort: ports[2 * (id - 1) + 1],
+          dataDir: await Deno.makeTempDir({ prefix: `samsa-cluster-${id}-` }),
+        });
+      }
+      const voterList = specs.map((s) => `${s.id}@127.0.0.1:${s.controllerPort}`).join(",");
+      const cluster = new TestCluster(voterList, settings);
+      for (const s of specs) cluster.specs.set(s.id, s);
+      try {
+        await Promise.all(specs.map((s) => cluster.startNode(s.id)));
+        return cluster;
+      } catch (e) {
+        await cluster.stop();
+        // Another test took one of the ports between the pick and the bind: pick again.
+        if (attempt < 3 && isAddressInUse(String(e))) continue;
+        throw e;
+      }
     }
-    const voterList = specs.map((s) => `${s.id}@127.0.0.1:${s.controllerPort}`).join(",");
-    const cluster = new TestCluster(voterList, settings);
-    for (const s of specs) cluster.specs.set(s.id, s);
-    try {
-      await Promise.all(specs.map((s) => cluster.startNode(s.id)));
-    } catch (e) {
-      await cluster.stop();
-      throw e;
-    }
-    return cluster;
   }
 
   /** Adds a broker-only node (an observer of the metadata quorum) and starts it. */
   async addBroker(id: number, rack?: string): Promise<BrokerProcess> {
     const dataDir = await Deno.makeTempDir({ prefix: `samsa-cluster-${id}-` });
-    this.specs.set(id, { id, roles: "broker", clientPort: freePort(), controllerPort: undefined, dataDir, rack });
+    const [clientPort] = fixedPorts(1);
+    this.specs.set(id, { id, roles: "broker", clientPort, controllerPort: undefined, dataDir, rack });
     return await this.startNode(id);
   }
 
@@ -91,12 +103,27 @@ export class TestCluster {
     return `127.0.0.1:${this.specs.get(id)!.clientPort}`;
   }
 
-  /** Stops every running node (SIGTERM) and removes the data folders. */
-  async stop(options: { keepData?: boolean } = {}): Promise<void> {
-    await Promise.all([...this.nodes.values()].map((n) => n.stop()));
+  /**
+   * Stops every running node and removes the data folders: SIGCONT first (a node paused by SIGSTOP acts on
+   * SIGTERM only once resumed), then SIGTERM, and SIGKILL for a node still running after `graceMs`.
+   */
+  async stop(options: { keepData?: boolean; graceMs?: number } = {}): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => stopWithin(n, options.graceMs ?? 20_000)));
     this.nodes.clear();
     if (options.keepData) return;
     for (const s of this.specs.values()) await Deno.remove(s.dataDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** SIGCONT, SIGTERM, and SIGKILL if the node has not exited within `graceMs`. */
+async function stopWithin(node: BrokerProcess, graceMs: number): Promise<void> {
+  node.signal("SIGCONT");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), graceMs));
+  try {
+    if (await Promise.race([node.stop(), late]) === "late") await node.kill();
+  } finally {
+    clearTimeout(timer);
   }
 }
 
