@@ -1,6 +1,7 @@
 /**
  * The side-by-side report runner works end to end: `--smoke` (tiny counts, Samsa only) produces a figure for every
- * workload and writes a report. Speed is never asserted here: this machine is shared and noisy.
+ * workload, W5's three-broker cluster and its failover kill included, and writes a report. Speed is never asserted
+ * here: this machine is shared and noisy.
  */
 
 import { ok as assert } from "node:assert/strict";
@@ -12,6 +13,7 @@ interface SmokeRun {
   workload: string;
   case: string;
   figures: Record<string, number>;
+  samples?: number[];
   error?: string;
 }
 
@@ -62,6 +64,17 @@ Deno.test({
       assert(w1Kcat.every((r) => r.figures.records === 4096), "kcat W1 delivered every record");
       positive("W4", "p99_ms");
       positive("W6", "restart_ready_s");
+      // W5: three Samsa brokers at RF=3, W1's drivers, then one kill -9 of the leader under a paced producer.
+      const w5 = samsa.filter((r) => r.workload === "W5");
+      assert(w5.length === 4, `W5 has ProducerPerformance and kcat on 1 and 16 partitions: ${w5.length}`);
+      assert(w5.every((r) => r.figures.records_per_s > 0), "every W5 case measured records/s");
+      const failover = report.runs.find((r) => r.workload === "W5 failover");
+      assert(failover !== undefined, "W5 failover ran");
+      assert(failover.figures.acked > 0, `the failover producer was acknowledged: ${JSON.stringify(failover)}`);
+      assert(
+        failover.figures.kills + failover.figures.failed_kills === 1,
+        `one kill, answered or not: ${JSON.stringify(failover.figures)}`,
+      );
       assert(typeof figure("W6", "idle_cpu_pct") === "number", "W6 idle CPU measured");
       assert(report.runs.every((r) => r.system === "Samsa"), "smoke runs Samsa only");
 
@@ -69,6 +82,8 @@ Deno.test({
       assert(markdown.includes("## Targets of the issue"), "report has the targets table");
       // deno fmt pads table cells, so match the row loosely.
       assert(/\| Samsa +\| 1 KiB acks=all, 1 partition +\|/.test(markdown), "report has the W1 row");
+      assert(/\| Samsa +\| 1 KiB acks=all, RF=3, 1 partition +\|/.test(markdown), "report has the W5 row");
+      assert(markdown.includes("### W5 failover"), "report has the failover table");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -18,7 +18,7 @@ const decoder = new TextDecoder();
  * limit needs CAP_SYS_RESOURCE; without it the broker keeps the inherited limit, and W6 reports the limit it had.
  */
 export const BROKER_NOFILE = 200_000;
-const RAISE_NOFILE = `ulimit -n ${BROKER_NOFILE} 2>/dev/null || true;`;
+export const RAISE_NOFILE = `ulimit -n ${BROKER_NOFILE} 2>/dev/null || true;`;
 
 /** A running broker. */
 export interface Broker {
@@ -26,8 +26,10 @@ export interface Broker {
   address: string;
   port: number;
   dataDir: string;
-  /** The pid of the broker process itself (not of a wrapper). */
+  /** The pid of the broker process itself (not of a wrapper); a cluster's first node. */
   pid(): number;
+  /** Every broker process of a cluster (CPU and RSS are summed over them); absent for a single broker. */
+  pids?(): number[];
   /** Clean stop (SIGTERM); resolves with the seconds it took. */
   stop(): Promise<number>;
   /** Starts again on the same port and data; resolves with the seconds until the port accepted connections. */
@@ -35,7 +37,7 @@ export interface Broker {
 }
 
 /** A process under `timeout`, its output appended to a log file. */
-class Wrapped {
+export class Wrapped {
   #child: Deno.ChildProcess;
   #exited = false;
   #status: Promise<Deno.CommandStatus>;
@@ -67,6 +69,16 @@ class Wrapped {
       await sleep(20);
     }
     return this.#child.pid;
+  }
+
+  /** kill -9 of the wrapped program itself (a crash, not a shutdown); resolves once the wrapper has exited. */
+  async crash(): Promise<void> {
+    if (this.#exited) return;
+    const pid = await this.pid();
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* already gone */ }
+    await this.#status;
   }
 
   /** SIGTERM (timeout forwards it once), SIGKILL after `graceMs`; the seconds it took. */

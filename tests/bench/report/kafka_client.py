@@ -1,17 +1,26 @@
 """Kafka-protocol helpers for the side-by-side report, on librdkafka (confluent-kafka).
 
-  kafka_client.py create BOOTSTRAP TOPIC PARTITIONS [TIMEOUT_S]   create a topic, wait until every partition has a leader
+  kafka_client.py create BOOTSTRAP TOPIC PARTITIONS [TIMEOUT_S] [RF]   create a topic (replication factor RF, 1 unless
+                                                                  given), wait until every partition has a leader
+  kafka_client.py partition BOOTSTRAP TOPIC PARTITION            that partition's leader, replicas and ISR (Metadata)
+  kafka_client.py wait-isr BOOTSTRAP TOPIC PARTITIONS RF TIMEOUT_S   wait until every partition is led with RF in sync
   kafka_client.py wait BOOTSTRAP TOPIC PARTITIONS TIMEOUT_S       wait until the topic lists PARTITIONS partitions with leaders
   kafka_client.py create-many BOOTSTRAP PREFIX TOPICS EACH TIMEOUT_S   TOPICS topics PREFIX-0.. of EACH partitions
   kafka_client.py wait-many BOOTSTRAP PREFIX TOPICS EACH TIMEOUT_S     wait until all of them are led
   kafka_client.py offsets BOOTSTRAP TOPIC PARTITIONS             every partition's high watermark (log end for acks)
   kafka_client.py e2e BOOTSTRAP TOPIC RATE SECONDS SIZE ACKS [FETCH_WAIT_MS]
                                                                   end-to-end latency at a fixed rate, one partition
+  kafka_client.py failover BOOTSTRAP TOPIC RATE SIZE             produce to partition 0 at RATE records/s, acks=all,
+                                                                  idempotent, until stdin says "stop"; "kill T" on stdin
+                                                                  (T: wall-clock seconds of a kill -9) is answered by one
+                                                                  line: the first acknowledgement of a record sent at or
+                                                                  after T
 
 Every command prints one JSON object on stdout. Used for both Samsa and Apache Kafka, so each sees the same client.
 Consumers use assign(), not subscribe(): the report must not depend on group coordination.
 """
 
+import collections
 import json
 import struct
 import sys
@@ -43,10 +52,10 @@ def wait(bootstrap, topic, partitions, timeout_s):
     return {"ready": False, "seconds": time.monotonic() - start}
 
 
-def create(bootstrap, topic, partitions, timeout_s=120.0):
+def create(bootstrap, topic, partitions, timeout_s=120.0, rf=1):
     admin = AdminClient({"bootstrap.servers": bootstrap})
     start = time.monotonic()
-    futures = admin.create_topics([NewTopic(topic, partitions, 1)], request_timeout=timeout_s,
+    futures = admin.create_topics([NewTopic(topic, partitions, rf)], request_timeout=timeout_s,
                                   operation_timeout=timeout_s)
     futures[topic].result()
     created = time.monotonic() - start
@@ -75,6 +84,32 @@ def wait_many(bootstrap, prefix, topics, each, timeout_s):
                 return {"ready": False, "seconds": time.monotonic() - start}
             time.sleep(0.05)
     return {"ready": True, "seconds": time.monotonic() - start}
+
+
+def partition(bootstrap, topic, index):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    md = admin.list_topics(topic=topic, timeout=10)
+    t = md.topics.get(topic)
+    if t is None or t.error is not None or index not in t.partitions:
+        return {"leader": -1, "replicas": [], "isr": [], "error": str(t.error) if t is not None else "no topic"}
+    p = t.partitions[index]
+    return {"leader": p.leader, "replicas": list(p.replicas), "isr": list(p.isrs)}
+
+
+def wait_isr(bootstrap, topic, partitions, rf, timeout_s):
+    """Every partition led and with RF replicas in sync (a restarted broker has caught up)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        try:
+            t = admin.list_topics(topic=topic, timeout=10).topics.get(topic)
+        except KafkaException:
+            t = None
+        if t is not None and t.error is None and len(t.partitions) == partitions and all(
+                p.leader >= 0 and len(p.isrs) >= rf for p in t.partitions.values()):
+            return {"ready": True, "seconds": time.monotonic() - start}
+        time.sleep(0.1)
+    return {"ready": False, "seconds": time.monotonic() - start}
 
 
 def offsets(bootstrap, topic, partitions):
@@ -159,10 +194,106 @@ def e2e(bootstrap, topic, rate, seconds, size, acks, fetch_wait_ms=100):
     }
 
 
+def failover(bootstrap, topic, rate, size):
+    """A paced acks=all idempotent producer that times its acknowledgements against kills announced on stdin.
+
+    The runner kills a leader at wall-clock time T, then writes "kill T". The answer is the first acknowledgement
+    of a record whose produce() call came at or after T: only a live leader can acknowledge it, so a reply the dead
+    leader sent just before it died never counts. Acknowledgements of the last seconds are kept, so one that came
+    before the "kill" line was read still counts.
+    """
+    pad = b"x" * (size - 8)
+    lock = threading.Lock()
+    recent = collections.deque(maxlen=20000)  # (sent, acked, offset) of the latest acknowledgements
+    state = {"kill": None, "acked": 0, "errors": 0, "last_error": None, "first": False, "stop": False}
+
+    def on_error(err):
+        if err.fatal():
+            state["last_error"] = str(err)
+            state["stop"] = True
+            print(json.dumps({"fatal": str(err)}), flush=True)
+
+    producer = Producer({
+        "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 1,
+        "error_cb": on_error,
+    })
+
+    def answer(kill_at, sent, acked, offset):
+        print(json.dumps({"kill_at": kill_at, "sent_at": sent, "acked_at": acked, "offset": offset,
+                          "failover_ms": (acked - kill_at) * 1000}), flush=True)
+
+    def on_delivery(err, msg):
+        now = time.time()
+        if err is not None:
+            with lock:
+                state["errors"] += 1
+                state["last_error"] = str(err)
+            return
+        sent = struct.unpack(">d", msg.value()[:8])[0]
+        with lock:
+            state["acked"] += 1
+            recent.append((sent, now, msg.offset()))
+            if not state["first"]:
+                state["first"] = True
+                print(json.dumps({"first_ack_at": now}), flush=True)
+            kill_at = state["kill"]
+            if kill_at is not None and sent >= kill_at:
+                state["kill"] = None
+                answer(kill_at, sent, now, msg.offset())
+
+    def commands():
+        for line in sys.stdin:
+            words = line.split()
+            if not words:
+                continue
+            if words[0] == "kill":
+                kill_at = float(words[1])
+                with lock:
+                    hit = next((r for r in recent if r[0] >= kill_at), None)
+                    if hit is not None:
+                        answer(kill_at, *hit)
+                    else:
+                        state["kill"] = kill_at
+            elif words[0] == "stop":
+                break
+        state["stop"] = True
+
+    reader = threading.Thread(target=commands, daemon=True)
+    reader.start()
+    start = time.monotonic()
+    sent = 0
+    while not state["stop"]:
+        due = int((time.monotonic() - start) * rate) + 1
+        while sent < due and not state["stop"]:
+            try:
+                producer.produce(topic, struct.pack(">d", time.time()) + pad, partition=0, on_delivery=on_delivery)
+                sent += 1
+            except BufferError:
+                producer.poll(0.001)
+                break
+            except KafkaException as e:
+                # A fatal error of the idempotent producer (e.g. a sequence gap after a lossy failover) ends the run.
+                state["last_error"] = str(e)
+                state["stop"] = True
+                print(json.dumps({"fatal": str(e)}), flush=True)
+        producer.poll(0)
+        time.sleep(0.0005)
+    left = producer.flush(60)
+    return {"sent": sent, "acked": state["acked"], "errors": state["errors"], "unflushed": left,
+            "last_error": state["last_error"]}
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "create":
-        out = create(argv[2], argv[3], int(argv[4]), float(argv[5]) if len(argv) > 5 else 120.0)
+        out = create(argv[2], argv[3], int(argv[4]), float(argv[5]) if len(argv) > 5 else 120.0,
+                     int(argv[6]) if len(argv) > 6 else 1)
+    elif cmd == "partition":
+        out = partition(argv[2], argv[3], int(argv[4]))
+    elif cmd == "wait-isr":
+        out = wait_isr(argv[2], argv[3], int(argv[4]), int(argv[5]), float(argv[6]))
+    elif cmd == "failover":
+        out = failover(argv[2], argv[3], float(argv[4]), int(argv[5]))
     elif cmd == "create-many":
         out = create_many(argv[2], argv[3], int(argv[4]), int(argv[5]), float(argv[6]))
     elif cmd == "wait-many":

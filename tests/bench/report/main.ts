@@ -2,11 +2,13 @@
  * `deno task bench:report`: Samsa side by side with Apache Kafka, NATS JetStream and Redis Streams, every figure
  * next to a limit of this machine measured in the same run; writes docs/PERFORMANCE.md.
  *
- *   deno task bench:report [--quick | --smoke] [--only W1,W4] [--w6-partitions N] [--out FILE] [--json FILE]
- *                          [--no-profile] [--from-json FILE (render an earlier run again, measure nothing)]
+ *   deno task bench:report [--quick | --smoke] [--only W1,W4] [--systems samsa,kafka] [--w6-partitions N]
+ *                          [--out FILE] [--json FILE] [--no-profile]
+ *                          [--from-json FILE (render an earlier run again, measure nothing)]
  *
  * Order: the limits (fsync tests first, before any bulk write), then the fsync-sensitive workloads (W1, W2, W4)
- * in rounds over Samsa, Kafka (defaults) and Kafka (`log.flush.interval.messages=1`) in rotating order, then NATS
+ * in rounds over Samsa, Kafka (defaults) and Kafka (`log.flush.interval.messages=1`) in rotating order, then W5 on
+ * three-broker clusters of each (once each, with the failover kills on Samsa and Kafka default), then NATS
  * and Redis, then the bulk ones (W3's fill and read, then W6, each on fresh brokers) on Samsa and Kafka, then a
  * CPU profile of Samsa under W1 and W2. Every measured run starts after a `sync`, so no run pays for the
  * write-back of the one before. Running the bulk writes last keeps the disk's post-bulk slowdown (docs:
@@ -21,6 +23,8 @@
  */
 
 import { type Broker, findNatsServer, startKafka, startNats, startRedis, startSamsa } from "./brokers.ts";
+import { kafkaClusterVersion, startKafkaCluster, startSamsaCluster } from "./clusters.ts";
+import { w5Failover } from "./failover.ts";
 import { type Limits, measureLimits } from "./limits.ts";
 import { have, loadAverage } from "./proc.ts";
 import { renderReport, type ReportInput } from "./render.ts";
@@ -28,7 +32,7 @@ import { profileTable, summarizeProfile } from "./profile_summary.ts";
 import * as W from "./workloads.ts";
 
 const REPO = new URL("../../../", import.meta.url).pathname;
-const ALL = ["W1", "W2", "W3", "W4", "W6", "W7", "W8"];
+const ALL = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"];
 
 /** Parsed command line. */
 export interface ReportOptions {
@@ -42,6 +46,8 @@ export interface ReportOptions {
   w6Partitions?: number;
   /** Measure nothing: render the report again from a `--json` file of an earlier run. */
   fromJson?: string;
+  /** Which Kafka-protocol brokers to measure (both unless `--systems` says); NATS and Redis go with W7. */
+  systems: Set<"samsa" | "kafka">;
 }
 
 /** Parses the runner's flags. */
@@ -53,6 +59,7 @@ export function parseArgs(args: string[]): ReportOptions {
   let json: string | undefined;
   let w6Partitions: number | undefined;
   let fromJson: string | undefined;
+  let systems = new Set<string>(["samsa", "kafka"]);
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--quick") mode = "quick";
@@ -64,6 +71,7 @@ export function parseArgs(args: string[]): ReportOptions {
     else if (a === "--w6-partitions") w6Partitions = Number(args[++i]);
     else if (a === "--from-json") fromJson = args[++i];
     else if (a === "--no-profile") profile = false;
+    else if (a === "--systems") systems = new Set(args[++i].split(",").map((s) => s.trim().toLowerCase()));
     else throw new Error(`unknown flag ${a}`);
   }
   if (mode === "smoke") profile = false;
@@ -71,8 +79,18 @@ export function parseArgs(args: string[]): ReportOptions {
   out ??= mode === "smoke"
     ? Deno.makeTempFileSync({ prefix: "samsa-report-", suffix: ".md" })
     : `${REPO}docs/PERFORMANCE.md`;
+  for (const s of systems) if (s !== "samsa" && s !== "kafka") throw new Error(`unknown system ${s} (samsa, kafka)`);
   if (w6Partitions !== undefined && !(w6Partitions > 0)) throw new Error("--w6-partitions wants a positive number");
-  return { mode, only, out, json, profile, w6Partitions, fromJson };
+  return {
+    mode,
+    only,
+    out,
+    json,
+    profile,
+    w6Partitions,
+    fromJson,
+    systems: systems as Set<"samsa" | "kafka">,
+  };
 }
 
 function log(line: string): void {
@@ -116,6 +134,7 @@ async function versions(): Promise<Record<string, string>> {
     ])} + uncommitted work)`,
     deno: Deno.version.deno,
     "Apache Kafka": pom.match(/<kafka.version>(.*)<\/kafka.version>/)?.[1] ?? "?",
+    "Apache Kafka (W5's three brokers)": kafkaClusterVersion(),
     java: (await text("java", ["-version"])).split("\n")[0],
     "librdkafka (confluent-kafka)": await text("python3", [
       "-c",
@@ -194,7 +213,8 @@ export async function runReport(options: ReportOptions): Promise<ReportInput> {
   notes.push(...limits.notes);
   log(`limits ${JSON.stringify(limits)}`);
 
-  const kafkaOk = options.mode !== "smoke" && await have("java");
+  const kafkaOk = options.mode !== "smoke" && options.systems.has("kafka") && await have("java");
+  const samsaOk = options.systems.has("samsa");
   const flush1 = { "log.flush.interval.messages": 1 };
   const phaseA = [want("W1") && W.w1, want("W2") && W.w2, want("W4") && W.w4].filter((s) => s !== false);
   // Kafka-protocol brokers, each started fresh for every round and every bulk workload.
@@ -207,7 +227,7 @@ export async function runReport(options: ReportOptions): Promise<ReportInput> {
     system: "Kafka flush/append",
     start: (dataDir) => startKafka({ dataDir, maxLifetimeS: lifetime, settings: flush1 }),
   };
-  if (!kafkaOk && options.mode !== "smoke") notes.push("java not found: Kafka skipped");
+  if (!kafkaOk && options.mode !== "smoke" && options.systems.has("kafka")) notes.push("java not found: Kafka skipped");
   /** Runs `steps` on a fresh broker of `b`, in a data folder named after the system and `tag`. */
   const onFresh = (b: Starter, tag: string, steps: Step[], into: W.Run[]) =>
     onBroker(
@@ -222,13 +242,39 @@ export async function runReport(options: ReportOptions): Promise<ReportInput> {
   // Rounds in rotating order (Samsa first in round 1, second in round 2, ...), each system on a fresh broker, so no
   // system always runs right after the limits' fio writes or always after another system's GiB; the median of the
   // rounds is reported.
-  const producers = kafkaOk ? [samsa, kafkaDefault, kafkaFlush] : [samsa];
+  const producers = [...(samsaOk ? [samsa] : []), ...(kafkaOk ? [kafkaDefault, kafkaFlush] : [])];
   const roundRuns: W.Run[] = [];
   for (let round = 0; round < scale.repeats; round++) {
     const k = round % producers.length;
     for (const p of [...producers.slice(k), ...producers.slice(0, k)]) await onFresh(p, `a${round}`, phaseA, roundRuns);
   }
   runs.push(...W.medianRuns(roundRuns));
+
+  // W5: three-broker clusters at RF=3, each system once on fresh nodes (fsync-sensitive, so before the bulk writes);
+  // the failover kills run on Samsa and on Kafka with its defaults (a flush per append does not change how fast
+  // Kafka elects a new leader).
+  if (want("W5")) {
+    const clusters: [Starter, Step[]][] = [];
+    if (samsaOk) {
+      clusters.push([{ system: "Samsa", start: (dataDir) => startSamsaCluster({ dataDir, maxLifetimeS: lifetime }) }, [
+        W.w5,
+        w5Failover,
+      ]]);
+    }
+    if (kafkaOk) {
+      clusters.push(
+        [{ system: "Kafka default", start: (dataDir) => startKafkaCluster({ dataDir, maxLifetimeS: lifetime }) }, [
+          W.w5,
+          w5Failover,
+        ]],
+        [{
+          system: "Kafka flush/append",
+          start: (dataDir) => startKafkaCluster({ dataDir, maxLifetimeS: lifetime, settings: flush1 }),
+        }, [W.w5]],
+      );
+    }
+    for (const [b, steps] of clusters) await onFresh(b, "w5", steps, runs);
+  }
 
   if (want("W7") && options.mode !== "smoke") {
     const nats = await findNatsServer();
@@ -274,11 +320,13 @@ export async function runReport(options: ReportOptions): Promise<ReportInput> {
   // still settling after W3's 2 GiB.
   for (const [step, tag] of [[want("W3") && W.w3, "w3"], [want("W6") && W.w6, "w6"]] as const) {
     if (step === false) continue;
-    for (const b of kafkaOk ? [samsa, kafkaDefault] : [samsa]) await onFresh(b, tag, [step], runs);
+    for (const b of [...(samsaOk ? [samsa] : []), ...(kafkaOk ? [kafkaDefault] : [])]) {
+      await onFresh(b, tag, [step], runs);
+    }
   }
 
   let profile: string | undefined;
-  if (options.profile && (want("W1") || want("W2"))) {
+  if (options.profile && samsaOk && (want("W1") || want("W2"))) {
     const profDir = `${root}/cpuprof`;
     const profRuns: W.Run[] = [];
     const steps = [want("W1") && W.w1, want("W2") && W.w2].filter((s) => s !== false);

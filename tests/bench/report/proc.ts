@@ -99,30 +99,34 @@ export function firstChild(pid: number): number | undefined {
   }
 }
 
-/** Watches a broker while a workload runs: CPU seconds used and peak RSS over the watch. */
+/** Watches a broker (or every broker of a cluster) while a workload runs: CPU seconds and peak RSS, summed. */
 export class BrokerWatch {
-  #pid: number;
+  #pids: number[];
   #cpuStart: number;
   #peakKiB = 0;
   #timer: ReturnType<typeof setInterval>;
 
-  constructor(pid: number, sampleMs = 200) {
-    this.#pid = pid;
-    this.#cpuStart = cpuSeconds(pid);
+  constructor(pids: number | number[], sampleMs = 200) {
+    this.#pids = typeof pids === "number" ? [pids] : pids;
+    this.#cpuStart = this.#cpu();
     this.#sample();
     this.#timer = setInterval(() => this.#sample(), sampleMs);
   }
 
+  #cpu(): number {
+    return this.#pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  }
+
   #sample(): void {
-    const rss = rssKiB(this.#pid);
+    const rss = this.#pids.reduce((sum, pid) => sum + rssKiB(pid), 0);
     if (rss > this.#peakKiB) this.#peakKiB = rss;
   }
 
-  /** Stops sampling; returns the broker's CPU seconds and peak RSS since the watch began. */
+  /** Stops sampling; returns the CPU seconds and peak RSS (summed over the processes) since the watch began. */
   stop(): { cpuS: number; peakRssKiB: number } {
     clearInterval(this.#timer);
     this.#sample();
-    return { cpuS: cpuSeconds(this.#pid) - this.#cpuStart, peakRssKiB: this.#peakKiB };
+    return { cpuS: this.#cpu() - this.#cpuStart, peakRssKiB: this.#peakKiB };
   }
 }
 

@@ -31,6 +31,10 @@ export interface Run {
   /** Payload bytes moved, for CPU seconds per GB. */
   bytes?: number;
   error?: string;
+  /** Repeated measurements inside one run (W5 failover: each kill's time to the next acknowledgement, ms). */
+  samples?: number[];
+  /** What went wrong in a run that still measured something (W5 failover: a kill that was not answered). */
+  remarks?: string;
   /** Set on the median run of a repeated case: the metric it was chosen by and every run's value of it. */
   spread?: { metric: string; values: number[]; failed?: number };
 }
@@ -54,6 +58,12 @@ export interface Scale {
   rdW2Records: number;
   /** A kcat produce run is killed after this many seconds and counts what the broker acknowledged by then. */
   rdBoundS: number;
+  /** W5's failover: leaders killed (kill -9) one after another, each brought back before the next. */
+  w5Kills: number;
+  /** W5's failover: the paced producer's rate, records/s of 1 KiB. */
+  w5FailoverRate: number;
+  /** W5's failover: how long a kill waits for the next acknowledgement (and, before it, for all replicas in sync). */
+  w5WaitS: number;
 }
 
 export const SCALES: Record<"full" | "quick" | "smoke", Scale> = {
@@ -70,6 +80,9 @@ export const SCALES: Record<"full" | "quick" | "smoke", Scale> = {
     rdW1Records: 1024 * 1024,
     rdW2Records: 5_000_000,
     rdBoundS: 20,
+    w5Kills: 5,
+    w5FailoverRate: 1000,
+    w5WaitS: 60,
   },
   quick: {
     w1Records: 20_000,
@@ -84,6 +97,9 @@ export const SCALES: Record<"full" | "quick" | "smoke", Scale> = {
     rdW1Records: 128 * 1024,
     rdW2Records: 1_000_000,
     rdBoundS: 10,
+    w5Kills: 3,
+    w5FailoverRate: 1000,
+    w5WaitS: 60,
   },
   smoke: {
     w1Records: 2_000,
@@ -98,6 +114,9 @@ export const SCALES: Record<"full" | "quick" | "smoke", Scale> = {
     rdW1Records: 4096,
     rdW2Records: 20_000,
     rdBoundS: 10,
+    w5Kills: 1,
+    w5FailoverRate: 200,
+    w5WaitS: 10,
   },
 };
 
@@ -124,7 +143,7 @@ async function measured(
   // Start every run with no dirty pages: the write-back of an earlier run's GiB (Kafka default never fsyncs)
   // would otherwise compete with this run's fsyncs, and it would fall on whichever system runs next.
   await runTimed(["sync"], { timeoutS: 120 }).catch(() => {});
-  const watch = new BrokerWatch(t.broker.pid());
+  const watch = new BrokerWatch(t.broker.pids?.() ?? t.broker.pid());
   try {
     const r = await runTimed(cmd, { timeoutS });
     run.client = r.usage;
@@ -143,7 +162,7 @@ async function measured(
   return run;
 }
 
-async function python(script: string, args: (string | number)[], timeoutS: number): Promise<unknown> {
+export async function python(script: string, args: (string | number)[], timeoutS: number): Promise<unknown> {
   const r = await runTimed(["python3", `${HERE}${script}`, ...args.map(String)], { timeoutS });
   if (r.code !== 0) {
     // A Python traceback's last line holds the exception and its message.
@@ -154,15 +173,22 @@ async function python(script: string, args: (string | number)[], timeoutS: numbe
 }
 
 /** Creates a topic through librdkafka and waits until every partition has a leader. */
-export async function createTopic(t: Target, topic: string, partitions: number, timeoutS = 120): Promise<number> {
-  const out = await python("kafka_client.py", ["create", t.broker.address, topic, partitions, timeoutS], timeoutS + 30);
+export async function createTopic(
+  t: Target,
+  topic: string,
+  partitions: number,
+  timeoutS = 120,
+  replicationFactor = 1,
+): Promise<number> {
+  const args = ["create", t.broker.address, topic, partitions, timeoutS, replicationFactor];
+  const out = await python("kafka_client.py", args, timeoutS + 30);
   const { ready, seconds } = out as { ready: boolean; seconds: number };
   if (!ready) throw new Error(`topic ${topic} (${partitions} partitions) not ready after ${seconds}s`);
   return seconds;
 }
 
 /** Every partition's high watermark (for acks=all and acks=1 alike: what the broker acknowledged and will serve). */
-async function offsets(t: Target, topic: string, partitions: number): Promise<number[]> {
+export async function offsets(t: Target, topic: string, partitions: number): Promise<number[]> {
   const out = await python("kafka_client.py", ["offsets", t.broker.address, topic, partitions], 60);
   return (out as { offsets: number[] }).offsets;
 }
@@ -247,6 +273,10 @@ export const CASES = {
   w2Rd: "100 B acks=1, 16 partitions, librdkafka (kcat -P)",
   w3Kcat: (bytes: number) => `consume ${fmtBytes(bytes)} (kcat, 16 partitions)`,
   w3Perf: (bytes: number) => `consume ${fmtBytes(bytes)} (kafka-consumer-perf-test, 16 partitions, consumer group)`,
+  w5: (partitions: number) => `1 KiB acks=all, RF=3, ${partitions} partition${partitions > 1 ? "s" : ""}`,
+  w5Rd: (partitions: number) => `${CASES.w5(partitions)}, librdkafka (kcat -P)`,
+  w5Failover: (rate: number) =>
+    `kill -9 of the leader, 1 partition RF=3, idempotent acks=all producer at ${rate} rec/s of 1 KiB (confluent-kafka)`,
 };
 
 /**
@@ -388,6 +418,27 @@ export async function w1(t: Target): Promise<Run[]> {
     await createTopic(t, topic, partitions);
     const n = t.scale.rdW1Records;
     runs.push(await kcatProduce(t, "W1", CASES.w1Rd(partitions), topic, partitions, 1024, n, "all"));
+  }
+  return runs;
+}
+
+/**
+ * W5: W1's 1 KiB acks=all produce against a three-broker cluster, every partition replicated three times
+ * (`min.insync.replicas=2`): ProducerPerformance and librdkafka (kcat) to 1 and 16 partitions, each case once.
+ */
+export async function w5(t: Target): Promise<Run[]> {
+  const runs: Run[] = [];
+  for (const partitions of [1, 16]) {
+    const topic = `w5-p${partitions}`;
+    await createTopic(t, topic, partitions, 120, 3);
+    const n = t.scale.w1Records;
+    const cmd = producerPerformance(t, topic, n, 1024, "all");
+    runs.push(await measured(t, "W5", CASES.w5(partitions), cmd, 300, parsePerf(1024), n * 1024));
+  }
+  for (const partitions of [1, 16]) {
+    const topic = `w5-rd-p${partitions}`;
+    await createTopic(t, topic, partitions, 120, 3);
+    runs.push(await kcatProduce(t, "W5", CASES.w5Rd(partitions), topic, partitions, 1024, t.scale.rdW1Records, "all"));
   }
   return runs;
 }
