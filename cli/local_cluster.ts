@@ -153,8 +153,17 @@ export async function runLocalCluster(
     console.log(`samsa: a local cluster of ${nodes.length} brokers is up (data and logs in ${options.dataDir})`);
     console.log(`bootstrap: ${nodes.map((n) => `127.0.0.1:${n.clientPort}`).join(",")}`);
     console.log("Ctrl-C stops every node.");
-    await Promise.race([stop, ...children.map((c) => c.status)]);
-    if (!stopping) console.error("samsa: a node exited; stopping the others");
+    // A node that dies (a crash, a kill -9 to try failover) leaves the others running: partitions with replicas
+    // on them carry on with a new leader. The cluster stops on Ctrl-C, or once every node is gone.
+    for (const c of children) {
+      void c.status.then((s) => {
+        if (stopping) return;
+        const how = s.signal ? `signal ${s.signal}` : `code ${s.code}`;
+        console.error(`samsa: node ${c.node.id} exited (${how}); the others keep running`);
+      });
+    }
+    await Promise.race([stop, Promise.all(children.map((c) => c.status))]);
+    if (!stopping) console.error("samsa: every node exited");
   } else if (!stopping) {
     console.error(`samsa: the cluster did not start; see ${options.dataDir}/node-*.log`);
   }
