@@ -555,6 +555,8 @@ export class PartitionRaft {
 
   /** Tells the replica when the role, the leader or the term changed (a tick or a message can change them). */
   #checkView(): void {
+    // A single voter leads from its start to its close; its produce path builds no view string.
+    if (!this.#replicated) return;
     const view = this.#currentView();
     if (view === this.#view) return;
     this.#view = view;

@@ -362,6 +362,9 @@ export class ReplicaManager {
         registered.replica = replica;
         this.#startTicking();
         this.#leadershipChanged(replica);
+      } else {
+        // A single replica leads from the moment it is open.
+        this.notifyLeadership(replica);
       }
     } catch (e) {
       await log.close().catch(() => {});
@@ -404,6 +407,7 @@ export class ReplicaManager {
       if (!replica || replica.replicated || replica.leaderEpoch >= p.leaderEpoch) continue;
       // Each new epoch is exactly one more; bounded all the same.
       for (let i = 0; i < 8 && replica.leaderEpoch < p.leaderEpoch; i++) await replica.startNewLeaderEpoch();
+      this.notifyLeadership(replica);
       this.logger.info("leading partition again", {
         topic: topic.name,
         partition: p.partition,
@@ -479,6 +483,9 @@ export class ReplicaManager {
       if (replica.topic !== name) continue;
       this.#replicas.delete(k);
       await this.#forgetGroup(replica);
+      await replica.closeGroup();
+      // It leads nothing here any more (coordinators unload what it held).
+      this.notifyLeadership(replica);
       await replica.log.close();
       await Deno.remove(this.partitionDir(replica.topic, replica.partition), { recursive: true }).catch(() => {});
     }

@@ -370,3 +370,30 @@ Deno.test("a restarted follower rejoins from its own log; after a whole-cluster 
     await after.durable;
   });
 });
+
+Deno.test("a follower that missed the election gets the leader's older batches, its LeaderChange control batch included, read back from disk", async () => {
+  await withCluster(async (c) => {
+    c.net.cut.add(3);
+    await electedLeader(c);
+    for (const v of ["a", "b", "c"]) await produce(c.replica(1), batch([v])).durable;
+    await c.tickUntil(() => c.replica(2).highWatermark === c.replica(1).highWatermark, "follower 2 caught up");
+    assert.equal(c.replica(3).logEndOffset, 0);
+    c.net.cut.clear();
+    await c.tickUntil(() => c.replica(3).highWatermark === c.replica(1).highWatermark, "follower 3 caught up");
+    assert.deepEqual(logBytes(c.replica(3)), logBytes(c.replica(1)));
+    // Offset 0 is the control batch: consumers skip it, Kafka's clients too.
+    const first = c.replica(3).log.read(0, 1, { upTo: 1, minOneBatch: true }).records;
+    assert.equal(new DataView(first.buffer, first.byteOffset).getInt16(21) & 0x20, 0x20);
+  });
+});
+
+Deno.test("listeners hear when a partition stops being led here because its topic was deleted", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    const heard: boolean[] = [];
+    c.manager(1).onLeadership((r) => heard.push(r.isLeader));
+    await c.manager(1).removeTopic(TOPIC);
+    assert.deepEqual(heard, [false]);
+    assert.equal(c.manager(1).get(TOPIC, 0), undefined);
+  });
+});
