@@ -472,6 +472,21 @@ export class PartitionRaft {
     return out;
   }
 
+  /** On the leader, the match index of replica `id` (undefined elsewhere); allocates nothing. */
+  matchIndex(id: number): number | undefined {
+    const raft = this.#node.raft;
+    return raft.role === "leader" ? raft.progress.get(id)?.match : undefined;
+  }
+
+  /** On the leader, how many replicas (itself included) hold `offset` durably; 0 elsewhere. */
+  replicasHolding(offset: number): number {
+    const raft = this.#node.raft;
+    if (raft.role !== "leader") return 0;
+    let n = 0;
+    for (const pr of raft.progress.values()) if (pr.match >= offset) n++;
+    return n;
+  }
+
   /**
    * Stamps a batch (already validated) with the next offset and this leader's epoch, writes it to the log and
    * proposes it. The write is synchronous; durability, replication and the commit follow in the ready loop.

@@ -341,6 +341,17 @@ export class ReplicaManager {
           lagTimeMaxMs: this.config.getLong("replica.lag.time.max.ms"),
           send: (messages: Message[]) => this.#send(group, messages),
           onLeadershipChanged: () => registered.replica && this.#leadershipChanged(registered.replica),
+          // A producer snapshot may hold batches that are gone now: the log is replayed instead at the next start.
+          onLogTruncated: () => {
+            const path = `${dir}/${PRODUCER_SNAPSHOT_FILE}`;
+            if (this.files.stat(path) !== null) this.files.remove(path);
+          },
+          onGroupFailed: (e: unknown) =>
+            this.logger.error("partition replication stopped", {
+              topic: topic.name,
+              partition: p.partition,
+              error: String(e),
+            }),
         }
         : undefined;
       const replica = await PartitionReplica.open(
