@@ -604,16 +604,28 @@ export class PartitionRaft {
         this.#skipApply();
         if (this.#closed || !this.#node.hasReady()) break;
         const ready = this.#node.ready();
-        if (ready.snapshot) await this.#installSnapshot(ready.snapshot);
-        if (ready.entries.length > 0) await this.#persistEntries(ready.entries);
         const hs = ready.hardState;
+        if (ready.snapshot) await this.#installSnapshot(ready.snapshot);
+        if (ready.entries.length > 0) await this.#writeEntries(ready.entries);
+        // A leader may send its entries while it fsyncs them itself (Raft §10.2.1): it counts its own copy only
+        // once durable (`advance`), and its messages promise nothing about its disk. Its term and vote must be
+        // durable already, and none of the messages may be a follower's answer, so only a leader whose hard state
+        // did not change in this ready sends early.
+        const hsPersisted = !hs || (hs.term === this.#persisted.term && hs.vote === this.#persisted.vote);
+        const sendEarly = this.#replicated && !ready.snapshot && ready.softState.role === "leader" && hsPersisted &&
+          this.#node.raft.role === "leader";
+        if (sendEarly && ready.messages.length > 0) this.hooks.send?.(ready.messages);
+        if (ready.entries.length > 0) {
+          const last = ready.entries[ready.entries.length - 1];
+          await this.log.waitForDurable(last.index + last.count);
+        }
         // A sole voter recovers its term from the log's leader epochs at start (see `open`), so it writes no
         // state file: opening thousands of partitions creates no file each. With other voters, term and vote
         // must be durable before any message leaves.
         if (this.#replicated && hs && (hs.term !== this.#persisted.term || hs.vote !== this.#persisted.vote)) {
           await this.#writeState({ ...this.#persisted, term: hs.term, vote: hs.vote, commit: hs.commit });
         }
-        if (ready.messages.length > 0) this.hooks.send?.(ready.messages);
+        if (!sendEarly && ready.messages.length > 0) this.hooks.send?.(ready.messages);
         this.#node.advance();
         const commit = this.#node.raft.log.committed;
         this.#storage.forgetThrough(commit);
@@ -636,7 +648,8 @@ export class PartitionRaft {
       Math.max(this.log.epochForOffset(e.index), 0) === e.term;
   }
 
-  async #persistEntries(entries: Entry[]): Promise<void> {
+  /** Writes the entries the log does not hold yet (not durable: the caller waits for the fsync). */
+  async #writeEntries(entries: Entry[]): Promise<void> {
     let i = 0;
     // The leader wrote its own proposals as it made them; entries sent again are held already too.
     while (i < entries.length && this.#holds(entries[i])) i++;
@@ -650,8 +663,6 @@ export class PartitionRaft {
       }
       for (; i < entries.length; i++) this.#write(entries[i]);
     }
-    const last = entries[entries.length - 1];
-    await this.log.waitForDurable(last.index + last.count);
   }
 
   /** Writes one entry another leader created (or this leader's LeaderChange) at the log end. */
