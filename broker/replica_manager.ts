@@ -586,11 +586,15 @@ export class ReplicaManager {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     clearInterval(this.#tickTimer);
-    for (const replica of [...this.#groupOf.keys()]) await this.#forgetGroup(replica);
     const replicas = [...this.#replicas.values()];
     let next = 0;
     const worker = async () => {
-      while (next < replicas.length) await this.#closeReplica(replicas[next++]);
+      while (next < replicas.length) {
+        const replica = replicas[next++];
+        // The group first (it stops writing and records its commit index), then the log.
+        await this.#forgetGroup(replica);
+        await this.#closeReplica(replica);
+      }
     };
     await Promise.all(Array.from({ length: Math.min(this.#openConcurrency, replicas.length) }, worker));
     this.#replicas.clear();
