@@ -522,7 +522,7 @@ export class PartitionRaft {
 
   /** Advances the group's clock by one tick (replicated groups; the ReplicaManager's timer calls it). */
   tick(): void {
-    if (this.#closed || !this.#replicated) return;
+    if (this.#closed || !this.#replicated || this.#failure) return;
     this.#node.tick();
     if (this.#eagerTicks > 0) {
       this.#eagerTicks--;
@@ -536,7 +536,14 @@ export class PartitionRaft {
   /** Steps a message from another replica into the group. */
   step(message: Message): void {
     if (this.#closed || this.#failure) return;
-    this.#node.step(message);
+    try {
+      this.#node.step(message);
+    } catch (e) {
+      // The core refuses what it cannot reconcile (e.g. a leader's batches with an offset gap a compaction left):
+      // this group stops, logged by its owner; the broker and every other group keep serving.
+      this.#fail(e);
+      return;
+    }
     if (
       (message.type === "app_resp" || message.type === "heartbeat_resp") && this.#node.raft.role === "leader"
     ) {
