@@ -171,7 +171,7 @@ export interface ReplicationOptions {
 }
 
 /**
- * One partition this broker leads.
+ * One partition replica this broker hosts (its leader or a follower).
  *
  * @example
  * ```ts ignore
@@ -193,6 +193,8 @@ export class PartitionReplica {
   #replication: ReplicationOptions | undefined;
   /** On a replicated leader: when each follower last caught up. */
   #isr: InSyncReplicas | undefined;
+  /** The leader epoch `#isr` belongs to. */
+  #isrEpoch = -1;
   #isrView = "";
 
   private constructor(
@@ -305,7 +307,10 @@ export class PartitionReplica {
     }
     if (this.#replication) {
       if (!raft.isRaftLeader) this.#isr = undefined;
-      else if (!this.#isr) this.#isr = new InSyncReplicas(raft.nodeId, raft.voters, this.#now());
+      else if (!this.#isr || this.#isrEpoch !== raft.leaderEpoch) {
+        this.#isr = new InSyncReplicas(raft.nodeId, raft.voters, this.#now());
+        this.#isrEpoch = raft.leaderEpoch;
+      }
       this.#isrView = this.#isr ? this.inSyncReplicas().join(",") : "";
       this.#replication.onLeadershipChanged();
     }
