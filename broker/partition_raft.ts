@@ -472,6 +472,21 @@ export class PartitionRaft {
     return out;
   }
 
+  /** On the leader, the match index of replica `id` (undefined elsewhere); allocates nothing. */
+  matchIndex(id: number): number | undefined {
+    const raft = this.#node.raft;
+    return raft.role === "leader" ? raft.progress.get(id)?.match : undefined;
+  }
+
+  /** On the leader, how many replicas (itself included) hold `offset` durably; 0 elsewhere. */
+  replicasHolding(offset: number): number {
+    const raft = this.#node.raft;
+    if (raft.role !== "leader") return 0;
+    let n = 0;
+    for (const pr of raft.progress.values()) if (pr.match >= offset) n++;
+    return n;
+  }
+
   /**
    * Stamps a batch (already validated) with the next offset and this leader's epoch, writes it to the log and
    * proposes it. The write is synchronous; durability, replication and the commit follow in the ready loop.
@@ -507,7 +522,7 @@ export class PartitionRaft {
 
   /** Advances the group's clock by one tick (replicated groups; the ReplicaManager's timer calls it). */
   tick(): void {
-    if (this.#closed || !this.#replicated) return;
+    if (this.#closed || !this.#replicated || this.#failure) return;
     this.#node.tick();
     if (this.#eagerTicks > 0) {
       this.#eagerTicks--;
@@ -521,7 +536,14 @@ export class PartitionRaft {
   /** Steps a message from another replica into the group. */
   step(message: Message): void {
     if (this.#closed || this.#failure) return;
-    this.#node.step(message);
+    try {
+      this.#node.step(message);
+    } catch (e) {
+      // The core refuses what it cannot reconcile (e.g. a leader's batches with an offset gap a compaction left):
+      // this group stops, logged by its owner; the broker and every other group keep serving.
+      this.#fail(e);
+      return;
+    }
     if (
       (message.type === "app_resp" || message.type === "heartbeat_resp") && this.#node.raft.role === "leader"
     ) {
@@ -555,6 +577,8 @@ export class PartitionRaft {
 
   /** Tells the replica when the role, the leader or the term changed (a tick or a message can change them). */
   #checkView(): void {
+    // A single voter leads from its start to its close; its produce path builds no view string.
+    if (!this.#replicated) return;
     const view = this.#currentView();
     if (view === this.#view) return;
     this.#view = view;
@@ -587,16 +611,28 @@ export class PartitionRaft {
         this.#skipApply();
         if (this.#closed || !this.#node.hasReady()) break;
         const ready = this.#node.ready();
-        if (ready.snapshot) await this.#installSnapshot(ready.snapshot);
-        if (ready.entries.length > 0) await this.#persistEntries(ready.entries);
         const hs = ready.hardState;
+        if (ready.snapshot) await this.#installSnapshot(ready.snapshot);
+        if (ready.entries.length > 0) await this.#writeEntries(ready.entries);
+        // A leader may send its entries while it fsyncs them itself (Raft §10.2.1): it counts its own copy only
+        // once durable (`advance`), and its messages promise nothing about its disk. Its term and vote must be
+        // durable already, and none of the messages may be a follower's answer, so only a leader whose hard state
+        // did not change in this ready sends early.
+        const hsPersisted = !hs || (hs.term === this.#persisted.term && hs.vote === this.#persisted.vote);
+        const sendEarly = this.#replicated && !ready.snapshot && ready.softState.role === "leader" && hsPersisted &&
+          this.#node.raft.role === "leader";
+        if (sendEarly && ready.messages.length > 0) this.hooks.send?.(ready.messages);
+        if (ready.entries.length > 0) {
+          const last = ready.entries[ready.entries.length - 1];
+          await this.log.waitForDurable(last.index + last.count);
+        }
         // A sole voter recovers its term from the log's leader epochs at start (see `open`), so it writes no
         // state file: opening thousands of partitions creates no file each. With other voters, term and vote
         // must be durable before any message leaves.
         if (this.#replicated && hs && (hs.term !== this.#persisted.term || hs.vote !== this.#persisted.vote)) {
           await this.#writeState({ ...this.#persisted, term: hs.term, vote: hs.vote, commit: hs.commit });
         }
-        if (ready.messages.length > 0) this.hooks.send?.(ready.messages);
+        if (!sendEarly && ready.messages.length > 0) this.hooks.send?.(ready.messages);
         this.#node.advance();
         const commit = this.#node.raft.log.committed;
         this.#storage.forgetThrough(commit);
@@ -619,7 +655,8 @@ export class PartitionRaft {
       Math.max(this.log.epochForOffset(e.index), 0) === e.term;
   }
 
-  async #persistEntries(entries: Entry[]): Promise<void> {
+  /** Writes the entries the log does not hold yet (not durable: the caller waits for the fsync). */
+  async #writeEntries(entries: Entry[]): Promise<void> {
     let i = 0;
     // The leader wrote its own proposals as it made them; entries sent again are held already too.
     while (i < entries.length && this.#holds(entries[i])) i++;
@@ -633,8 +670,6 @@ export class PartitionRaft {
       }
       for (; i < entries.length; i++) this.#write(entries[i]);
     }
-    const last = entries[entries.length - 1];
-    await this.log.waitForDurable(last.index + last.count);
   }
 
   /** Writes one entry another leader created (or this leader's LeaderChange) at the log end. */

@@ -162,12 +162,16 @@ export interface ReplicationOptions {
   send(messages: Message[]): void;
   /** The role, leader, epoch, or (on a leader) the in-sync replicas changed. */
   onLeadershipChanged(): void;
+  /** The log was cut at `offset` (a deposed leader's tail, or a snapshot restarting it). */
+  onLogTruncated?(offset: number): void;
+  /** The group stopped: its log failed, or the leader sent what this replica cannot store. */
+  onGroupFailed?(error: unknown): void;
   /** The clock of ISR decisions; `Date.now` by default. */
   now?: () => number;
 }
 
 /**
- * One partition this broker leads.
+ * One partition replica this broker hosts (its leader or a follower).
  *
  * @example
  * ```ts ignore
@@ -189,6 +193,8 @@ export class PartitionReplica {
   #replication: ReplicationOptions | undefined;
   /** On a replicated leader: when each follower last caught up. */
   #isr: InSyncReplicas | undefined;
+  /** The leader epoch `#isr` belongs to. */
+  #isrEpoch = -1;
   #isrView = "";
 
   private constructor(
@@ -226,9 +232,15 @@ export class PartitionReplica {
       campaign: replication?.campaign,
       hooks: {
         onCommitted: (highWatermark) => replica.#advanceHighWatermark(highWatermark),
-        onFailed: (e) => replica.#failWaiters(e),
+        onFailed: (e) => {
+          replica.#failWaiters(e);
+          replication?.onGroupFailed?.(e);
+        },
         onReplicated: (batch) => producers.recordBatch(readBatchHeader(batch, 0)),
-        onTruncated: (offset) => producers.truncateFrom(offset),
+        onTruncated: (offset) => {
+          producers.truncateFrom(offset);
+          replication?.onLogTruncated?.(offset);
+        },
         snapshotData: (start) => new TextEncoder().encode(JSON.stringify(producers.before(start).toJSON())),
         onSnapshotInstalled: (_start, data) => replica.#restoreProducers(data),
         onRoleChanged: () => replica.#onRoleChanged(),
@@ -295,14 +307,17 @@ export class PartitionReplica {
     }
     if (this.#replication) {
       if (!raft.isRaftLeader) this.#isr = undefined;
-      else if (!this.#isr) this.#isr = new InSyncReplicas(raft.nodeId, raft.voters, this.#now());
+      else if (!this.#isr || this.#isrEpoch !== raft.leaderEpoch) {
+        this.#isr = new InSyncReplicas(raft.nodeId, raft.voters, this.#now());
+        this.#isrEpoch = raft.leaderEpoch;
+      }
       this.#isrView = this.#isr ? this.inSyncReplicas().join(",") : "";
       this.#replication.onLeadershipChanged();
     }
   }
 
   #onFollowerHeard(from: number): void {
-    const match = this.#raft.matchIndexes().get(from);
+    const match = this.#raft.matchIndex(from);
     if (match === undefined || !this.#isr) return;
     this.#isr.observe(from, match, this.log.logEndOffset - 1, this.#now());
     this.#settleWaiters();
@@ -484,9 +499,7 @@ export class PartitionReplica {
   /** Whether at least `min.insync.replicas` replicas hold every offset below `endOffset` durably. */
   #heldByEnough(endOffset: number): boolean {
     if (!this.#replication || this.minInsyncReplicas <= 1) return true;
-    let holders = 0;
-    for (const match of this.#raft.matchIndexes().values()) if (match >= endOffset - 1) holders++;
-    return holders >= this.minInsyncReplicas;
+    return this.#raft.replicasHolding(endOffset - 1) >= this.minInsyncReplicas;
   }
 
   #advanceHighWatermark(highWatermark: number): void {

@@ -341,6 +341,17 @@ export class ReplicaManager {
           lagTimeMaxMs: this.config.getLong("replica.lag.time.max.ms"),
           send: (messages: Message[]) => this.#send(group, messages),
           onLeadershipChanged: () => registered.replica && this.#leadershipChanged(registered.replica),
+          // A producer snapshot may hold batches that are gone now: the log is replayed instead at the next start.
+          onLogTruncated: () => {
+            const path = `${dir}/${PRODUCER_SNAPSHOT_FILE}`;
+            if (this.files.stat(path) !== null) this.files.remove(path);
+          },
+          onGroupFailed: (e: unknown) =>
+            this.logger.error("partition replication stopped", {
+              topic: topic.name,
+              partition: p.partition,
+              error: String(e),
+            }),
         }
         : undefined;
       const replica = await PartitionReplica.open(
@@ -362,6 +373,9 @@ export class ReplicaManager {
         registered.replica = replica;
         this.#startTicking();
         this.#leadershipChanged(replica);
+      } else {
+        // A single replica leads from the moment it is open.
+        this.notifyLeadership(replica);
       }
     } catch (e) {
       await log.close().catch(() => {});
@@ -404,6 +418,7 @@ export class ReplicaManager {
       if (!replica || replica.replicated || replica.leaderEpoch >= p.leaderEpoch) continue;
       // Each new epoch is exactly one more; bounded all the same.
       for (let i = 0; i < 8 && replica.leaderEpoch < p.leaderEpoch; i++) await replica.startNewLeaderEpoch();
+      this.notifyLeadership(replica);
       this.logger.info("leading partition again", {
         topic: topic.name,
         partition: p.partition,
@@ -479,6 +494,9 @@ export class ReplicaManager {
       if (replica.topic !== name) continue;
       this.#replicas.delete(k);
       await this.#forgetGroup(replica);
+      await replica.closeGroup();
+      // It leads nothing here any more (coordinators unload what it held).
+      this.notifyLeadership(replica);
       await replica.log.close();
       await Deno.remove(this.partitionDir(replica.topic, replica.partition), { recursive: true }).catch(() => {});
     }
@@ -568,11 +586,15 @@ export class ReplicaManager {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     clearInterval(this.#tickTimer);
-    for (const replica of [...this.#groupOf.keys()]) await this.#forgetGroup(replica);
     const replicas = [...this.#replicas.values()];
     let next = 0;
     const worker = async () => {
-      while (next < replicas.length) await this.#closeReplica(replicas[next++]);
+      while (next < replicas.length) {
+        const replica = replicas[next++];
+        // The group first (it stops writing and records its commit index), then the log.
+        await this.#forgetGroup(replica);
+        await this.#closeReplica(replica);
+      }
     };
     await Promise.all(Array.from({ length: Math.min(this.#openConcurrency, replicas.length) }, worker));
     this.#replicas.clear();

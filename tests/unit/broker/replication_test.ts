@@ -8,10 +8,11 @@ import { BrokerConfig } from "../../../broker/config.ts";
 import { silentLogger } from "../../../broker/logger.ts";
 import type { TopicImage } from "../../../broker/metadata_image.ts";
 import type { PartitionReplica, ProduceOutcome } from "../../../broker/partition_replica.ts";
-import { ReplicaManager } from "../../../broker/replica_manager.ts";
+import { partitionGroupId, ReplicaManager } from "../../../broker/replica_manager.ts";
 import { ErrorCode } from "../../../protocol/generated/errors.ts";
 import { buildRecordBatch } from "../../../protocol/record_batch.ts";
 import type { MessageBatch } from "../../../raft/transport.ts";
+import { message } from "../../../raft/types.ts";
 import { TEST_PRODUCE_SETTINGS } from "./replica_fixture.ts";
 
 const TOPIC = "orders";
@@ -368,5 +369,71 @@ Deno.test("a restarted follower rejoins from its own log; after a whole-cluster 
     const after = produce(c.replica(leader), batch(["d"]));
     assert.equal(after.errorCode, ErrorCode.NONE);
     await after.durable;
+  });
+});
+
+Deno.test("a follower that missed the election gets the leader's older batches, its LeaderChange control batch included, read back from disk", async () => {
+  await withCluster(async (c) => {
+    c.net.cut.add(3);
+    await electedLeader(c);
+    for (const v of ["a", "b", "c"]) await produce(c.replica(1), batch([v])).durable;
+    await c.tickUntil(() => c.replica(2).highWatermark === c.replica(1).highWatermark, "follower 2 caught up");
+    assert.equal(c.replica(3).logEndOffset, 0);
+    c.net.cut.clear();
+    await c.tickUntil(() => c.replica(3).highWatermark === c.replica(1).highWatermark, "follower 3 caught up");
+    assert.deepEqual(logBytes(c.replica(3)), logBytes(c.replica(1)));
+    // Offset 0 is the control batch: consumers skip it, Kafka's clients too.
+    const first = c.replica(3).log.read(0, 1, { upTo: 1, minOneBatch: true }).records;
+    assert.equal(new DataView(first.buffer, first.byteOffset).getInt16(21) & 0x20, 0x20);
+  });
+});
+
+Deno.test("listeners hear when a partition stops being led here because its topic was deleted", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    const heard: boolean[] = [];
+    c.manager(1).onLeadership((r) => heard.push(r.isLeader));
+    await c.manager(1).removeTopic(TOPIC);
+    assert.deepEqual(heard, [false]);
+    assert.equal(c.manager(1).get(TOPIC, 0), undefined);
+  });
+});
+
+Deno.test("a garbage batch from the network stops only its group on that broker; unknown groups are dropped; the rest keeps working", async () => {
+  await withCluster(async (c) => {
+    const other: TopicImage = { ...topicImage(), name: "payments", topicId: "7f1f0a2e-0000-4000-8000-000000000002" };
+    for (const id of NODES) await c.manager(id).ensureTopic(other);
+    await electedLeader(c);
+    const otherLeader = () => NODES.find((id) => c.manager(id).get("payments", 0)?.isLeader);
+    await c.tickUntil(() => otherLeader() !== undefined, "payments has a leader");
+    await c.tickUntil(() => c.replica(2).leaderId === 1, "follower 2 follows");
+    const follower = c.replica(2);
+    const garbage = new Uint8Array(80).fill(7);
+    c.manager(2).receive({
+      from: 1,
+      to: 2,
+      messages: [
+        { group: "no-such-topic:0", message: message("heartbeat", 1, 2, 0) },
+        {
+          group: partitionGroupId(c.topic.topicId, 0),
+          message: message("app", 1, 2, follower.leaderEpoch, {
+            index: follower.logEndOffset - 1,
+            logTerm: follower.leaderEpoch,
+            entries: [{ index: follower.logEndOffset, count: 1, term: follower.leaderEpoch, type: 0, data: garbage }],
+          }),
+        },
+      ],
+    });
+    // The orders group on broker 2 stops; orders still commits on 1 and 3, payments on all three.
+    const orders = produce(c.replica(1), batch(["still served"]));
+    await orders.durable;
+    const paymentsLeader = c.manager(otherLeader()!).get("payments", 0)!;
+    const payments = produce(paymentsLeader, batch(["also served"]));
+    await payments.durable;
+    await c.tickUntil(
+      () => c.manager(2).get("payments", 0)!.highWatermark === paymentsLeader.highWatermark,
+      "broker 2 still follows payments",
+    );
+    assert.ok(c.replica(2).highWatermark < c.replica(1).highWatermark, "orders stopped on broker 2");
   });
 });

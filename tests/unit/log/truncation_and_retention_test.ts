@@ -181,3 +181,26 @@ Deno.test("retention runs while producers keep the group-commit loop busy", asyn
     await log.close();
   });
 });
+
+Deno.test("truncateFullyAndStartAt empties the log and restarts it at an offset past its end, durably, epochs forgotten", async () => {
+  await withDir(async (dir) => {
+    const log = await PartitionLog.open(dir, { config });
+    for (let i = 0; i < 6; i++) log.append(buildBatch({ records: 2, payloadBytes: 40 }), { leaderEpoch: 5 });
+    await log.flush();
+    await log.truncateFullyAndStartAt(100);
+    assert.equal(log.logStartOffset, 100);
+    assert.equal(log.logEndOffset, 100);
+    assert.equal(log.flushedOffset, 100);
+    assert.equal(log.latestEpoch(), undefined);
+    // A batch of an older epoch than the forgotten ones is recorded (a leader's log may hold older epochs there).
+    assert.equal(log.append(buildBatch({ records: 2 }), { leaderEpoch: 3 }).baseOffset, 100);
+    assert.equal(log.epochForOffset(101), 3);
+    await log.flush();
+    await log.close();
+    const reopened = await PartitionLog.open(dir, { config });
+    assert.equal(reopened.logStartOffset, 100);
+    assert.deepEqual(offsetsIn(reopened), [100]);
+    assert.equal(reopened.epochForOffset(100), 3);
+    await reopened.close();
+  });
+});
