@@ -127,7 +127,12 @@ class TcpReplicationNetwork implements ReplicationNetwork {
       this.#logger.warn("replication batch for another node dropped", { to: batch.to, from: batch.from });
       return;
     }
-    this.options.onBatch(batch);
+    try {
+      this.options.onBatch(batch);
+    } catch (e) {
+      // One batch the replicas could not take must not cut the connection the other groups' messages use.
+      this.#logger.error("replication batch not delivered", { from: batch.from, error: String(e) });
+    }
   }
 
   send(batch: MessageBatch): void {

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { apiVersionsBody } from "../../broker/handlers/api_versions.ts";
 import { KafkaServer } from "../../broker/listener.ts";
 import { createLogger, type Logger } from "../../broker/logger.ts";
+import { encodeListenerHello } from "../../broker/node_hello.ts";
+import { FrameKind, nodeFrame } from "../../broker/raft_transport.ts";
 import { type ReplicationNetwork, startReplicationNetwork } from "../../broker/replication/replication_network.ts";
 import { ApiKey, decodeRequestHeader, encodeResponse, ErrorCode } from "../../protocol/messages.ts";
 import type { MessageBatch } from "../../raft/transport.ts";
@@ -274,5 +276,27 @@ Deno.test("messages for an unknown or removed peer are dropped, and sends after 
     assert.equal(two.received.length, 0);
   } finally {
     await stopAll(brokers);
+  }
+});
+
+Deno.test("a garbled batch after an accepted hello closes only that connection; other peers are still heard", async () => {
+  const [one, two] = [1, 2].map((id) => startTestBroker(id));
+  try {
+    connect([one, two]);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: two.port });
+    await conn.write(encodeListenerHello({ clusterId: CLUSTER, nodeId: 7, purpose: "replication" }));
+    const answer = new Uint8Array(16);
+    const n = await conn.read(answer);
+    assert.equal(answer[4], FrameKind.Accepted, `answer of ${n} bytes`);
+    await conn.write(nodeFrame(FrameKind.Raft, new Uint8Array([0, 0, 0, 0, 7, 0, 0, 0, 2, 0x7f, 0xff])));
+    const buf = new Uint8Array(64);
+    let reads = 0;
+    while ((await conn.read(buf)) !== null) assert.ok(++reads < 100);
+    conn.close();
+    assert.ok(two.logs.some((l) => l.includes("node connection closed")), two.logs.join("\n"));
+    one.network.send({ from: 1, to: 2, messages: [append(1, 2, "t:0", new Uint8Array([1]))] });
+    await waitFor("the other peer's batch", () => two.received.length === 1);
+  } finally {
+    await stopAll([one, two]);
   }
 });
