@@ -37,7 +37,7 @@ export function runningNodes(cluster: TestCluster): number[] {
 
 /**
  * The leader and replicas of `topic`/`partition` as a running node's Metadata names them, asking each running
- * node in turn until one answers with a leader (within `timeoutMs`).
+ * node in turn until one names a leader that is running (within `timeoutMs`).
  */
 export async function partitionLeadership(
   cluster: TestCluster,
@@ -52,8 +52,13 @@ export async function partitionLeadership(
       try {
         const view = await clusterView(cluster.bootstrap(id));
         const p = view.topics.find((t) => t.name === topic)?.partitions.find((x) => x.partition === partition);
-        if (p && p.leader >= 0) return { leader: p.leader, replicas: p.replicas };
-        last = p ? `broker ${id} knows no leader` : `broker ${id} does not know ${topic}/${partition}`;
+        // A leader that is not running is one the metadata has not replaced yet: ask again.
+        if (p && p.leader >= 0 && cluster.nodes.has(p.leader)) return { leader: p.leader, replicas: p.replicas };
+        last = !p
+          ? `broker ${id} does not know ${topic}/${partition}`
+          : p.leader < 0
+          ? `broker ${id} knows no leader`
+          : `broker ${id} names leader ${p.leader}, which is not running`;
       } catch (e) {
         last = `broker ${id}: ${e}`;
       }

@@ -207,6 +207,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
     }
     await producer.stop();
     log(`producer stopped: ${producer.sent} sent, ${producer.acks.length} acknowledged`);
+    if (producer.clientErrors.some((e) => e.startsWith("produce:"))) {
+      notes.push(`the producer stopped on an error: ${producer.clientErrors.find((e) => e.startsWith("produce:"))}`);
+    }
     if (producer.unflushed > 0) {
       notes.push(`${producer.unflushed} records still unacknowledged when the producer gave up`);
     }
@@ -240,8 +243,14 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
         })),
       });
     }
+    let sent = producer.sent;
+    if (sent < 0) {
+      // The client died without saying how many it sent: at least every value it had a report for.
+      sent = Math.max(0, ...[...producer.acks, ...producer.failures].map((x) => x.value + 1));
+      notes.push(`the producer exited without reporting how many it sent\n${producer.stderr.slice(-1500)}`);
+    }
     const history: History = {
-      sent: producer.sent,
+      sent,
       acks: producer.acks,
       failures: producer.failures,
       reads: consumed.reads,
