@@ -1,14 +1,15 @@
 /**
  * The faults a chaos scenario injects into a running `TestCluster` (the nemeses), each with its healing: kill -9
- * of a partition's leader (found from Metadata) or of a follower, SIGSTOP of the leader, and kill -9 of every
- * node at once (power loss as far as the processes can tell). Healing restarts or resumes what the fault took.
+ * of a partition's leader (found from Metadata) or of a follower, SIGSTOP of the leader, kill -9 of every node at
+ * once (power loss as far as the processes can tell), and a rolling restart (each node in turn stopped cleanly
+ * and started again, as an operator upgrades a cluster). Healing restarts or resumes what the fault took.
  *
  * @module
  */
 import { clusterView, type TestCluster } from "../integration/cluster_process.ts";
 
 /** The names of the faults, as `deno task chaos --nemesis` takes them. */
-export const NEMESES = ["kill-leader", "pause-leader", "kill-follower", "kill-all"] as const;
+export const NEMESES = ["kill-leader", "pause-leader", "kill-follower", "kill-all", "rolling-restart"] as const;
 
 /** One of them. */
 export type NemesisName = typeof NEMESES[number];
@@ -89,6 +90,22 @@ export async function inject(
       heal: async () => {
         await Promise.all(ids.map((id) => cluster.startNode(id)));
       },
+    };
+  }
+  if (name === "rolling-restart") {
+    const ids = runningNodes(cluster);
+    const atMs = Date.now();
+    for (const id of ids) {
+      await cluster.nodes.get(id)!.stop();
+      cluster.nodes.delete(id);
+      await cluster.startNode(id);
+    }
+    return {
+      description: `rolling restart of ${ids.join(", ")} (SIGTERM, start, one at a time)`,
+      atMs,
+      majoritySurvives: true,
+      partitionWide: false,
+      heal: () => Promise.resolve(),
     };
   }
   const { leader, replicas } = await partitionLeadership(cluster, topic, partition);
