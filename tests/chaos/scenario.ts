@@ -233,14 +233,17 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
 
     const replicas: PartitionReplicas[] = [];
     for (let p = 0; p < partitions; p++) {
+      const logs = (replicaNodes.get(p) ?? []).map((id) => ({
+        nodeId: id,
+        batches: readSegmentBatches(cluster.specs.get(id)!.dataDir, CHAOS_TOPIC, p),
+      }));
+      // When the consumer found no high watermark (noted above), the replicas are compared up to the end of the
+      // shortest: what every one of them holds.
+      const ends = logs.map((l) => l.batches === null ? 0 : (l.batches.at(-1)?.lastOffset ?? -1) + 1);
       replicas.push({
         partition: p,
-        // Unknown if the consumer found none: the replicas are then compared over what they hold.
-        highWatermark: consumed.highWatermarks.get(p) ?? Number.MAX_SAFE_INTEGER,
-        replicas: (replicaNodes.get(p) ?? []).map((id) => ({
-          nodeId: id,
-          batches: readSegmentBatches(cluster.specs.get(id)!.dataDir, CHAOS_TOPIC, p),
-        })),
+        highWatermark: consumed.highWatermarks.get(p) ?? (ends.length > 0 ? Math.min(...ends) : 0),
+        replicas: logs,
       });
     }
     let sent = producer.sent;
