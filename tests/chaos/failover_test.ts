@@ -44,6 +44,12 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a rolling restart of all three brokers under load: acknowledgements continue, nothing acknowledged is lost",
+  ...OPTIONS,
+  fn: () => failover(["rolling-restart"]),
+});
+
+Deno.test({
   name: "kill -9 of all three brokers at once, then a restart: nothing acknowledged with acks=all is lost",
   ...OPTIONS,
   fn: () => failover(["kill-all"]),

@@ -1,14 +1,15 @@
 /**
  * The faults a chaos scenario injects into a running `TestCluster` (the nemeses), each with its healing: kill -9
- * of a partition's leader (found from Metadata) or of a follower, SIGSTOP of the leader, and kill -9 of every
- * node at once (power loss as far as the processes can tell). Healing restarts or resumes what the fault took.
+ * of a partition's leader (found from Metadata) or of a follower, SIGSTOP of the leader, kill -9 of every node at
+ * once (power loss as far as the processes can tell), and a rolling restart (each node in turn stopped cleanly
+ * and started again, as an operator upgrades a cluster). Healing restarts or resumes what the fault took.
  *
  * @module
  */
 import { clusterView, type TestCluster } from "../integration/cluster_process.ts";
 
 /** The names of the faults, as `deno task chaos --nemesis` takes them. */
-export const NEMESES = ["kill-leader", "pause-leader", "kill-follower", "kill-all"] as const;
+export const NEMESES = ["kill-leader", "pause-leader", "kill-follower", "kill-all", "rolling-restart"] as const;
 
 /** One of them. */
 export type NemesisName = typeof NEMESES[number];
@@ -37,7 +38,7 @@ export function runningNodes(cluster: TestCluster): number[] {
 
 /**
  * The leader and replicas of `topic`/`partition` as a running node's Metadata names them, asking each running
- * node in turn until one answers with a leader (within `timeoutMs`).
+ * node in turn until one names a leader that is running (within `timeoutMs`).
  */
 export async function partitionLeadership(
   cluster: TestCluster,
@@ -52,8 +53,13 @@ export async function partitionLeadership(
       try {
         const view = await clusterView(cluster.bootstrap(id));
         const p = view.topics.find((t) => t.name === topic)?.partitions.find((x) => x.partition === partition);
-        if (p && p.leader >= 0) return { leader: p.leader, replicas: p.replicas };
-        last = p ? `broker ${id} knows no leader` : `broker ${id} does not know ${topic}/${partition}`;
+        // A leader that is not running is one the metadata has not replaced yet: ask again.
+        if (p && p.leader >= 0 && cluster.nodes.has(p.leader)) return { leader: p.leader, replicas: p.replicas };
+        last = !p
+          ? `broker ${id} does not know ${topic}/${partition}`
+          : p.leader < 0
+          ? `broker ${id} knows no leader`
+          : `broker ${id} names leader ${p.leader}, which is not running`;
       } catch (e) {
         last = `broker ${id}: ${e}`;
       }
@@ -84,6 +90,22 @@ export async function inject(
       heal: async () => {
         await Promise.all(ids.map((id) => cluster.startNode(id)));
       },
+    };
+  }
+  if (name === "rolling-restart") {
+    const ids = runningNodes(cluster);
+    const atMs = Date.now();
+    for (const id of ids) {
+      await cluster.nodes.get(id)!.stop();
+      cluster.nodes.delete(id);
+      await cluster.startNode(id);
+    }
+    return {
+      description: `rolling restart of ${ids.join(", ")} (SIGTERM, start, one at a time)`,
+      atMs,
+      majoritySurvives: true,
+      partitionWide: false,
+      heal: () => Promise.resolve(),
     };
   }
   const { leader, replicas } = await partitionLeadership(cluster, topic, partition);

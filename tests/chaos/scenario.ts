@@ -207,6 +207,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
     }
     await producer.stop();
     log(`producer stopped: ${producer.sent} sent, ${producer.acks.length} acknowledged`);
+    if (producer.clientErrors.some((e) => e.startsWith("produce:"))) {
+      notes.push(`the producer stopped on an error: ${producer.clientErrors.find((e) => e.startsWith("produce:"))}`);
+    }
     if (producer.unflushed > 0) {
       notes.push(`${producer.unflushed} records still unacknowledged when the producer gave up`);
     }
@@ -230,18 +233,27 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
 
     const replicas: PartitionReplicas[] = [];
     for (let p = 0; p < partitions; p++) {
+      const logs = (replicaNodes.get(p) ?? []).map((id) => ({
+        nodeId: id,
+        batches: readSegmentBatches(cluster.specs.get(id)!.dataDir, CHAOS_TOPIC, p),
+      }));
+      // When the consumer found no high watermark (noted above), the replicas are compared up to the end of the
+      // shortest: what every one of them holds.
+      const ends = logs.map((l) => l.batches === null ? 0 : (l.batches.at(-1)?.lastOffset ?? -1) + 1);
       replicas.push({
         partition: p,
-        // Unknown if the consumer found none: the replicas are then compared over what they hold.
-        highWatermark: consumed.highWatermarks.get(p) ?? Number.MAX_SAFE_INTEGER,
-        replicas: (replicaNodes.get(p) ?? []).map((id) => ({
-          nodeId: id,
-          batches: readSegmentBatches(cluster.specs.get(id)!.dataDir, CHAOS_TOPIC, p),
-        })),
+        highWatermark: consumed.highWatermarks.get(p) ?? (ends.length > 0 ? Math.min(...ends) : 0),
+        replicas: logs,
       });
     }
+    let sent = producer.sent;
+    if (sent < 0) {
+      // The client died without saying how many it sent: at least every value it had a report for.
+      sent = Math.max(0, ...[...producer.acks, ...producer.failures].map((x) => x.value + 1));
+      notes.push(`the producer exited without reporting how many it sent\n${producer.stderr.slice(-1500)}`);
+    }
     const history: History = {
-      sent: producer.sent,
+      sent,
       acks: producer.acks,
       failures: producer.failures,
       reads: consumed.reads,

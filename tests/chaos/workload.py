@@ -85,20 +85,26 @@ def produce(args):
 
     deadline = time.monotonic() + args.max_seconds
     sent = 0
-    while not stop.is_set() and sent < args.max_records and time.monotonic() < deadline:
-        try:
-            producer.produce(args.topic, value=str(sent).encode(), partition=sent % args.partitions,
-                             on_delivery=on_delivery)
-            sent += 1
-        except BufferError:
-            producer.poll(0.05)
-            continue
-        producer.poll(args.interval_ms / 1000)
-    flush_deadline = time.monotonic() + args.flush_seconds
-    left = len(producer)
-    while left > 0 and time.monotonic() < flush_deadline:
-        left = producer.flush(min(1.0, max(0.0, flush_deadline - time.monotonic())))
-    emit({"type": "done", "sent": sent, "unflushed": left})
+    left = 0
+    try:
+        while not stop.is_set() and sent < args.max_records and time.monotonic() < deadline:
+            try:
+                producer.produce(args.topic, value=str(sent).encode(), partition=sent % args.partitions,
+                                 on_delivery=on_delivery)
+                sent += 1
+            except BufferError:
+                producer.poll(0.05)
+                continue
+            except KafkaException as e:  # a fatal error (the idempotent producer's guarantee is gone): stop sending
+                emit({"type": "error", "error": f"produce: {e}", "atMs": now_ms()})
+                break
+            producer.poll(args.interval_ms / 1000)
+        flush_deadline = time.monotonic() + args.flush_seconds
+        left = len(producer)
+        while left > 0 and time.monotonic() < flush_deadline:
+            left = producer.flush(min(1.0, max(0.0, flush_deadline - time.monotonic())))
+    finally:
+        emit({"type": "done", "sent": sent, "unflushed": left})
 
 
 def consume(args):

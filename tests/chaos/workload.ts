@@ -60,8 +60,8 @@ export class WorkloadProducer {
   readonly acks: Ack[] = [];
   readonly failures: SendFailure[] = [];
   readonly clientErrors: string[] = [];
-  /** Values handed to the client (known once it is done). */
-  sent = 0;
+  /** Values handed to the client, as it reported when done; -1 until then. */
+  sent = -1;
   unflushed = 0;
   #stderr = "";
   readonly #child: Deno.ChildProcess;
