@@ -431,8 +431,9 @@ export class QuorumController implements Controller {
           };
         }
         // As Kafka's controller (ReplicationControlManager.unregisterBroker): the partitions it led lose their
-        // leader (those with one replica; the Raft groups of the others elect another), then the registration goes. Kafka does not refuse a live broker: it registers again at its next
-        // heartbeat (its epoch is unknown) and, unfenced, leads its partitions again.
+        // leader (those with one replica; the Raft groups of the others elect another), then the registration
+        // goes. Kafka does not refuse a live broker: it registers again at its next heartbeat (its epoch is
+        // unknown) and, unfenced, leads its partitions again.
         const offset = await this.#commit([...leaderlessOnFencing(this.image, broker.id), {
           type: "unregister_broker",
           record: { brokerId: broker.id, brokerEpoch: broker.epoch },

@@ -223,3 +223,44 @@ Deno.test("a report the controller ignored is sent again when a later batch or t
     reporter.close();
   }
 });
+
+Deno.test("an election wave over thousands of partitions is sent in requests of at most 1000 reports", async () => {
+  const img = new MetadataImage();
+  img.apply({ type: "topic", record: { name: "orders", topicId: TOPIC_ID } });
+  const replicas = new FakeReplicas();
+  for (let p = 0; p < 2500; p++) {
+    img.apply({
+      type: "partition",
+      record: {
+        topicId: TOPIC_ID,
+        partitionId: p,
+        replicas: [1, 2],
+        isr: [1, 2],
+        leader: 1,
+        leaderEpoch: 0,
+        partitionEpoch: 0,
+      },
+    });
+    replicas.replicas.push(replica(p, true, 1, [2]));
+  }
+  const sizes: number[] = [];
+  const reporter = new LeadershipReporter({
+    nodeId: NODE,
+    image: img,
+    replicas,
+    logger: silentLogger,
+    coalesceMs: 5,
+    reconcileIntervalMs: 60_000,
+    send: (reports) => {
+      sizes.push(reports.length);
+      return Promise.resolve();
+    },
+  });
+  try {
+    reporter.start();
+    await waitFor("every partition reported", () => sizes.reduce((a, b) => a + b, 0) >= 2500);
+    assert.deepEqual(sizes, [1000, 1000, 500]);
+  } finally {
+    reporter.close();
+  }
+});
