@@ -377,6 +377,8 @@ export class PartitionRaft {
       random,
       electionTick: PARTITION_ELECTION_TICKS,
       heartbeatTick: PARTITION_HEARTBEAT_TICKS,
+      // A new partition's first leader writes nothing of its own: its first record is at offset 0, as in Kafka.
+      skipLeaderEntryWhenCommitted: true,
     });
     this.#view = this.#currentView();
   }
@@ -434,10 +436,12 @@ export class PartitionRaft {
     const raft = this.#node.raft;
     if (raft.role !== "leader" || this.#closed) return false;
     if (!this.#replicated) return true;
-    // The log's latest epoch starts with this leader's LeaderChange batch once that is written.
+    // Every entry of earlier terms must be committed (then it is written here and the producer state is whole):
+    // the entries before this term's first one (its LeaderChange batch, or its first record batch when the
+    // leader found its whole log committed and wrote no LeaderChange), or the whole log while the term has none.
     const latest = this.log.latestEpoch();
-    return latest?.epoch === raft.term && raft.log.committed >= latest.startOffset &&
-      this.log.logEndOffset === this.#node.nextIndex();
+    const termStart = latest?.epoch === raft.term ? latest.startOffset : this.#node.nextIndex();
+    return raft.log.committed >= termStart - 1 && this.log.logEndOffset === this.#node.nextIndex();
   }
 
   /** True while this replica is the Raft leader, even before it may take produces. */

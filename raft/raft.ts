@@ -54,6 +54,13 @@ export interface RaftConfig {
   maxInflightMsgs?: number;
   /** Most payload bytes in flight per follower. Default 8 MiB. */
   maxInflightBytes?: number;
+  /**
+   * A new leader whose whole log is already known to be committed appends no LeaderChange entry: there is nothing
+   * of earlier terms left to commit (§5.4.2). A partition's first leader then leaves offset 0 to the first record,
+   * as in Kafka. Membership changes wait until an entry of the new term is committed, as they must (the
+   * single-server change fix). Default false (the metadata quorum relies on the entry to know it caught up).
+   */
+  skipLeaderEntryWhenCommitted?: boolean;
 }
 
 /** Why a proposal was refused. */
@@ -140,6 +147,7 @@ export class Raft {
   readonly maxInflightMsgs: number;
   /** See {@linkcode RaftConfig.maxInflightBytes}. */
   readonly maxInflightBytes: number;
+  readonly #skipLeaderEntryWhenCommitted: boolean;
   readonly #random: () => number;
 
   #votes = new Map<NodeId, boolean>();
@@ -148,6 +156,8 @@ export class Raft {
   #randomizedElectionTimeout = 0;
   /** Index of the latest config change this leader appended (or of its first entry): none may follow until committed. */
   #pendingConfIndex = -1;
+  /** This leader appended no LeaderChange entry: conf changes wait for an entry of its term to commit. */
+  #leaderEntrySkipped = false;
   /** Change entries in the log beyond the commit index; they take effect when committed. */
   #pendingConfs: { index: number; config: ConfState }[] = [];
 
@@ -162,6 +172,7 @@ export class Raft {
     this.maxSizePerMsg = cfg.maxSizePerMsg ?? 1 << 20;
     this.maxInflightMsgs = cfg.maxInflightMsgs ?? 64;
     this.maxInflightBytes = cfg.maxInflightBytes ?? 8 << 20;
+    this.#skipLeaderEntryWhenCommitted = cfg.skipLeaderEntryWhenCommitted ?? false;
     this.#random = cfg.random;
     this.log = new RaftLog(cfg.storage);
     const init = cfg.storage.initialState();
@@ -209,6 +220,10 @@ export class Raft {
   proposeConfChange(change: ConfChange): ProposeResult {
     if (this.role !== "leader") return { ok: false, error: "not_leader", leader: this.lead };
     if (this.#pendingConfIndex > this.log.committed || this.#pendingConfs.length > 0) {
+      return { ok: false, error: "conf_change_pending", leader: this.lead };
+    }
+    if (this.#leaderEntrySkipped && this.log.term(this.log.committed) !== this.term) {
+      // No entry of this term is committed yet: an uncommitted change of an earlier term may still win.
       return { ok: false, error: "conf_change_pending", leader: this.lead };
     }
     const next = applyConfChange(this.config, change);
@@ -373,6 +388,13 @@ export class Raft {
       this.#pendingConfIndex = this.log.lastIndex();
       return;
     }
+    this.#leaderEntrySkipped = false;
+    if (this.#skipLeaderEntryWhenCommitted && this.log.lastIndex() <= this.log.committed) {
+      this.#leaderEntrySkipped = true;
+      this.#pendingConfIndex = this.log.lastIndex();
+      this.#bcastAppend();
+      return;
+    }
     // Commit an entry of our own term: it commits every earlier entry too (§5.4.2) and unblocks changes.
     const index = this.log.lastIndex() + 1;
     this.#appendEntry({ index, count: 1, term: this.term, type: EntryType.LeaderChange, data: new Uint8Array(0) });
@@ -503,7 +525,9 @@ export class Raft {
 
   #onAppendAccepted(m: Message, pr: Progress): void {
     const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(m.index)) return;
+    // An accepted probe at the index already matched (a leader that appended nothing yet) still ends probing.
+    const probeConfirmed = pr.state === "probe" && m.index === pr.match;
+    if (!pr.maybeUpdate(m.index) && !probeConfirmed) return;
     if (pr.state === "probe") pr.becomeReplicate();
     else if (pr.state === "snapshot" && pr.match + 1 >= this.log.firstIndex()) {
       pr.becomeProbe();

@@ -24,6 +24,8 @@ export interface ClusterOptions {
   maxSizePerMsg: number;
   maxInflightMsgs: number;
   maxInflightBytes: number;
+  /** See `RaftConfig.skipLeaderEntryWhenCommitted` (partitions use it; the metadata quorum does not). */
+  skipLeaderEntryWhenCommitted?: boolean;
 }
 
 /** Defaults that keep scenarios short. */
