@@ -172,7 +172,9 @@ export class MetadataQuorum {
    */
   isActiveController(): boolean {
     const s = this.#node.status();
-    return s.role === "leader" && this.#appliedTerm === s.term;
+    if (s.role !== "leader") return false;
+    // A sole voter appends no entry on election (it is its own quorum): it is caught up once it applied its log.
+    return this.#appliedTerm === s.term || (s.commit >= s.lastIndex && this.#applied >= s.lastIndex);
   }
 
   /** The Raft status of this member. */

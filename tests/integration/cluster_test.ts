@@ -387,3 +387,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a cluster of one voter starts, serves a produce and a fetch, and starts again",
+  ...OPTIONS,
+  fn: async () => {
+    const cluster = await TestCluster.start(1);
+    try {
+      const bootstrap = cluster.bootstrap(1);
+      assert.equal((await createTopics(bootstrap, [{ name: "solo", partitions: 1 }])).get("solo"), ErrorCode.NONE);
+      await waitFor("the first records produced", async () => await produce(bootstrap, "solo", 0, ["a"]) === 0);
+      await cluster.nodes.get(1)!.stop();
+      // Its own quorum: at the next start it appends no entry on election, and must still become the controller.
+      await cluster.startNode(1);
+      await waitFor("a produce after the restart", async () => await produce(bootstrap, "solo", 0, ["b"]) === 0);
+      assert.deepEqual(await readAll(bootstrap, "solo", 0), ["a", "b"]);
+    } finally {
+      await cluster.stop();
+    }
+  },
+});
