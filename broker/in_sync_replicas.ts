@@ -6,6 +6,10 @@
  * "Seen" means a message from the follower arrived (an append or heartbeat answer): a follower cut off keeps
  * its old match index, and without this rule it would stay in sync forever on an idle partition.
  *
+ * Under a steady stream of produces a healthy follower is always a round trip behind the log end, so, as in
+ * Kafka, a follower that holds everything the leader had when it was heard from the time before counts as caught up
+ * as of that time.
+ *
  * @module
  */
 
@@ -21,26 +25,34 @@
  * ```
  */
 export class InSyncReplicas {
-  readonly #lastCaughtUpMs = new Map<number, number>();
+  readonly #followers = new Map<number, { caughtUpMs: number; heardMs: number; leaderLastWhenHeard: number }>();
 
   /**
    * A new leader counts every follower as caught up at `nowMs` (as Kafka's new leader starts from the ISR it
    * was elected with): a follower leaves only after lagging `replica.lag.time.max.ms`.
    */
   constructor(readonly leaderId: number, followers: readonly number[], nowMs: number) {
-    for (const id of followers) if (id !== leaderId) this.#lastCaughtUpMs.set(id, nowMs);
+    for (const id of followers) {
+      if (id !== leaderId) {
+        this.#followers.set(id, { caughtUpMs: nowMs, heardMs: nowMs, leaderLastWhenHeard: Infinity });
+      }
+    }
   }
 
   /** A message from `follower` arrived: it holds the log up to `match`; the leader's last offset is `leaderLast`. */
   observe(follower: number, match: number, leaderLast: number, nowMs: number): void {
-    if (!this.#lastCaughtUpMs.has(follower)) return;
-    if (match >= leaderLast) this.#lastCaughtUpMs.set(follower, nowMs);
+    const state = this.#followers.get(follower);
+    if (!state) return;
+    if (match >= leaderLast) state.caughtUpMs = nowMs;
+    else if (match >= state.leaderLastWhenHeard) state.caughtUpMs = Math.max(state.caughtUpMs, state.heardMs);
+    state.heardMs = nowMs;
+    state.leaderLastWhenHeard = leaderLast;
   }
 
   /** The in-sync replicas at `nowMs`, the leader first, then the followers by id. */
   members(nowMs: number, lagTimeMaxMs: number): number[] {
-    const inSync = [...this.#lastCaughtUpMs]
-      .filter(([, caughtUpMs]) => nowMs - caughtUpMs <= lagTimeMaxMs)
+    const inSync = [...this.#followers]
+      .filter(([, { caughtUpMs }]) => nowMs - caughtUpMs <= lagTimeMaxMs)
       .map(([id]) => id)
       .sort((a, b) => a - b);
     return [this.leaderId, ...inSync];

@@ -86,8 +86,8 @@ export const MUTATIONS: readonly Mutation[] = [
     title: "the partition's Raft driver advances the commit index (the high watermark) before the log's fsync",
     file: "broker/partition_raft.ts",
     edits: [{
-      find: "          await this.log.waitForDurable(end);\n",
-      replace: "          this.log.waitForDurable(end).catch(() => {});\n",
+      find: "          await this.log.waitForDurable(last.index + last.count);\n",
+      replace: "          this.log.waitForDurable(last.index + last.count).catch(() => {});\n",
     }],
     tests: ["tests/unit/broker/produce_durability_test.ts", "tests/unit/broker/power_loss_test.ts"],
   },

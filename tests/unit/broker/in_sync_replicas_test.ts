@@ -19,3 +19,14 @@ Deno.test("a follower not heard from stays out of sync however far its old match
   isr.observe(9, 10, 10, 700); // not a replica: ignored
   assert.deepEqual(isr.members(700, 500), [1]);
 });
+
+Deno.test("under a steady stream a follower a round trip behind stays in sync; one falling further behind leaves", () => {
+  const isr = new InSyncReplicas(1, [1, 2, 3], 0);
+  // Every 100 ms the leader's log grows by 10; follower 2 holds what the leader had at the previous contact,
+  // follower 3 only half of it.
+  for (let t = 100, last = 10; t <= 2_000; t += 100, last += 10) {
+    isr.observe(2, last - 10, last, t);
+    isr.observe(3, Math.floor(last / 2), last, t);
+  }
+  assert.deepEqual(isr.members(2_000, 500), [1, 2]);
+});
