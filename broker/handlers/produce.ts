@@ -165,14 +165,33 @@ export const handleProduce: Handler<typeof ApiKey.Produce> = async (ctx, request
     if (anyError) conn.close("a Produce request with acks=0 failed");
     return null;
   }
-  if (acks === -1) {
-    await Promise.all(pending.map(({ answer, durable }) =>
-      durable.catch((e) => {
-        answer.errorCode = durabilityErrorCode(e);
-        answer.errorMessage = `The record batch could not be made durable: ${(e as Error).message}`;
-        answer.baseOffset = -1n;
-      })
-    ));
+  if (acks === -1 && pending.length > 0) {
+    // As Kafka's DelayedProduce: a batch not acknowledged by enough replicas within the request's timeout is
+    // answered REQUEST_TIMED_OUT (a partition without a majority would otherwise hold the answer until its
+    // leadership moves). The batch stays in the log and may still commit; the idempotent retry finds it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = body.timeoutMs > 0
+      ? new Promise<"timed_out">((r) => timer = setTimeout(() => r("timed_out"), body.timeoutMs))
+      : undefined;
+    try {
+      await Promise.all(pending.map(async ({ answer, durable }) => {
+        try {
+          const outcome = await (timedOut ? Promise.race([durable, timedOut]) : durable);
+          if (outcome === "timed_out") {
+            answer.errorCode = ErrorCode.REQUEST_TIMED_OUT;
+            answer.errorMessage =
+              `The record batch was not acknowledged by enough replicas within ${body.timeoutMs} ms`;
+            answer.baseOffset = -1n;
+          }
+        } catch (e) {
+          answer.errorCode = durabilityErrorCode(e);
+          answer.errorMessage = `The record batch could not be made durable: ${(e as Error).message}`;
+          answer.baseOffset = -1n;
+        }
+      }));
+    } finally {
+      clearTimeout(timer);
+    }
   }
   return { responses, throttleTimeMs: 0, nodeEndpoints: apiVersion >= 10 ? addLeaderHints(ctx, conn, responses) : [] };
 };
