@@ -134,6 +134,7 @@ export async function w5Failover(t: Target): Promise<Run[]> {
     for (let k = 0; k < t.scale.w5Kills; k++) {
       if (!await inSync(t, wait)) {
         problems.push(`kill ${k + 1}: not all replicas in sync after ${wait} s; killed anyway`);
+        t.log(`  ${problems[problems.length - 1]}`);
       }
       const where = await python("kafka_client.py", ["partition", cluster.address, TOPIC, 0], 60) as { leader: number };
       if (!cluster.nodeIds.includes(where.leader)) {
@@ -159,6 +160,7 @@ export async function w5Failover(t: Target): Promise<Run[]> {
           `restarted ${restartedAfterS.toFixed(1)} s after it)`
         : JSON.stringify(late);
       problems.push(`kill ${k + 1} (node ${where.leader}): no acknowledgement within ${wait} s; ${after}`);
+      t.log(`  ${problems[problems.length - 1]}`);
       if ("fatal" in late || "timeout" in late) break;
     }
   } finally {
