@@ -108,10 +108,11 @@ export async function w5Failover(t: Target): Promise<Run[]> {
   const samples: number[] = [];
   const problems: string[] = [];
   const child = new Deno.Command("timeout", {
+    // Bounded by what the kills may take at most: three waits each, a restart, and the producer's flush at the end.
     args: [
       "-k",
       "5",
-      "900",
+      String(t.scale.w5Kills * (3 * wait + 120) + 180),
       "python3",
       `${HERE}kafka_client.py`,
       "failover",
