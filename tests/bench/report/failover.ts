@@ -108,10 +108,11 @@ export async function w5Failover(t: Target): Promise<Run[]> {
   const samples: number[] = [];
   const problems: string[] = [];
   const child = new Deno.Command("timeout", {
+    // Bounded by what the kills may take at most: three waits each, a restart, and the producer's flush at the end.
     args: [
       "-k",
       "5",
-      "900",
+      String(t.scale.w5Kills * (3 * wait + 120) + 180),
       "python3",
       `${HERE}kafka_client.py`,
       "failover",
@@ -134,6 +135,7 @@ export async function w5Failover(t: Target): Promise<Run[]> {
     for (let k = 0; k < t.scale.w5Kills; k++) {
       if (!await inSync(t, wait)) {
         problems.push(`kill ${k + 1}: not all replicas in sync after ${wait} s; killed anyway`);
+        t.log(`  ${problems[problems.length - 1]}`);
       }
       const where = await python("kafka_client.py", ["partition", cluster.address, TOPIC, 0], 60) as { leader: number };
       if (!cluster.nodeIds.includes(where.leader)) {
@@ -159,6 +161,7 @@ export async function w5Failover(t: Target): Promise<Run[]> {
           `restarted ${restartedAfterS.toFixed(1)} s after it)`
         : JSON.stringify(late);
       problems.push(`kill ${k + 1} (node ${where.leader}): no acknowledgement within ${wait} s; ${after}`);
+      t.log(`  ${problems[problems.length - 1]}`);
       if ("fatal" in late || "timeout" in late) break;
     }
   } finally {
