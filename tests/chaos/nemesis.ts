@@ -1,7 +1,7 @@
 /**
  * The faults a chaos scenario injects into a running `TestCluster` (the nemeses), each with its healing: kill -9
- * of a partition's leader (found from Metadata) or of a follower, SIGSTOP of the leader, kill -9 of every node at
- * once (power loss as far as the processes can tell), and a rolling restart (each node in turn stopped cleanly
+ * of a partition's leader (found from Metadata) or of a follower, SIGSTOP of the leader, kill -9 of the active
+ * controller of the metadata quorum, kill -9 of every node at once (power loss as far as the processes can tell), and a rolling restart (each node in turn stopped cleanly
  * and started again, as an operator upgrades a cluster). Healing restarts or resumes what the fault took.
  *
  * @module
@@ -9,7 +9,14 @@
 import { clusterView, type TestCluster } from "../integration/cluster_process.ts";
 
 /** The names of the faults, as `deno task chaos --nemesis` takes them. */
-export const NEMESES = ["kill-leader", "pause-leader", "kill-follower", "kill-all", "rolling-restart"] as const;
+export const NEMESES = [
+  "kill-leader",
+  "pause-leader",
+  "kill-follower",
+  "kill-controller",
+  "kill-all",
+  "rolling-restart",
+] as const;
 
 /** One of them. */
 export type NemesisName = typeof NEMESES[number];
@@ -25,7 +32,10 @@ export interface InjectedFault {
   atMs: number;
   /** Whether a majority of the replicas still runs, so the cluster must keep acknowledging before healing. */
   majoritySurvives: boolean;
-  /** Whether it hits every partition (all nodes down) rather than the one partition it aimed at. */
+  /**
+   * Whether it concerns every partition (all nodes down, the controller) rather than the one partition it aimed
+   * at: then acknowledgements of any partition count as the cluster's answer to it.
+   */
   partitionWide: boolean;
   /** Undoes the fault: restarts or resumes the nodes it took. */
   heal(): Promise<void>;
@@ -106,6 +116,23 @@ export async function inject(
       majoritySurvives: true,
       partitionWide: false,
       heal: () => Promise.resolve(),
+    };
+  }
+  if (name === "kill-controller") {
+    const controller = (await clusterView(cluster.bootstrap(runningNodes(cluster)[0]))).controllerId;
+    const node = cluster.nodes.get(controller);
+    if (node === undefined) throw new Error(`the active controller ${controller} is not a running node`);
+    await node.kill();
+    cluster.nodes.delete(controller);
+    return {
+      description: `kill -9 of the active controller ${controller}`,
+      atMs: Date.now(),
+      majoritySurvives: true,
+      // Not aimed at a partition: every partition's acknowledgements count.
+      partitionWide: true,
+      heal: async () => {
+        await cluster.startNode(controller);
+      },
     };
   }
   const { leader, replicas } = await partitionLeadership(cluster, topic, partition);
