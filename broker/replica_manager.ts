@@ -394,9 +394,13 @@ export class ReplicaManager {
   #leadershipChanged(replica: PartitionReplica): void {
     if (!this.#groupOf.has(replica)) return;
     const view = `${replica.leaderId}/${replica.leaderEpoch}/${replica.isLeader}`;
-    if (this.#lastReported.get(replica) !== view) {
+    const previous = this.#lastReported.get(replica);
+    if (previous !== view) {
       this.#lastReported.set(replica, view);
-      this.logger.info("partition leadership", {
+      // Info when this broker starts or stops leading; what it learns of other leaders (every partition, at every
+      // election) is debug: the active controller logs each new leader once.
+      const leadingChanged = (previous?.endsWith("/true") ?? false) !== replica.isLeader;
+      this.logger.log(leadingChanged ? "info" : "debug", "partition leadership", {
         topic: replica.topic,
         partition: replica.partition,
         leader: replica.leaderId,
