@@ -40,6 +40,16 @@ class ReplicasStandIn {
   catchUpLeaderEpochs(): Promise<void> {
     return Promise.resolve();
   }
+  /** No replica here ever leads: the leadership reporter has nothing to report. */
+  onLeadership(): () => void {
+    return () => {};
+  }
+  all(): IterableIterator<never> {
+    return [][Symbol.iterator]();
+  }
+  get(): undefined {
+    return undefined;
+  }
 }
 
 interface TestNode {

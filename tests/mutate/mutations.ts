@@ -78,7 +78,7 @@ export const MUTATIONS: readonly Mutation[] = [
     id: "acks-before-fsync",
     title: "acks=-1 answered before the fsync that makes the batch durable",
     file: "broker/handlers/produce.ts",
-    edits: [{ find: "if (acks === -1) {", replace: "if (acks === -1 && false) {" }],
+    edits: [{ find: "if (acks === -1 && pending.length > 0) {", replace: "if (acks === -1 && false) {" }],
     tests: ["tests/unit/broker/produce_durability_test.ts", "tests/unit/broker/power_loss_test.ts"],
   },
   {

@@ -263,8 +263,12 @@ Deno.test("a deposed leader's uncommitted tail is cut and replaced by the new le
     const leader = c.leader()!;
     const replacement = produce(c.replica(leader), batch(["replacement", "longer"]));
     await replacement.durable;
-    // The new leader knew its whole log committed, so it wrote no LeaderChange batch: the doomed offset is reused.
-    assert.deepEqual(replacement.baseOffset, doomedOffset);
+    // The doomed offset is reused: by the new leader's LeaderChange batch when it did not yet know its whole log
+    // committed, else (it knew, and wrote none) by the replacement itself.
+    assert.ok(
+      replacement.baseOffset === doomedOffset || replacement.baseOffset === doomedOffset + 1,
+      `replacement at ${replacement.baseOffset}, doomed at ${doomedOffset}`,
+    );
     // The old leader stepped down (check-quorum) and answered its waiting produce.
     await c.tickUntil(() => doomedAck.settled, "the deposed leader answers its produce");
     assert.deepEqual((doomedAck.error as { errorCode?: number }).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
