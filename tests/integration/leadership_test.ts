@@ -171,7 +171,11 @@ Deno.test({
       const client = await RawClient.connect(cluster.bootstrap(before.leader), "leadership-test");
       try {
         const batch = buildRecordBatch([{ timestamp: Date.now(), key: null, value: new TextEncoder().encode("v") }]);
-        assert.equal((await produceBatch(client, "restarted", batch)).errorCode, ErrorCode.NONE);
+        // The metadata names the replica it created leader before that replica's group has elected it (a moment).
+        await waitFor(
+          "the first record acknowledged",
+          async () => (await produceBatch(client, "restarted", batch)).errorCode === ErrorCode.NONE,
+        );
       } finally {
         await client.close();
       }
