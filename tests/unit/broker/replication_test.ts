@@ -437,3 +437,42 @@ Deno.test("a garbage batch from the network stops only its group on that broker;
     assert.ok(c.replica(2).highWatermark < c.replica(1).highWatermark, "orders stopped on broker 2");
   });
 });
+
+Deno.test("after DeleteRecords on the leader every replica's log starts there, the low watermark reports it, and a new leader keeps it", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    for (let i = 0; i < 6; i++) await produce(c.replica(1), batch([`r${i}`])).durable;
+    const start = c.replica(1).highWatermark - 2;
+    assert.deepEqual(await c.replica(1).log.deleteRecordsBefore(start), start);
+    // Only the leader has moved so far: the followers have not reported a log start that high.
+    assert.ok(c.replica(1).lowWatermark < start);
+    await c.tickUntil(
+      () => [2, 3].every((id) => c.replica(id).logStartOffset === start) && c.replica(1).lowWatermark === start,
+      "the followers follow the leader's log start and report it",
+    );
+    assert.deepEqual(logBytes(c.replica(2)), logBytes(c.replica(1)));
+    assert.deepEqual(logBytes(c.replica(3)), logBytes(c.replica(1)));
+    await c.kill(1);
+    const next = await electedLeader(c);
+    assert.deepEqual(c.replica(next).logStartOffset, start);
+    assert.deepEqual(c.replica(next).read(start - 1, 1024, true).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+  });
+});
+
+Deno.test("a follower restarted after missing a log start move follows it from the leader's next heartbeat", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    for (let i = 0; i < 4; i++) await produce(c.replica(1), batch([`s${i}`])).durable;
+    await c.tickUntil(() => c.replica(3).highWatermark === c.replica(1).highWatermark, "follower 3 catches up");
+    c.net.cut.add(3);
+    const start = c.replica(1).highWatermark - 1;
+    await c.replica(1).log.deleteRecordsBefore(start);
+    await c.tickUntil(() => c.replica(2).logStartOffset === start, "follower 2 follows");
+    assert.ok(c.replica(3).logStartOffset < start, "a cut-off follower cannot know");
+    // Out of the in-sync replicas, follower 3 does not hold the low watermark back for ever.
+    await c.tickUntil(() => c.replica(1).lowWatermark === start, "the low watermark counts in-sync replicas", 600);
+    await c.restart(3);
+    await c.tickUntil(() => c.replica(3).logStartOffset === start, "the restarted follower follows");
+    assert.deepEqual(logBytes(c.replica(3)), logBytes(c.replica(1)));
+  }, { brokerSettings: { "replica.lag.time.max.ms": "300" } });
+});
