@@ -173,6 +173,12 @@ function readPartition(
       liveBrokers: params.liveBrokers,
     });
     if (preferred >= 0) {
+      ctx.logger.debug("preferred read replica named", {
+        topic: slot.topic.name,
+        partition: slot.partition,
+        client_rack: params.clientRack,
+        preferred_read_replica: preferred,
+      });
       // The client fetches from the preferred replica next; Kafka reads nothing here then.
       return {
         ...errorPartition(slot.partition, ErrorCode.NONE),
