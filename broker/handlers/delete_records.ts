@@ -24,8 +24,13 @@ const HIGH_WATERMARK = -1n;
 /**
  * Waits until the low watermark of `replica` reaches `offset` (every in-sync follower moved its log start), the
  * replica stops leading, or `deadline` passes; answers the error code and low watermark of the partition.
+ *
+ * @example
+ * ```ts ignore
+ * const { errorCode, lowWatermark } = await awaitFollowers(replica, newLogStart, deadline);
+ * ```
  */
-async function awaitFollowers(
+export async function awaitFollowers(
   replica: PartitionReplica,
   offset: number,
   deadline: Promise<void>,

@@ -65,6 +65,13 @@ def main(bootstrap, records):
     consumer.close()
     check("consume everything in order", values == [f"v{i}" for i in range(records)],
           {"read": len(values), "expected": records})
+    # DeleteRecords answers once every in-sync replica followed the new log start.
+    cut = records // 2
+    started = time.time()
+    deleted = admin.delete_records([TopicPartition(topic, 0, cut)])
+    low = next(iter(deleted.values())).result(TIMEOUT_S).low_watermark
+    check("delete records: the low watermark is the new log start", low == cut,
+          {"low_watermark": low, "expected": cut, "seconds": round(time.time() - started, 3)})
     check("follower", True, {"leader": leader, "follower": follower, "rack": rack, "topic": topic})
 
 
