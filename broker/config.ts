@@ -179,7 +179,14 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
   def("controller.listener.names", "list", null, "Listeners of the controller (Raft and controller requests)."),
   def("controller.quorum.voters", "list", null, "The controllers, id@host:port,...; unset: a single-node cluster."),
   def("controller.quorum.bootstrap.servers", "list", null, "KIP-853 dynamic quorum: not supported yet."),
-  def("broker.rack", "string", null, "This broker's rack, used to spread replicas."),
+  def("broker.rack", "string", null, "This broker's rack, used to spread replicas and to pick read replicas."),
+  def(
+    "replica.selector.class",
+    "string",
+    null,
+    "KIP-392: unset, consumers fetch from leaders; RackAwareReplicaSelector, from an in-sync replica in their rack.",
+    { choices: ["org.apache.kafka.common.replica.RackAwareReplicaSelector"] },
+  ),
   def("broker.heartbeat.interval.ms", "int", "2000", "How often a broker heartbeats to the controller.", { min: 1 }),
   def("broker.session.timeout.ms", "int", "9000", "A broker silent this long is fenced.", { min: 1 }),
   def(

@@ -24,7 +24,7 @@ export type LeaderLookup =
 export interface LeaderCheck {
   /** The request's current leader epoch; undefined when it carries none (each API says which values mean none). */
   currentLeaderEpoch?: number;
-  /** False for the requests Kafka lets a follower answer (ListOffsets from a debugging client). Default true. */
+  /** False for the requests Kafka lets a follower answer (consumer Fetch v11+, ListOffsets from a debugging client). Default true. */
   requireLeader?: boolean;
 }
 

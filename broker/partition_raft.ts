@@ -262,6 +262,8 @@ export interface PartitionRaftHooks {
   snapshotData?(logStartOffset: number): Uint8Array;
   /** The role, the leader known or the term changed (or the leader became able to take produces). */
   onRoleChanged?(): void;
+  /** A follower moved its log start offset to the leader's (DeleteRecords or retention on the leader). */
+  onLogStartMoved?(logStartOffset: number): void;
   /** A message from follower `from` was stepped into the leader (its match index may have moved). */
   onFollowerHeard?(from: number): void;
   /** Messages to send to the other replicas. */
@@ -313,6 +315,11 @@ export class PartitionRaft {
   #eagerTicks = 0;
   readonly #replicated: boolean;
   readonly #voters: number[];
+  /** On the leader: the log start offset each follower reported last. */
+  readonly #followerLogStarts = new Map<number, number>();
+  /** On a follower: the newest log start offset to follow, and whether a move is running. */
+  #logStartTarget = -1;
+  #followingLogStart = false;
 
   private constructor(
     private readonly dir: string,
@@ -551,7 +558,10 @@ export class PartitionRaft {
     if (
       (message.type === "app_resp" || message.type === "heartbeat_resp") && this.#node.raft.role === "leader"
     ) {
+      if (message.logStartOffset !== undefined) this.#followerLogStarts.set(message.from, message.logStartOffset);
       this.hooks.onFollowerHeard?.(message.from);
+    } else if (message.type === "app" || message.type === "heartbeat") {
+      this.#followLogStart(message);
     }
     this.#kick();
   }
@@ -625,7 +635,7 @@ export class PartitionRaft {
         const hsPersisted = !hs || (hs.term === this.#persisted.term && hs.vote === this.#persisted.vote);
         const sendEarly = this.#replicated && !ready.snapshot && ready.softState.role === "leader" && hsPersisted &&
           this.#node.raft.role === "leader";
-        if (sendEarly && ready.messages.length > 0) this.hooks.send?.(ready.messages);
+        if (sendEarly && ready.messages.length > 0) this.#send(ready.messages);
         if (ready.entries.length > 0) {
           const last = ready.entries[ready.entries.length - 1];
           await this.log.waitForDurable(last.index + last.count);
@@ -636,7 +646,7 @@ export class PartitionRaft {
         if (this.#replicated && hs && (hs.term !== this.#persisted.term || hs.vote !== this.#persisted.vote)) {
           await this.#writeState({ ...this.#persisted, term: hs.term, vote: hs.vote, commit: hs.commit });
         }
-        if (!sendEarly && ready.messages.length > 0) this.hooks.send?.(ready.messages);
+        if (!sendEarly && ready.messages.length > 0) this.#send(ready.messages);
         this.#node.advance();
         const commit = this.#node.raft.log.committed;
         this.#storage.forgetThrough(commit);
@@ -646,6 +656,49 @@ export class PartitionRaft {
     } finally {
       this.#driving = false;
     }
+  }
+
+  /**
+   * Sends the core's messages with this replica's log start offset on each: the leader's tells the followers
+   * where the partition's log starts now, a follower's answer tells the leader how far it followed.
+   */
+  #send(messages: Message[]): void {
+    const logStartOffset = this.log.logStartOffset;
+    for (const m of messages) m.logStartOffset = logStartOffset;
+    this.hooks.send?.(messages);
+  }
+
+  /**
+   * Follows the log start offset the current leader sent (it moves on DeleteRecords and retention), as a Kafka
+   * follower takes the leader's log start from each fetch response: up to this replica's committed end only, so
+   * what is cut is committed, identical on the leader, and never a tail a new leader may still replace. Moves run
+   * one at a time; a move asked meanwhile runs after it, to the newest target.
+   */
+  #followLogStart(m: Message): void {
+    const raft = this.#node.raft;
+    if (m.logStartOffset === undefined || m.from !== raft.lead || m.term !== raft.term || raft.role === "leader") {
+      return;
+    }
+    const target = Math.min(m.logStartOffset, this.committedEnd);
+    if (target <= this.log.logStartOffset || target <= this.#logStartTarget) return;
+    this.#logStartTarget = target;
+    if (this.#followingLogStart) return;
+    this.#followingLogStart = true;
+    (async () => {
+      try {
+        while (!this.#closed && !this.#failure && this.#logStartTarget > this.log.logStartOffset) {
+          await this.log.deleteRecordsBefore(this.#logStartTarget);
+          this.hooks.onLogStartMoved?.(this.log.logStartOffset);
+        }
+      } finally {
+        this.#followingLogStart = false;
+      }
+    })().catch((e) => this.#fail(e));
+  }
+
+  /** On the leader, the log start offset follower `id` last reported; undefined before it reported one. */
+  followerLogStartOffset(id: number): number | undefined {
+    return this.#node.raft.role === "leader" ? this.#followerLogStarts.get(id) : undefined;
   }
 
   async #writeState(state: StoredRaftState): Promise<void> {

@@ -183,6 +183,8 @@ export interface ReplicationOptions {
 export class PartitionReplica {
   /** Runs when the high watermark moves (wakes fetch long polls). */
   readonly highWatermarkAdvanced = new AdvanceSignal();
+  /** On a leader: runs when a follower reports its log start offset (DeleteRecords waits on it). */
+  readonly followerLogStartReported = new AdvanceSignal();
   /** The topic's `cleanup.policy` includes `compact`: the log cleaner visits this partition. */
   compacted = false;
   /** The topic's `min.insync.replicas`: replicas that must hold an acks=-1 batch durably. */
@@ -317,6 +319,7 @@ export class PartitionReplica {
   }
 
   #onFollowerHeard(from: number): void {
+    this.followerLogStartReported.notify();
     const match = this.#raft.matchIndex(from);
     if (match === undefined || !this.#isr) return;
     this.#isr.observe(from, match, this.log.logEndOffset - 1, this.#now());
@@ -378,6 +381,21 @@ export class PartitionReplica {
   /** The log start offset. */
   get logStartOffset(): number {
     return this.log.logStartOffset;
+  }
+
+  /**
+   * Kafka's low watermark, on a leader: the least log start offset among the in-sync replicas (as each follower
+   * last reported it). DeleteRecords answers once it reaches the new log start, so every in-sync replica has
+   * followed. A replica out of sync is not waited for: it follows the leader's log start when it catches up.
+   */
+  get lowWatermark(): number {
+    let low = this.log.logStartOffset;
+    if (!this.#replication) return low;
+    for (const id of this.inSyncReplicas()) {
+      if (id === this.#raft.nodeId) continue;
+      low = Math.min(low, this.#raft.followerLogStartOffset(id) ?? -1);
+    }
+    return low;
   }
 
   /** The next offset to be written. */

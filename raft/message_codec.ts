@@ -6,7 +6,8 @@
  * int32, then per message: group (int16-length string), type int8, from int32, to int32, term int32, index
  * float64, logTerm int32, commit float64, reject bool, rejectHint float64, force bool, entry count int32 and
  * per entry index float64, count int32, term int32, type int8, data (int32-length bytes); then a snapshot flag
- * bool and, when set, its index float64, term int32, voters and learners (int32 arrays), data (bytes).
+ * bool and, when set, its index float64, term int32, voters and learners (int32 arrays), data (bytes); version 1
+ * ends each message with the sender's log start offset float64 (-1 when unset; version 0 has none).
  * Offsets travel as float64, exact for every integer a JS number holds exactly (up to 2^53).
  *
  * @module
@@ -17,7 +18,10 @@ import { Writer } from "../protocol/wire/writer.ts";
 import type { GroupMessage, MessageBatch } from "./transport.ts";
 import type { ConfState, Entry, EntryType, Message, MessageType, Snapshot } from "./types.ts";
 
-const VERSION = 0;
+/** The version written; version 0 (no log start offset) is still read. */
+const VERSION = 1;
+/** The oldest version read. */
+const OLDEST_VERSION = 0;
 const TYPES: readonly MessageType[] = [
   "app",
   "app_resp",
@@ -83,9 +87,10 @@ function writeMessage(w: Writer, { group, message: m }: GroupMessage): void {
     writeIds(w, meta.config.learners);
     writeBytes(w, data);
   }
+  w.float64(m.logStartOffset ?? -1);
 }
 
-function readMessage(r: Reader): GroupMessage {
+function readMessage(r: Reader, version: number): GroupMessage {
   const group = r.string(false);
   const code = r.int8();
   const type = TYPES[code];
@@ -118,6 +123,7 @@ function readMessage(r: Reader): GroupMessage {
     const config: ConfState = { voters: readIds(r), learners: readIds(r) };
     snapshot = { meta: { index, term, config }, data: readBytes(r) };
   }
+  const logStartOffset = version >= 1 ? r.float64() : -1;
   const message: Message = {
     type,
     from,
@@ -132,6 +138,7 @@ function readMessage(r: Reader): GroupMessage {
     force,
   };
   if (snapshot) message.snapshot = snapshot;
+  if (logStartOffset >= 0) message.logStartOffset = logStartOffset;
   return { group, message };
 }
 
@@ -164,13 +171,15 @@ export function encodeMessageBatch(batch: MessageBatch, reserveBytes = 0): Uint8
 export function decodeMessageBatch(bytes: Uint8Array): MessageBatch {
   const r = new Reader(bytes);
   const version = r.int8();
-  if (version !== VERSION) throw new ProtocolError("unsupported_version", `raft message batch version ${version}`);
+  if (version < OLDEST_VERSION || version > VERSION) {
+    throw new ProtocolError("unsupported_version", `raft message batch version ${version}`);
+  }
   const from = r.int32();
   const to = r.int32();
   const count = r.int32();
   if (count < 0 || count * 40 > r.remaining()) throw new ProtocolError("invalid_length", `message count ${count}`);
   const messages: GroupMessage[] = [];
-  for (let i = 0; i < count; i++) messages.push(readMessage(r));
+  for (let i = 0; i < count; i++) messages.push(readMessage(r, version));
   r.end();
   return { from, to, messages };
 }

@@ -136,6 +136,12 @@ export interface Message {
   snapshot?: Snapshot;
   /** vote: sent after a leadership transfer, so leases must not stop it. */
   force: boolean;
+  /**
+   * The sender's log start offset, when the application sets it on what it sends (the core neither sets nor reads
+   * it): a partition leader's tells its followers where the log starts (DeleteRecords, retention), a follower's
+   * answer tells the leader how far it followed. Undefined when not set.
+   */
+  logStartOffset?: number;
 }
 
 /** Builds a message, defaulting unused fields. */

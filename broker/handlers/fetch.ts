@@ -33,6 +33,7 @@ import {
   type FetchResponsePartitionData,
 } from "../../protocol/generated/messages/fetch_response.ts";
 import { slicerFor } from "../work_slices.ts";
+import { type LiveBrokers, preferredReadReplica } from "../replica_selector.ts";
 
 /** Session epoch of a full fetch that opens no session (and the only one before v7). */
 const FINAL_EPOCH = -1;
@@ -94,16 +95,27 @@ interface ReadParams {
   isFromFollower: boolean;
   readCommitted: boolean;
   maxBytes: number;
+  /** `replica.selector.class`, or null when unset. */
+  replicaSelector: string | null;
+  /** The consumer's rack (v11+; empty when none). */
+  clientRack: string;
+  /** The live brokers on the client's listener, looked up at most once per request. */
+  liveBrokers: LiveBrokers;
 }
+
+/** Consumer fetches from this version on carry client metadata (KIP-392), and a follower may answer them. */
+const FOLLOWER_FETCH_VERSION = 11;
 
 /**
  * Reads one partition, as `ReplicaManager.readFromLog`'s per-partition read: the leader epoch must match and this
  * broker must lead the partition (leader_lookup.ts), then the log is read from the fetch offset up to the high
  * watermark. Errors other than a diverging epoch answer -1 offsets and no records.
  *
- * Consumers are served by the leader only. (Kafka also lets a follower answer a v11+ consumer fetch, up to the
- * follower's high watermark, for KIP-392's follower fetching; clients fetch from a follower only when a leader
- * names it as their preferred read replica, which Samsa does not yet do.)
+ * KIP-392: a consumer fetch of v11+ may be answered by a follower too, as Kafka answers it (with or without a
+ * preferred-replica decision behind it): up to the follower's own high watermark, so an offset between it and
+ * the follower's log end reads nothing yet, and only an offset beyond the log end is OFFSET_OUT_OF_RANGE. A
+ * leader with `replica.selector.class` set names an in-sync follower in the consumer's rack as its preferred read
+ * replica, and then reads nothing (replica_selector.ts). Earlier versions are served by the leader only.
  */
 function readPartition(
   ctx: BrokerContext,
@@ -118,6 +130,7 @@ function readPartition(
   // Fetch treats any negative current leader epoch as none (ListOffsets and OffsetForLeaderEpoch only -1).
   const { replica, errorCode } = leaderReplica(ctx, slot.topic.name, slot.partition, {
     currentLeaderEpoch: slot.currentLeaderEpoch >= 0 ? slot.currentLeaderEpoch : undefined,
+    requireLeader: params.isFromFollower || params.apiVersion < FOLLOWER_FETCH_VERSION,
   });
   // A log that went offline after a failed write still serves what is durable (Kafka takes the whole log
   // directory offline instead); a failing read answers KAFKA_STORAGE_ERROR through replica.read.
@@ -151,6 +164,33 @@ function readPartition(
     }
   }
 
+  if (params.apiVersion >= FOLLOWER_FETCH_VERSION) {
+    const preferred = preferredReadReplica(replica, {
+      nodeId: ctx.nodeId,
+      selector: params.replicaSelector,
+      clientRack: params.clientRack,
+      fetchOffset: slot.fetchOffset,
+      liveBrokers: params.liveBrokers,
+    });
+    if (preferred >= 0) {
+      ctx.logger.debug("preferred read replica named", {
+        topic: slot.topic.name,
+        partition: slot.partition,
+        client_rack: params.clientRack,
+        preferred_read_replica: preferred,
+      });
+      // The client fetches from the preferred replica next; Kafka reads nothing here then.
+      return {
+        ...errorPartition(slot.partition, ErrorCode.NONE),
+        highWatermark: BigInt(highWatermark),
+        lastStableOffset: BigInt(lastStableOffset),
+        logStartOffset: BigInt(logStartOffset),
+        abortedTransactions: params.readCommitted ? [] : null,
+        preferredReadReplica: preferred,
+      };
+    }
+  }
+
   const maxBytes = Math.min(slot.partitionMaxBytes, limitBytes);
   if (maxBytes < 0 && slot.fetchOffset >= logStartOffset && slot.fetchOffset < highWatermark) {
     // Kafka's segment read refuses a negative size (an unexpected error there answers UNKNOWN_SERVER_ERROR).
@@ -160,6 +200,14 @@ function readPartition(
   const read = replica.read(slot.fetchOffset, Math.max(0, maxBytes), minOneMessage, true);
   // Kafka answers every read error, OFFSET_OUT_OF_RANGE included, with -1 offsets (createLogReadResult(e)).
   if (read.errorCode !== ErrorCode.NONE) return fail(read.errorCode);
+  if (!replica.isLeader && read.records.length > 0) {
+    ctx.logger.debug("consumer fetch served by a follower", {
+      topic: slot.topic.name,
+      partition: slot.partition,
+      fetch_offset: slot.fetchOffset,
+      bytes: read.records.length,
+    });
+  }
   return {
     partitionIndex: slot.partition,
     errorCode: ErrorCode.NONE,
@@ -199,7 +247,7 @@ function readPartitionSafely(
 /** What one pass over every slot found. */
 interface ReadPass {
   bytes: number;
-  /** An error or a diverging epoch: Kafka answers at once then. */
+  /** An error, a diverging epoch or a preferred read replica: Kafka answers at once then. */
   answerNow: boolean;
 }
 
@@ -224,7 +272,10 @@ function readAll(ctx: BrokerContext, slots: Slot[], params: ReadParams): ReadPas
     if (size > 0) minOneMessage = false;
     limitBytes = Math.max(0, limitBytes - size);
     bytes += size;
-    if (data.errorCode !== ErrorCode.NONE || data.divergingEpoch.epoch >= 0) answerNow = true;
+    // A preferred read replica is answered at once too: the client is to fetch elsewhere (Kafka does the same).
+    if (data.errorCode !== ErrorCode.NONE || data.divergingEpoch.epoch >= 0 || data.preferredReadReplica >= 0) {
+      answerNow = true;
+    }
   }
   return { bytes, answerNow };
 }
@@ -365,11 +416,17 @@ export const handleFetch: Handler<1> = async (
   if (slots.length > 0) {
     const maxBytes = Math.min(body.maxBytes, ctx.config.getInt("fetch.max.bytes"));
     const minBytes = Math.min(body.minBytes, maxBytes);
+    let liveBrokers: ReturnType<LiveBrokers> | undefined;
     const params: ReadParams = {
       apiVersion,
       isFromFollower: isFromFollower(body, apiVersion),
       readCommitted: body.isolationLevel === READ_COMMITTED,
       maxBytes,
+      replicaSelector: ctx.config.isSet("replica.selector.class")
+        ? ctx.config.getString("replica.selector.class")
+        : null,
+      clientRack: apiVersion >= FOLLOWER_FETCH_VERSION ? body.rackId : "",
+      liveBrokers: () => (liveBrokers ??= ctx.cluster?.liveBrokers(conn.listenerName) ?? []),
     };
     let pass = readAll(ctx, slots, params);
     if (body.maxWaitMs > 0 && pass.bytes < minBytes && !pass.answerNow) {

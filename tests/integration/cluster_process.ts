@@ -34,8 +34,15 @@ export class TestCluster {
 
   private constructor(readonly voters: string, readonly settings: Record<string, string | number>) {}
 
-  /** Starts `voters` combined nodes (ids 1..n) at once; they form the quorum together. */
-  static async start(voters: number, settings: Record<string, string | number> = {}): Promise<TestCluster> {
+  /**
+   * Starts `voters` combined nodes (ids 1..n) at once; they form the quorum together. `racks[i]`, when given, is
+   * node i+1's `broker.rack`.
+   */
+  static async start(
+    voters: number,
+    settings: Record<string, string | number> = {},
+    racks: readonly string[] = [],
+  ): Promise<TestCluster> {
     for (let attempt = 1;; attempt++) {
       const specs: NodeSpec[] = [];
       const ports = fixedPorts(2 * voters);
@@ -46,6 +53,7 @@ export class TestCluster {
           clientPort: ports[2 * (id - 1)],
           controllerPort: ports[2 * (id - 1) + 1],
           dataDir: await Deno.makeTempDir({ prefix: `samsa-cluster-${id}-` }),
+          rack: racks[id - 1],
         });
       }
       const voterList = specs.map((s) => `${s.id}@127.0.0.1:${s.controllerPort}`).join(",");

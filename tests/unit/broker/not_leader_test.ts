@@ -61,9 +61,12 @@ async function fetch(
   topic: { name: string; topicId: string },
   apiVersion: number,
   currentLeaderEpoch = -1,
+  replicaId = -1,
 ): Promise<FetchResponse> {
   const body: FetchRequest = {
     ...defaultFetchRequest(),
+    replicaId,
+    replicaState: { replicaId, replicaEpoch: -1n },
     maxWaitMs: 0,
     minBytes: 1,
     maxBytes: 1024 * 1024,
@@ -206,19 +209,35 @@ Deno.test("a replica deposed between the leader check and its append answers wit
 // ---------------------------------------------------------------------------------------------------------------
 // Fetch
 
-Deno.test("a follower refuses a consumer fetch with NOT_LEADER_OR_FOLLOWER; v16+ names the leader", async () => {
+Deno.test("a follower refuses a consumer fetch before v11 with NOT_LEADER_OR_FOLLOWER; from v11 on it answers (KIP-392)", async () => {
   await withReplicas(async (f) => {
     const orders = await f.addTopic("orders", { leaderEpoch: 4 });
     await f.produce("orders", 0, { records: 2 });
     playRole(f.ctx.replicas, "orders", 0, { isLeader: false, leaderId: 3, leaderEpoch: 4 });
     const ctx = { ...f.ctx, cluster: threeBrokers() };
 
-    const v15 = (await fetch(ctx, orders, 15)).responses[0].partitions[0];
-    assert.equal(v15.errorCode, NOT_LEADER_OR_FOLLOWER);
-    assert.equal(v15.records?.length ?? 0, 0, "no records from a follower");
-    assert.equal(v15.highWatermark, -1n);
+    const v10 = (await fetch(ctx, orders, 10)).responses[0].partitions[0];
+    assert.equal(v10.errorCode, NOT_LEADER_OR_FOLLOWER);
+    assert.equal(v10.records?.length ?? 0, 0, "no records from a follower");
+    assert.equal(v10.highWatermark, -1n);
 
-    const v17 = await fetch(ctx, orders, 17);
+    for (const version of [11, 15, 17]) {
+      const served = (await fetch(ctx, orders, version)).responses[0].partitions[0];
+      assert.equal(served.errorCode, NONE, `v${version}`);
+      assert.ok((served.records?.length ?? 0) > 0, `v${version}: records from the follower`);
+      assert.equal(served.highWatermark, 2n);
+      assert.equal(served.preferredReadReplica, -1);
+    }
+  });
+});
+
+Deno.test("a follower refuses a replica's fetch with NOT_LEADER_OR_FOLLOWER; v16+ names the leader", async () => {
+  await withReplicas(async (f) => {
+    const orders = await f.addTopic("orders", { leaderEpoch: 4 });
+    await f.produce("orders", 0, { records: 2 });
+    playRole(f.ctx.replicas, "orders", 0, { isLeader: false, leaderId: 3, leaderEpoch: 4 });
+    const ctx = { ...f.ctx, cluster: threeBrokers() };
+    const v17 = await fetch(ctx, orders, 17, -1, 2);
     assert.equal(v17.responses[0].partitions[0].errorCode, NOT_LEADER_OR_FOLLOWER);
     assert.deepEqual(v17.responses[0].partitions[0].currentLeader, { leaderId: 3, leaderEpoch: 4 });
     assert.deepEqual(v17.nodeEndpoints, [{ nodeId: 3, host: "127.0.0.1", port: 9094, rack: "r3" }]);
@@ -230,11 +249,13 @@ Deno.test("the current leader epoch is checked before leadership, as Kafka does"
     const orders = await f.addTopic("orders", { leaderEpoch: 4 });
     playRole(f.ctx.replicas, "orders", 0, { isLeader: false, leaderId: 2, leaderEpoch: 5 });
     const ctx = { ...f.ctx, cluster: threeBrokers() };
-    const code = async (epoch: number) => (await fetch(ctx, orders, 17, epoch)).responses[0].partitions[0].errorCode;
+    const code = async (epoch: number, version = 17) =>
+      (await fetch(ctx, orders, version, epoch)).responses[0].partitions[0].errorCode;
     assert.equal(await code(4), FENCED_LEADER_EPOCH, "the client's metadata is older than the follower's");
     assert.equal(await code(6), UNKNOWN_LEADER_EPOCH);
-    assert.equal(await code(5), NOT_LEADER_OR_FOLLOWER);
-    assert.equal(await code(-1), NOT_LEADER_OR_FOLLOWER);
+    assert.equal(await code(5, 10), NOT_LEADER_OR_FOLLOWER);
+    assert.equal(await code(-1, 10), NOT_LEADER_OR_FOLLOWER);
+    assert.equal(await code(5), NONE, "v11+: the follower answers");
 
     const fenced = await fetch(ctx, orders, 17, 4);
     assert.deepEqual(fenced.responses[0].partitions[0].currentLeader, { leaderId: 2, leaderEpoch: 5 });

@@ -9,6 +9,7 @@ import { silentLogger } from "../../../broker/logger.ts";
 import type { TopicImage } from "../../../broker/metadata_image.ts";
 import type { PartitionReplica, ProduceOutcome } from "../../../broker/partition_replica.ts";
 import { partitionGroupId, ReplicaManager } from "../../../broker/replica_manager.ts";
+import { preferredReadReplica, RACK_AWARE_REPLICA_SELECTOR } from "../../../broker/replica_selector.ts";
 import { ErrorCode } from "../../../protocol/generated/errors.ts";
 import { buildRecordBatch } from "../../../protocol/record_batch.ts";
 import type { MessageBatch } from "../../../raft/transport.ts";
@@ -437,5 +438,83 @@ Deno.test("a garbage batch from the network stops only its group on that broker;
       "broker 2 still follows payments",
     );
     assert.ok(c.replica(2).highWatermark < c.replica(1).highWatermark, "orders stopped on broker 2");
+  });
+});
+
+Deno.test("after DeleteRecords on the leader every replica's log starts there, the low watermark reports it, and a new leader keeps it", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    for (let i = 0; i < 6; i++) await produce(c.replica(1), batch([`r${i}`])).durable;
+    await c.tickUntil(() => c.replica(1).lowWatermark === 0, "the followers report their log start");
+    const start = c.replica(1).highWatermark - 2;
+    // While the followers cannot hear it, only the leader's log start moves: the low watermark stays behind.
+    c.net.cut.add(2);
+    c.net.cut.add(3);
+    assert.deepEqual(await c.replica(1).log.deleteRecordsBefore(start), start);
+    assert.deepEqual(c.replica(1).lowWatermark, 0);
+    c.net.cut.clear();
+    await c.tickUntil(
+      () => [2, 3].every((id) => c.replica(id).logStartOffset === start) && c.replica(1).lowWatermark === start,
+      "the followers follow the leader's log start and report it",
+    );
+    assert.deepEqual(logBytes(c.replica(2)), logBytes(c.replica(1)));
+    assert.deepEqual(logBytes(c.replica(3)), logBytes(c.replica(1)));
+    await c.kill(1);
+    const next = await electedLeader(c);
+    assert.deepEqual(c.replica(next).logStartOffset, start);
+    assert.deepEqual(c.replica(next).read(start - 1, 1024, true).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+  });
+});
+
+Deno.test("a follower restarted after missing a log start move follows it from the leader's next heartbeat", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    for (let i = 0; i < 4; i++) await produce(c.replica(1), batch([`s${i}`])).durable;
+    await c.tickUntil(() => c.replica(3).highWatermark === c.replica(1).highWatermark, "follower 3 catches up");
+    c.net.cut.add(3);
+    const start = c.replica(1).highWatermark - 1;
+    await c.replica(1).log.deleteRecordsBefore(start);
+    await c.tickUntil(() => c.replica(2).logStartOffset === start, "follower 2 follows");
+    assert.ok(c.replica(3).logStartOffset < start, "a cut-off follower cannot know");
+    // Out of the in-sync replicas, follower 3 does not hold the low watermark back for ever.
+    await c.tickUntil(() => c.replica(1).lowWatermark === start, "the low watermark counts in-sync replicas", 600);
+    await c.restart(3);
+    await c.tickUntil(() => c.replica(3).logStartOffset === start, "the restarted follower follows");
+    assert.deepEqual(logBytes(c.replica(3)), logBytes(c.replica(1)));
+  }, { brokerSettings: { "replica.lag.time.max.ms": "300" } });
+});
+
+Deno.test("KIP-392: a leader with the rack-aware selector names the in-sync follower in the client's rack, if it holds the fetch offset", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    for (let i = 0; i < 3; i++) await produce(c.replica(1), batch([`k${i}`])).durable;
+    const racks = [{ nodeId: 1, rack: "a" }, { nodeId: 2, rack: "b" }, { nodeId: 3, rack: "c" }];
+    const query = {
+      nodeId: 1,
+      selector: RACK_AWARE_REPLICA_SELECTOR,
+      clientRack: "b",
+      fetchOffset: 1,
+      liveBrokers: () => racks,
+    };
+    await c.tickUntil(() => c.replica(1).raft.matchIndex(2) === c.replica(1).logEndOffset - 1, "follower 2 matches");
+    assert.equal(preferredReadReplica(c.replica(1), query), 2);
+    assert.equal(preferredReadReplica(c.replica(1), { ...query, clientRack: "a" }), -1, "the leader's own rack");
+    assert.equal(preferredReadReplica(c.replica(1), { ...query, clientRack: "" }), -1, "no client rack");
+    assert.equal(preferredReadReplica(c.replica(1), { ...query, selector: null }), -1, "no selector configured");
+    assert.equal(preferredReadReplica(c.replica(2), { ...query, nodeId: 2 }), -1, "only a leader names one");
+    assert.equal(
+      preferredReadReplica(c.replica(1), { ...query, liveBrokers: () => racks.filter((b) => b.nodeId !== 2) }),
+      -1,
+      "a follower whose broker is not live",
+    );
+    // A follower that does not hold the fetch offset yet is no candidate.
+    c.net.cut.add(2);
+    await produce(c.replica(1), batch(["only on 1 and 3"])).durable;
+    assert.equal(preferredReadReplica(c.replica(1), { ...query, fetchOffset: c.replica(1).logEndOffset }), -1);
+    // The follower serves what it holds: up to its high watermark; beyond its log end is out of range.
+    const follower = c.replica(2);
+    assert.ok(follower.read(1, 1024 * 1024, true).records.length > 0);
+    assert.equal(follower.read(follower.highWatermark, 1024, true).records.length, 0);
+    assert.equal(follower.read(follower.logEndOffset + 1, 1024, true).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
   });
 });

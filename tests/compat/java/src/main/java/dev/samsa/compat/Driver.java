@@ -39,7 +39,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * Scripted scenarios with the official Kafka Java client against any Kafka-compatible broker.
  *
  * <p>Usage: {@code Driver <bootstrap> <scenario>}; scenarios: produce-idempotent, produce-retry (to the topic
- * COMPAT_TOPIC), consume, admin, group-classic, group-consumer. Each check prints one JSON line {@code {"check": ..., "ok": ..., "detail": ...}}; the exit code
+ * COMPAT_TOPIC), consume, follower-fetch (brokers with racks, COMPAT_RF 3), admin, group-classic, group-consumer. Each check prints one JSON line {@code {"check": ..., "ok": ..., "detail": ...}}; the exit code
  * is 1 if any check failed. Topic and group names carry a per-run suffix, so runs never see each other's data.
  * Environment: COMPAT_RECORDS (default 100), COMPAT_RF (replication factor, default 1), COMPAT_TOPIC and
  * COMPAT_REQUEST_TIMEOUT_MS (produce-retry only).
@@ -60,7 +60,7 @@ public final class Driver {
 
   public static void main(String[] args) throws Exception {
     if (args.length != 2) {
-      System.err.println("usage: Driver <bootstrap> <produce-idempotent|produce-retry|consume|admin|group-classic|group-consumer>");
+      System.err.println("usage: Driver <bootstrap> <produce-idempotent|produce-retry|consume|follower-fetch|admin|group-classic|group-consumer>");
       System.exit(2);
     }
     Driver driver = new Driver(args[0]);
@@ -70,6 +70,7 @@ public final class Driver {
         case "produce-idempotent" -> driver.produceIdempotent();
         case "produce-retry" -> driver.produceRetry();
         case "consume" -> driver.consume();
+        case "follower-fetch" -> driver.followerFetch();
         case "admin" -> driver.admin();
         case "group-classic" -> driver.group("classic");
         case "group-consumer" -> driver.group("consumer");
@@ -199,6 +200,53 @@ public final class Driver {
       check("no-extra", extra.isEmpty() && end == records, ordered("extra", extra.size(), "endOffset", end));
     }
     deleteTopicQuietly(topic);
+  }
+
+  /**
+   * KIP-392: N records to one partition (replication factor COMPAT_RF), then a consumer whose client.rack is the
+   * rack of a follower reads them all. The last check, "follower", names the leader and that follower (the caller
+   * checks on the brokers which one served the fetches).
+   */
+  private void followerFetch() throws Exception {
+    String topic = "java-follower-fetch-" + runId;
+    createTopic(topic, 1, Map.of());
+    Properties producerProps = producerProps();
+    producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(producerProps)) {
+      for (int i = 0; i < records; i++) {
+        producer.send(new ProducerRecord<>(topic, 0, "k-" + i, "v-" + i));
+      }
+      producer.flush();
+    }
+    org.apache.kafka.common.Node leader;
+    org.apache.kafka.common.Node follower;
+    try (Admin admin = Admin.create(adminProps())) {
+      var partition = admin.describeTopics(List.of(topic)).allTopicNames().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+          .get(topic).partitions().get(0);
+      leader = partition.leader();
+      follower = partition.replicas().stream().filter(n -> n.id() != leader.id() && n.hasRack()).findFirst().orElse(null);
+    }
+    check("follower-with-rack", follower != null, ordered("leader", leader.id()));
+    if (follower == null) {
+      return;
+    }
+    Properties props = consumerProps(null, null);
+    props.put(ConsumerConfig.CLIENT_RACK_CONFIG, follower.rack());
+    props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");
+    TopicPartition tp = new TopicPartition(topic, 0);
+    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
+      consumer.assign(List.of(tp));
+      consumer.seekToBeginning(List.of(tp));
+      List<ConsumerRecord<String, String>> got = pollUntil(consumer, records);
+      boolean inOrder = got.size() == records;
+      // Offsets need not start at 0: a replicated partition's first leader writes a control batch first.
+      for (int i = 0; i < got.size() && inOrder; i++) {
+        inOrder = ("v-" + i).equals(got.get(i).value()) && (i == 0 || got.get(i).offset() > got.get(i - 1).offset());
+      }
+      check("read-all-in-order", inOrder, ordered("read", got.size(), "produced", records));
+    }
+    check("follower", true, ordered("leader", leader.id(), "follower", follower.id(), "rack", follower.rack(),
+        "topic", topic));
   }
 
   /** The Admin API round: create, describe, list, describe configs, list offsets, delete. */
