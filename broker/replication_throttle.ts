@@ -7,15 +7,18 @@
  */
 
 /**
- * A token bucket of bytes.
+ * A token bucket of bytes that may go into debt: a message is sent while the bucket holds anything, and what it
+ * costs beyond that is paid off before the next one goes. Messages cannot be split (a Raft append carries up to
+ * 1 MiB), so over any span of `t` seconds at most `rate × (t + 1)` bytes plus one message leave.
  *
  * @example
  * ```ts
  * import { ReplicationThrottle } from "./replication_throttle.ts";
  * const throttle = new ReplicationThrottle(1000, 0);
- * throttle.take(800, 0); // true
- * throttle.take(800, 0); // false: 200 bytes left until time passes
- * throttle.take(800, 600); // true: 600 ms refilled 600 bytes
+ * throttle.take(800, 0); // true: 200 bytes left
+ * throttle.take(800, 0); // true: 600 bytes owed
+ * throttle.take(10, 0); // false: the debt is paid off first
+ * throttle.take(10, 700); // true: 700 ms refilled 700 bytes
  * ```
  */
 export class ReplicationThrottle {
@@ -33,18 +36,14 @@ export class ReplicationThrottle {
     return this.rateBytesPerSec >= Number.MAX_SAFE_INTEGER;
   }
 
-  /**
-   * Takes `bytes` if the bucket holds them at `nowMs`. A message larger than a second's worth goes once the
-   * bucket is full, so a large batch is delayed, never stuck.
-   */
+  /** Takes `bytes` if the bucket is not empty (or in debt) at `nowMs`. */
   take(bytes: number, nowMs: number): boolean {
     if (this.unbounded) return true;
     const elapsed = Math.max(0, nowMs - this.#lastMs);
     this.#lastMs = nowMs;
     this.#tokens = Math.min(this.rateBytesPerSec, this.#tokens + elapsed * this.rateBytesPerSec / 1000);
-    const cost = Math.min(bytes, this.rateBytesPerSec);
-    if (this.#tokens < cost) return false;
-    this.#tokens -= cost;
+    if (this.#tokens <= 0) return false;
+    this.#tokens -= bytes;
     return true;
   }
 }
