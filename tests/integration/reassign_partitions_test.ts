@@ -3,7 +3,8 @@
  * Samsa cluster: a partition moves from brokers {1,2,3} to {2,3,4} while confluent-kafka's idempotent acks=all
  * producer writes to it. ListPartitionReassignments shows the move while it runs; afterwards the chaos checker
  * finds every acknowledged record exactly once, in order, at its offset; broker 1's directory of the partition is
- * gone; and brokers 2, 3 and 4 hold byte-identical batches up to the high watermark.
+ * gone; and brokers 2, 3 and 4 hold byte-identical batches up to the high watermark. CreatePartitions with an
+ * explicit assignment then places a new partition on the brokers it names.
  *
  * Needs Java 17+ with Kafka's jars (`deno task kafka fetch`) and python3 with confluent-kafka
  * (`bash tests/install_clients.sh`).
@@ -13,6 +14,7 @@ import { ApiKey } from "../../protocol/messages.ts";
 import { check, describeResult, type PartitionReplicas } from "../chaos/checker.ts";
 import { consumeAll, WorkloadProducer } from "../chaos/workload.ts";
 import { kafkaTool, KafkaTools, requireKafkaJars } from "../compat/kafka/kafka_tool.ts";
+import { kcat } from "../compat/kcat/kcat.ts";
 import { RawClient } from "../diff/raw_client.ts";
 import { readSegmentBatches } from "../harness/segment_files.ts";
 import { clusterView, TestCluster, waitFor } from "./cluster_process.ts";
@@ -116,9 +118,30 @@ Deno.test({
       assert.deepEqual(view.topics.find((t) => t.name === TOPIC)!.partitions[0].replicas, [2, 3, 4]);
       assert.deepEqual(await listed(b1), []);
 
+      // CreatePartitions with an explicit assignment: the new partition's Raft group forms on the brokers named.
+      const admin = await RawClient.connect(cluster.bootstrap(2), "reassign-test");
+      try {
+        const grown = await admin.request(ApiKey.CreatePartitions, 3, {
+          topics: [{ name: TOPIC, count: 2, assignments: [{ brokerIds: [4, 1, 2] }] }],
+          timeoutMs: 30_000,
+          validateOnly: false,
+        });
+        assert.equal(grown.results[0].errorCode, 0, grown.results[0].errorMessage ?? "");
+      } finally {
+        await admin.close();
+      }
+      await waitFor("partition 1 is led by one of its assigned replicas", async () => {
+        const p1 = (await clusterView(cluster.bootstrap(3))).topics.find((t) => t.name === TOPIC)?.partitions[1];
+        return p1 !== undefined && p1.replicas.join() === "4,1,2" && [4, 1, 2].includes(p1.leader);
+      });
+      const wrote = await kcat(["-b", cluster.bootstrap(1), "-P", "-t", TOPIC, "-p", "1", "-X", "acks=all"], "new\n");
+      assert.equal(wrote.code, 0, wrote.stderr);
+
       const since = Date.now();
       assert.ok(await producer.waitForAcksSince(since, 200, 30_000), "acknowledgements go on after the move");
       await producer.stop();
+      // Partition 0 only: the checker's subject (partition 1 holds only its leader's LeaderChange control batch, which a
+      // consumer never sees, so a read "to the high watermark" of it would never end).
       const consumed = await consumeAll(bootstrap, TOPIC, 1, 30);
       assert.ok(consumed.complete, consumed.clientErrors.slice(-3).join("; "));
       await cluster.stop({ keepData: true });

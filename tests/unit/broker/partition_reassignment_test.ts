@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { MetadataImage, type MetadataRecord } from "../../../broker/metadata_image.ts";
 import { decodeMetadataRecord, encodeMetadataRecord } from "../../../broker/metadata_log.ts";
 import { imageRecords } from "../../../broker/metadata/image_snapshot.ts";
+import { reportFor } from "../../../broker/metadata/leadership_reporter.ts";
 import {
   ongoingReassignments,
   planReassignmentProgress,
@@ -140,4 +141,28 @@ Deno.test("a removed replica leaves the metadata as soon as it left the group, b
   assert.deepEqual(p.replicas, [3, 4, 2]);
   assert.deepEqual(p.removingReplicas, [2]);
   assert.deepEqual(p.addingReplicas, [4]);
+});
+
+Deno.test("a leader whose partition is being reassigned reports its group's committed membership when the metadata lags it", () => {
+  const img = image();
+  applyAll(img, planReassignments(img, [{ topic: "orders", partition: 0, replicas: [1, 2, 4] }], CLUSTER).records);
+  const leader = (voters: number[], learners: number[]) => ({
+    topic: "orders",
+    partition: 0,
+    isLeader: true,
+    leaderEpoch: 4,
+    inSyncReplicas: () => [1, 2, 3],
+    raft: { voters, learners },
+  });
+  // Leadership as the image has it, and nothing left the group yet: nothing to report.
+  assert.equal(reportFor(img, 1, leader([1, 2, 3], [4])), undefined);
+  // The voters are the target: the report carries them, and the controller completes the move.
+  const report = reportFor(img, 1, { ...leader([1, 2, 4], []), inSyncReplicas: () => [1, 2, 4] });
+  assert.deepEqual(report?.voters, [1, 2, 4]);
+  applyAll(
+    img,
+    planReassignmentProgress(img, 1, [{ ...report!, voters: report!.voters!, learners: report!.learners! }]),
+  );
+  assert.deepEqual(img.topic("orders")!.partitions[0].replicas, [1, 2, 4]);
+  assert.equal(reportFor(img, 1, { ...leader([1, 2, 4], []), inSyncReplicas: () => [1, 2, 4] }), undefined);
 });
