@@ -26,7 +26,7 @@ import type { PartitionLog } from "../log/partition_log.ts";
 import { decodeControlRecordKey, isControlBatch } from "../protocol/control_records.ts";
 import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../protocol/record_batch.ts";
 import { BatchOffsets, stampBaseOffset, stampPartitionLeaderEpoch } from "../protocol/record_batch_header.ts";
-import { type ConfChange, encodeConfEntry, sameConf } from "../raft/conf_change.ts";
+import { applyConfChange, type ConfChange, encodeConfEntry, sameConf } from "../raft/conf_change.ts";
 import { RawNode } from "../raft/raw_node.ts";
 import { type InitialState, sliceEntries, type Storage } from "../raft/storage.ts";
 import {
@@ -451,6 +451,8 @@ export class PartitionRaft {
     if (this.#failure || !this.isLeader) return false;
     const index = this.#node.nextIndex();
     const term = this.#node.raft.term;
+    // The core's entry carries the change and the configuration it leads to (applied when committed).
+    const data = encodeConfEntry({ change, config: applyConfChange(this.#node.raft.config, change) });
     const proposed = this.#node.proposeConfChange(change);
     if (!proposed.ok) return false;
     const entry: Entry = {
@@ -458,8 +460,7 @@ export class PartitionRaft {
       count: 1,
       term,
       type: EntryType.ConfChange,
-      data: this.#node.raft.log.unstable.find((e) => e.index === index)?.data ??
-        encodeConfEntry({ change, config: this.#node.raft.config }),
+      data: this.#node.raft.log.unstable.find((e) => e.index === index)?.data ?? data,
     };
     try {
       this.log.append(controlBatchOf(entry), { leaderEpoch: term });
@@ -708,6 +709,8 @@ export class PartitionRaft {
    */
   async #persistConfig(): Promise<void> {
     const config = this.#node.raft.config;
+    // The core replaces its configuration object at each change: most rounds stop at this comparison.
+    if (config === this.#storage.config) return;
     this.#storage.config = config;
     if (!this.#replicated || sameConf(config, this.#persisted.config ?? this.#initialConfig)) return;
     const commit = Math.max(
