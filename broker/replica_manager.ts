@@ -134,6 +134,8 @@ export class ReplicaManager {
   readonly #reassignTargets = new Map<PartitionReplica, readonly number[]>();
   /** The last step of each reassignment logged (a step is logged once, not at every tick). */
   readonly #reassignSteps = new Map<PartitionReplica, string>();
+  /** Topics whose placement was followed once since the start (stray directories are looked for then). */
+  readonly #placementSeen = new Set<string>();
   /** Bounds what leaders here send to learners (`leader.replication.throttled.rate`). */
   readonly #learnerThrottle: ReplicationThrottle;
   /** Messages to learners held back by the throttle, per group and learner, in order. */
@@ -333,8 +335,11 @@ export class ReplicaManager {
    * (a reassignment removed it: the group committed its removal before the metadata dropped it).
    */
   async followPlacement(topic: TopicImage): Promise<void> {
+    const firstSight = !this.#placementSeen.has(topic.topicId);
+    this.#placementSeen.add(topic.topicId);
     for (const p of topic.partitions) {
       const replica = p && this.#replicas.get(key(topic.name, p.partition));
+      if (p && !replica && firstSight) await this.#removeStray(topic.name, p);
       if (!p || !replica) continue;
       if (replica.replicated && !p.replicas.includes(this.config.nodeId)) {
         await this.#retire(replica);
@@ -342,6 +347,22 @@ export class ReplicaManager {
       }
       this.#noteTarget(replica, p);
     }
+  }
+
+  /**
+   * Deletes the directory of a replicated partition this broker is not a replica of, left from before a restart
+   * (a reassignment removed this broker while it was down), as Kafka deletes stray logs. Checked once per topic
+   * after a start: replicas removed while running are closed and deleted as they go.
+   */
+  async #removeStray(topic: string, p: PartitionImage): Promise<void> {
+    if (p.replicas.length <= 1 || p.replicas.includes(this.config.nodeId)) return;
+    const dir = this.partitionDir(topic, p.partition);
+    if (!await Deno.stat(dir).then(() => true, () => false)) return;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    this.logger.info("stray partition directory removed: this broker is not a replica", {
+      topic,
+      partition: p.partition,
+    });
   }
 
   #noteTarget(replica: PartitionReplica, p: PartitionImage): void {

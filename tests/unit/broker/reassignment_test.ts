@@ -52,7 +52,7 @@ async function withBrokers(settings: Record<string, string>, fn: (h: Harness) =>
       if (!done()) throw new Error(`not within ${maxTicks} ticks: ${what}`);
     },
     restart: () => Promise.resolve(),
-    leader: () => BROKERS.find((id) => managers.get(id)!.get(TOPIC, 0)?.isLeader),
+    leader: () => BROKERS.find((id) => managers.get(id)?.get(TOPIC, 0)?.isLeader),
     async place(topic) {
       for (const m of managers.values()) {
         await m.ensureTopic(topic);
@@ -80,7 +80,7 @@ async function withBrokers(settings: Record<string, string>, fn: (h: Harness) =>
     return manager;
   };
   h.restart = async (id, topic) => {
-    await managers.get(id)!.close();
+    await managers.get(id)?.close();
     const manager = start(id);
     await manager.ensureTopic(topic);
     await manager.followPlacement(topic);
@@ -169,6 +169,27 @@ Deno.test("a partition moves from brokers {1,2,3} to {2,3,4} under acks=-1 produ
     for (const id of [2, 3, 4]) assert.deepEqual(logBytes(h, id, hw), reference, `broker ${id}'s log`);
     const values = valuesIn(reference);
     for (const v of acked) assert.equal(values.filter((x) => x === v).length, 1, `${v} once`);
+  });
+});
+
+Deno.test("a broker removed by a move while it was down deletes its stray directory when it starts", async () => {
+  await withBrokers({}, async (h) => {
+    await h.place(topicWith({}));
+    await h.tickUntil(() => h.leader() === 1, "broker 1 leads");
+    assert.ok(await produce(h, "x"));
+    // Broker 3 is down (its replica closed) while the group moves from {1,2,3} to {1,2,4} and completes.
+    await h.managers.get(3)!.close();
+    h.managers.delete(3);
+    const moving = topicWith({ replicas: [1, 2, 4, 3], addingReplicas: [4], removingReplicas: [3] });
+    await h.place(moving);
+    const raft = () => h.managers.get(1)!.get(TOPIC, 0)!.raft;
+    await h.tickUntil(() => raft().voters.join() === "1,2,4", "the group's voters become {1,2,4}");
+    const done = topicWith({ replicas: [1, 2, 4] });
+    await h.place(done);
+    assert.ok(await Deno.stat(`${h.root}/3/${TOPIC}-0`).then(() => true, () => false), "left on broker 3's disk");
+    await h.restart(3, done);
+    assert.equal(h.managers.get(3)!.get(TOPIC, 0), undefined);
+    assert.equal(await Deno.stat(`${h.root}/3/${TOPIC}-0`).then(() => true, () => false), false);
   });
 });
 
