@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { OngoingReassignment, ReassignmentRequest, ReassignmentResult } from "./partition_reassignment.ts";
 import type { RequestByKey, RequestHeader, ResponseByKey } from "../protocol/messages.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ConnectionInfo } from "./connection.ts";
@@ -67,6 +68,15 @@ export interface Controller {
    * ConfigRecords; every broker then applies them to its open partitions. One result per resource, in order.
    */
   alterConfigs(changes: ConfigResourceChange[], validateOnly: boolean): Promise<ConfigChangeResult[]>;
+  /**
+   * Starts or cancels (null replicas) partition reassignments (AlterPartitionReassignments); one result per
+   * partition, in order. Absent on controllers that cannot move replicas (a test's).
+   */
+  alterPartitionReassignments?(requests: ReassignmentRequest[]): Promise<ReassignmentResult[]>;
+  /** The reassignments in progress, of the partitions named (all when null): ListPartitionReassignments. */
+  listPartitionReassignments?(
+    wanted: { topic: string; partitions: number[] }[] | null,
+  ): Promise<OngoingReassignment[]>;
 }
 
 /** The cluster as clients see it (Metadata, DescribeCluster). Absent on a single node, which is all of it. */

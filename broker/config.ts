@@ -274,6 +274,13 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
   def("min.insync.replicas", "int", "1", "Replicas that must acknowledge an acks=all produce.", { min: 1 }),
   def("unclean.leader.election.enable", "boolean", "false", "Allow out-of-sync replicas to become leader."),
   def("replica.lag.time.max.ms", "long", "30000", "A follower this far behind leaves the ISR (ms).", { min: 1 }),
+  def(
+    "leader.replication.throttled.rate",
+    "long",
+    LONG_MAX,
+    "Bytes per second a leader sends to replicas a reassignment is adding (learners catching up).",
+    { min: 1 },
+  ),
   def("replica.fetch.max.bytes", "int", "1048576", "Bytes a follower fetches per partition.", { min: 0 }),
   def("fetch.max.bytes", "int", "57671680", "Largest Fetch response.", { min: 1024 }),
   def("socket.request.max.bytes", "int", "104857600", "Largest request; a larger one closes the connection.", {

@@ -13,6 +13,13 @@
  *
  * @module
  */
+import {
+  type OngoingReassignment,
+  ongoingReassignments,
+  planReassignments,
+  type ReassignmentRequest,
+  type ReassignmentResult,
+} from "./partition_reassignment.ts";
 import { ErrorCode, errorInfo, Reader, Writer, ZERO_UUID } from "../protocol/messages.ts";
 import {
   decodeProducerIdsRecord,
@@ -113,6 +120,30 @@ function duplicates(names: Iterable<string>): Set<string> {
     else seen.add(n);
   }
   return dup;
+}
+
+/**
+ * Kafka's `validateManualPartitionAssignment` as a value: the error a manual assignment gets (an empty list, a
+ * broker named twice, a broker not in `cluster`), or undefined when it is valid. Reassignments use it too.
+ *
+ * @example
+ * ```ts
+ * import { manualAssignmentError } from "./controller.ts";
+ * const cluster = { nodeId: 1, brokers: [1, 2], defaultNumPartitions: 1, defaultReplicationFactor: 1 };
+ * manualAssignmentError([1, 3], cluster)?.code; // 39: INVALID_REPLICA_ASSIGNMENT, broker 3 is not registered
+ * ```
+ */
+export function manualAssignmentError(
+  replicas: readonly number[],
+  cluster: ClusterView,
+): { code: number; message: string | null } | undefined {
+  try {
+    checkManualAssignment(replicas, cluster);
+    return undefined;
+  } catch (e) {
+    if (e instanceof PlanError) return { code: e.code, message: e.apiMessage };
+    throw e;
+  }
 }
 
 /** Kafka's `validateManualPartitionAssignment`. */
@@ -760,6 +791,21 @@ export class LocalController implements Controller {
       }
       return plan.results;
     });
+  }
+
+  /**
+   * Reassignments on a single node: every partition has its one replica here, so the only valid target is this
+   * node (nothing to move); anything else gets Kafka's INVALID_REPLICA_ASSIGNMENT or UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  alterPartitionReassignments(requests: ReassignmentRequest[]): Promise<ReassignmentResult[]> {
+    return Promise.resolve(planReassignments(this.metadata.image, requests, this.cluster()).results);
+  }
+
+  /** No reassignment ever runs on a single node. */
+  listPartitionReassignments(
+    wanted: { topic: string; partitions: number[] }[] | null,
+  ): Promise<OngoingReassignment[]> {
+    return Promise.resolve(ongoingReassignments(this.metadata.image, wanted));
   }
 
   createPartitions(

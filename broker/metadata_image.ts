@@ -15,6 +15,12 @@ export interface PartitionImage {
   partitionEpoch: number;
   replicas: number[];
   isr: number[];
+  /**
+   * A reassignment in progress (KIP-455, as KRaft records it): the replicas being added and removed. `replicas`
+   * then holds both the target and the replicas being removed; absent or empty when none runs.
+   */
+  addingReplicas?: number[];
+  removingReplicas?: number[];
 }
 
 /** One topic. */
@@ -41,6 +47,9 @@ export interface PartitionRecordFields {
   leader: number;
   leaderEpoch: number;
   partitionEpoch: number;
+  /** A reassignment in progress (a snapshot of an image taken while one runs). */
+  addingReplicas?: number[];
+  removingReplicas?: number[];
 }
 
 /** No leader: the partition is offline (its only in-sync replica is fenced), as Kafka's NO_LEADER. */
@@ -60,6 +69,10 @@ export interface PartitionChangeFields {
   leader: number;
   isr: number[] | null;
   leaderEpoch?: number;
+  /** The new replicas, adding and removing replicas (a reassignment's steps); undefined or null when unchanged. */
+  replicas?: number[] | null;
+  addingReplicas?: number[] | null;
+  removingReplicas?: number[] | null;
 }
 
 /** The fields of ConfigRecord the image uses. Resource type 2 is a topic, 4 a broker. */
@@ -216,6 +229,10 @@ export class MetadataImage {
           replicas: [...r.replicas],
           isr: [...r.isr],
         };
+        if (r.addingReplicas?.length || r.removingReplicas?.length) {
+          topic.partitions[r.partitionId].addingReplicas = [...(r.addingReplicas ?? [])];
+          topic.partitions[r.partitionId].removingReplicas = [...(r.removingReplicas ?? [])];
+        }
         return;
       }
       case "partition_change": {
@@ -232,6 +249,9 @@ export class MetadataImage {
           p.leaderEpoch = r.leaderEpoch;
         }
         if (r.isr !== null) p.isr = [...r.isr];
+        if (r.replicas) p.replicas = [...r.replicas];
+        if (r.addingReplicas) p.addingReplicas = [...r.addingReplicas];
+        if (r.removingReplicas) p.removingReplicas = [...r.removingReplicas];
         p.partitionEpoch++;
         return;
       }

@@ -90,8 +90,8 @@ export function encodeMetadataRecord(entry: MetadataRecord): Uint8Array {
     case "partition": {
       const record: PartitionRecord = {
         ...entry.record,
-        removingReplicas: [],
-        addingReplicas: [],
+        removingReplicas: entry.record.removingReplicas ?? [],
+        addingReplicas: entry.record.addingReplicas ?? [],
         leaderRecoveryState: 0,
         directories: [],
         eligibleLeaderReplicas: null,
@@ -101,7 +101,13 @@ export function encodeMetadataRecord(entry: MetadataRecord): Uint8Array {
     }
     case "partition_change": {
       const { leaderEpoch, ...fields } = entry.record;
-      const record: PartitionChangeRecord = { ...defaultPartitionChangeRecord(), ...fields };
+      const record: PartitionChangeRecord = {
+        ...defaultPartitionChangeRecord(),
+        ...fields,
+        replicas: fields.replicas ?? null,
+        addingReplicas: fields.addingReplicas ?? null,
+        removingReplicas: fields.removingReplicas ?? null,
+      };
       if (leaderEpoch !== undefined) {
         const epoch = new Writer(4);
         epoch.int32(leaderEpoch);
@@ -153,8 +159,13 @@ export function decodeMetadataRecord(value: Uint8Array): MetadataRecord | undefi
     case RecordType.Partition:
       return { type: "partition", record: decodePartitionRecord(r, version) };
     case RecordType.PartitionChange: {
-      const { topicId, partitionId, leader, isr, unknownTaggedFields } = decodePartitionChangeRecord(r, version);
+      const { topicId, partitionId, leader, isr, replicas, addingReplicas, removingReplicas, unknownTaggedFields } =
+        decodePartitionChangeRecord(r, version);
       const record: PartitionChangeFields = { topicId, partitionId, leader, isr };
+      // A reassignment's steps (KRaft writes these three fields together when the placement changes).
+      if (replicas !== null) record.replicas = replicas;
+      if (addingReplicas !== null) record.addingReplicas = addingReplicas;
+      if (removingReplicas !== null) record.removingReplicas = removingReplicas;
       const epoch = unknownTaggedFields?.find((f) => f.tag === LEADER_EPOCH_TAG);
       if (epoch) record.leaderEpoch = new Reader(epoch.data).int32();
       return { type: "partition_change", record };

@@ -84,6 +84,9 @@ export interface LeadershipReport {
   leaderEpoch: number;
   /** The replicas caught up with the leader, the leader first. */
   isr: number[];
+  /** While the partition is reassigned: the group's committed voters and learners (`partition_reassignment.ts`). */
+  voters?: number[];
+  learners?: number[];
 }
 
 /** What the controller made of one report. */

@@ -26,6 +26,7 @@ import type { PartitionLog } from "../log/partition_log.ts";
 import { decodeControlRecordKey, isControlBatch } from "../protocol/control_records.ts";
 import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../protocol/record_batch.ts";
 import { BatchOffsets, stampBaseOffset, stampPartitionLeaderEpoch } from "../protocol/record_batch_header.ts";
+import { applyConfChange, type ConfChange, encodeConfEntry, sameConf } from "../raft/conf_change.ts";
 import { RawNode } from "../raft/raw_node.ts";
 import { type InitialState, sliceEntries, type Storage } from "../raft/storage.ts";
 import {
@@ -115,7 +116,8 @@ export class PartitionLogStorage implements Storage {
   constructor(
     private readonly log: PartitionLog,
     private readonly hardState: HardState,
-    private readonly config: ConfState,
+    /** The membership snapshots carry: the committed configuration (the ready loop keeps it current). */
+    public config: ConfState,
     /** The snapshot point received last (its term is not in the emptied log's epochs). */
     private snapshotPoint: { index: number; term: number } | undefined = undefined,
     /** The data a snapshot carries as of the log start (the producer state). */
@@ -214,6 +216,11 @@ interface StoredRaftState {
   commit: number;
   /** The snapshot point last installed, if any. */
   snapshot?: { index: number; term: number };
+  /**
+   * The membership as of `commit`, once a ConfChange entry committed here (a reassignment): from then on it,
+   * not the metadata's replica list, is the group's configuration at the next start (the log is the truth).
+   */
+  config?: ConfState;
 }
 
 function readRaftState(dir: string): StoredRaftState {
@@ -227,6 +234,9 @@ function readRaftState(dir: string): StoredRaftState {
       vote: Number(json.vote) || NONE,
       commit: Number.isSafeInteger(json.commit) ? json.commit : -1,
       snapshot,
+      config: Array.isArray(json.config?.voters) && Array.isArray(json.config?.learners)
+        ? { voters: json.config.voters.map(Number), learners: json.config.learners.map(Number) }
+        : undefined,
     };
   } catch {
     return { term: -1, vote: NONE, commit: -1 };
@@ -276,7 +286,11 @@ export interface PartitionRaftOptions {
   dir: string;
   log: PartitionLog;
   nodeId: number;
-  /** The partition's replicas; this broker alone (or an empty list) is a single-voter group. */
+  /**
+   * The partition's replicas; this broker alone (or an empty list) is a single-voter group. A replica joining
+   * a reassignment is given the group's voters without itself: it starts as a learner-to-be and campaigns never.
+   * A membership committed by ConfChange entries (kept in `raft-state.json`) takes precedence.
+   */
   voters?: readonly number[];
   /** The leader epoch the metadata holds: the group's first term is at least one below it. */
   minimumLeaderEpoch: number;
@@ -314,23 +328,24 @@ export class PartitionRaft {
   /** Ticks left during which a replica told to campaign tries again while no leader is known. */
   #eagerTicks = 0;
   readonly #replicated: boolean;
-  readonly #voters: number[];
   /** On the leader: the log start offset each follower reported last. */
   readonly #followerLogStarts = new Map<number, number>();
   /** On a follower: the newest log start offset to follow, and whether a move is running. */
   #logStartTarget = -1;
   #followingLogStart = false;
+  /** The configuration the group starts from. */
+  readonly #initialConfig: ConfState;
 
   private constructor(
     private readonly dir: string,
     private readonly log: PartitionLog,
     private readonly hooks: PartitionRaftHooks,
     persisted: StoredRaftState,
-    voters: number[],
+    config: ConfState,
   ) {
     this.#persisted = persisted;
-    this.#voters = voters;
-    this.#replicated = voters.length > 1;
+    this.#initialConfig = config;
+    this.#replicated = config.voters.length + config.learners.length > 1;
   }
 
   /**
@@ -349,7 +364,8 @@ export class PartitionRaft {
     const latestEpoch = log.latestEpoch()?.epoch ?? -1;
     const term = Math.max(stored.term, latestEpoch, minimumLeaderEpoch - 1);
     const vote = term === stored.term ? stored.vote : NONE;
-    const group = new PartitionRaft(dir, log, hooks, { ...stored, term, vote }, voters);
+    const config = stored.config ?? { voters, learners: [] };
+    const group = new PartitionRaft(dir, log, hooks, { ...stored, term, vote }, config);
     if (!group.#replicated) {
       // With one voter every persisted entry is committed: recovery already cut what was not durable.
       group.#start(nodeId, { term, vote, commit: log.logEndOffset - 1 }, options.random);
@@ -374,7 +390,7 @@ export class PartitionRaft {
     this.#storage = new PartitionLogStorage(
       this.log,
       hardState,
-      { voters: this.#voters, learners: [] },
+      this.#initialConfig,
       snapshotPoint,
       (start) => this.hooks.snapshotData?.(start) ?? new Uint8Array(0),
     );
@@ -420,9 +436,50 @@ export class PartitionRaft {
     return this.#replicated;
   }
 
-  /** The group's voters (the partition's replicas). */
+  /** The group's voters as committed so far (the partition's replicas, or what a reassignment made of them). */
   get voters(): readonly number[] {
-    return this.#voters;
+    return this.#node.raft.config.voters;
+  }
+
+  /** The group's learners (replicas a reassignment is adding, catching up). */
+  get learners(): readonly number[] {
+    return this.#node.raft.config.learners;
+  }
+
+  /** On the leader, the index up to which the group's entries are committed (-1 elsewhere, or none). */
+  get commitIndex(): number {
+    return this.#node.raft.role === "leader" ? this.#node.raft.log.committed : -1;
+  }
+
+  /**
+   * Proposes one membership change (leader only). The change entry is written to the log at once, as a produced
+   * batch is, so the produce path never sees the log behind the Raft log. Returns false when the core refuses
+   * it now: not the leader, a change still uncommitted, or no entry of this term committed yet.
+   */
+  proposeConfChange(change: ConfChange): boolean {
+    if (this.#failure || !this.isLeader) return false;
+    const index = this.#node.nextIndex();
+    const term = this.#node.raft.term;
+    // The core's entry carries the change and the configuration it leads to (applied when committed).
+    const data = encodeConfEntry({ change, config: applyConfChange(this.#node.raft.config, change) });
+    const proposed = this.#node.proposeConfChange(change);
+    if (!proposed.ok) return false;
+    const entry: Entry = {
+      index,
+      count: 1,
+      term,
+      type: EntryType.ConfChange,
+      data: this.#node.raft.log.unstable.find((e) => e.index === index)?.data ?? data,
+    };
+    try {
+      this.log.append(controlBatchOf(entry), { leaderEpoch: term });
+    } catch (e) {
+      this.#fail(e);
+      return false;
+    }
+    this.#storage.remember(entry);
+    this.#kick();
+    return true;
   }
 
   /** The leader epoch: the Raft term. */
@@ -586,7 +643,8 @@ export class PartitionRaft {
   }
 
   #currentView(): string {
-    return `${this.isLeader}/${this.#node.raft.lead}/${this.#node.raft.term}`;
+    const { voters, learners } = this.#node.raft.config;
+    return `${this.isLeader}/${this.#node.raft.lead}/${this.#node.raft.term}/${voters}/${learners}`;
   }
 
   /** Tells the replica when the role, the leader or the term changed (a tick or a message can change them). */
@@ -649,6 +707,7 @@ export class PartitionRaft {
         if (!sendEarly && ready.messages.length > 0) this.#send(ready.messages);
         this.#node.advance();
         const commit = this.#node.raft.log.committed;
+        await this.#persistConfig();
         this.#storage.forgetThrough(commit);
         this.hooks.onCommitted(this.committedEnd);
         this.#checkView();
@@ -699,6 +758,23 @@ export class PartitionRaft {
   /** On the leader, the log start offset follower `id` last reported; undefined before it reported one. */
   followerLogStartOffset(id: number): number | undefined {
     return this.#node.raft.role === "leader" ? this.#followerLogStarts.get(id) : undefined;
+  }
+
+  /**
+   * Once a ConfChange entry committed (the core applied it), the membership is written to `raft-state.json`
+   * with a commit index at or past it, so the next start begins from it rather than from the metadata.
+   */
+  async #persistConfig(): Promise<void> {
+    const config = this.#node.raft.config;
+    // The core replaces its configuration object at each change: most rounds stop at this comparison.
+    if (config === this.#storage.config) return;
+    this.#storage.config = config;
+    if (!this.#replicated || sameConf(config, this.#persisted.config ?? this.#initialConfig)) return;
+    const commit = Math.max(
+      this.#persisted.commit,
+      Math.min(this.#node.raft.log.committed, this.log.flushedOffset - 1),
+    );
+    await this.#writeState({ ...this.#persisted, commit, config: { ...config } });
   }
 
   async #writeState(state: StoredRaftState): Promise<void> {

@@ -197,6 +197,8 @@ export class PartitionReplica {
   #isr: InSyncReplicas | undefined;
   /** The leader epoch `#isr` belongs to. */
   #isrEpoch = -1;
+  /** The voters `#isr` tracks (the core replaces its configuration object at each membership change). */
+  #isrVoters: readonly number[] = [];
   #isrView = "";
 
   private constructor(
@@ -309,9 +311,11 @@ export class PartitionReplica {
     }
     if (this.#replication) {
       if (!raft.isRaftLeader) this.#isr = undefined;
-      else if (!this.#isr || this.#isrEpoch !== raft.leaderEpoch) {
+      else if (!this.#isr || this.#isrEpoch !== raft.leaderEpoch || this.#isrVoters !== raft.voters) {
+        // A new term, or a membership change of a reassignment (a promoted learner is caught up by then).
         this.#isr = new InSyncReplicas(raft.nodeId, raft.voters, this.#now());
         this.#isrEpoch = raft.leaderEpoch;
+        this.#isrVoters = raft.voters;
       }
       this.#isrView = this.#isr ? this.inSyncReplicas().join(",") : "";
       this.#replication.onLeadershipChanged();

@@ -28,6 +28,9 @@ import type { Logger } from "./logger.ts";
 import type { PartitionImage, TopicImage } from "./metadata_image.ts";
 import { logFileBudget, readOpenFilesLimit } from "./open_files_limit.ts";
 import { PARTITION_TICK_MS } from "./partition_raft.ts";
+import { isReassigning, reassignmentTarget } from "./partition_reassignment.ts";
+import { nextMembershipStep } from "./reassignment_steps.ts";
+import { ReplicationThrottle } from "./replication_throttle.ts";
 import { PartitionReplica } from "./partition_replica.ts";
 import { ProducerStateTable } from "./producer_state.ts";
 import { type TopicSettings, topicSettings } from "./topic_settings.ts";
@@ -70,6 +73,13 @@ function rebuildProducerState(log: PartitionLog, table: ProducerStateTable, from
       offset = Number(header.baseOffset) + header.lastOffsetDelta + 1;
     }
   }
+}
+
+/** The bytes of an append message (its batches), for the throttle. */
+function messageBytes(m: Message): number {
+  let bytes = 0;
+  for (const e of m.entries ?? []) bytes += e.data.byteLength;
+  return bytes;
 }
 
 /** Options of a `ReplicaManager`. */
@@ -120,6 +130,16 @@ export class ReplicaManager {
   #outbox = new Map<number, GroupMessage[]>();
   #flushQueued = false;
   #closed = false;
+  /** The replicas each reassigned partition hosted here moves to (its leader carries the move out). */
+  readonly #reassignTargets = new Map<PartitionReplica, readonly number[]>();
+  /** The last step of each reassignment logged (a step is logged once, not at every tick). */
+  readonly #reassignSteps = new Map<PartitionReplica, string>();
+  /** Topics whose placement was followed once since the start (stray directories are looked for then). */
+  readonly #placementSeen = new Set<string>();
+  /** Bounds what leaders here send to learners (`leader.replication.throttled.rate`). */
+  readonly #learnerThrottle: ReplicationThrottle;
+  /** Messages to learners held back by the throttle, per group and learner, in order. */
+  readonly #throttled = new Map<string, { to: number; group: string; messages: Message[] }>();
 
   /** `options.fs` replaces the real file system under the pool (tests inject faults through it). */
   constructor(
@@ -131,6 +151,10 @@ export class ReplicaManager {
     const configured = Number(config.get("log.open.files.max") ?? 0);
     this.files = new OpenFilePool(options.fs ?? new DenoFileSystem(), logFileBudget(readOpenFilesLimit(), configured));
     this.#openConcurrency = Math.max(1, Number(config.get("num.recovery.threads.per.data.dir") ?? 16) || 16);
+    this.#learnerThrottle = new ReplicationThrottle(
+      Number(config.get("leader.replication.throttled.rate") ?? Number.MAX_SAFE_INTEGER),
+      Date.now(),
+    );
   }
 
   /** Opens the partitions of every topic of the metadata at startup, `num.recovery.threads.per.data.dir` at once. */
@@ -202,6 +226,7 @@ export class ReplicaManager {
   /** Queues a group's messages; they leave at the end of this turn, one batch per destination broker. */
   #send(group: string, messages: Message[]): void {
     if (this.#closed) return;
+    if (!this.#learnerThrottle.unbounded) messages = this.#throttleLearners(group, messages);
     for (const message of messages) {
       let queue = this.#outbox.get(message.to);
       if (!queue) this.#outbox.set(message.to, queue = []);
@@ -223,6 +248,142 @@ export class ReplicaManager {
   /** One tick of every replicated group's clock (the timer calls it; tests with `manualTicks` do). */
   tickReplicatedGroups(): void {
     for (const replica of this.#groups.values()) replica.tick();
+    for (const [replica, target] of this.#reassignTargets) this.#advanceReassignment(replica, target);
+    if (this.#throttled.size > 0) this.#releaseThrottled();
+  }
+
+  /**
+   * Holds back appends to a group's learners beyond `leader.replication.throttled.rate`: they wait, in order, for
+   * later ticks (the Raft core's flow control counts them in flight meanwhile). Everything else passes.
+   */
+  #throttleLearners(group: string, messages: Message[]): Message[] {
+    const replica = this.#groups.get(group);
+    const learners = replica?.raft.learners;
+    if (!learners || learners.length === 0) return messages;
+    const now = Date.now();
+    const pass: Message[] = [];
+    for (const m of messages) {
+      if (m.type !== "app" || !learners.includes(m.to)) {
+        pass.push(m);
+        continue;
+      }
+      const k = `${group}/${m.to}`;
+      const held = this.#throttled.get(k);
+      if (!held && this.#learnerThrottle.take(messageBytes(m), now)) pass.push(m);
+      else if (held) held.messages.push(m);
+      else this.#throttled.set(k, { to: m.to, group, messages: [m] });
+    }
+    return pass;
+  }
+
+  /** Sends what the throttle allows now of the messages it held back. */
+  #releaseThrottled(): void {
+    const now = Date.now();
+    for (const [k, held] of this.#throttled) {
+      while (held.messages.length > 0 && this.#learnerThrottle.take(messageBytes(held.messages[0]), now)) {
+        const m = held.messages.shift()!;
+        let queue = this.#outbox.get(m.to);
+        if (!queue) this.#outbox.set(m.to, queue = []);
+        queue.push({ group: held.group, message: m });
+      }
+      if (held.messages.length === 0) this.#throttled.delete(k);
+    }
+    if (!this.#flushQueued && this.#outbox.size > 0) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  /**
+   * On the leader of a partition being reassigned: proposes the next membership change (or hands leadership
+   * over), one at a time, from the group's committed configuration (`reassignment_steps.ts`). Followers wait.
+   */
+  #advanceReassignment(replica: PartitionReplica, target: readonly number[]): void {
+    const raft = replica.raft;
+    if (!raft.isLeader) return;
+    const commit = raft.commitIndex;
+    const step = nextMembershipStep({
+      self: this.config.nodeId,
+      voters: raft.voters,
+      learners: raft.learners,
+      target,
+      caughtUp: (id) => (raft.matchIndex(id) ?? -1) >= commit,
+    });
+    if (step.kind === "done") return;
+    let done = true;
+    if (step.kind === "change") done = raft.proposeConfChange(step.change);
+    else if (step.kind === "transfer") done = raft.transferLeadership(step.to);
+    const view = JSON.stringify(step);
+    if (!done || this.#reassignSteps.get(replica) === view) return;
+    this.#reassignSteps.set(replica, view);
+    this.logger.info("partition reassignment step", {
+      topic: replica.topic,
+      partition: replica.partition,
+      step: step.kind === "change"
+        ? `${step.change.type} ${step.change.node}`
+        : step.kind === "transfer"
+        ? `transfer leadership to ${step.to}`
+        : step.reason,
+      voters: raft.voters.join(","),
+      learners: raft.learners.join(","),
+    });
+  }
+
+  /**
+   * Follows the placement of `topic`'s partitions after a metadata change: notes the target of every partition
+   * being reassigned (its leader here moves it), and closes and deletes the replicas this broker no longer hosts
+   * (a reassignment removed it: the group committed its removal before the metadata dropped it).
+   */
+  async followPlacement(topic: TopicImage): Promise<void> {
+    const firstSight = !this.#placementSeen.has(topic.topicId);
+    this.#placementSeen.add(topic.topicId);
+    for (const p of topic.partitions) {
+      const replica = p && this.#replicas.get(key(topic.name, p.partition));
+      if (p && !replica && firstSight) await this.#removeStray(topic.name, p);
+      if (!p || !replica) continue;
+      if (replica.replicated && !p.replicas.includes(this.config.nodeId)) {
+        await this.#retire(replica);
+        continue;
+      }
+      this.#noteTarget(replica, p);
+    }
+  }
+
+  /**
+   * Deletes the directory of a replicated partition this broker is not a replica of, left from before a restart
+   * (a reassignment removed this broker while it was down), as Kafka deletes stray logs. Checked once per topic
+   * after a start: replicas removed while running are closed and deleted as they go.
+   */
+  async #removeStray(topic: string, p: PartitionImage): Promise<void> {
+    if (p.replicas.length <= 1 || p.replicas.includes(this.config.nodeId)) return;
+    const dir = this.partitionDir(topic, p.partition);
+    if (!await Deno.stat(dir).then(() => true, () => false)) return;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    this.logger.info("stray partition directory removed: this broker is not a replica", {
+      topic,
+      partition: p.partition,
+    });
+  }
+
+  #noteTarget(replica: PartitionReplica, p: PartitionImage): void {
+    if (isReassigning(p)) this.#reassignTargets.set(replica, reassignmentTarget(p));
+    else {
+      this.#reassignTargets.delete(replica);
+      this.#reassignSteps.delete(replica);
+    }
+  }
+
+  /** Closes a replica this broker stopped hosting and deletes its directory. */
+  async #retire(replica: PartitionReplica): Promise<void> {
+    this.#replicas.delete(key(replica.topic, replica.partition));
+    await this.#forgetGroup(replica);
+    this.notifyLeadership(replica);
+    await replica.log.close();
+    await Deno.remove(this.partitionDir(replica.topic, replica.partition), { recursive: true }).catch(() => {});
+    this.logger.info("partition replica removed from this broker", {
+      topic: replica.topic,
+      partition: replica.partition,
+    });
   }
 
   /**
@@ -335,7 +496,9 @@ export class ReplicaManager {
       const registered: { replica?: PartitionReplica } = {};
       const replication = p.replicas.length > 1
         ? {
-          voters: p.replicas,
+          // A replica a reassignment adds joins with the group's voters as they were, without itself: it is not
+          // a voter until the group makes it one (and a configuration committed here before wins, see PartitionRaft).
+          voters: p.replicas.filter((id) => !(p.addingReplicas ?? []).includes(id)),
           // The replica the metadata names leader campaigns at once, so a new topic has a leader quickly.
           campaign: p.leader === this.config.nodeId,
           lagTimeMaxMs: this.config.getLong("replica.lag.time.max.ms"),
@@ -371,6 +534,7 @@ export class ReplicaManager {
         this.#groups.set(group, replica);
         this.#groupOf.set(replica, group);
         registered.replica = replica;
+        this.#noteTarget(replica, p);
         this.#startTicking();
         this.#leadershipChanged(replica);
       } else {
@@ -513,6 +677,8 @@ export class ReplicaManager {
     this.#groupOf.delete(replica);
     this.#groups.delete(group);
     this.#lastReported.delete(replica);
+    this.#reassignTargets.delete(replica);
+    this.#reassignSteps.delete(replica);
     await replica.closeGroup();
   }
 

@@ -25,7 +25,9 @@ import type { ConnectionInfo, RequestHandler } from "./connection.ts";
 import { apiVersionsBody, handleApiVersions } from "./handlers/api_versions.ts";
 import { handleConsumerGroupDescribe } from "./handlers/consumer_group_describe.ts";
 import { handleConsumerGroupHeartbeat } from "./handlers/consumer_group_heartbeat.ts";
+import { handleAlterPartitionReassignments } from "./handlers/alter_partition_reassignments.ts";
 import { handleCreatePartitions } from "./handlers/create_partitions.ts";
+import { handleListPartitionReassignments } from "./handlers/list_partition_reassignments.ts";
 import { handleCreateTopics } from "./handlers/create_topics.ts";
 import { handleDeleteGroups } from "./handlers/delete_groups.ts";
 import { handleDeleteRecords } from "./handlers/delete_records.ts";
@@ -86,6 +88,8 @@ const HANDLERS = new Map<number, AnyHandler>([
   [ApiKey.AlterConfigs, handleAlterConfigs as AnyHandler],
   [ApiKey.IncrementalAlterConfigs, handleIncrementalAlterConfigs as AnyHandler],
   [ApiKey.CreatePartitions, handleCreatePartitions as AnyHandler],
+  [ApiKey.AlterPartitionReassignments, handleAlterPartitionReassignments as AnyHandler],
+  [ApiKey.ListPartitionReassignments, handleListPartitionReassignments as AnyHandler],
   [ApiKey.DescribeLogDirs, handleDescribeLogDirs as AnyHandler],
   [ApiKey.DescribeQuorum, handleDescribeQuorum as AnyHandler],
   [ApiKey.UnregisterBroker, handleUnregisterBroker as AnyHandler],

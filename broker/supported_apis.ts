@@ -46,6 +46,10 @@ export const SUPPORTED_APIS: readonly SupportedApi[] = [
   { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DescribeQuorum, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.DescribeCluster, minVersion: 0, maxVersion: 1 },
+  // Kafka 4.4 serves v0-1; v1 only adds AllowReplicationFactorChange (KIP-860), which clients send at v1 only
+  // when set to false.
+  { apiKey: ApiKey.AlterPartitionReassignments, minVersion: 0, maxVersion: 0 },
+  { apiKey: ApiKey.ListPartitionReassignments, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.UnregisterBroker, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKey.ConsumerGroupHeartbeat, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKey.ConsumerGroupDescribe, minVersion: 0, maxVersion: 0 },

@@ -186,6 +186,8 @@ export async function startClusterNode(options: {
           // A leaderless partition (this broker fenced) keeps its open log: the data is here only, and it is
           // led from here again, in a newer leader epoch, once this broker is unfenced.
           await replicas.ensureTopic(topic);
+          // A reassignment: its leader here moves the group; a replica moved away is closed and deleted.
+          await replicas.followPlacement(topic);
           await replicas.catchUpLeaderEpochs(topic);
         } catch (e) {
           logger.error("opening partitions of a topic failed", { topic: topic.name, error: e });

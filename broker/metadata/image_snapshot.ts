@@ -55,6 +55,9 @@ export function imageRecords(image: MetadataImage): MetadataRecord[] {
           leader: p.leader,
           leaderEpoch: p.leaderEpoch,
           partitionEpoch: p.partitionEpoch,
+          ...(p.addingReplicas?.length || p.removingReplicas?.length
+            ? { addingReplicas: p.addingReplicas ?? [], removingReplicas: p.removingReplicas ?? [] }
+            : {}),
         },
       });
     }

@@ -14,6 +14,7 @@
 import type { Logger } from "../logger.ts";
 import type { MetadataImage, MetadataRecord } from "../metadata_image.ts";
 import type { LeadershipReport } from "../partition_leadership.ts";
+import { hasReassignmentProgress, isReassigning } from "../partition_reassignment.ts";
 
 /** What the reporter reads of a partition replica (`PartitionReplica`). */
 export interface ReportedReplica {
@@ -22,6 +23,8 @@ export interface ReportedReplica {
   readonly isLeader: boolean;
   readonly leaderEpoch: number;
   inSyncReplicas(): number[];
+  /** The committed voters and learners of the replica's Raft group (reported while it is being reassigned). */
+  readonly raft?: { readonly voters: readonly number[]; readonly learners: readonly number[] };
 }
 
 /** Where the replicas are, and their leadership changes (`ReplicaManager`). */
@@ -84,8 +87,22 @@ export function reportFor(
   if (replica.leaderEpoch < p.leaderEpoch) return undefined;
   if (p.replicas.length <= 1 && p.leader !== nodeId) return undefined;
   const isr = replica.inSyncReplicas();
+  const report: LeadershipReport = {
+    topicId: topic.topicId,
+    partition: p.partition,
+    leader: nodeId,
+    leaderEpoch: replica.leaderEpoch,
+    isr,
+  };
+  // A group being reassigned also reports its committed membership: the controller follows it.
+  const group = replica.raft;
+  if (group && isReassigning(p)) {
+    report.voters = [...group.voters];
+    report.learners = [...group.learners];
+    if (hasReassignmentProgress(p, group.voters, group.learners)) return report;
+  }
   if (p.leader === nodeId && p.leaderEpoch === replica.leaderEpoch && sameMembers(p.isr, isr)) return undefined;
-  return { topicId: topic.topicId, partition: p.partition, leader: nodeId, leaderEpoch: replica.leaderEpoch, isr };
+  return report;
 }
 
 /** True when applying `records` may have changed what the image says about this broker's leadership. */

@@ -46,6 +46,15 @@ import {
   planLeadershipReports,
 } from "../partition_leadership.ts";
 import { bootstrapFeatureRecords } from "./features.ts";
+import {
+  type MembershipReport,
+  type OngoingReassignment,
+  ongoingReassignments,
+  planReassignmentProgress,
+  planReassignments,
+  type ReassignmentRequest,
+  type ReassignmentResult,
+} from "../partition_reassignment.ts";
 import type { BrokerEndpoint, MetadataImage, MetadataRecord } from "../metadata_image.ts";
 import type { NodeHello } from "../raft_transport.ts";
 import type { ClusterSettings } from "./cluster_config.ts";
@@ -213,6 +222,29 @@ export class QuorumController implements Controller {
         errorMessage: String((e as Error).message),
       }));
     }
+  }
+
+  async alterPartitionReassignments(requests: ReassignmentRequest[]): Promise<ReassignmentResult[]> {
+    try {
+      return await this.#run("alterPartitionReassignments", { requests }) as ReassignmentResult[];
+    } catch (e) {
+      return requests.map(({ topic, partition }) => ({
+        topic,
+        partition,
+        errorCode: ErrorCode.REQUEST_TIMED_OUT,
+        errorMessage: String((e as Error).message),
+      }));
+    }
+  }
+
+  /**
+   * The reassignments in progress, as the active controller's image holds them (asked there, as Kafka forwards
+   * ListPartitionReassignments to the controller). Rejects when no controller answered.
+   */
+  async listPartitionReassignments(
+    wanted: { topic: string; partitions: number[] }[] | null,
+  ): Promise<OngoingReassignment[]> {
+    return await this.#run("listPartitionReassignments", { wanted }) as OngoingReassignment[];
   }
 
   /** Hands out producer ids from a block this broker reserved through the controller (a ProducerIdsRecord). */
@@ -415,6 +447,25 @@ export class QuorumController implements Controller {
         const joined = await quorum.addObserver(r.brokerId);
         return { value: { brokerEpoch: String(brokerEpoch) }, offset: Math.max(offset, joined) };
       }
+      case "alterPartitionReassignments": {
+        // Brokers named must be registered (fenced ones too: a move may wait for a broker to come back), as Kafka.
+        const registered = { ...this.cluster(), brokers: this.image.brokers().map((b) => b.id) };
+        const plan = planReassignments(this.image, Array.isArray(args.requests) ? args.requests : [], registered);
+        const offset = await this.#commit(plan.records);
+        for (const r of plan.records) {
+          if (r.type !== "partition_change") continue;
+          this.logger.info("partition reassignment recorded", {
+            topic: this.image.topicById(r.record.topicId)?.name ?? r.record.topicId,
+            partition: r.record.partitionId,
+            replicas: r.record.replicas?.join(","),
+            adding: r.record.addingReplicas?.join(","),
+            removing: r.record.removingReplicas?.join(","),
+          });
+        }
+        return { value: plan.results, offset };
+      }
+      case "listPartitionReassignments":
+        return { value: ongoingReassignments(this.image, args.wanted ?? null), offset: quorum.appliedOffset };
       case "reportLeadership":
         return await this.#recordLeadership(args.brokerId, Array.isArray(args.reports) ? args.reports : []);
       case "describeQuorum":
@@ -455,7 +506,23 @@ export class QuorumController implements Controller {
       const p = this.image.topicById(report.topicId)?.partitions[report.partition];
       before.set(`${report.topicId}:${report.partition}`, p?.leader ?? -1);
     }
-    const offset = await this.#commit(plan.records);
+    // A reassigned group's committed membership, after its leadership (the same ISR, in the same order).
+    const progress = planReassignmentProgress(
+      this.image,
+      brokerId,
+      reports.filter((r): r is MembershipReport => Array.isArray(r?.voters) && Array.isArray(r?.learners)),
+    );
+    const offset = await this.#commit([...plan.records, ...progress]);
+    for (const r of progress) {
+      if (r.type !== "partition_change") continue;
+      this.logger.info("partition reassignment step recorded", {
+        topic: this.image.topicById(r.record.topicId)?.name ?? r.record.topicId,
+        partition: r.record.partitionId,
+        replicas: r.record.replicas?.join(","),
+        adding: r.record.addingReplicas?.join(","),
+        removing: r.record.removingReplicas?.join(","),
+      });
+    }
     const value: LeadershipReportAnswer = { leaders: 0, isrs: 0, ignored: 0 };
     for (const { report, change, reason } of plan.outcomes) {
       const fields = {

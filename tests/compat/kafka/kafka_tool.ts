@@ -54,4 +54,5 @@ export const KafkaTools = {
   configs: "kafka.admin.ConfigCommand",
   features: "org.apache.kafka.tools.FeatureCommand",
   cluster: "org.apache.kafka.tools.ClusterTool",
+  reassignPartitions: "org.apache.kafka.tools.reassign.ReassignPartitionsCommand",
 } as const;
