@@ -36,8 +36,13 @@ const SECURITY_PROTOCOL_IDS: Record<SecurityProtocol, number> = {
   SASL_SSL: 3,
 };
 
-/** How long one leadership report waits for the controller before the reporter tries again. */
-const LEADERSHIP_REPORT_TIMEOUT_MS = 5000;
+/**
+ * How long one leadership report waits for the controller before the reporter tries again. Short: clients find the
+ * new leader of a partition only once it is recorded, and a report sent to a controller that just froze or died
+ * must be sent again, to its successor (elected within about a second), without waiting long. Reports are
+ * idempotent, so a slow answer followed by a retry costs nothing.
+ */
+const LEADERSHIP_REPORT_TIMEOUT_MS = 1500;
 /** How long a controlled shutdown waits for the controller. */
 const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 3000;
 

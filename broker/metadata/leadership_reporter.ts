@@ -55,7 +55,8 @@ const REPORTS_PER_REQUEST = 1000;
 const DEFAULT_COALESCE_MS = 20;
 const DEFAULT_RECONCILE_INTERVAL_MS = 10_000;
 const DEFAULT_BACKOFF_MS = 100;
-const DEFAULT_MAX_BACKOFF_MS = 5000;
+/** At most one retry a second: a new controller is elected within about a second, clients wait on the report. */
+const DEFAULT_MAX_BACKOFF_MS = 1000;
 
 function sameMembers(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((id) => b.includes(id));
