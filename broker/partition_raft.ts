@@ -27,6 +27,7 @@ import { decodeControlRecordKey, isControlBatch } from "../protocol/control_reco
 import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../protocol/record_batch.ts";
 import { BatchOffsets, stampBaseOffset, stampPartitionLeaderEpoch } from "../protocol/record_batch_header.ts";
 import { RawNode } from "../raft/raw_node.ts";
+import { gapFillerBatch, gapFillers, isGapFillerBatch } from "./compacted_gap.ts";
 import { type InitialState, sliceEntries, type Storage } from "../raft/storage.ts";
 import {
   type ConfState,
@@ -166,31 +167,66 @@ export class PartitionLogStorage implements Storage {
     this.#recent.length = 0;
   }
 
+  /**
+   * The entries overlapping [lo, hiExclusive), contiguous from `lo`. Offsets the log cleaner removed (gaps
+   * between batches, and fillers stored here when this replica followed) come out as filler entries
+   * (`compacted_gap.ts`): cut at `lo`, at `hiExclusive`, at epoch starts and at the next batch, so a follower
+   * receives exactly the offsets it asked for, in the terms they had.
+   */
   entries(lo: number, hiExclusive: number, maxBytes: number): Entry[] {
     if (this.#recent.length > 0 && lo >= this.#recent[0].index) {
       const cached = sliceEntries(this.#recent, lo, hiExclusive, maxBytes);
       if (cached.length > 0) return cached;
     }
     const out: Entry[] = [];
+    const end = Math.min(hiExclusive, this.log.logEndOffset);
     let offset = lo;
     let bytes = 0;
-    while (offset < hiExclusive) {
-      const { records } = this.log.read(offset, Math.min(maxBytes, ENTRY_READ_BYTES), {
-        upTo: this.log.logEndOffset,
-      });
+    /** Appends one entry unless it would pass `maxBytes` (the first always goes); false when full. */
+    const add = (entry: Entry, size: number): boolean => {
+      bytes += size;
+      if (out.length > 0 && bytes > maxBytes) return false;
+      out.push(entry);
+      return true;
+    };
+    /** Appends fillers for the removed offsets [offset, to); false when full. */
+    const fill = (to: number): boolean => {
+      for (const filler of gapFillers(offset, to, (o) => this.#epochAt(o))) {
+        const batch = gapFillerBatch(filler);
+        if (!add({ ...filler, type: EntryType.Normal, data: batch }, batch.byteLength)) return false;
+        offset = filler.index + filler.count;
+      }
+      return true;
+    };
+    // `offset` is where the next entry starts; `readAt` where the next read starts (past stored fillers, which
+    // are merged into the removed range they belong to).
+    let readAt = lo;
+    while (offset < end && readAt < this.log.logEndOffset) {
+      const { records } = this.log.read(readAt, Math.min(maxBytes, ENTRY_READ_BYTES), { upTo: this.log.logEndOffset });
       if (records.length === 0) break;
       for (const slot of iterateBatches(records)) {
         const index = Number(slot.header.baseOffset);
-        if (index >= hiExclusive) return out;
-        bytes += slot.size;
-        if (out.length > 0 && bytes > maxBytes) return out;
         const count = slot.header.lastOffsetDelta + 1;
+        readAt = index + count;
+        const batch = records.subarray(slot.pos, slot.pos + slot.size);
+        if (isGapFillerBatch(batch)) continue;
+        if (index > offset && !fill(Math.min(index, end))) return out;
+        if (offset >= end) return out;
         const term = Math.max(slot.header.partitionLeaderEpoch, 0);
-        out.push(entryOfBatch(records.subarray(slot.pos, slot.pos + slot.size), index, count, term));
+        if (!add(entryOfBatch(batch, index, count, term), slot.size)) return out;
         offset = index + count;
       }
     }
+    // No batch left before `end`: the rest was removed (the tail of a closed segment, or stored fillers).
+    if (offset < end) fill(end);
     return out;
+  }
+
+  /** The epoch holding `offset` and where it ends (the next epoch's start). */
+  #epochAt(offset: number): { epoch: number; end: number } {
+    const epoch = this.log.epochForOffset(offset);
+    const end = this.log.endOffsetForEpoch(epoch).endOffset;
+    return { epoch, end: end > offset ? end : Infinity };
   }
 
   snapshotMeta(): SnapshotMeta {
