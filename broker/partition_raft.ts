@@ -13,7 +13,9 @@
  * The core's LeaderChange and ConfChange entries become control batches built from (index, term, type, data)
  * alone, so every replica holds byte-identical batches, and they are read back from the log as entries of their
  * type. A follower behind the leader's log start (retention, DeleteRecords) receives a snapshot: the log start,
- * and the producer state as of it; its log restarts there (`truncateFullyAndStartAt`).
+ * and the producer state as of it; its log restarts there (`truncateFullyAndStartAt`). On a compacted topic the
+ * cleaner leaves offset gaps in the log; the storage serves them as filler entries in the terms of the removed
+ * offsets, which a follower stores as control batches (`compacted_gap.ts`), so the Raft log stays contiguous.
  *
  * Durability rules of a replicated group: term and vote (and the snapshot point) are written to
  * `raft-state.json` (fsynced) before any message leaves; entries are fsynced before the messages that
@@ -579,8 +581,8 @@ export class PartitionRaft {
     try {
       this.#node.step(message);
     } catch (e) {
-      // The core refuses what it cannot reconcile (e.g. a leader's batches with an offset gap a compaction left):
-      // this group stops, logged by its owner; the broker and every other group keep serving.
+      // The core refuses what it cannot reconcile (e.g. entries that do not follow its log): this group stops,
+      // logged by its owner; the broker and every other group keep serving.
       this.#fail(e);
       return;
     }
