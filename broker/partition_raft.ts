@@ -578,6 +578,9 @@ export class PartitionRaft {
   /** Steps a message from another replica into the group. */
   step(message: Message): void {
     if (this.#closed || this.#failure) return;
+    if (message.type === "app" && message.entries.length > 0) {
+      message = { ...message, entries: this.#alignFillers(message.entries) };
+    }
     try {
       this.#node.step(message);
     } catch (e) {
@@ -592,6 +595,40 @@ export class PartitionRaft {
       this.hooks.onFollowerHeard?.(message.from);
     }
     this.#kick();
+  }
+
+  /**
+   * Splits the leader's filler entries (`compacted_gap.ts`) at this replica's log end and at its epoch starts.
+   * A filler has no boundaries of its own, but the core counts an entry present when the log holds its first index
+   * in its term; a filler that starts inside this log and runs past its end (the leader resent from its last
+   * acknowledged offset, below what arrived here) would then be skipped whole. Split, each piece lies wholly inside
+   * one epoch of this log (present, or a clean conflict at an entry boundary) or wholly after it.
+   */
+  #alignFillers(entries: Entry[]): Entry[] {
+    const end = this.#node.raft.log.lastIndex() + 1;
+    const straddles = (e: Entry) =>
+      e.index < end && e.type === EntryType.Normal && isGapFillerBatch(e.data) && e.count > 1;
+    if (!entries.some(straddles)) return entries;
+    const out: Entry[] = [];
+    for (const e of entries) {
+      if (!straddles(e)) {
+        out.push(e);
+        continue;
+      }
+      const stop = e.index + e.count;
+      const pieces = gapFillers(e.index, Math.min(stop, end), (o) => {
+        const epoch = this.log.epochForOffset(o);
+        const next = this.log.endOffsetForEpoch(epoch).endOffset;
+        return { epoch, end: next > o ? next : Infinity };
+      });
+      if (stop > end) pieces.push({ index: end, count: stop - end, term: e.term });
+      for (const piece of pieces) {
+        // Every piece keeps the leader's term: a piece whose term differs here is a conflict the core resolves.
+        const filler = { index: piece.index, count: piece.count, term: e.term };
+        out.push({ ...filler, type: EntryType.Normal, data: gapFillerBatch(filler) });
+      }
+    }
+    return out;
   }
 
   /** Hands leadership to `target` (an in-sync follower); false when this replica is not the leader. */

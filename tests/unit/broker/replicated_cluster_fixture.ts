@@ -11,6 +11,7 @@ import type { TopicImage } from "../../../broker/metadata_image.ts";
 import type { PartitionReplica } from "../../../broker/partition_replica.ts";
 import { ReplicaManager } from "../../../broker/replica_manager.ts";
 import type { MessageBatch } from "../../../raft/transport.ts";
+import type { Message } from "../../../raft/types.ts";
 
 /** The topic every cluster hosts, partition 0 only. */
 export const TOPIC = "orders";
@@ -21,11 +22,15 @@ export const NODES = [1, 2, 3];
 export class TestNetwork {
   readonly managers = new Map<number, ReplicaManager>();
   readonly cut = new Set<number>();
+  /** Drops the messages it answers true for (a lossy link), when set. */
+  drop?: (from: number, to: number, message: Message) => boolean;
 
   transport(from: number) {
     return {
-      send: (batch: MessageBatch) => {
-        if (this.cut.has(from) || this.cut.has(batch.to)) return;
+      send: (sent: MessageBatch) => {
+        if (this.cut.has(from) || this.cut.has(sent.to)) return;
+        const drop = this.drop;
+        const batch = drop ? { ...sent, messages: sent.messages.filter((m) => !drop(from, sent.to, m.message)) } : sent;
         queueMicrotask(() => {
           if (this.cut.has(from) || this.cut.has(batch.to)) return;
           this.managers.get(batch.to)?.receive(batch);

@@ -4,10 +4,13 @@
  * break its Raft log, and a leader elected from such a follower serves consumers every key's latest value.
  */
 import assert from "node:assert/strict";
-import { isGapFillerBatch } from "../../../broker/compacted_gap.ts";
+import { gapFillerBatch, isGapFillerBatch } from "../../../broker/compacted_gap.ts";
+import { replayRecords } from "../../../broker/log_replay.ts";
 import type { PartitionReplica } from "../../../broker/partition_replica.ts";
+import { partitionGroupId } from "../../../broker/replica_manager.ts";
 import { isControlBatch } from "../../../protocol/control_records.ts";
 import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../../../protocol/record_batch.ts";
+import { EntryType, message } from "../../../raft/types.ts";
 import { TEST_PRODUCE_SETTINGS } from "./replica_fixture.ts";
 import { type Cluster, withCluster } from "./replicated_cluster_fixture.ts";
 
@@ -167,6 +170,11 @@ Deno.test("a leader elected from a follower that caught up across gaps serves ev
     }
     assert.equal(c.leader(), 3);
     assert.deepEqual(latestByKey(c.replica(3)), expected, "the new leader serves every key's latest value");
+    // What a coordinator does with `__consumer_offsets` when it takes over: replay the log (control batches
+    // skipped), the latest record of each key winning.
+    const replayed = new Map<string, string>();
+    replayRecords(c.replica(3).log, (r) => replayed.set(utf8.decode(r.key!), utf8.decode(r.value!)));
+    assert.deepEqual(replayed, expected, "replaying the new leader's log rebuilds every key's latest value");
     await produce(c.replica(3), "k3", "from3");
     expected.set("k3", "from3");
 
@@ -233,5 +241,55 @@ Deno.test("a deposed leader whose uncommitted tail lies under a range compacted 
       const epochs = [1, 2, 3].map((id) => c.replica(id).log.epochForOffset(offset));
       assert.ok(epochs.every((e) => e === epochs[0]), `epochs at ${offset}: ${epochs}`);
     }
+  }, { topicConfigs: COMPACTED });
+});
+
+Deno.test("a filler starting inside a follower's log and running past its end is taken for the offsets it lacks", async () => {
+  await withCluster(async (c) => {
+    await c.tickUntil(() => c.leader() === 1, "broker 1 leads");
+    await overwrite(c, 1, 2, "early");
+    await c.tickUntil(() => c.replica(3).highWatermark === c.replica(1).highWatermark, "follower 3 caught up");
+    const committedOn3 = c.replica(3).highWatermark - 1;
+    // Follower 3 hears of no commit past what it knows: the batches it receives now stay uncommitted there.
+    c.net.drop = (_from, to, m) => to === 3 && m.commit > committedOn3;
+    await overwrite(c, 1, 1, "w");
+    await c.tickUntil(() => c.replica(3).logEndOffset > committedOn3 + 1, "follower 3 holds an uncommitted batch");
+    c.net.cut.add(3);
+    const held = c.replica(3).logEndOffset;
+    const expected = await overwrite(c, 1, 8, "v");
+    await produce(c.replica(1), "k3", "last");
+    expected.set("k3", "last");
+    await compact(c.replica(1));
+    // The first batch the leader kept after what follower 3 holds: the gap before it is removed.
+    const kept = batches(c.replica(1)).map((b) => Number(decodeRecordBatch(b).header.baseOffset));
+    const nextKept = kept.find((o) => o > held)!;
+    assert.ok(kept.every((o) => o <= committedOn3 + 1 || o >= nextKept), "the leader removed what follower 3 holds");
+
+    // What the leader sends when it resends from its last acknowledged offset, below what follower 3 received:
+    // one filler from inside follower 3's uncommitted batches to the next batch it kept.
+    const term = c.replica(1).leaderEpoch;
+    const from = committedOn3 + 1;
+    const filler = { index: from, count: nextKept - from, term: c.replica(1).log.epochForOffset(from) };
+    c.net.drop = undefined;
+    c.manager(3).receive({
+      from: 1,
+      to: 3,
+      messages: [{
+        group: partitionGroupId(c.topic.topicId, 0),
+        message: message("app", 1, 3, term, {
+          index: from - 1,
+          logTerm: c.replica(3).log.epochForOffset(from - 1),
+          entries: [{ ...filler, type: EntryType.Normal, data: gapFillerBatch(filler) }],
+          commit: committedOn3,
+        }),
+      }],
+    });
+    await c.tickUntil(() => c.replica(3).logEndOffset === nextKept, "follower 3 stores the offsets it lacked");
+    assert.equal(records(c.replica(3)).size, held, "the records it held are kept");
+
+    c.net.cut.clear();
+    await c.tickUntil(() => c.replica(3).highWatermark === c.replica(1).highWatermark, "follower 3 catches up");
+    for (const a of [1, 2, 3]) for (const b of [1, 2, 3]) assertAgree(c.replica(a), c.replica(b));
+    for (const id of [1, 2, 3]) assert.deepEqual(latestByKey(c.replica(id)), expected, `replica ${id}`);
   }, { topicConfigs: COMPACTED });
 });
