@@ -29,7 +29,6 @@ import { decodeControlRecordKey, isControlBatch } from "../protocol/control_reco
 import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../protocol/record_batch.ts";
 import { BatchOffsets, stampBaseOffset, stampPartitionLeaderEpoch } from "../protocol/record_batch_header.ts";
 import { RawNode } from "../raft/raw_node.ts";
-import { gapFillerBatch, gapFillers, isGapFillerBatch } from "./compacted_gap.ts";
 import { type InitialState, sliceEntries, type Storage } from "../raft/storage.ts";
 import {
   type ConfState,
@@ -42,6 +41,7 @@ import {
   type Snapshot,
   type SnapshotMeta,
 } from "../raft/types.ts";
+import { gapFillerBatch, gapFillers, isGapFillerBatch } from "./compacted_gap.ts";
 
 /** The file in a partition directory holding the Raft term, vote, a commit lower bound and the snapshot point. */
 const RAFT_STATE_FILE = "raft-state.json";
@@ -102,6 +102,13 @@ function entryOfBatch(batch: Uint8Array, index: number, count: number, term: num
     }
   }
   return { index, count, term, type: EntryType.Normal, data: batch };
+}
+
+/** The epoch of `log` holding `offset` and where that epoch ends (the next epoch's start), for `gapFillers`. */
+function epochRangeAt(log: PartitionLog, offset: number): { epoch: number; end: number } {
+  const epoch = log.epochForOffset(offset);
+  const end = log.endOffsetForEpoch(epoch).endOffset;
+  return { epoch, end: end > offset ? end : Infinity };
 }
 
 /**
@@ -193,7 +200,7 @@ export class PartitionLogStorage implements Storage {
     };
     /** Appends fillers for the removed offsets [offset, to); false when full. */
     const fill = (to: number): boolean => {
-      for (const filler of gapFillers(offset, to, (o) => this.#epochAt(o))) {
+      for (const filler of gapFillers(offset, to, (o) => epochRangeAt(this.log, o))) {
         const batch = gapFillerBatch(filler);
         if (!add({ ...filler, type: EntryType.Normal, data: batch }, batch.byteLength)) return false;
         offset = filler.index + filler.count;
@@ -222,13 +229,6 @@ export class PartitionLogStorage implements Storage {
     // No batch left before `end`: the rest was removed (the tail of a closed segment, or stored fillers).
     if (offset < end) fill(end);
     return out;
-  }
-
-  /** The epoch holding `offset` and where it ends (the next epoch's start). */
-  #epochAt(offset: number): { epoch: number; end: number } {
-    const epoch = this.log.epochForOffset(offset);
-    const end = this.log.endOffsetForEpoch(epoch).endOffset;
-    return { epoch, end: end > offset ? end : Infinity };
   }
 
   snapshotMeta(): SnapshotMeta {
@@ -616,11 +616,7 @@ export class PartitionRaft {
         continue;
       }
       const stop = e.index + e.count;
-      const pieces = gapFillers(e.index, Math.min(stop, end), (o) => {
-        const epoch = this.log.epochForOffset(o);
-        const next = this.log.endOffsetForEpoch(epoch).endOffset;
-        return { epoch, end: next > o ? next : Infinity };
-      });
+      const pieces = gapFillers(e.index, Math.min(stop, end), (o) => epochRangeAt(this.log, o));
       if (stop > end) pieces.push({ index: end, count: stop - end, term: e.term });
       for (const piece of pieces) {
         // Every piece keeps the leader's term: a piece whose term differs here is a conflict the core resolves.
