@@ -13,7 +13,9 @@
  * The core's LeaderChange and ConfChange entries become control batches built from (index, term, type, data)
  * alone, so every replica holds byte-identical batches, and they are read back from the log as entries of their
  * type. A follower behind the leader's log start (retention, DeleteRecords) receives a snapshot: the log start,
- * and the producer state as of it; its log restarts there (`truncateFullyAndStartAt`).
+ * and the producer state as of it; its log restarts there (`truncateFullyAndStartAt`). On a compacted topic the
+ * cleaner leaves offset gaps in the log; the storage serves them as filler entries in the terms of the removed
+ * offsets, which a follower stores as control batches (`compacted_gap.ts`), so the Raft log stays contiguous.
  *
  * Durability rules of a replicated group: term and vote (and the snapshot point) are written to
  * `raft-state.json` (fsynced) before any message leaves; entries are fsynced before the messages that
@@ -40,6 +42,7 @@ import {
   type Snapshot,
   type SnapshotMeta,
 } from "../raft/types.ts";
+import { gapFillerBatch, gapFillers, isGapFillerBatch } from "./compacted_gap.ts";
 
 /** The file in a partition directory holding the Raft term, vote, a commit lower bound and the snapshot point. */
 const RAFT_STATE_FILE = "raft-state.json";
@@ -100,6 +103,13 @@ function entryOfBatch(batch: Uint8Array, index: number, count: number, term: num
     }
   }
   return { index, count, term, type: EntryType.Normal, data: batch };
+}
+
+/** The epoch of `log` holding `offset` and where that epoch ends (the next epoch's start), for `gapFillers`. */
+function epochRangeAt(log: PartitionLog, offset: number): { epoch: number; end: number } {
+  const epoch = log.epochForOffset(offset);
+  const end = log.endOffsetForEpoch(epoch).endOffset;
+  return { epoch, end: end > offset ? end : Infinity };
 }
 
 /**
@@ -168,30 +178,58 @@ export class PartitionLogStorage implements Storage {
     this.#recent.length = 0;
   }
 
+  /**
+   * The entries overlapping [lo, hiExclusive), contiguous from `lo`. Offsets the log cleaner removed (gaps
+   * between batches, and fillers stored here when this replica followed) come out as filler entries
+   * (`compacted_gap.ts`): cut at `lo`, at `hiExclusive`, at epoch starts and at the next batch, so a follower
+   * receives exactly the offsets it asked for, in the terms they had.
+   */
   entries(lo: number, hiExclusive: number, maxBytes: number): Entry[] {
     if (this.#recent.length > 0 && lo >= this.#recent[0].index) {
       const cached = sliceEntries(this.#recent, lo, hiExclusive, maxBytes);
       if (cached.length > 0) return cached;
     }
     const out: Entry[] = [];
+    const end = Math.min(hiExclusive, this.log.logEndOffset);
     let offset = lo;
     let bytes = 0;
-    while (offset < hiExclusive) {
-      const { records } = this.log.read(offset, Math.min(maxBytes, ENTRY_READ_BYTES), {
-        upTo: this.log.logEndOffset,
-      });
+    /** Appends one entry unless it would pass `maxBytes` (the first always goes); false when full. */
+    const add = (entry: Entry, size: number): boolean => {
+      bytes += size;
+      if (out.length > 0 && bytes > maxBytes) return false;
+      out.push(entry);
+      return true;
+    };
+    /** Appends fillers for the removed offsets [offset, to); false when full. */
+    const fill = (to: number): boolean => {
+      for (const filler of gapFillers(offset, to, (o) => epochRangeAt(this.log, o))) {
+        const batch = gapFillerBatch(filler);
+        if (!add({ ...filler, type: EntryType.Normal, data: batch }, batch.byteLength)) return false;
+        offset = filler.index + filler.count;
+      }
+      return true;
+    };
+    // `offset` is where the next entry starts; `readAt` where the next read starts (past stored fillers, which
+    // are merged into the removed range they belong to).
+    let readAt = lo;
+    while (offset < end && readAt < this.log.logEndOffset) {
+      const { records } = this.log.read(readAt, Math.min(maxBytes, ENTRY_READ_BYTES), { upTo: this.log.logEndOffset });
       if (records.length === 0) break;
       for (const slot of iterateBatches(records)) {
         const index = Number(slot.header.baseOffset);
-        if (index >= hiExclusive) return out;
-        bytes += slot.size;
-        if (out.length > 0 && bytes > maxBytes) return out;
         const count = slot.header.lastOffsetDelta + 1;
+        readAt = index + count;
+        const batch = records.subarray(slot.pos, slot.pos + slot.size);
+        if (isGapFillerBatch(batch)) continue;
+        if (index > offset && !fill(Math.min(index, end))) return out;
+        if (offset >= end) return out;
         const term = Math.max(slot.header.partitionLeaderEpoch, 0);
-        out.push(entryOfBatch(records.subarray(slot.pos, slot.pos + slot.size), index, count, term));
+        if (!add(entryOfBatch(batch, index, count, term), slot.size)) return out;
         offset = index + count;
       }
     }
+    // No batch left before `end`: the rest was removed (the tail of a closed segment, or stored fillers).
+    if (offset < end) fill(end);
     return out;
   }
 
@@ -604,11 +642,14 @@ export class PartitionRaft {
   /** Steps a message from another replica into the group. */
   step(message: Message): void {
     if (this.#closed || this.#failure) return;
+    if (message.type === "app" && message.entries.length > 0) {
+      message = { ...message, entries: this.#alignFillers(message.entries) };
+    }
     try {
       this.#node.step(message);
     } catch (e) {
-      // The core refuses what it cannot reconcile (e.g. a leader's batches with an offset gap a compaction left):
-      // this group stops, logged by its owner; the broker and every other group keep serving.
+      // The core refuses what it cannot reconcile (e.g. entries that do not follow its log): this group stops,
+      // logged by its owner; the broker and every other group keep serving.
       this.#fail(e);
       return;
     }
@@ -621,6 +662,36 @@ export class PartitionRaft {
       this.#followLogStart(message);
     }
     this.#kick();
+  }
+
+  /**
+   * Splits the leader's filler entries (`compacted_gap.ts`) at this replica's log end and at its epoch starts.
+   * A filler has no boundaries of its own, but the core counts an entry present when the log holds its first index
+   * in its term; a filler that starts inside this log and runs past its end (the leader resent from its last
+   * acknowledged offset, below what arrived here) would then be skipped whole. Split, each piece lies wholly inside
+   * one epoch of this log (present, or a clean conflict at an entry boundary) or wholly after it.
+   */
+  #alignFillers(entries: Entry[]): Entry[] {
+    const end = this.#node.raft.log.lastIndex() + 1;
+    const straddles = (e: Entry) =>
+      e.index < end && e.type === EntryType.Normal && isGapFillerBatch(e.data) && e.count > 1;
+    if (!entries.some(straddles)) return entries;
+    const out: Entry[] = [];
+    for (const e of entries) {
+      if (!straddles(e)) {
+        out.push(e);
+        continue;
+      }
+      const stop = e.index + e.count;
+      const pieces = gapFillers(e.index, Math.min(stop, end), (o) => epochRangeAt(this.log, o));
+      if (stop > end) pieces.push({ index: end, count: stop - end, term: e.term });
+      for (const piece of pieces) {
+        // Every piece keeps the leader's term: a piece whose term differs here is a conflict the core resolves.
+        const filler = { index: piece.index, count: piece.count, term: e.term };
+        out.push({ ...filler, type: EntryType.Normal, data: gapFillerBatch(filler) });
+      }
+    }
+    return out;
   }
 
   /** Hands leadership to `target` (an in-sync follower); false when this replica is not the leader. */
