@@ -169,10 +169,9 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   },
   {
     scenario: "api_versions",
-    path:
-      /: apiKeys\[(AlterReplicaLogDirs|DescribeLogDirs|ElectLeaders|AlterPartitionReassignments|ListPartitionReassignments)\]$/,
+    path: /: apiKeys\[(AlterReplicaLogDirs|DescribeLogDirs|AlterPartitionReassignments|ListPartitionReassignments)\]$/,
     reason:
-      "Not implemented yet: moving or re-electing replicas, which Samsa's Raft groups do on their own. Admin calls for them fail with " +
+      "Not implemented yet: moving replicas, which Samsa's Raft groups do on their own. Admin calls for them fail with " +
       "UNSUPPORTED_VERSION; producing, consuming and groups do not use them.",
   },
   {

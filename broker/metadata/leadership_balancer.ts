@@ -1,0 +1,214 @@
+/**
+ * Where partition leaderships go when the cluster asks, on top of the Raft groups that elect them:
+ *
+ * - a controlled shutdown first hands every leadership of this broker to an in-sync follower and waits until
+ *   the metadata names the new leaders ({@linkcode LeadershipBalancer.handOverLeaderships});
+ * - a preferred-leader election (ElectLeaders) asks the partition's current leader, here or on another broker,
+ *   for a Raft leadership transfer to the preferred replica, and answers once the metadata names it
+ *   ({@linkcode LeadershipBalancer.electPreferred});
+ * - with `auto.leader.rebalance.enable`, every `leader.imbalance.check.interval.seconds` each broker hands the
+ *   partitions it leads back to their preferred replicas when Kafka's imbalance rule says so
+ *   (`imbalancedLeaderships` in `broker/preferred_leaders.ts`). Each leader moves only its own leaderships, so
+ *   the rebalance needs no messages between brokers.
+ *
+ * A transfer for a partition led by another broker travels as a node-protocol request (`transferLeadership`) on
+ * that broker's inter-broker listener, the connections the replication network already accepts there: the
+ * leader is the only replica whose Raft core can start a transfer, and the request needs no metadata change.
+ *
+ * @module
+ */
+import type { Logger } from "../logger.ts";
+import type { MetadataImage } from "../metadata_image.ts";
+import { imbalancedLeaderships } from "../preferred_leaders.ts";
+import type { ReplicaManager } from "../replica_manager.ts";
+import { ErrorCode } from "../../protocol/messages.ts";
+
+/** The node-protocol operation that asks a leader for a leadership transfer. */
+export const TRANSFER_LEADERSHIP_OP = "transferLeadership";
+
+/** How often a wait re-reads the metadata image. */
+const IMAGE_POLL_MS = 20;
+
+/** The arguments of a `transferLeadership` request. */
+interface TransferRequest {
+  topic: string;
+  partition: number;
+  target: number;
+}
+
+/** What a `LeadershipBalancer` needs. */
+export interface LeadershipBalancerOptions {
+  nodeId: number;
+  image: MetadataImage;
+  replicas: Pick<ReplicaManager, "get" | "all" | "transferLeadershipAway">;
+  logger: Logger;
+  /** Sends a node-protocol request to broker `brokerId` (its inter-broker listener); rejects on failure. */
+  request(brokerId: number, op: string, args: unknown, timeoutMs: number): Promise<unknown>;
+  /** `auto.leader.rebalance.enable`. */
+  autoRebalance: boolean;
+  /** `leader.imbalance.check.interval.seconds`, in ms. */
+  imbalanceCheckIntervalMs: number;
+  /** `leader.imbalance.per.broker.percentage`. */
+  imbalancePercentage: number;
+}
+
+/**
+ * Leadership hand-overs of one broker.
+ *
+ * @example
+ * ```ts ignore
+ * const balancer = new LeadershipBalancer({ nodeId: 1, image, replicas, logger, request, autoRebalance: true,
+ *   imbalanceCheckIntervalMs: 300_000, imbalancePercentage: 10 });
+ * balancer.start();
+ * await balancer.electPreferred("orders", 0, 30_000); // { errorCode: 0, errorMessage: null } once moved
+ * ```
+ */
+export class LeadershipBalancer {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  constructor(private readonly options: LeadershipBalancerOptions) {}
+
+  /** A broker is live when registered, unfenced and not shutting down. */
+  readonly isLive = (brokerId: number): boolean => {
+    const b = this.options.image.broker(brokerId);
+    return b !== undefined && !b.fenced && !b.inControlledShutdown;
+  };
+
+  /** Starts the periodic imbalance check (when `auto.leader.rebalance.enable`). */
+  start(): void {
+    if (!this.options.autoRebalance || this.#timer !== undefined || this.#closed) return;
+    this.#timer = setInterval(() => this.rebalanceOnce(), this.options.imbalanceCheckIntervalMs);
+  }
+
+  /** Stops the imbalance check; later elections and requests are refused. */
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#timer);
+  }
+
+  /**
+   * One imbalance check: starts a transfer for every leadership of this broker the rule moves back to its
+   * preferred replica. Returns how many transfers started.
+   */
+  rebalanceOnce(): number {
+    if (this.#closed) return 0;
+    let started = 0;
+    const moves = imbalancedLeaderships(this.options.image.topics(), this.isLive, this.options.imbalancePercentage);
+    for (const move of moves) {
+      if (move.leader !== this.options.nodeId) continue;
+      if (this.transferLocally(move.topic, move.partition, move.preferred)) {
+        started++;
+        this.options.logger.info("moving leadership back to the preferred replica", {
+          topic: move.topic,
+          partition: move.partition,
+          preferred: move.preferred,
+        });
+      }
+    }
+    return started;
+  }
+
+  /**
+   * Starts a Raft leadership transfer of a partition led here to `target`, if `target` is one of its in-sync
+   * replicas. False when this broker does not lead it or `target` is not in sync.
+   */
+  transferLocally(topic: string, partition: number, target: number): boolean {
+    const replica = this.options.replicas.get(topic, partition);
+    if (!replica?.replicated || !replica.isLeader || !replica.inSyncReplicas().includes(target)) return false;
+    return replica.raft.transferLeadership(target);
+  }
+
+  /** Serves a node-protocol request of another broker (the replication network's `onRequest`). */
+  handleRequest(op: string, args: unknown): Promise<unknown> {
+    if (op !== TRANSFER_LEADERSHIP_OP) return Promise.reject(new Error(`unknown request ${op}`));
+    if (this.#closed) return Promise.reject(new Error("broker shutting down"));
+    const { topic, partition, target } = args as TransferRequest;
+    if (typeof topic !== "string" || !Number.isInteger(partition) || !Number.isInteger(target)) {
+      return Promise.reject(new Error("malformed transferLeadership request"));
+    }
+    return Promise.resolve({ started: this.transferLocally(topic, partition, target) });
+  }
+
+  /**
+   * Moves the leadership of a partition to its preferred replica `preferred`, now led by `leader`, and waits
+   * until the metadata names the preferred replica leader or `timeoutMs` passed (REQUEST_TIMED_OUT). The
+   * request to the leader is repeated while waiting: a transfer the Raft core abandons (the target did not catch
+   * up within an election timeout), or one asked of a broker that just lost the leadership, is asked again.
+   */
+  async electPreferred(
+    topic: string,
+    partition: number,
+    timeoutMs: number,
+  ): Promise<{ errorCode: number; errorMessage: string | null }> {
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    let lastAskMs = -Infinity;
+    while (!this.#closed) {
+      const p = this.options.image.topic(topic)?.partitions[partition];
+      if (!p) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
+      const preferred = p.replicas[0];
+      if (p.leader === preferred) return { errorCode: ErrorCode.NONE, errorMessage: null };
+      if (Date.now() >= deadline) break;
+      // A transfer lasts at most an election timeout in the core; asking again sooner only restarts it.
+      if (p.leader >= 0 && Date.now() - lastAskMs >= 500) {
+        lastAskMs = Date.now();
+        this.#askTransfer(p.leader, topic, partition, preferred, Math.max(1, deadline - Date.now()));
+      }
+      await new Promise((r) => setTimeout(r, Math.min(IMAGE_POLL_MS, Math.max(1, deadline - Date.now()))));
+    }
+    return {
+      errorCode: ErrorCode.REQUEST_TIMED_OUT,
+      errorMessage: `The preferred replica did not become leader of partition ${partition} within ${timeoutMs} ms`,
+    };
+  }
+
+  /** Asks `leader` (this broker or another) to transfer a partition's leadership; failures are only logged. */
+  #askTransfer(leader: number, topic: string, partition: number, target: number, timeoutMs: number): void {
+    if (leader === this.options.nodeId) {
+      this.transferLocally(topic, partition, target);
+      return;
+    }
+    const args: TransferRequest = { topic, partition, target };
+    this.options.request(leader, TRANSFER_LEADERSHIP_OP, args, timeoutMs).catch((e) =>
+      this.options.logger.debug("leadership transfer request failed", {
+        topic,
+        partition,
+        leader,
+        error: String((e as Error)?.message ?? e),
+      })
+    );
+  }
+
+  /**
+   * Before a controlled shutdown: hands every leadership of a replicated partition here to an in-sync follower
+   * (refusing produces from then on: a follower answers NOT_LEADER_OR_FOLLOWER with the new leader), then waits
+   * until the metadata names other leaders, so clients asking any broker find them. Bounded by `timeoutMs`;
+   * true when nothing replicated is led here any more. Stops the imbalance check first, so this broker does not
+   * pull leaderships back while it leaves.
+   */
+  async handOverLeaderships(timeoutMs: number): Promise<boolean> {
+    clearInterval(this.#timer);
+    const deadline = Date.now() + timeoutMs;
+    const moved = await this.options.replicas.transferLeadershipAway(timeoutMs);
+    while (Date.now() < deadline && this.#namedLeaderHere()) {
+      await new Promise((r) => setTimeout(r, IMAGE_POLL_MS));
+    }
+    const named = !this.#namedLeaderHere();
+    this.options.logger.info("leaderships handed over before shutdown", {
+      moved,
+      metadata_updated: named,
+      ms: timeoutMs - Math.max(0, deadline - Date.now()),
+    });
+    return moved && named;
+  }
+
+  /** True while the metadata names this broker leader of a partition it hosts as a follower now. */
+  #namedLeaderHere(): boolean {
+    for (const replica of this.options.replicas.all()) {
+      if (!replica.replicated || replica.isLeader) continue;
+      const p = this.options.image.topic(replica.topic)?.partitions[replica.partition];
+      if (p?.leader === this.options.nodeId) return true;
+    }
+    return false;
+  }
+}
