@@ -10,6 +10,8 @@
 import assert from "node:assert/strict";
 import { kafkaTool, KafkaTools, requireKafkaJars, type ToolRun } from "../compat/kafka/kafka_tool.ts";
 import { type ClusterView, clusterView, createTopics, TestCluster, waitFor } from "./cluster_process.ts";
+import { RawClient } from "../diff/raw_client.ts";
+import { ApiKey, ErrorCode } from "../../protocol/messages.ts";
 
 const TOPIC = "orders";
 
@@ -22,16 +24,32 @@ function partitionsOf(view: ClusterView): ClusterView["topics"][number]["partiti
   return view.topics.find((t) => t.name === TOPIC)?.partitions ?? [];
 }
 
-/** True when every partition of the topic has all three replicas in sync. */
-async function fullyInSync(bootstrap: string): Promise<boolean> {
-  const partitions = partitionsOf(await clusterView(bootstrap));
-  return partitions.length === 3 && partitions.every((p) => p.isr.length === 3);
+/** Every partition of every topic (the offsets topic too, once it exists). */
+function everyPartition(view: ClusterView): ClusterView["topics"][number]["partitions"] {
+  return view.topics.flatMap((t) => t.partitions);
 }
 
-/** True when every partition is led by its preferred replica. */
+/** True when the topic exists and every partition of every topic has all its replicas in sync. */
+async function fullyInSync(bootstrap: string): Promise<boolean> {
+  const view = await clusterView(bootstrap);
+  return partitionsOf(view).length === 3 && everyPartition(view).every((p) => p.isr.length === p.replicas.length);
+}
+
+/** True when the topic exists and every partition of every topic is led by its preferred replica. */
 async function preferredLead(bootstrap: string): Promise<boolean> {
-  const partitions = partitionsOf(await clusterView(bootstrap));
-  return partitions.length === 3 && partitions.every((p) => p.leader === p.replicas[0]);
+  const view = await clusterView(bootstrap);
+  return partitionsOf(view).length === 3 && everyPartition(view).every((p) => p.leader === p.replicas[0]);
+}
+
+/** True once FindCoordinator for `group` names a coordinator (the offsets topic exists and is led). */
+async function coordinatorFound(bootstrap: string, group: string): Promise<boolean> {
+  const client = await RawClient.connect(bootstrap, "leader-election-test");
+  try {
+    const answer = await client.request(ApiKey.FindCoordinator, 4, { key: "", keyType: 0, coordinatorKeys: [group] });
+    return answer.coordinators[0].errorCode === ErrorCode.NONE;
+  } finally {
+    await client.close();
+  }
 }
 
 /**
@@ -69,13 +87,29 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     await requireKafkaJars();
-    const cluster = await TestCluster.start(3, { "auto.leader.rebalance.enable": "false" });
+    const cluster = await TestCluster.start(3, {
+      "auto.leader.rebalance.enable": "false",
+      "offsets.topic.replication.factor": 3,
+      "offsets.topic.num.partitions": 3,
+    });
     try {
+      // The offsets topic (RF 3): broker 1's group coordinator must unload what it led as leadership moves away.
+      await waitFor("a group coordinator", () => coordinatorFound(cluster.bootstrap(1), "payments"), 30_000);
       const { logs, afterStop } = await restartBrokerOne(cluster);
       // The hand-over finished (and the metadata named the new leaders) before broker 1 exited.
       const handOver = logs.match(/.*leaderships handed over before shutdown.*/)?.[0] ?? "";
       console.log(`broker 1: ${handOver}`);
       assert.match(handOver, /moved=true.*metadata_updated=true/);
+      // Its group coordinator unloaded the offsets partitions it led as their leadership moved: after SIGTERM,
+      // before the hand-over ended (closing alone unloads nothing).
+      const lines = logs.split("\n");
+      const signalled = lines.findIndex((l) => l.includes("shutting down"));
+      const handedOver = lines.findIndex((l) => l.includes("leaderships handed over before shutdown"));
+      const unloaded = lines.slice(signalled, handedOver).filter((l) => l.includes("group coordinator unloaded"));
+      assert.ok(
+        signalled >= 0 && unloaded.length > 0,
+        `broker 1 unloads its offsets partitions:\n${logs.slice(-4000)}`,
+      );
       for (const p of partitionsOf(afterStop)) {
         assert.notEqual(p.leader, 1, `partition ${p.partition} still led by the stopped broker`);
         assert.ok(p.leader === 2 || p.leader === 3, `partition ${p.partition} has leader ${p.leader}`);
