@@ -155,7 +155,8 @@ export async function startClusterNode(options: {
       logger,
       onBatch: (batch) => replicas.receive(batch),
       // Other brokers ask this one for leadership transfers (ElectLeaders) on the same connections.
-      onRequest: (op, args) => balancer ? balancer.handleRequest(op, args) : Promise.reject(new Error("starting")),
+      onRequest: (op, args, from) =>
+        balancer ? balancer.handleRequest(op, args, from.nodeId) : Promise.reject(new Error("starting")),
     })
     : undefined;
   // Requests to other brokers' inter-broker listeners (a leadership transfer for ElectLeaders).

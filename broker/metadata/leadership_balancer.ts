@@ -13,7 +13,9 @@
  *
  * A transfer for a partition led by another broker travels as a node-protocol request (`transferLeadership`) on
  * that broker's inter-broker listener, the connections the replication network already accepts there: the
- * leader is the only replica whose Raft core can start a transfer, and the request needs no metadata change.
+ * leader is the only replica whose Raft core can start a transfer, and the request needs no metadata change. A
+ * stopping broker first tells the others (`shuttingDown`), so that none hands it a leadership (several brokers
+ * stopping at once do not pass leaderships around, and the rebalance does not move one back to it).
  *
  * @module
  */
@@ -25,9 +27,18 @@ import { ErrorCode } from "../../protocol/messages.ts";
 
 /** The node-protocol operation that asks a leader for a leadership transfer. */
 export const TRANSFER_LEADERSHIP_OP = "transferLeadership";
+/** The node-protocol operation by which a stopping broker tells the others to give it no leadership. */
+export const SHUTTING_DOWN_OP = "shuttingDown";
+/** How long a stopping broker waits for the others to hear that it is stopping. */
+const SHUTDOWN_NOTICE_TIMEOUT_MS = 500;
 
 /** How often a wait re-reads the metadata image. */
 const IMAGE_POLL_MS = 20;
+/**
+ * How long a stopping broker waits, after its hand-over, for the metadata to name the new leaders: ~50 ms when
+ * the quorum works; when the whole cluster is stopping it cannot commit, and waiting longer would only delay exit.
+ */
+const HANDOVER_METADATA_WAIT_MS = 1000;
 
 /** The arguments of a `transferLeadership` request. */
 interface TransferRequest {
@@ -66,13 +77,18 @@ export interface LeadershipBalancerOptions {
 export class LeadershipBalancer {
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /**
+   * Brokers that said they are stopping, with the broker epoch they had: given no leadership until they register
+   * again (a new epoch). The metadata says so only once they are fenced, after their hand-over.
+   */
+  readonly #stopping = new Map<number, bigint>();
 
   constructor(private readonly options: LeadershipBalancerOptions) {}
 
-  /** A broker is live when registered, unfenced and not shutting down. */
+  /** A broker is live when registered, unfenced and not shutting down (nor said it is stopping). */
   readonly isLive = (brokerId: number): boolean => {
     const b = this.options.image.broker(brokerId);
-    return b !== undefined && !b.fenced && !b.inControlledShutdown;
+    return b !== undefined && !b.fenced && !b.inControlledShutdown && this.#stopping.get(brokerId) !== b.epoch;
   };
 
   /** Starts the periodic imbalance check (when `auto.leader.rebalance.enable`). */
@@ -119,8 +135,16 @@ export class LeadershipBalancer {
     return replica.raft.transferLeadership(target);
   }
 
-  /** Serves a node-protocol request of another broker (the replication network's `onRequest`). */
-  handleRequest(op: string, args: unknown): Promise<unknown> {
+  /** Serves a node-protocol request of broker `from` (the replication network's `onRequest`). */
+  handleRequest(op: string, args: unknown, from: number): Promise<unknown> {
+    if (op === SHUTTING_DOWN_OP) {
+      const b = this.options.image.broker(from);
+      if (b) {
+        this.#stopping.set(from, b.epoch);
+        this.options.logger.info("broker stopping: no leadership is handed to it", { broker: from });
+      }
+      return Promise.resolve({});
+    }
     if (op !== TRANSFER_LEADERSHIP_OP) return Promise.reject(new Error(`unknown request ${op}`));
     if (this.#closed) return Promise.reject(new Error("broker shutting down"));
     const { topic, partition, target } = args as TransferRequest;
@@ -182,14 +206,18 @@ export class LeadershipBalancer {
   /**
    * Before a controlled shutdown: hands every leadership of a replicated partition here to an in-sync follower
    * (refusing produces from then on: a follower answers NOT_LEADER_OR_FOLLOWER with the new leader), then waits
-   * until the metadata names other leaders, so clients asking any broker find them. Bounded by `timeoutMs`;
+   * until the metadata names other leaders (at most a second more), so clients asking any broker find them.
+   * Only live brokers (registered, unfenced, not shutting down) are given leaderships. Bounded by `timeoutMs`;
    * true when nothing replicated is led here any more. Stops the imbalance check first, so this broker does not
    * pull leaderships back while it leaves.
    */
   async handOverLeaderships(timeoutMs: number): Promise<boolean> {
     clearInterval(this.#timer);
-    const deadline = Date.now() + timeoutMs;
-    const moved = await this.options.replicas.transferLeadershipAway(timeoutMs);
+    const started = Date.now();
+    // Brokers stopping at once would otherwise hand leaderships to each other until the bound.
+    await this.#announceStopping();
+    const moved = await this.options.replicas.transferLeadershipAway(timeoutMs, this.isLive);
+    const deadline = Math.min(started + timeoutMs, Date.now() + HANDOVER_METADATA_WAIT_MS);
     while (Date.now() < deadline && this.#namedLeaderHere()) {
       await new Promise((r) => setTimeout(r, IMAGE_POLL_MS));
     }
@@ -197,9 +225,17 @@ export class LeadershipBalancer {
     this.options.logger.info("leaderships handed over before shutdown", {
       moved,
       metadata_updated: named,
-      ms: timeoutMs - Math.max(0, deadline - Date.now()),
+      ms: Date.now() - started,
     });
     return moved && named;
+  }
+
+  /** Tells every other live broker that this one is stopping (a bounded wait; a broker not reached is not told). */
+  async #announceStopping(): Promise<void> {
+    const others = this.options.image.brokers().filter((b) => b.id !== this.options.nodeId && !b.fenced);
+    await Promise.allSettled(
+      others.map((b) => this.options.request(b.id, SHUTTING_DOWN_OP, {}, SHUTDOWN_NOTICE_TIMEOUT_MS)),
+    );
   }
 
   /** True while the metadata names this broker leader of a partition it hosts as a follower now. */

@@ -9,6 +9,7 @@ import type { BrokerImage, MetadataImage, PartitionImage } from "../../../../bro
 import {
   LeadershipBalancer,
   type LeadershipBalancerOptions,
+  SHUTTING_DOWN_OP,
   TRANSFER_LEADERSHIP_OP,
 } from "../../../../broker/metadata/leadership_balancer.ts";
 import { ErrorCode } from "../../../../protocol/messages.ts";
@@ -24,7 +25,8 @@ function balancerOver(p: PartitionImage, answer: (to: number) => Promise<unknown
     topic: (name: string) =>
       name === "orders" ? { name, topicId: "id", configs: new Map(), partitions: [p] } : undefined,
     topics: () => [],
-    broker: (id: number) => id === 4 ? broker(4, true) : broker(id),
+    brokers: () => [1, 2, 3, 4].map((id) => broker(id, id === 4)),
+    broker: (id: number) => id === 4 ? broker(4, true) : id < 9 ? broker(id) : undefined,
   } as unknown as MetadataImage;
   const options: LeadershipBalancerOptions = {
     nodeId: 1,
@@ -97,23 +99,40 @@ Deno.test("a transfer request of another broker is checked: unknown operations a
     isr: [2, 1],
   };
   const { balancer } = balancerOver(p);
-  await assert.rejects(balancer.handleRequest("dropEverything", {}), /unknown request/);
-  await assert.rejects(balancer.handleRequest(TRANSFER_LEADERSHIP_OP, { topic: 5 }), /malformed/);
+  await assert.rejects(balancer.handleRequest("dropEverything", {}, 2), /unknown request/);
+  await assert.rejects(balancer.handleRequest(TRANSFER_LEADERSHIP_OP, { topic: 5 }, 2), /malformed/);
   // No replica of it here: nothing starts.
   assert.deepEqual(
-    await balancer.handleRequest(TRANSFER_LEADERSHIP_OP, { topic: "orders", partition: 0, target: 2 }),
+    await balancer.handleRequest(TRANSFER_LEADERSHIP_OP, { topic: "orders", partition: 0, target: 2 }, 2),
     { started: false },
   );
   balancer.close();
   await assert.rejects(
-    balancer.handleRequest(TRANSFER_LEADERSHIP_OP, { topic: "orders", partition: 0, target: 2 }),
+    balancer.handleRequest(TRANSFER_LEADERSHIP_OP, { topic: "orders", partition: 0, target: 2 }, 2),
     /shutting down/,
   );
 });
 
-Deno.test("a broker is live when registered, unfenced and not in controlled shutdown", () => {
+Deno.test("a broker is live when registered, unfenced and has not said it is stopping", async () => {
   const p: PartitionImage = { partition: 0, leader: 1, leaderEpoch: 5, partitionEpoch: 7, replicas: [1], isr: [1] };
   const { balancer } = balancerOver(p);
   assert.equal(balancer.isLive(2), true);
-  assert.equal(balancer.isLive(4), false);
+  assert.equal(balancer.isLive(4), false); // fenced
+  assert.equal(balancer.isLive(9), false); // not registered
+  await balancer.handleRequest(SHUTTING_DOWN_OP, {}, 2);
+  assert.equal(balancer.isLive(2), false);
+});
+
+Deno.test("a stopping broker tells the other live brokers before it hands its leaderships over", async () => {
+  const p: PartitionImage = {
+    partition: 0,
+    leader: 2,
+    leaderEpoch: 5,
+    partitionEpoch: 7,
+    replicas: [2, 1],
+    isr: [2, 1],
+  };
+  const { balancer, requests } = balancerOver(p);
+  assert.equal(await balancer.handOverLeaderships(1000), true);
+  assert.deepEqual(requests.map((r) => [r.to, r.op]).sort(), [[2, SHUTTING_DOWN_OP], [3, SHUTTING_DOWN_OP]]);
 });
