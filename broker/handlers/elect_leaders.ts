@@ -31,30 +31,42 @@ export const handleElectLeaders: Handler<typeof ApiKey.ElectLeaders> = async (ct
     topic: t.name,
     partitions: t.partitions.flatMap((p) => p ? [p.partition] : []),
   }));
-  const results = await Promise.all(wanted.map(async ({ topic, partitions }) => ({
+  const results = wanted.map(({ topic, partitions }) => ({
     topic,
-    partitionResult: (await Promise.all(
-      partitions.map((partition) => electOne(ctx, electionType, topic, partition, body.timeoutMs)),
-    )).filter((r) => !electAll || r.errorCode !== ErrorCode.ELECTION_NOT_NEEDED),
-  })));
+    partitionResult: partitions.map((partition) => decide(ctx, electionType, topic, partition)),
+  }));
+  // The transfers, all together: one wait for the metadata to name every preferred replica.
+  const transfers = results.flatMap((t) => t.partitionResult.filter((r) => r.transfer).map((r) => ({ t, r })));
+  if (transfers.length > 0 && ctx.leadership) {
+    const answers = await ctx.leadership.electPreferred(
+      transfers.map(({ t, r }) => ({ topic: t.topic, partition: r.partitionId })),
+      body.timeoutMs,
+    );
+    for (const [i, { r }] of transfers.entries()) Object.assign(r, answers[i]);
+  }
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,
-    replicaElectionResults: results.filter((r) => !electAll || r.partitionResult.length > 0),
+    replicaElectionResults: results.map(({ topic, partitionResult }) => ({
+      topic,
+      partitionResult: partitionResult
+        .filter((r) => !electAll || r.errorCode !== ErrorCode.ELECTION_NOT_NEEDED)
+        .map(({ partitionId, errorCode, errorMessage }) => ({ partitionId, errorCode, errorMessage })),
+    })).filter((r) => !electAll || r.partitionResult.length > 0),
   };
 };
 
-async function electOne(
-  ctx: BrokerContext,
-  electionType: number,
-  topic: string,
-  partition: number,
-  timeoutMs: number,
-): Promise<ElectLeadersResponsePartitionResult> {
-  const answer = (errorCode: number, errorMessage: string | null = null) => ({
+/** One partition's answer, or (`transfer`) the leadership transfer that will decide it. */
+interface Decision extends ElectLeadersResponsePartitionResult {
+  transfer: boolean;
+}
+
+function decide(ctx: BrokerContext, electionType: number, topic: string, partition: number): Decision {
+  const answer = (errorCode: number, errorMessage: string | null = null, transfer = false) => ({
     partitionId: partition,
     errorCode,
     errorMessage,
+    transfer,
   });
   const p = ctx.metadata.topic(topic)?.partitions[partition];
   if (!p) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist.");
@@ -70,6 +82,5 @@ async function electOne(
   const election = preferredElection(p, isLive);
   if (election.kind === "done") return answer(election.errorCode, election.errorMessage);
   if (!ctx.leadership) return answer(ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, "No leadership transfer here");
-  const { errorCode, errorMessage } = await ctx.leadership.electPreferred(topic, partition, timeoutMs);
-  return answer(errorCode, errorMessage);
+  return answer(ErrorCode.REQUEST_TIMED_OUT, null, true);
 }

@@ -40,7 +40,16 @@ const IMAGE_POLL_MS = 20;
  */
 const HANDOVER_METADATA_WAIT_MS = 1000;
 
-/** The arguments of a `transferLeadership` request. */
+/** How often a waiting election asks the leaders again (a transfer lasts at most an election timeout). */
+const TRANSFER_RETRY_MS = 500;
+
+/** The outcome of one partition's election. */
+export interface ElectionAnswer {
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+/** One transfer of a `transferLeadership` request (whose arguments are `{ transfers }`). */
 interface TransferRequest {
   topic: string;
   partition: number;
@@ -71,7 +80,7 @@ export interface LeadershipBalancerOptions {
  * const balancer = new LeadershipBalancer({ nodeId: 1, image, replicas, logger, request, autoRebalance: true,
  *   imbalanceCheckIntervalMs: 300_000, imbalancePercentage: 10 });
  * balancer.start();
- * await balancer.electPreferred("orders", 0, 30_000); // { errorCode: 0, errorMessage: null } once moved
+ * await balancer.electPreferred([{ topic: "orders", partition: 0 }], 30_000); // [{ errorCode: 0, ... }] once moved
  * ```
  */
 export class LeadershipBalancer {
@@ -147,57 +156,71 @@ export class LeadershipBalancer {
     }
     if (op !== TRANSFER_LEADERSHIP_OP) return Promise.reject(new Error(`unknown request ${op}`));
     if (this.#closed) return Promise.reject(new Error("broker shutting down"));
-    const { topic, partition, target } = args as TransferRequest;
-    if (typeof topic !== "string" || !Number.isInteger(partition) || !Number.isInteger(target)) {
-      return Promise.reject(new Error("malformed transferLeadership request"));
-    }
-    return Promise.resolve({ started: this.transferLocally(topic, partition, target) });
+    const transfers = (args as { transfers?: unknown })?.transfers;
+    const wellFormed = Array.isArray(transfers) &&
+      transfers.every((t: Partial<TransferRequest>) =>
+        typeof t?.topic === "string" && Number.isInteger(t.partition) && Number.isInteger(t.target)
+      );
+    if (!wellFormed) return Promise.reject(new Error("malformed transferLeadership request"));
+    let started = 0;
+    for (const t of transfers as TransferRequest[]) if (this.transferLocally(t.topic, t.partition, t.target)) started++;
+    return Promise.resolve({ started });
   }
 
   /**
-   * Moves the leadership of a partition to its preferred replica `preferred`, now led by `leader`, and waits
-   * until the metadata names the preferred replica leader or `timeoutMs` passed (REQUEST_TIMED_OUT). The
-   * request to the leader is repeated while waiting: a transfer the Raft core abandons (the target did not catch
-   * up within an election timeout), or one asked of a broker that just lost the leadership, is asked again.
+   * Moves the leadership of each of `partitions` to its preferred replica, and waits until the metadata names
+   * every one of them leader or `timeoutMs` passed; answers in the order asked (REQUEST_TIMED_OUT for a partition
+   * still led elsewhere by then). The transfers are asked of the current leaders, one request per leader broker,
+   * and asked again every 500 ms while waiting: a transfer the Raft core abandons (the target did not catch up
+   * within an election timeout), or one asked of a broker that just lost the leadership, is asked again.
    */
   async electPreferred(
-    topic: string,
-    partition: number,
+    partitions: readonly { topic: string; partition: number }[],
     timeoutMs: number,
-  ): Promise<{ errorCode: number; errorMessage: string | null }> {
+  ): Promise<ElectionAnswer[]> {
     const deadline = Date.now() + Math.max(0, timeoutMs);
+    const answers: (ElectionAnswer | undefined)[] = partitions.map(() => undefined);
     let lastAskMs = -Infinity;
     while (!this.#closed) {
-      const p = this.options.image.topic(topic)?.partitions[partition];
-      if (!p) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
-      const preferred = p.replicas[0];
-      if (p.leader === preferred) return { errorCode: ErrorCode.NONE, errorMessage: null };
-      if (Date.now() >= deadline) break;
-      // A transfer lasts at most an election timeout in the core; asking again sooner only restarts it.
-      if (p.leader >= 0 && Date.now() - lastAskMs >= 500) {
+      const ask = Date.now() - lastAskMs >= TRANSFER_RETRY_MS;
+      const byLeader = new Map<number, TransferRequest[]>();
+      for (const [i, { topic, partition }] of partitions.entries()) {
+        if (answers[i]) continue;
+        const p = this.options.image.topic(topic)?.partitions[partition];
+        if (!p) answers[i] = { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
+        else if (p.leader === p.replicas[0]) answers[i] = { errorCode: ErrorCode.NONE, errorMessage: null };
+        else if (ask && p.leader >= 0) {
+          let list = byLeader.get(p.leader);
+          if (!list) byLeader.set(p.leader, list = []);
+          list.push({ topic, partition, target: p.replicas[0] });
+        }
+      }
+      if (answers.every((a) => a !== undefined) || Date.now() >= deadline) break;
+      if (ask) {
         lastAskMs = Date.now();
-        this.#askTransfer(p.leader, topic, partition, preferred, Math.max(1, deadline - Date.now()));
+        for (const [leader, transfers] of byLeader) this.#askTransfers(leader, transfers, deadline - Date.now());
       }
       await new Promise((r) => setTimeout(r, Math.min(IMAGE_POLL_MS, Math.max(1, deadline - Date.now()))));
     }
-    return {
-      errorCode: ErrorCode.REQUEST_TIMED_OUT,
-      errorMessage: `The preferred replica did not become leader of partition ${partition} within ${timeoutMs} ms`,
-    };
+    return answers.map((a, i) =>
+      a ?? {
+        errorCode: ErrorCode.REQUEST_TIMED_OUT,
+        errorMessage: `The preferred replica did not become leader of partition ${partitions[i].partition} ` +
+          `within ${timeoutMs} ms`,
+      }
+    );
   }
 
-  /** Asks `leader` (this broker or another) to transfer a partition's leadership; failures are only logged. */
-  #askTransfer(leader: number, topic: string, partition: number, target: number, timeoutMs: number): void {
+  /** Asks `leader` (this broker or another) for leadership transfers; failures are only logged. */
+  #askTransfers(leader: number, transfers: TransferRequest[], timeoutMs: number): void {
     if (leader === this.options.nodeId) {
-      this.transferLocally(topic, partition, target);
+      for (const t of transfers) this.transferLocally(t.topic, t.partition, t.target);
       return;
     }
-    const args: TransferRequest = { topic, partition, target };
-    this.options.request(leader, TRANSFER_LEADERSHIP_OP, args, timeoutMs).catch((e) =>
+    this.options.request(leader, TRANSFER_LEADERSHIP_OP, { transfers }, Math.max(1, timeoutMs)).catch((e) =>
       this.options.logger.debug("leadership transfer request failed", {
-        topic,
-        partition,
         leader,
+        partitions: transfers.length,
         error: String((e as Error)?.message ?? e),
       })
     );

@@ -39,9 +39,9 @@ function clusterContext(
     },
     leadership: {
       isLive: (id: number) => id >= 1 && id <= 3,
-      electPreferred: (topic: string, partition: number, timeoutMs: number) => {
-        transfers.push({ topic, partition, timeoutMs });
-        return Promise.resolve(answer);
+      electPreferred: (partitions: { topic: string; partition: number }[], timeoutMs: number) => {
+        for (const p of partitions) transfers.push({ ...p, timeoutMs });
+        return Promise.resolve(partitions.map(() => answer));
       },
     },
   } as unknown as BrokerContext;

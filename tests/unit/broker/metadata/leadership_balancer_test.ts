@@ -62,13 +62,17 @@ Deno.test("electPreferred asks the leader's broker and answers once the metadata
     setTimeout(() => p.leader = 2, 30);
     return Promise.resolve({ started: true });
   });
-  const answer = await balancer.electPreferred("orders", 0, 5000);
-  assert.deepEqual(answer, { errorCode: ErrorCode.NONE, errorMessage: null });
-  assert.deepEqual(requests, [{
-    to: 3,
-    op: TRANSFER_LEADERSHIP_OP,
-    args: { topic: "orders", partition: 0, target: 2 },
-  }]);
+  const answer = await balancer.electPreferred(
+    [{ topic: "orders", partition: 0 }, { topic: "orders", partition: 4 }],
+    5000,
+  );
+  assert.deepEqual(answer, [
+    { errorCode: ErrorCode.NONE, errorMessage: null },
+    { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null },
+  ]);
+  assert.deepEqual(requests, [
+    { to: 3, op: TRANSFER_LEADERSHIP_OP, args: { transfers: [{ topic: "orders", partition: 0, target: 2 }] } },
+  ]);
   balancer.close();
 });
 
@@ -82,7 +86,7 @@ Deno.test("electPreferred answers REQUEST_TIMED_OUT when the metadata never name
     isr: [2, 3],
   };
   const { balancer, requests } = balancerOver(p, () => Promise.reject(new Error("connection refused")));
-  const answer = await balancer.electPreferred("orders", 0, 100);
+  const [answer] = await balancer.electPreferred([{ topic: "orders", partition: 0 }], 100);
   assert.equal(answer.errorCode, ErrorCode.REQUEST_TIMED_OUT);
   assert.match(answer.errorMessage ?? "", /within 100 ms/);
   assert.ok(requests.length >= 1);
@@ -101,14 +105,19 @@ Deno.test("a transfer request of another broker is checked: unknown operations a
   const { balancer } = balancerOver(p);
   await assert.rejects(balancer.handleRequest("dropEverything", {}, 2), /unknown request/);
   await assert.rejects(balancer.handleRequest(TRANSFER_LEADERSHIP_OP, { topic: 5 }, 2), /malformed/);
+  await assert.rejects(balancer.handleRequest(TRANSFER_LEADERSHIP_OP, { transfers: [{ topic: "x" }] }, 2), /malformed/);
   // No replica of it here: nothing starts.
   assert.deepEqual(
-    await balancer.handleRequest(TRANSFER_LEADERSHIP_OP, { topic: "orders", partition: 0, target: 2 }, 2),
-    { started: false },
+    await balancer.handleRequest(
+      TRANSFER_LEADERSHIP_OP,
+      { transfers: [{ topic: "orders", partition: 0, target: 2 }] },
+      2,
+    ),
+    { started: 0 },
   );
   balancer.close();
   await assert.rejects(
-    balancer.handleRequest(TRANSFER_LEADERSHIP_OP, { topic: "orders", partition: 0, target: 2 }, 2),
+    balancer.handleRequest(TRANSFER_LEADERSHIP_OP, { transfers: [] }, 2),
     /shutting down/,
   );
 });
