@@ -119,10 +119,11 @@ Deno.test({
       const displaced = restarted.filter((p) => p.leader !== p.replicas[0]).map((p) => `${TOPIC}-${p.partition}`);
       assert.ok(displaced.length > 0, `a leadership moved away from broker 1: ${JSON.stringify(restarted)}`);
 
+      // Asked of broker 1, which leads nothing now: every transfer is asked of another broker.
       const elected = ok(
         await kafkaTool(KafkaTools.leaderElection, [
           "--bootstrap-server",
-          cluster.bootstrap(3),
+          cluster.bootstrap(1),
           "--election-type",
           "PREFERRED",
           "--all-topic-partitions",
@@ -132,7 +133,7 @@ Deno.test({
       assert.match(elected, /Successfully completed leader election \(PREFERRED\) for partitions /);
       for (const name of displaced) assert.ok(elected.includes(name), `${name} in ${elected}`);
       // The answer came once the metadata named the preferred replicas.
-      assert.ok(await preferredLead(cluster.bootstrap(3)), JSON.stringify(await clusterView(cluster.bootstrap(3))));
+      assert.ok(await preferredLead(cluster.bootstrap(1)), JSON.stringify(await clusterView(cluster.bootstrap(1))));
 
       const again = ok(
         await kafkaTool(KafkaTools.leaderElection, [
