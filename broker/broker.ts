@@ -234,6 +234,7 @@ export async function startBroker(
     replicas,
     controller,
     cluster: cluster?.membership,
+    leadership: cluster?.balancer,
     describeQuorum: () => describeQuorum(),
     unregisterBroker: cluster && ((brokerId) => cluster!.controller.unregisterBroker(brokerId)),
     metadataOffset: () => metadataOffset(),
@@ -279,6 +280,9 @@ export async function startBroker(
   return {
     addresses: server.addresses,
     async close() {
+      // While clients are still served: a produce to a partition handed over gets NOT_LEADER_OR_FOLLOWER naming
+      // the new leader, and the group coordinator unloads the offsets partitions that moved.
+      await cluster?.handOverLeaderships();
       await monitor.close();
       groups.close();
       consumerGroups.close();

@@ -10,6 +10,7 @@ import type { RequestByKey, RequestHeader, ResponseByKey } from "../protocol/mes
 import type { BrokerConfig } from "./config.ts";
 import type { ConnectionInfo } from "./connection.ts";
 import type { GroupCoordinator } from "./group/group_coordinator.ts";
+import type { LeadershipBalancer } from "./metadata/leadership_balancer.ts";
 import type { Logger } from "./logger.ts";
 import type { ConfigChangeResult, ConfigResourceChange } from "./config_changes.ts";
 import type { MetadataImage } from "./metadata_image.ts";
@@ -132,6 +133,8 @@ export interface BrokerContext {
    * which need no groups can leave it out; the broker always has one (see `groupCoordinatorOf`).
    */
   readonly groups?: GroupCoordinator;
+  /** Preferred-leader elections of a cluster broker (ElectLeaders); undefined on a single node. */
+  readonly leadership?: Pick<LeadershipBalancer, "electPreferred" | "isLive">;
   /** The consumer groups of KIP-848 (ConsumerGroupHeartbeat, ConsumerGroupDescribe). */
   readonly consumerGroups?: ConsumerGroupManager;
   readonly logger: Logger;

@@ -281,6 +281,15 @@ export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
     "Bytes per second a leader sends to replicas a reassignment is adding (learners catching up).",
     { min: 1 },
   ),
+  def("auto.leader.rebalance.enable", "boolean", "true", "Leaders hand partitions back to their preferred replicas."),
+  def("leader.imbalance.check.interval.seconds", "long", "300", "How often leaders check the leader imbalance.", {
+    min: 1,
+  }),
+  def("leader.imbalance.per.broker.percentage", "int", "10", "Leader imbalance a broker tolerates (percent).", {
+    min: 0,
+    max: 100,
+  }),
+  def("controlled.shutdown.enable", "boolean", "true", "Hand leaderships over and ask the controller before stopping."),
   def("replica.fetch.max.bytes", "int", "1048576", "Bytes a follower fetches per partition.", { min: 0 }),
   def("fetch.max.bytes", "int", "57671680", "Largest Fetch response.", { min: 1024 }),
   def("socket.request.max.bytes", "int", "104857600", "Largest request; a larger one closes the connection.", {

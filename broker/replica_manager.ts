@@ -388,9 +388,14 @@ export class ReplicaManager {
 
   /**
    * Hands every leadership this broker holds to an in-sync follower (before a controlled shutdown), and waits
-   * until none is led here or `timeoutMs` passed. Returns true when no replicated partition is led here.
+   * until none is led here or `timeoutMs` passed. Returns true when no replicated partition is led here. Only
+   * brokers `eligible` says may lead are asked (not one that is fenced or stopping too); when no leadership left
+   * here has another replica that is eligible, it returns false at once.
    */
-  async transferLeadershipAway(timeoutMs: number): Promise<boolean> {
+  async transferLeadershipAway(
+    timeoutMs: number,
+    eligible: (brokerId: number) => boolean = () => true,
+  ): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     let lastAsk = -Infinity;
     while (true) {
@@ -400,13 +405,17 @@ export class ReplicaManager {
       // A transfer not done within an election timeout is abandoned by the core: ask again then.
       if (Date.now() - lastAsk >= 500) {
         lastAsk = Date.now();
+        let takers = 0;
         for (const replica of leading) {
           const matches = replica.raft.matchIndexes();
           const target = replica.inSyncReplicas()
-            .filter((id) => id !== this.config.nodeId)
+            .filter((id) => id !== this.config.nodeId && eligible(id))
             .sort((a, b) => (matches.get(b) ?? -1) - (matches.get(a) ?? -1))[0];
           if (target !== undefined) replica.raft.transferLeadership(target);
+          if (replica.replicas.some((id) => id !== this.config.nodeId && eligible(id))) takers++;
         }
+        // No leadership left here has another replica that may take it (all are stopping or fenced too).
+        if (takers === 0) return false;
       }
       await new Promise((r) => setTimeout(r, PARTITION_TICK_MS));
     }

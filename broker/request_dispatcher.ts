@@ -33,6 +33,7 @@ import { handleDeleteGroups } from "./handlers/delete_groups.ts";
 import { handleDeleteRecords } from "./handlers/delete_records.ts";
 import { handleDeleteTopics } from "./handlers/delete_topics.ts";
 import { handleDescribeCluster } from "./handlers/describe_cluster.ts";
+import { handleElectLeaders } from "./handlers/elect_leaders.ts";
 import { handleDescribeConfigs } from "./handlers/describe_configs.ts";
 import { handleAlterConfigs } from "./handlers/alter_configs.ts";
 import { handleIncrementalAlterConfigs } from "./handlers/incremental_alter_configs.ts";
@@ -94,6 +95,7 @@ const HANDLERS = new Map<number, AnyHandler>([
   [ApiKey.DescribeQuorum, handleDescribeQuorum as AnyHandler],
   [ApiKey.UnregisterBroker, handleUnregisterBroker as AnyHandler],
   [ApiKey.DescribeCluster, handleDescribeCluster as AnyHandler],
+  [ApiKey.ElectLeaders, handleElectLeaders as AnyHandler],
   [ApiKey.ConsumerGroupHeartbeat, handleConsumerGroupHeartbeat as AnyHandler],
   [ApiKey.ConsumerGroupDescribe, handleConsumerGroupDescribe as AnyHandler],
 ]);

@@ -42,6 +42,7 @@ export const SUPPORTED_APIS: readonly SupportedApi[] = [
   { apiKey: ApiKey.DescribeConfigs, minVersion: 1, maxVersion: 4 },
   { apiKey: ApiKey.AlterConfigs, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.IncrementalAlterConfigs, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKey.ElectLeaders, minVersion: 0, maxVersion: 2 },
   { apiKey: ApiKey.DescribeLogDirs, minVersion: 1, maxVersion: 4 },
   { apiKey: ApiKey.CreatePartitions, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKey.DescribeQuorum, minVersion: 0, maxVersion: 2 },

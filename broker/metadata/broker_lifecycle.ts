@@ -96,8 +96,9 @@ export class BrokerLifecycle {
   }
 
   /**
-   * Controlled shutdown: asks the controller to fence this broker (its leaderships would move away first once
-   * partitions are replicated), waiting at most `timeoutMs`. Stops the heartbeats either way.
+   * Controlled shutdown: asks the controller to fence this broker, waiting at most `timeoutMs` (the broker has
+   * handed its replicated partitions' leaderships over before, `ClusterNode.handOverLeaderships`). Stops the
+   * heartbeats either way.
    */
   async controlledShutdown(timeoutMs: number): Promise<boolean> {
     this.#stopped = true;

@@ -23,6 +23,8 @@ import type { ReplicaManager } from "../replica_manager.ts";
 import { type ReplicationNetwork, startReplicationNetwork } from "../replication/replication_network.ts";
 import { BrokerLifecycle } from "./broker_lifecycle.ts";
 import type { ClusterSettings } from "./cluster_config.ts";
+import { ControllerClient } from "./controller_client.ts";
+import { LeadershipBalancer } from "./leadership_balancer.ts";
 import { LeadershipReporter } from "./leadership_reporter.ts";
 import { MetadataQuorum } from "./metadata_quorum.ts";
 import { logPartitionHealth, PartitionHealth } from "./partition_health.ts";
@@ -45,6 +47,11 @@ const SECURITY_PROTOCOL_IDS: Record<SecurityProtocol, number> = {
 const LEADERSHIP_REPORT_TIMEOUT_MS = 1500;
 /** How long a controlled shutdown waits for the controller. */
 const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 3000;
+/**
+ * How long a broker stopping hands its leaderships over (and waits for the metadata to name the new leaders)
+ * before it shuts down anyway: a few election timeouts, so a follower lagging a little still catches up.
+ */
+const LEADERSHIP_HANDOVER_TIMEOUT_MS = 5000;
 
 /** A running cluster node's metadata side. */
 export interface ClusterNode {
@@ -57,6 +64,13 @@ export interface ClusterNode {
    * client listeners, and the broker closes it after its replicas stop sending (after `ReplicaManager.close`).
    */
   readonly replication: ReplicationNetwork | undefined;
+  /** A broker's leadership hand-overs: preferred-leader elections, the automatic rebalance (undefined otherwise). */
+  readonly balancer: LeadershipBalancer | undefined;
+  /**
+   * The first step of a broker's controlled shutdown, while it still serves clients: hands its leaderships to
+   * in-sync followers (bounded in time; skipped with `controlled.shutdown.enable=false`). Resolves either way.
+   */
+  handOverLeaderships(): Promise<void>;
   /**
    * Controlled shutdown (brokers), leadership hand-over (the active controller), then the metadata side stops;
    * the replication network stays up for the replicas' last messages.
@@ -145,6 +159,30 @@ export async function startClusterNode(options: {
       clusterId: settings.clusterId,
       logger,
       onBatch: (batch) => replicas.receive(batch),
+      // Other brokers ask this one for leadership transfers (ElectLeaders) on the same connections.
+      onRequest: (op, args, from) =>
+        balancer ? balancer.handleRequest(op, args, from.nodeId) : Promise.reject(new Error("starting")),
+    })
+    : undefined;
+  // Requests to other brokers' inter-broker listeners (a leadership transfer for ElectLeaders).
+  const brokerRequests = settings.isBroker
+    ? new ControllerClient({ clusterId: settings.clusterId, nodeId: settings.nodeId, onClientListener: true })
+    : undefined;
+  const balancer = settings.isBroker
+    ? new LeadershipBalancer({
+      nodeId: settings.nodeId,
+      image,
+      replicas,
+      logger,
+      request(brokerId, op, args, timeoutMs) {
+        const peers = replicationPeers(image.brokers(), settings.nodeId, settings.interBrokerListenerName);
+        const address = peers.get(brokerId);
+        if (!address || !brokerRequests) return Promise.reject(new Error(`broker ${brokerId} cannot be reached`));
+        return brokerRequests.request(address, op, args, timeoutMs);
+      },
+      autoRebalance: config.getBoolean("auto.leader.rebalance.enable"),
+      imbalanceCheckIntervalMs: config.getLong("leader.imbalance.check.interval.seconds") * 1000,
+      imbalancePercentage: config.getInt("leader.imbalance.per.broker.percentage"),
     })
     : undefined;
   const followBrokers = () => {
@@ -234,6 +272,7 @@ export async function startClusterNode(options: {
     // As Kafka's BrokerServer, startup completes once the controller has unfenced the broker (it caught up).
     await lifecycle.unfenced;
   }
+  balancer?.start();
 
   const membership: ClusterMembership = {
     liveBrokers(listenerName) {
@@ -260,7 +299,14 @@ export async function startClusterNode(options: {
     membership,
     quorum,
     replication,
+    balancer,
+    async handOverLeaderships() {
+      if (!balancer || !config.getBoolean("controlled.shutdown.enable")) return;
+      await balancer.handOverLeaderships(LEADERSHIP_HANDOVER_TIMEOUT_MS);
+    },
     async close() {
+      balancer?.close();
+      brokerRequests?.close();
       reporter?.close();
       if (lifecycle) {
         await lifecycle.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS);

@@ -28,7 +28,13 @@ import type { NodeId } from "../../raft/types.ts";
 import type { ConnectionHandover } from "../connection.ts";
 import type { Logger } from "../logger.ts";
 import { claimsNodeProtocol, encodeListenerHello } from "../node_hello.ts";
-import { FrameKind, NodeConnectionServer, type PeerAddress, PeerLink } from "../raft_transport.ts";
+import {
+  FrameKind,
+  NodeConnectionServer,
+  type NodeRequestHandler,
+  type PeerAddress,
+  PeerLink,
+} from "../raft_transport.ts";
 
 /** What `startReplicationNetwork` needs. */
 export interface ReplicationNetworkOptions {
@@ -39,6 +45,8 @@ export interface ReplicationNetworkOptions {
   logger: Logger;
   /** Batches from other brokers (`ReplicaManager.receive`). */
   onBatch: (batch: MessageBatch) => void;
+  /** Requests other brokers send on these connections (a leadership transfer); refused without it. */
+  onRequest?: NodeRequestHandler;
   /** Per peer, the oldest queued frames are dropped beyond this many bytes. Default 64 MiB. */
   maxQueuedBytes?: number;
 }
@@ -115,6 +123,7 @@ class TcpReplicationNetwork implements ReplicationNetwork {
       nodeId: options.nodeId,
       logger: this.#logger,
       onBatch: (batch) => this.#receive(batch),
+      onRequest: options.onRequest,
     });
     this.handover = {
       claims: claimsNodeProtocol,

@@ -169,10 +169,10 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   },
   {
     scenario: "api_versions",
-    path: /: apiKeys\[(AlterReplicaLogDirs|DescribeLogDirs|ElectLeaders)\]$/,
+    path: /: apiKeys\[(AlterReplicaLogDirs|DescribeLogDirs)\]$/,
     reason:
-      "Not implemented yet: moving replicas between log directories or re-electing them, which Samsa's Raft groups do " +
-      "on their own. Admin calls for them fail with UNSUPPORTED_VERSION; producing, consuming and groups do not use them.",
+      "Not implemented yet: moving replicas between log directories (one log directory per broker). Admin calls for " +
+      "them fail with UNSUPPORTED_VERSION; producing, consuming and groups do not use them.",
   },
   {
     scenario: "api_versions",

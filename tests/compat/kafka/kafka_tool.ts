@@ -1,6 +1,6 @@
 /**
  * Runs Apache Kafka's own command-line tools (TopicCommand, MetadataQuorumCommand, ConfigCommand,
- * FeatureCommand, ClusterTool) on the jars `deno task kafka fetch` caches, through `kafka.sh run`.
+ * FeatureCommand, ClusterTool, LeaderElectionCommand) on the jars `deno task kafka fetch` caches, through `kafka.sh run`.
  *
  * Nothing is skipped silently: `requireKafkaJars` fails, saying what to install, when Java or the jars are
  * missing (CI installs them with tests/install_clients.sh and `deno task kafka fetch`).
@@ -55,4 +55,5 @@ export const KafkaTools = {
   features: "org.apache.kafka.tools.FeatureCommand",
   cluster: "org.apache.kafka.tools.ClusterTool",
   reassignPartitions: "org.apache.kafka.tools.reassign.ReassignPartitionsCommand",
+  leaderElection: "org.apache.kafka.tools.LeaderElectionCommand",
 } as const;

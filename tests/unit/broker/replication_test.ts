@@ -10,6 +10,8 @@ import type { TopicImage } from "../../../broker/metadata_image.ts";
 import type { PartitionReplica, ProduceOutcome } from "../../../broker/partition_replica.ts";
 import { partitionGroupId, ReplicaManager } from "../../../broker/replica_manager.ts";
 import { preferredReadReplica, RACK_AWARE_REPLICA_SELECTOR } from "../../../broker/replica_selector.ts";
+import type { BrokerContext } from "../../../broker/broker_context.ts";
+import { LeaderHints, leaderReplica } from "../../../broker/leader_lookup.ts";
 import { ErrorCode } from "../../../protocol/generated/errors.ts";
 import { buildRecordBatch } from "../../../protocol/record_batch.ts";
 import type { MessageBatch } from "../../../raft/transport.ts";
@@ -326,6 +328,31 @@ Deno.test("leadership listeners hear of the new leader; transferLeadershipAway h
     const outcome = produce(c.replica(leader), batch(["after transfer"]));
     assert.deepEqual(outcome.errorCode, ErrorCode.NONE);
     await outcome.durable;
+  });
+});
+
+Deno.test("after transferLeadershipAway the old leader refuses produces, naming the new leader (KIP-951)", async () => {
+  await withCluster(async (c) => {
+    await electedLeader(c);
+    await c.tickUntil(() => c.replica(1).inSyncReplicas().length === 3, "every follower in sync");
+    // Broker 2 is stopping too: only broker 3 may take the leadership.
+    const moved = c.manager(1).transferLeadershipAway(5_000, (id) => id !== 2);
+    await c.tickUntil(() => c.leader() === 3, "leadership moves to broker 3");
+    assert.deepEqual(await moved, true);
+    // What the produce path of broker 1 answers, as the metadata (not updated yet) still names broker 1.
+    const ctx = {
+      nodeId: 1,
+      replicas: c.manager(1),
+      metadata: { topic: () => topicImage() },
+      advertised: new Map(),
+    } as unknown as BrokerContext;
+    assert.deepEqual(leaderReplica(ctx, TOPIC, 0).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const hint = new LeaderHints(ctx, "PLAINTEXT").currentLeader(TOPIC, 0);
+    assert.deepEqual(hint, { leaderId: 3, leaderEpoch: c.replica(3).leaderEpoch });
+    // Nobody left who may lead: it gives up at once rather than waiting for its bound.
+    const started = Date.now();
+    assert.deepEqual(await c.manager(3).transferLeadershipAway(5_000, () => false), false);
+    assert.ok(Date.now() - started < 1000);
   });
 });
 
