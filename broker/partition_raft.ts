@@ -30,6 +30,7 @@ import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../protocol
 import { BatchOffsets, stampBaseOffset, stampPartitionLeaderEpoch } from "../protocol/record_batch_header.ts";
 import { applyConfChange, type ConfChange, encodeConfEntry, sameConf } from "../raft/conf_change.ts";
 import { RawNode } from "../raft/raw_node.ts";
+import { type Quiescence, quiescenceOf } from "./replication/quiescence.ts";
 import { type InitialState, sliceEntries, type Storage } from "../raft/storage.ts";
 import {
   type ConfState,
@@ -316,6 +317,8 @@ export interface PartitionRaftHooks {
   onFollowerHeard?(from: number): void;
   /** Messages to send to the other replicas. */
   send?(messages: Message[]): void;
+  /** The group has work (a tick, a proposal, a message, a transfer): a quiesced group must tick again. */
+  onActive?(): void;
 }
 
 /** How to open a group. */
@@ -694,6 +697,15 @@ export class PartitionRaft {
     return out;
   }
 
+  /**
+   * Whether the group may stop ticking now (`broker/replication/quiescence.ts`): nothing in flight on a leader, a
+   * live leader on a follower. `isLive` says whether a broker was heard within the election timeout.
+   */
+  quiescence(isLive: (broker: NodeId) => boolean): Quiescence {
+    if (this.#closed || this.#failure || !this.#replicated || this.#eagerTicks > 0) return "tick";
+    return quiescenceOf(this.#node.raft, this.#driving || this.#node.hasReady(), isLive);
+  }
+
   /** Hands leadership to `target` (an in-sync follower); false when this replica is not the leader. */
   transferLeadership(target: NodeId): boolean {
     const started = this.#node.transferLeadership(target);
@@ -708,6 +720,7 @@ export class PartitionRaft {
   }
 
   #kick(): void {
+    if (!this.#closed && !this.#failure) this.hooks.onActive?.();
     this.#checkView();
     if (this.#driving || this.#closed || this.#failure) return;
     this.#drive().catch((e) => this.#fail(e));

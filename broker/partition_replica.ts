@@ -36,6 +36,7 @@ import { AdvanceSignal } from "./high_watermark_signal.ts";
 import { InSyncReplicas } from "./in_sync_replicas.ts";
 import { NotLeaderError, PartitionRaft } from "./partition_raft.ts";
 import { type IncomingBatch, lastSequenceOf, ProducerStateTable } from "./producer_state.ts";
+import type { Quiescence } from "./replication/quiescence.ts";
 
 /** Topic-level settings the produce path needs. */
 export interface ProduceSettings {
@@ -168,6 +169,8 @@ export interface ReplicationOptions {
   onGroupFailed?(error: unknown): void;
   /** The clock of ISR decisions; `Date.now` by default. */
   now?: () => number;
+  /** The group has work: if quiesced, it must tick again (`broker/replication/group_clock.ts`). */
+  onActive?(): void;
 }
 
 /**
@@ -250,6 +253,7 @@ export class PartitionReplica {
         onRoleChanged: () => replica.#onRoleChanged(),
         onFollowerHeard: (from) => replica.#onFollowerHeard(from),
         send: replication?.send,
+        onActive: replication?.onActive,
       },
     });
     if (replication) replica.#highWatermark = replica.#raft.committedEnd;
@@ -279,6 +283,28 @@ export class PartitionReplica {
   /** One tick of the replicated group's clock; a leader also checks whether a follower fell out of sync. */
   tick(): void {
     this.#raft.tick();
+    this.#checkIsr();
+  }
+
+  /** Whether the group may stop ticking now (`broker/replication/quiescence.ts`). */
+  quiescence(isLive: (broker: number) => boolean): Quiescence {
+    return this.#raft.quiescence(isLive);
+  }
+
+  /**
+   * On a quiesced leader: its followers on live brokers count as caught up now. It quiesced only once they held its
+   * whole log, and it hears nothing from them while quiet, so without this they would leave the ISR of an idle
+   * partition after `replica.lag.time.max.ms`. A follower whose broker is not live is left to lag out, as before.
+   */
+  keepLiveFollowersInSync(isLive: (broker: number) => boolean): void {
+    if (!this.#isr) return;
+    const last = this.log.logEndOffset - 1;
+    const now = this.#now();
+    for (const id of this.#raft.voters) {
+      if (id === this.#raft.nodeId || !isLive(id)) continue;
+      const match = this.#raft.matchIndex(id);
+      if (match !== undefined) this.#isr.observe(id, match, last, now);
+    }
     this.#checkIsr();
   }
 

@@ -5,9 +5,10 @@
  *
  * A partition with one replica is opened where the metadata says it is led (its sole voter elects itself). A
  * replicated partition is opened on every broker among its replicas, leader or follower: its Raft group
- * (`${topicId}:${partition}` on the wire) elects the leader. One timer ticks every replicated group; their
- * messages leave through the attached transport, coalesced into one batch per destination broker per turn
- * of the event loop.
+ * (`${topicId}:${partition}` on the wire) elects the leader. One timer ticks the replicated groups that have
+ * something to do (`GroupClock`: idle groups quiesce, and the brokers tell each other they are alive once per pair
+ * instead); their messages leave through the attached transport, coalesced into one batch per destination broker per
+ * turn of the event loop.
  *
  * Every partition's files go through one `OpenFilePool`: at most `log.open.files.max` of them (by default half
  * of `ulimit -n`) hold a descriptor at once, so the partition count is not bounded by the descriptor limit.
@@ -22,7 +23,7 @@ import { OpenFilePool } from "../log/open_file_pool.ts";
 import { PartitionLog } from "../log/partition_log.ts";
 import { iterateBatches } from "../protocol/record_batch.ts";
 import type { GroupMessage, MessageBatch, Transport } from "../raft/transport.ts";
-import type { Message } from "../raft/types.ts";
+import { type Message, message } from "../raft/types.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import type { PartitionImage, TopicImage } from "./metadata_image.ts";
@@ -33,6 +34,7 @@ import { nextMembershipStep } from "./reassignment_steps.ts";
 import { ReplicationThrottle } from "./replication_throttle.ts";
 import { PartitionReplica } from "./partition_replica.ts";
 import { ProducerStateTable } from "./producer_state.ts";
+import { GroupClock, LIVENESS_GROUP } from "./replication/group_clock.ts";
 import { type TopicSettings, topicSettings } from "./topic_settings.ts";
 
 /** The file, in a partition directory, holding the producer state as of an offset. */
@@ -126,6 +128,8 @@ export class ReplicaManager {
   /** The group id of each replicated replica. */
   readonly #groupOf = new Map<PartitionReplica, string>();
   #tickTimer: ReturnType<typeof setInterval> | undefined;
+  /** Ticks the replicated groups with work, quiesces idle ones, and tracks which peer brokers are live. */
+  readonly #clock: GroupClock<PartitionReplica>;
   /** Messages waiting to leave, per destination broker (sent together at the end of this turn). */
   #outbox = new Map<number, GroupMessage[]>();
   #flushQueued = false;
@@ -155,6 +159,10 @@ export class ReplicaManager {
       Number(config.get("leader.replication.throttled.rate") ?? Number.MAX_SAFE_INTEGER),
       Date.now(),
     );
+    this.#clock = new GroupClock({
+      nodeId: config.nodeId,
+      sendLiveness: (to) => this.#send(LIVENESS_GROUP, [message("heartbeat", config.nodeId, to, 0)]),
+    });
   }
 
   /** Opens the partitions of every topic of the metadata at startup, `num.recovery.threads.per.data.dir` at once. */
@@ -213,7 +221,10 @@ export class ReplicaManager {
   /** Raft messages from another broker for the groups of replicated partitions; unknown groups are dropped. */
   receive(batch: MessageBatch): void {
     if (this.#closed) return;
+    this.#clock.heard(batch.from);
     for (const { group, message } of batch.messages) {
+      if (group === LIVENESS_GROUP) continue;
+      // Stepping the message wakes a quiesced group (its `onActive` hook).
       const replica = this.#groups.get(group);
       if (!replica) {
         this.logger.debug("raft message for an unknown partition group dropped", { group, from: batch.from });
@@ -242,14 +253,30 @@ export class ReplicaManager {
     const outbox = this.#outbox;
     this.#outbox = new Map();
     if (!this.#transport) return; // no network yet: Raft retries once there is one
-    for (const [to, messages] of outbox) this.#transport.send({ from: this.config.nodeId, to, messages });
+    for (const [to, messages] of outbox) {
+      this.#clock.sent(to);
+      this.#transport.send({ from: this.config.nodeId, to, messages });
+    }
   }
 
-  /** One tick of every replicated group's clock (the timer calls it; tests with `manualTicks` do). */
+  /**
+   * One tick of the replicated groups' clock (the timer calls it; tests with `manualTicks` do): the groups with
+   * work tick, idle ones quiesce, liveness messages go out every other tick.
+   */
   tickReplicatedGroups(): void {
-    for (const replica of this.#groups.values()) replica.tick();
+    this.#clock.tick();
     for (const [replica, target] of this.#reassignTargets) this.#advanceReassignment(replica, target);
     if (this.#throttled.size > 0) this.#releaseThrottled();
+  }
+
+  /** How many replicated groups tick now and how many are quiesced (for tests and metrics). */
+  groupClockCounts(): { ticking: number; quiesced: number } {
+    return this.#clock.counts;
+  }
+
+  /** True while `replica`'s group is quiesced (it does not tick). */
+  isQuiesced(replica: PartitionReplica): boolean {
+    return this.#clock.isQuiesced(replica);
   }
 
   /**
@@ -513,6 +540,7 @@ export class ReplicaManager {
           lagTimeMaxMs: this.config.getLong("replica.lag.time.max.ms"),
           send: (messages: Message[]) => this.#send(group, messages),
           onLeadershipChanged: () => registered.replica && this.#leadershipChanged(registered.replica),
+          onActive: () => registered.replica && this.#clock.wake(registered.replica),
           // A producer snapshot may hold batches that are gone now: the log is replayed instead at the next start.
           onLogTruncated: () => {
             const path = `${dir}/${PRODUCER_SNAPSHOT_FILE}`;
@@ -544,6 +572,7 @@ export class ReplicaManager {
         this.#groupOf.set(replica, group);
         registered.replica = replica;
         this.#noteTarget(replica, p);
+        this.#clock.add(replica);
         this.#startTicking();
         this.#leadershipChanged(replica);
       } else {
@@ -685,6 +714,7 @@ export class ReplicaManager {
     if (group === undefined) return;
     this.#groupOf.delete(replica);
     this.#groups.delete(group);
+    this.#clock.remove(replica);
     this.#lastReported.delete(replica);
     this.#reassignTargets.delete(replica);
     this.#reassignSteps.delete(replica);

@@ -33,6 +33,10 @@ const BENCHES: Record<string, Bench> = {
     description: "broker restart after kill -9 and after a clean stop with 1k/5k/20k partitions (or the counts given)",
     run: async () => (await import("./restart.ts")).runRestartBench(Deno.args.slice(1)),
   },
+  "idle-replicated": {
+    description: "idle CPU, failover and restart of three brokers with 3000 partitions at RF=3 (or the count given)",
+    run: async () => (await import("./idle_replicated.ts")).runIdleReplicatedBench(Deno.args.slice(1)),
+  },
   codec: {
     description: "CRC-32C, batch header parse/stamp, batch build/decode, record validation, compression codecs",
     run: async () => (await import("./codec.ts")).runCodecBench(),
