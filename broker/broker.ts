@@ -23,7 +23,7 @@ import type { MetadataImage, TopicImage } from "./metadata_image.ts";
 import { readOpenFilesLimit, recommendedOpenFilesLimit } from "./open_files_limit.ts";
 import { clusterSettings } from "./metadata/cluster_config.ts";
 import { type ClusterNode, startClusterNode } from "./metadata/cluster_node.ts";
-import { ReplicaManager } from "./replica_manager.ts";
+import { ReplicaManager } from "./replication/replica_manager.ts";
 import { RequestDispatcher } from "./request_dispatcher.ts";
 
 /** A running broker. */

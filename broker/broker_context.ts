@@ -5,7 +5,11 @@
  *
  * @module
  */
-import type { OngoingReassignment, ReassignmentRequest, ReassignmentResult } from "./partition_reassignment.ts";
+import type {
+  OngoingReassignment,
+  ReassignmentRequest,
+  ReassignmentResult,
+} from "./metadata/partition_reassignment.ts";
 import type { RequestByKey, RequestHeader, ResponseByKey } from "../protocol/messages.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ConnectionInfo } from "./connection.ts";
@@ -15,7 +19,7 @@ import type { Logger } from "./logger.ts";
 import type { ConfigChangeResult, ConfigResourceChange } from "./config_changes.ts";
 import type { MetadataImage } from "./metadata_image.ts";
 import type { ConsumerGroupManager } from "./group/consumer_group_manager.ts";
-import type { ReplicaManager } from "./replica_manager.ts";
+import type { ReplicaManager } from "./replication/replica_manager.ts";
 import type { WorkSlicer } from "./work_slices.ts";
 
 /** A topic to create, as CreateTopics (or auto-creation) asks for it. */

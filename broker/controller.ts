@@ -19,7 +19,7 @@ import {
   planReassignments,
   type ReassignmentRequest,
   type ReassignmentResult,
-} from "./partition_reassignment.ts";
+} from "./metadata/partition_reassignment.ts";
 import { ErrorCode, errorInfo, Reader, Writer, ZERO_UUID } from "../protocol/messages.ts";
 import {
   decodeProducerIdsRecord,
@@ -35,7 +35,7 @@ import { bootstrapFeatureRecords } from "./metadata/features.ts";
 import type { Logger } from "./logger.ts";
 import { type MetadataImage, type MetadataRecord, TOPIC_RESOURCE } from "./metadata_image.ts";
 import { METADATA_TOPIC, type MetadataLog } from "./metadata_log.ts";
-import type { ReplicaManager } from "./replica_manager.ts";
+import type { ReplicaManager } from "./replication/replica_manager.ts";
 import type { WorkSlicer } from "./work_slices.ts";
 import { topicCollisionKey, topicNameProblem } from "./topic_name.ts";
 

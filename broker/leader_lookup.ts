@@ -13,7 +13,7 @@
  */
 import { ErrorCode } from "../protocol/messages.ts";
 import type { BrokerContext } from "./broker_context.ts";
-import type { PartitionReplica } from "./partition_replica.ts";
+import type { PartitionReplica } from "./replication/partition_replica.ts";
 
 /** The local leader replica of a partition, or the error a client gets instead. */
 export type LeaderLookup =

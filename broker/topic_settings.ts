@@ -6,7 +6,7 @@
  */
 import type { LogConfig } from "../log/log_config.ts";
 import { type BrokerConfig, effectiveTopicConfig } from "./config.ts";
-import type { ProduceSettings } from "./partition_replica.ts";
+import type { ProduceSettings } from "./replication/partition_replica.ts";
 
 /** Everything a partition of a topic needs to know of its configuration. */
 export interface TopicSettings {

@@ -29,8 +29,8 @@ import type { BrokerContext, Controller } from "../broker_context.ts";
 import type { BrokerConfig } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { MetadataImage } from "../metadata_image.ts";
-import type { PartitionReplica } from "../partition_replica.ts";
-import type { ReplicaManager } from "../replica_manager.ts";
+import type { PartitionReplica } from "../replication/partition_replica.ts";
+import type { ReplicaManager } from "../replication/replica_manager.ts";
 import { topicSettings } from "../topic_settings.ts";
 import { slicerFor, type WorkSlicer } from "../work_slices.ts";
 import {

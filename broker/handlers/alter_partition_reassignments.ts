@@ -9,7 +9,7 @@
  */
 import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
 import type { Handler } from "../broker_context.ts";
-import type { ReassignmentRequest } from "../partition_reassignment.ts";
+import type { ReassignmentRequest } from "../metadata/partition_reassignment.ts";
 
 /** Answers AlterPartitionReassignments. */
 export const handleAlterPartitionReassignments: Handler<typeof ApiKey.AlterPartitionReassignments> = async (

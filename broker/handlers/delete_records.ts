@@ -16,7 +16,7 @@ import type { DeleteRecordsResponseDeleteRecordsTopicResult } from "../../protoc
 import { LogError } from "../../log/log_error.ts";
 import type { Handler } from "../broker_context.ts";
 import { leaderReplica } from "../leader_lookup.ts";
-import { errorCodeForLogError, type PartitionReplica } from "../partition_replica.ts";
+import { errorCodeForLogError, type PartitionReplica } from "../replication/partition_replica.ts";
 import { slicerFor } from "../work_slices.ts";
 
 const HIGH_WATERMARK = -1n;

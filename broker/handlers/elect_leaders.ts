@@ -17,7 +17,7 @@
 import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
 import type { ElectLeadersResponsePartitionResult } from "../../protocol/generated/messages/elect_leaders_response.ts";
 import type { BrokerContext, Handler } from "../broker_context.ts";
-import { preferredElection, uncleanElection } from "../preferred_leaders.ts";
+import { preferredElection, uncleanElection } from "../replication/preferred_leaders.ts";
 
 /** Kafka's ElectionType values. */
 export const ElectionType = { PREFERRED: 0, UNCLEAN: 1 } as const;

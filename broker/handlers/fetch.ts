@@ -18,7 +18,7 @@ import type { BrokerContext, Handler, HandlerRequest } from "../broker_context.t
 import type { ConnectionInfo } from "../connection.ts";
 import type { TopicImage } from "../metadata_image.ts";
 import { LeaderHints, leaderReplica } from "../leader_lookup.ts";
-import { errorCodeForLogError, type PartitionReplica } from "../partition_replica.ts";
+import { errorCodeForLogError, type PartitionReplica } from "../replication/partition_replica.ts";
 import { epochEndOffset } from "./offset_for_leader_epoch.ts";
 import { LogError } from "../../log/log_error.ts";
 import { ErrorCode, ZERO_UUID } from "../../protocol/messages.ts";
@@ -33,7 +33,7 @@ import {
   type FetchResponsePartitionData,
 } from "../../protocol/generated/messages/fetch_response.ts";
 import { slicerFor } from "../work_slices.ts";
-import { type LiveBrokers, preferredReadReplica } from "../replica_selector.ts";
+import { type LiveBrokers, preferredReadReplica } from "../replication/replica_selector.ts";
 
 /** Session epoch of a full fetch that opens no session (and the only one before v7). */
 const FINAL_EPOCH = -1;

@@ -22,7 +22,7 @@
  */
 import type { BrokerContext, Handler, HandlerRequest } from "../broker_context.ts";
 import { leaderReplica } from "../leader_lookup.ts";
-import { errorCodeForLogError, type PartitionReplica } from "../partition_replica.ts";
+import { errorCodeForLogError, type PartitionReplica } from "../replication/partition_replica.ts";
 import { LogError } from "../../log/log_error.ts";
 import { ErrorCode } from "../../protocol/messages.ts";
 import type { ListOffsetsRequestListOffsetsPartition } from "../../protocol/generated/messages/list_offsets_request.ts";

@@ -7,7 +7,7 @@
  */
 import { type ApiKey, ErrorCode } from "../../protocol/messages.ts";
 import type { Handler } from "../broker_context.ts";
-import type { OngoingReassignment } from "../partition_reassignment.ts";
+import type { OngoingReassignment } from "../metadata/partition_reassignment.ts";
 
 /** Answers ListPartitionReassignments. */
 export const handleListPartitionReassignments: Handler<typeof ApiKey.ListPartitionReassignments> = async (

@@ -48,7 +48,7 @@ export function advertisedEndpoint(ctx: BrokerContext, listenerName: string): { 
 
 /**
  * Leader, leader epoch and ISR come from the metadata image, which records what each partition's Raft group
- * elected (`broker/partition_leadership.ts`). A partition whose leader is -1 (its only in-sync replica is fenced)
+ * elected (`broker/metadata/partition_leadership.ts`). A partition whose leader is -1 (its only in-sync replica is fenced)
  * is answered as Kafka's KRaft metadata cache answers an offline partition: LEADER_NOT_AVAILABLE, leader -1, its
  * leader epoch, replicas and ISR as they are, and the replicas on fenced or unregistered brokers as offline.
  * Clients retry until it has a leader.

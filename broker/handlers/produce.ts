@@ -19,7 +19,7 @@ import type { BrokerContext, Handler } from "../broker_context.ts";
 import type { ConnectionInfo } from "../connection.ts";
 import { LeaderHints, leaderReplica } from "../leader_lookup.ts";
 import type { TopicImage } from "../metadata_image.ts";
-import { durabilityErrorCode, type ProduceOutcome, type ProduceSettings } from "../partition_replica.ts";
+import { durabilityErrorCode, type ProduceOutcome, type ProduceSettings } from "../replication/partition_replica.ts";
 import { topicSettings } from "../topic_settings.ts";
 import { slicerFor } from "../work_slices.ts";
 

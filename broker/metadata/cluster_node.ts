@@ -19,7 +19,7 @@ import {
 } from "../metadata_image.ts";
 import { METADATA_TOPIC } from "../metadata_log.ts";
 import type { PeerAddress } from "../raft_transport.ts";
-import type { ReplicaManager } from "../replica_manager.ts";
+import type { ReplicaManager } from "../replication/replica_manager.ts";
 import { type ReplicationNetwork, startReplicationNetwork } from "../replication/replication_network.ts";
 import { BrokerLifecycle } from "./broker_lifecycle.ts";
 import type { ClusterSettings } from "./cluster_config.ts";

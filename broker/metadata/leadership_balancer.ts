@@ -8,7 +8,7 @@
  *   ({@linkcode LeadershipBalancer.electPreferred});
  * - with `auto.leader.rebalance.enable`, every `leader.imbalance.check.interval.seconds` each broker hands the
  *   partitions it leads back to their preferred replicas when Kafka's imbalance rule says so
- *   (`imbalancedLeaderships` in `broker/preferred_leaders.ts`). Each leader moves only its own leaderships, so
+ *   (`imbalancedLeaderships` in `broker/replication/preferred_leaders.ts`). Each leader moves only its own leaderships, so
  *   the rebalance needs no messages between brokers.
  *
  * A transfer for a partition led by another broker travels as a node-protocol request (`transferLeadership`) on
@@ -21,8 +21,8 @@
  */
 import type { Logger } from "../logger.ts";
 import type { MetadataImage } from "../metadata_image.ts";
-import { imbalancedLeaderships } from "../preferred_leaders.ts";
-import type { ReplicaManager } from "../replica_manager.ts";
+import { imbalancedLeaderships } from "../replication/preferred_leaders.ts";
+import type { ReplicaManager } from "../replication/replica_manager.ts";
 import { ErrorCode } from "../../protocol/messages.ts";
 
 /** The node-protocol operation that asks a leader for a leadership transfer. */

@@ -1,7 +1,7 @@
 /**
  * The broker side of partition leadership: the leader of a partition's Raft group tells the active controller its
  * leader epoch (the Raft term) and in-sync replicas, so the metadata sends clients to the real leader with the
- * real epoch (`planLeadershipReports` in `broker/partition_leadership.ts` is the controller side).
+ * real epoch (`planLeadershipReports` in `broker/metadata/partition_leadership.ts` is the controller side).
  *
  * Reports go out when a replica's leadership changes (`ReplicaManager.onLeadership`), coalesced over a few
  * milliseconds so an election wave is one request, and are tried again with backoff while no controller answers.
@@ -13,8 +13,8 @@
  */
 import type { Logger } from "../logger.ts";
 import type { MetadataImage, MetadataRecord } from "../metadata_image.ts";
-import type { LeadershipReport } from "../partition_leadership.ts";
-import { hasReassignmentProgress, isReassigning } from "../partition_reassignment.ts";
+import type { LeadershipReport } from "./partition_leadership.ts";
+import { hasReassignmentProgress, isReassigning } from "./partition_reassignment.ts";
 
 /** What the reporter reads of a partition replica (`PartitionReplica`). */
 export interface ReportedReplica {

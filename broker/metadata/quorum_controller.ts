@@ -44,7 +44,7 @@ import {
   type LeadershipReport,
   leadersOnUnfencing,
   planLeadershipReports,
-} from "../partition_leadership.ts";
+} from "./partition_leadership.ts";
 import { bootstrapFeatureRecords } from "./features.ts";
 import {
   type MembershipReport,
@@ -54,7 +54,7 @@ import {
   planReassignments,
   type ReassignmentRequest,
   type ReassignmentResult,
-} from "../partition_reassignment.ts";
+} from "./partition_reassignment.ts";
 import type { BrokerEndpoint, MetadataImage, MetadataRecord } from "../metadata_image.ts";
 import type { NodeHello } from "../raft_transport.ts";
 import type { ClusterSettings } from "./cluster_config.ts";

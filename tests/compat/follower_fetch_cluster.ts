@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { TestCluster } from "../integration/cluster_process.ts";
-import { RACK_AWARE_REPLICA_SELECTOR } from "../../broker/replica_selector.ts";
+import { RACK_AWARE_REPLICA_SELECTOR } from "../../broker/replication/replica_selector.ts";
 import { type DriverRun, failedChecks } from "./client_driver.ts";
 
 /** Runs `fn` against three brokers in racks rack-1, rack-2, rack-3 that pick read replicas by rack. */

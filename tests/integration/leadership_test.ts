@@ -9,7 +9,7 @@ import { ApiKey, ErrorCode } from "../../protocol/messages.ts";
 import { buildRecordBatch } from "../../protocol/record_batch.ts";
 import { produceBatch, RawClient } from "./produce_helpers.ts";
 import { ControllerClient } from "../../broker/metadata/controller_client.ts";
-import type { LeadershipReport } from "../../broker/partition_leadership.ts";
+import type { LeadershipReport } from "../../broker/metadata/partition_leadership.ts";
 import { createTopics, TEST_CLUSTER_ID, TestCluster, waitFor } from "./cluster_process.ts";
 
 const OPTIONS = { sanitizeOps: false, sanitizeResources: false };

@@ -12,7 +12,7 @@ import { KafkaServer } from "../../broker/listener.ts";
 import { createLogger } from "../../broker/logger.ts";
 import { type ClusterSettings, clusterSettings } from "../../broker/metadata/cluster_config.ts";
 import { type ClusterNode, replicationPeers, startClusterNode } from "../../broker/metadata/cluster_node.ts";
-import type { ReplicaManager } from "../../broker/replica_manager.ts";
+import type { ReplicaManager } from "../../broker/replication/replica_manager.ts";
 import type { MessageBatch, Transport } from "../../raft/transport.ts";
 import { message } from "../../raft/types.ts";
 import { freePort } from "./broker_process.ts";

@@ -93,7 +93,7 @@ Deno.test("the table names the mutation, its file, the tests run and the catchin
   const table = renderTable([
     {
       id: "dedup-off",
-      file: "broker/partition_replica.ts",
+      file: "broker/replication/partition_replica.ts",
       tests: ["tests/a_test.ts"],
       verdict: { kind: "caught", by: [{ file: "./tests/a_test.ts", name: "a | b" }] },
       durationMs: 2400,
@@ -115,7 +115,7 @@ Deno.test("the table names the mutation, its file, the tests run and the catchin
     [
       "| mutation | where | tests run | result | s |",
       "| --- | --- | --- | --- | --- |",
-      "| `dedup-off` | `broker/partition_replica.ts` | `tests/a_test.ts` | caught: tests/a_test.ts › a \\| b | 2 |",
+      "| `dedup-off` | `broker/replication/partition_replica.ts` | `tests/a_test.ts` | caught: tests/a_test.ts › a \\| b | 2 |",
       "| `two` | `y.ts` | `tests/a_test.ts`, `tests/b_test.ts` | caught: tests/a_test.ts › x (+1 more, in tests/a_test.ts, tests/b_test.ts) | 1 |",
       "| `other` | `x.ts` | `tests/b_test.ts` | **survived** | 0 |",
     ].join("\n"),

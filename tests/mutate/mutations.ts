@@ -13,7 +13,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "crc-produce",
     title: "CRC check off on produce: the replica accepts a batch whose CRC-32C does not match",
-    file: "broker/partition_replica.ts",
+    file: "broker/replication/partition_replica.ts",
     edits: [{
       find: "!isBatchCrcValid(records, 0)",
       replace: "!(isBatchCrcValid(records, 0) || true)",
@@ -47,7 +47,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "fetch-past-hw",
     title: "fetch past the high watermark: consumers see records that are not committed (not yet fsynced)",
-    file: "broker/partition_replica.ts",
+    file: "broker/replication/partition_replica.ts",
     edits: [{
       find: "upTo: this.#highWatermark, minOneBatch, deferred",
       replace: "upTo: this.log.logEndOffset, minOneBatch, deferred",
@@ -84,7 +84,7 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     id: "commit-before-fsync",
     title: "the partition's Raft driver advances the commit index (the high watermark) before the log's fsync",
-    file: "broker/partition_raft.ts",
+    file: "broker/replication/partition_raft.ts",
     edits: [{
       find: "          await this.log.waitForDurable(last.index + last.count);\n",
       replace: "          this.log.waitForDurable(last.index + last.count).catch(() => {});\n",

@@ -1,10 +1,10 @@
 /**
- * kcat (librdkafka) over a partition holding a gap filler (`broker/compacted_gap.ts`), the control batch a follower
+ * kcat (librdkafka) over a partition holding a gap filler (`broker/replication/compacted_gap.ts`), the control batch a follower
  * stores for offsets the leader's cleaner removed: the client skips it and continues after its last offset, so it
  * reads the records around it at their offsets.
  */
 import assert from "node:assert/strict";
-import { gapFillerBatch } from "../../../broker/compacted_gap.ts";
+import { gapFillerBatch } from "../../../broker/replication/compacted_gap.ts";
 import { PartitionLog } from "../../../log/partition_log.ts";
 import { startBroker } from "../../integration/broker_process.ts";
 import { createTopicWithConfigs } from "../../integration/produce_helpers.ts";

@@ -13,7 +13,7 @@ import { handleDeleteTopics } from "../../../broker/handlers/delete_topics.ts";
 import { handleDescribeConfigs } from "../../../broker/handlers/describe_configs.ts";
 import { silentLogger } from "../../../broker/logger.ts";
 import { MetadataLog } from "../../../broker/metadata_log.ts";
-import { ReplicaManager } from "../../../broker/replica_manager.ts";
+import { ReplicaManager } from "../../../broker/replication/replica_manager.ts";
 import {
   ApiKey,
   decodeResponse,

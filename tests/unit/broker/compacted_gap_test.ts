@@ -5,7 +5,7 @@ import {
   gapFillers,
   isGapFillerBatch,
   MAX_GAP_FILLER_OFFSETS,
-} from "../../../broker/compacted_gap.ts";
+} from "../../../broker/replication/compacted_gap.ts";
 import { decodeControlRecordKey } from "../../../protocol/control_records.ts";
 import { buildRecordBatch, decodeRecordBatch } from "../../../protocol/record_batch.ts";
 

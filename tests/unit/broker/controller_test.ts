@@ -16,7 +16,7 @@ import { MetadataImage } from "../../../broker/metadata_image.ts";
 import { WorkSlicer } from "../../../broker/work_slices.ts";
 import { silentLogger } from "../../../broker/logger.ts";
 import { MetadataLog } from "../../../broker/metadata_log.ts";
-import { ReplicaManager } from "../../../broker/replica_manager.ts";
+import { ReplicaManager } from "../../../broker/replication/replica_manager.ts";
 import { ErrorCode, ZERO_UUID } from "../../../protocol/messages.ts";
 
 // ---------------------------------------------------------------------------------------------------------------

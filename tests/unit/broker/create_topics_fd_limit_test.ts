@@ -9,7 +9,7 @@ import { BrokerConfig } from "../../../broker/config.ts";
 import { LocalController } from "../../../broker/controller.ts";
 import { silentLogger } from "../../../broker/logger.ts";
 import { MetadataLog } from "../../../broker/metadata_log.ts";
-import { ReplicaManager } from "../../../broker/replica_manager.ts";
+import { ReplicaManager } from "../../../broker/replication/replica_manager.ts";
 import { DenoFileSystem, type LogFile } from "../../../log/file_system.ts";
 import { ErrorCode } from "../../../protocol/messages.ts";
 

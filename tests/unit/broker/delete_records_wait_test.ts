@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { awaitFollowers } from "../../../broker/handlers/delete_records.ts";
 import { AdvanceSignal } from "../../../broker/high_watermark_signal.ts";
-import type { PartitionReplica } from "../../../broker/partition_replica.ts";
+import type { PartitionReplica } from "../../../broker/replication/partition_replica.ts";
 import { ErrorCode } from "../../../protocol/generated/errors.ts";
 
 /** The three members of a leader replica the wait reads. */

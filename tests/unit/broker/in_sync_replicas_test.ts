@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { InSyncReplicas } from "../../../broker/in_sync_replicas.ts";
+import { InSyncReplicas } from "../../../broker/replication/in_sync_replicas.ts";
 
 Deno.test("a new leader counts every follower in sync until it lags replica.lag.time.max.ms", () => {
   const isr = new InSyncReplicas(2, [1, 2, 3], 1_000);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { controlBatchOf, PartitionLogStorage } from "../../../broker/partition_raft.ts";
+import { controlBatchOf, PartitionLogStorage } from "../../../broker/replication/partition_raft.ts";
 import { PartitionLog } from "../../../log/partition_log.ts";
 import { buildRecordBatch } from "../../../protocol/record_batch.ts";
 import { EntryType } from "../../../raft/types.ts";

@@ -7,7 +7,7 @@ import {
   ongoingReassignments,
   planReassignmentProgress,
   planReassignments,
-} from "../../../broker/partition_reassignment.ts";
+} from "../../../broker/metadata/partition_reassignment.ts";
 import { ErrorCode } from "../../../protocol/generated/errors.ts";
 
 const TOPIC_ID = "7f1f0a2e-0000-4000-8000-00000000000a";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { PartitionLog } from "../../../log/partition_log.ts";
 import { ErrorCode } from "../../../protocol/messages.ts";
 import { buildRecordBatch } from "../../../protocol/record_batch.ts";
-import { PartitionReplica, type ProduceSettings } from "../../../broker/partition_replica.ts";
+import { PartitionReplica, type ProduceSettings } from "../../../broker/replication/partition_replica.ts";
 import { ProducerStateTable } from "../../../broker/producer_state.ts";
 import { readBatchHeader } from "../../../protocol/record_batch_header.ts";
 

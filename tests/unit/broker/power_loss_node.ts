@@ -12,7 +12,7 @@ import { GroupCoordinator } from "../../../broker/group/group_coordinator.ts";
 import { handleProduce } from "../../../broker/handlers/produce.ts";
 import { silentLogger } from "../../../broker/logger.ts";
 import { METADATA_TOPIC, MetadataLog } from "../../../broker/metadata_log.ts";
-import { ReplicaManager } from "../../../broker/replica_manager.ts";
+import { ReplicaManager } from "../../../broker/replication/replica_manager.ts";
 import type { FileSystem } from "../../../log/file_system.ts";
 import type { ProduceResponse } from "../../../protocol/generated/messages/produce_response.ts";
 import { testConnection } from "./replica_fixture.ts";

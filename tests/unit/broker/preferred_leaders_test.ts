@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { imbalancedLeaderships, preferredElection, uncleanElection } from "../../../broker/preferred_leaders.ts";
+import {
+  imbalancedLeaderships,
+  preferredElection,
+  uncleanElection,
+} from "../../../broker/replication/preferred_leaders.ts";
 import type { PartitionImage, TopicImage } from "../../../broker/metadata_image.ts";
 import { ErrorCode } from "../../../protocol/messages.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type MembershipState, nextMembershipStep } from "../../../broker/reassignment_steps.ts";
+import { type MembershipState, nextMembershipStep } from "../../../broker/replication/reassignment_steps.ts";
 
 function state(partial: Partial<MembershipState>): MembershipState {
   return { self: 1, voters: [1, 2, 3], learners: [], target: [2, 3, 4], caughtUp: () => true, ...partial };

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { BrokerConfig } from "../../../broker/config.ts";
 import { silentLogger } from "../../../broker/logger.ts";
 import type { PartitionImage, TopicImage } from "../../../broker/metadata_image.ts";
-import { ReplicaManager } from "../../../broker/replica_manager.ts";
+import { ReplicaManager } from "../../../broker/replication/replica_manager.ts";
 import { ErrorCode } from "../../../protocol/generated/errors.ts";
 import { buildRecordBatch, iterateBatches } from "../../../protocol/record_batch.ts";
 import { decodeRecordBatch } from "../../../protocol/record_batch.ts";

@@ -10,8 +10,8 @@ import { BrokerConfig } from "../../../broker/config.ts";
 import type { ConnectionInfo } from "../../../broker/connection.ts";
 import { silentLogger } from "../../../broker/logger.ts";
 import { MetadataImage, type TopicImage } from "../../../broker/metadata_image.ts";
-import type { PartitionReplica, ProduceSettings } from "../../../broker/partition_replica.ts";
-import { ReplicaManager } from "../../../broker/replica_manager.ts";
+import type { PartitionReplica, ProduceSettings } from "../../../broker/replication/partition_replica.ts";
+import { ReplicaManager } from "../../../broker/replication/replica_manager.ts";
 import { buildRecordBatch } from "../../../protocol/record_batch.ts";
 
 /** Produce settings that accept any timestamp (tests write old and future timestamps on purpose). */

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { PartitionReplica } from "../../../broker/partition_replica.ts";
-import type { ReplicaManager } from "../../../broker/replica_manager.ts";
+import type { PartitionReplica } from "../../../broker/replication/partition_replica.ts";
+import type { ReplicaManager } from "../../../broker/replication/replica_manager.ts";
 
 /** The leadership facts a test may set, and `append` (to answer as a replica deposed in the middle of a request). */
 export type ReplicaRole = Partial<

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { selectReadReplica } from "../../../broker/replica_selector.ts";
+import { selectReadReplica } from "../../../broker/replication/replica_selector.ts";
 
 const leader = { nodeId: 1, rack: "a", logEndOffset: 100 };
 

@@ -8,8 +8,8 @@
 import { BrokerConfig } from "../../../broker/config.ts";
 import { silentLogger } from "../../../broker/logger.ts";
 import type { TopicImage } from "../../../broker/metadata_image.ts";
-import type { PartitionReplica } from "../../../broker/partition_replica.ts";
-import { ReplicaManager } from "../../../broker/replica_manager.ts";
+import type { PartitionReplica } from "../../../broker/replication/partition_replica.ts";
+import { ReplicaManager } from "../../../broker/replication/replica_manager.ts";
 import type { MessageBatch } from "../../../raft/transport.ts";
 import type { Message } from "../../../raft/types.ts";
 

@@ -1,13 +1,13 @@
 /**
  * Replicated compacted topics: a follower that was away while the leader's cleaner removed whole batches still
- * catches up (the leader serves the gaps as filler entries, `broker/compacted_gap.ts`), its own cleaner cannot
+ * catches up (the leader serves the gaps as filler entries, `broker/replication/compacted_gap.ts`), its own cleaner cannot
  * break its Raft log, and a leader elected from such a follower serves consumers every key's latest value.
  */
 import assert from "node:assert/strict";
-import { gapFillerBatch, isGapFillerBatch } from "../../../broker/compacted_gap.ts";
+import { gapFillerBatch, isGapFillerBatch } from "../../../broker/replication/compacted_gap.ts";
 import { replayRecords } from "../../../broker/log_replay.ts";
-import type { PartitionReplica } from "../../../broker/partition_replica.ts";
-import { partitionGroupId } from "../../../broker/replica_manager.ts";
+import type { PartitionReplica } from "../../../broker/replication/partition_replica.ts";
+import { partitionGroupId } from "../../../broker/replication/replica_manager.ts";
 import { isControlBatch } from "../../../protocol/control_records.ts";
 import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../../../protocol/record_batch.ts";
 import { EntryType, message } from "../../../raft/types.ts";

@@ -16,8 +16,8 @@ import { handleConsumerGroupHeartbeat } from "../../../../broker/handlers/consum
 import { handleListGroups } from "../../../../broker/handlers/list_groups.ts";
 import { handleOffsetFetch } from "../../../../broker/handlers/offset_fetch.ts";
 import { silentLogger } from "../../../../broker/logger.ts";
-import { PartitionReplica } from "../../../../broker/partition_replica.ts";
-import type { ReplicaManager } from "../../../../broker/replica_manager.ts";
+import { PartitionReplica } from "../../../../broker/replication/partition_replica.ts";
+import type { ReplicaManager } from "../../../../broker/replication/replica_manager.ts";
 import { ErrorCode } from "../../../../protocol/messages.ts";
 import { buildRecordBatch } from "../../../../protocol/record_batch.ts";
 import { type ReplicaFixture, TEST_PRODUCE_SETTINGS, testConnection, withReplicas } from "../replica_fixture.ts";

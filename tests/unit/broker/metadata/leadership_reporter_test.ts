@@ -5,7 +5,7 @@ import {
   type ReportedReplica,
   reportFor,
 } from "../../../../broker/metadata/leadership_reporter.ts";
-import type { LeadershipReport } from "../../../../broker/partition_leadership.ts";
+import type { LeadershipReport } from "../../../../broker/metadata/partition_leadership.ts";
 import { silentLogger } from "../../../../broker/logger.ts";
 
 const TOPIC_ID = "7c2d0c5a-3e4f-4a71-8cbd-2e3f4a5b6c7d";

@@ -5,7 +5,7 @@ import {
   type LeadershipReport,
   leadersOnUnfencing,
   planLeadershipReports,
-} from "../../../../broker/partition_leadership.ts";
+} from "../../../../broker/metadata/partition_leadership.ts";
 import { decodeMetadataBatches, encodeMetadataBatch } from "../../../../broker/metadata/image_snapshot.ts";
 
 const TOPIC_ID = "5a0b8a3e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";

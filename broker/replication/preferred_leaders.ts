@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { ErrorCode } from "../protocol/messages.ts";
-import type { PartitionImage, TopicImage } from "./metadata_image.ts";
+import { ErrorCode } from "../../protocol/messages.ts";
+import type { PartitionImage, TopicImage } from "../metadata_image.ts";
 
 /** What a preferred-leader election asks of one partition. */
 export type PreferredElection =

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { ConfChange } from "../raft/conf_change.ts";
+import type { ConfChange } from "../../raft/conf_change.ts";
 
 /** What the leader knows of its group. */
 export interface MembershipState {

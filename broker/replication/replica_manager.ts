@@ -15,27 +15,27 @@
  *
  * @module
  */
-import { readCheckpoint, writeCheckpointSync } from "../log/checkpoint_file.ts";
-import { DenoFileSystem, type FileSystem } from "../log/file_system.ts";
-import { logConfig } from "../log/log_config.ts";
-import { LogError } from "../log/log_error.ts";
-import { OpenFilePool } from "../log/open_file_pool.ts";
-import { PartitionLog } from "../log/partition_log.ts";
-import { iterateBatches } from "../protocol/record_batch.ts";
-import type { GroupMessage, MessageBatch, Transport } from "../raft/transport.ts";
-import { type Message, message } from "../raft/types.ts";
-import type { BrokerConfig } from "./config.ts";
-import type { Logger } from "./logger.ts";
-import type { PartitionImage, TopicImage } from "./metadata_image.ts";
-import { logFileBudget, readOpenFilesLimit } from "./open_files_limit.ts";
+import { readCheckpoint, writeCheckpointSync } from "../../log/checkpoint_file.ts";
+import { DenoFileSystem, type FileSystem } from "../../log/file_system.ts";
+import { logConfig } from "../../log/log_config.ts";
+import { LogError } from "../../log/log_error.ts";
+import { OpenFilePool } from "../../log/open_file_pool.ts";
+import { PartitionLog } from "../../log/partition_log.ts";
+import { iterateBatches } from "../../protocol/record_batch.ts";
+import type { GroupMessage, MessageBatch, Transport } from "../../raft/transport.ts";
+import { type Message, message } from "../../raft/types.ts";
+import type { BrokerConfig } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import type { PartitionImage, TopicImage } from "../metadata_image.ts";
+import { logFileBudget, readOpenFilesLimit } from "../open_files_limit.ts";
 import { PARTITION_TICK_MS } from "./partition_raft.ts";
-import { isReassigning, reassignmentTarget } from "./partition_reassignment.ts";
+import { isReassigning, reassignmentTarget } from "../metadata/partition_reassignment.ts";
 import { nextMembershipStep } from "./reassignment_steps.ts";
 import { ReplicationThrottle } from "./replication_throttle.ts";
 import { PartitionReplica } from "./partition_replica.ts";
-import { ProducerStateTable } from "./producer_state.ts";
-import { GroupClock, LIVENESS_GROUP } from "./replication/group_clock.ts";
-import { type TopicSettings, topicSettings } from "./topic_settings.ts";
+import { ProducerStateTable } from "../producer_state.ts";
+import { GroupClock, LIVENESS_GROUP } from "./group_clock.ts";
+import { type TopicSettings, topicSettings } from "../topic_settings.ts";
 
 /** The file, in a partition directory, holding the producer state as of an offset. */
 const PRODUCER_SNAPSHOT_FILE = "producer-state.json";

@@ -12,9 +12,9 @@
  *
  * @module
  */
-import { ErrorCode } from "../protocol/messages.ts";
-import { type ClusterView, manualAssignmentError } from "./controller.ts";
-import { type MetadataImage, type MetadataRecord, NO_LEADER_CHANGE, type PartitionImage } from "./metadata_image.ts";
+import { ErrorCode } from "../../protocol/messages.ts";
+import { type ClusterView, manualAssignmentError } from "../controller.ts";
+import { type MetadataImage, type MetadataRecord, NO_LEADER_CHANGE, type PartitionImage } from "../metadata_image.ts";
 
 /** One partition of an AlterPartitionReassignments request: its target replicas, or null to cancel. */
 export interface ReassignmentRequest {
@@ -81,7 +81,7 @@ function placementFor(p: PartitionImage, target: readonly number[]) {
  *
  * @example
  * ```ts
- * import { MetadataImage } from "./metadata_image.ts";
+ * import { MetadataImage } from "../metadata_image.ts";
  * import { planReassignments } from "./partition_reassignment.ts";
  * const plan = planReassignments(new MetadataImage(), [{ topic: "t", partition: 0, replicas: [2, 3, 4] }], {
  *   nodeId: 1, brokers: [1, 2, 3, 4], defaultNumPartitions: 1, defaultReplicationFactor: 1 });
@@ -156,7 +156,7 @@ function change(
  *
  * @example
  * ```ts
- * import { MetadataImage } from "./metadata_image.ts";
+ * import { MetadataImage } from "../metadata_image.ts";
  * import { ongoingReassignments } from "./partition_reassignment.ts";
  * ongoingReassignments(new MetadataImage(), null); // []
  * ```
@@ -211,7 +211,7 @@ export interface MembershipReport {
  *
  * @example
  * ```ts
- * import { MetadataImage } from "./metadata_image.ts";
+ * import { MetadataImage } from "../metadata_image.ts";
  * import { planReassignmentProgress } from "./partition_reassignment.ts";
  * planReassignmentProgress(new MetadataImage(), 2, []).length; // 0
  * ```
@@ -256,7 +256,7 @@ export function planReassignmentProgress(
  *
  * @example
  * ```ts
- * import { MetadataImage } from "./metadata_image.ts";
+ * import { MetadataImage } from "../metadata_image.ts";
  * import { hasReassignmentProgress } from "./partition_reassignment.ts";
  * const p = { partition: 0, leader: 1, leaderEpoch: 1, partitionEpoch: 1, replicas: [1, 2], isr: [1, 2] };
  * hasReassignmentProgress(p, [1, 2], []); // false: no reassignment runs

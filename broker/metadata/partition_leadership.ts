@@ -19,7 +19,7 @@ import {
   NO_LEADER,
   NO_LEADER_CHANGE,
   type PartitionImage,
-} from "./metadata_image.ts";
+} from "../metadata_image.ts";
 
 /** The controller decides the leadership of a partition with this many replicas; larger ones elect their own. */
 const SOLE_REPLICA = 1;
@@ -30,7 +30,7 @@ const SOLE_REPLICA = 1;
  *
  * @example
  * ```ts
- * import { MetadataImage } from "./metadata_image.ts";
+ * import { MetadataImage } from "../metadata_image.ts";
  * import { leaderlessOnFencing } from "./partition_leadership.ts";
  * leaderlessOnFencing(new MetadataImage(), 1).length; // 0: no partitions
  * ```
@@ -55,7 +55,7 @@ export function leaderlessOnFencing(image: MetadataImage, brokerId: number): Met
  *
  * @example
  * ```ts
- * import { MetadataImage } from "./metadata_image.ts";
+ * import { MetadataImage } from "../metadata_image.ts";
  * import { leadersOnUnfencing } from "./partition_leadership.ts";
  * leadersOnUnfencing(new MetadataImage(), 1).length; // 0: no partitions
  * ```
@@ -137,7 +137,7 @@ function sameMembers(a: readonly number[], b: readonly number[]): boolean {
  *
  * @example
  * ```ts
- * import { MetadataImage } from "./metadata_image.ts";
+ * import { MetadataImage } from "../metadata_image.ts";
  * import { planLeadershipReports } from "./partition_leadership.ts";
  * const plan = planLeadershipReports(new MetadataImage(), 2, [
  *   { topicId: "5a0b8a3e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", partition: 0, leader: 2, leaderEpoch: 4, isr: [2, 1] },

@@ -15,9 +15,9 @@
  *
  * @module
  */
-import { LogError } from "../log/log_error.ts";
-import type { PartitionLog, ReadResult } from "../log/partition_log.ts";
-import { ErrorCode } from "../protocol/generated/errors.ts";
+import { LogError } from "../../log/log_error.ts";
+import type { PartitionLog, ReadResult } from "../../log/partition_log.ts";
+import { ErrorCode } from "../../protocol/generated/errors.ts";
 import {
   Attributes,
   BATCH_HEADER_SIZE,
@@ -29,14 +29,14 @@ import {
   isBatchCrcValid,
   readBatchHeader,
   writeBatchCrc,
-} from "../protocol/record_batch_header.ts";
-import { type RecordError, type RecordsDefect, validateRecords } from "../protocol/record_validation.ts";
-import type { Message } from "../raft/types.ts";
-import { AdvanceSignal } from "./high_watermark_signal.ts";
+} from "../../protocol/record_batch_header.ts";
+import { type RecordError, type RecordsDefect, validateRecords } from "../../protocol/record_validation.ts";
+import type { Message } from "../../raft/types.ts";
+import { AdvanceSignal } from "../high_watermark_signal.ts";
 import { InSyncReplicas } from "./in_sync_replicas.ts";
 import { NotLeaderError, PartitionRaft } from "./partition_raft.ts";
-import { type IncomingBatch, lastSequenceOf, ProducerStateTable } from "./producer_state.ts";
-import type { Quiescence } from "./replication/quiescence.ts";
+import { type IncomingBatch, lastSequenceOf, ProducerStateTable } from "../producer_state.ts";
+import type { Quiescence } from "./quiescence.ts";
 
 /** Topic-level settings the produce path needs. */
 export interface ProduceSettings {

@@ -24,14 +24,14 @@
  *
  * @module
  */
-import type { PartitionLog } from "../log/partition_log.ts";
-import { decodeControlRecordKey, isControlBatch } from "../protocol/control_records.ts";
-import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../protocol/record_batch.ts";
-import { BatchOffsets, stampBaseOffset, stampPartitionLeaderEpoch } from "../protocol/record_batch_header.ts";
-import { applyConfChange, type ConfChange, encodeConfEntry, sameConf } from "../raft/conf_change.ts";
-import { RawNode } from "../raft/raw_node.ts";
-import { type Quiescence, quiescenceOf } from "./replication/quiescence.ts";
-import { type InitialState, sliceEntries, type Storage } from "../raft/storage.ts";
+import type { PartitionLog } from "../../log/partition_log.ts";
+import { decodeControlRecordKey, isControlBatch } from "../../protocol/control_records.ts";
+import { buildRecordBatch, decodeRecordBatch, iterateBatches } from "../../protocol/record_batch.ts";
+import { BatchOffsets, stampBaseOffset, stampPartitionLeaderEpoch } from "../../protocol/record_batch_header.ts";
+import { applyConfChange, type ConfChange, encodeConfEntry, sameConf } from "../../raft/conf_change.ts";
+import { RawNode } from "../../raft/raw_node.ts";
+import { type Quiescence, quiescenceOf } from "./quiescence.ts";
+import { type InitialState, sliceEntries, type Storage } from "../../raft/storage.ts";
 import {
   type ConfState,
   type Entry,
@@ -42,7 +42,7 @@ import {
   NONE,
   type Snapshot,
   type SnapshotMeta,
-} from "../raft/types.ts";
+} from "../../raft/types.ts";
 import { gapFillerBatch, gapFillers, isGapFillerBatch } from "./compacted_gap.ts";
 
 /** The file in a partition directory holding the Raft term, vote, a commit lower bound and the snapshot point. */
@@ -70,7 +70,7 @@ export const PARTITION_HEARTBEAT_TICKS = 2;
  * @example
  * ```ts
  * import { controlBatchOf } from "./partition_raft.ts";
- * import { EntryType } from "../raft/types.ts";
+ * import { EntryType } from "../../raft/types.ts";
  * const batch = controlBatchOf({ index: 7, count: 1, term: 3, type: EntryType.LeaderChange, data: new Uint8Array(0) });
  * ```
  */

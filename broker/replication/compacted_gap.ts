@@ -21,9 +21,9 @@
  *
  * @module
  */
-import { buildRecordBatch } from "../protocol/record_batch.ts";
-import { BatchOffsets, writeBatchCrc } from "../protocol/record_batch_header.ts";
-import { isControlBatch } from "../protocol/control_records.ts";
+import { buildRecordBatch } from "../../protocol/record_batch.ts";
+import { BatchOffsets, writeBatchCrc } from "../../protocol/record_batch_header.ts";
+import { isControlBatch } from "../../protocol/control_records.ts";
 
 /**
  * The control record type of a gap filler. Not one of Kafka's (0-6 as of Kafka 4.4): clients skip every control
