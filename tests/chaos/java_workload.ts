@@ -9,12 +9,19 @@ import { kcat } from "../compat/kcat/kcat.ts";
 import type { Read } from "./checker.ts";
 import { readLines, workloadCommand } from "./workload.ts";
 
-/** Writes `values` to partition 0 of `topic` with an idempotent acks=all producer (kcat), each acknowledged. */
-export async function produceJava(bootstrap: string, topic: string, values: string[]): Promise<void> {
-  const result = await kcat(
-    ["-b", bootstrap, "-P", "-t", topic, "-p", "0", "-X", "acks=all", "-X", "enable.idempotence=true"],
-    values.join("\n") + "\n",
-  );
+/**
+ * Writes `values` to `topic` (to `partition`, or spread by kcat) with an idempotent acks=all producer (kcat), each
+ * acknowledged: the records a Java consumer then reads.
+ */
+export async function produceWithKcat(
+  bootstrap: string,
+  topic: string,
+  values: string[],
+  partition?: number,
+): Promise<void> {
+  const args = ["-b", bootstrap, "-P", "-t", topic, "-X", "acks=all", "-X", "enable.idempotence=true"];
+  if (partition !== undefined) args.push("-p", String(partition));
+  const result = await kcat(args, values.join("\n") + "\n");
   assert.equal(result.code, 0, result.stderr);
 }
 

@@ -66,6 +66,7 @@ public final class ChaosWorkload {
     if (args[0].equals("tail")) {
       // Before the first logger exists: slf4j-simple reads its levels once.
       System.setProperty("org.slf4j.simpleLogger.log.org.apache.kafka.clients.consumer.internals", "debug");
+      System.setProperty("org.slf4j.simpleLogger.log.org.apache.kafka.clients.NetworkClient", "debug");
     }
     double maxSeconds = Double.parseDouble(options.getOrDefault("--max-seconds", "120"));
     long deadline = System.nanoTime() + (long) (maxSeconds * 1e9);
