@@ -2,14 +2,15 @@
  * The randomized chaos run (issue 18), `deno task chaos`:
  *
  *     deno task chaos [--minutes N] [--brokers 3|5] [--partitions P] [--nemesis kill-leader,pause-leader,...]
- *                     [--seed S] [--out DIR] [--plant lost|duplicate]
+ *                     [--seed S] [--out DIR] [--plant lost|duplicate] [--client confluent-kafka|java]
  *
  * Starts a cluster of real Samsa processes, the confluent-kafka workload, and a schedule of faults drawn from
  * the seed (which nemesis, which partition, how many acknowledgements each fault and each recovery lasts), one
  * after another until the time budget is spent; then reads everything back, stops the cluster, and runs the
  * checker. Prints the seed first and a summary last; writes the whole history (`history.jsonl`), the brokers'
  * logs (`node-N.log`) and the summary (`summary.txt`) to one folder. On anomalies it exits 1 and prints the
- * command that replays the same schedule. `--plant` removes or duplicates one acknowledged record in the history
+ * command that replays the same schedule. `--client java` runs the workload with the official Java client
+ * (`tests/compat/java` `ChaosWorkload`) instead of confluent-kafka. `--plant` removes or duplicates one acknowledged record in the history
  * before checking, to show the checker failing the run.
  *
  * @module
@@ -27,7 +28,9 @@ function arg(name: string): string | undefined {
 function usage(message: string): never {
   console.error(
     `${message}\nusage: deno task chaos [--minutes N] [--brokers 3|5] [--partitions P] ` +
-      `[--nemesis ${NEMESES.join(",")}] [--seed S] [--out DIR] [--plant lost|duplicate]`,
+      `[--nemesis ${
+        NEMESES.join(",")
+      }] [--seed S] [--out DIR] [--plant lost|duplicate] [--client confluent-kafka|java]`,
   );
   Deno.exit(2);
 }
@@ -66,6 +69,7 @@ if (import.meta.main) {
   const partitions = Number(arg("--partitions") ?? 3);
   const seed = Number(arg("--seed") ?? Math.floor(Math.random() * 2 ** 31));
   const plant = arg("--plant");
+  const client = arg("--client") ?? "confluent-kafka";
   const nemeses = (arg("--nemesis") ?? NEMESES.join(",")).split(",") as NemesisName[];
   if (!(minutes > 0)) usage("--minutes must be a positive number");
   if (![3, 5].includes(brokers)) usage("--brokers must be 3 or 5");
@@ -73,11 +77,12 @@ if (import.meta.main) {
   if (!Number.isInteger(seed)) usage("--seed must be an integer");
   if (plant !== undefined && !["lost", "duplicate"].includes(plant)) usage("--plant must be lost or duplicate");
   for (const n of nemeses) if (!NEMESES.includes(n)) usage(`unknown nemesis ${n}`);
+  if (client !== "confluent-kafka" && client !== "java") usage("--client must be confluent-kafka or java");
   const out = arg("--out") ?? await Deno.makeTempDir({ prefix: `samsa-chaos-${seed}-` });
   await Deno.mkdir(out, { recursive: true });
 
   const replay = `deno task chaos --minutes ${minutes} --brokers ${brokers} --partitions ${partitions} ` +
-    `--nemesis ${nemeses.join(",")} --seed ${seed}`;
+    `--nemesis ${nemeses.join(",")} --seed ${seed}${client === "java" ? " --client java" : ""}`;
   console.log(`seed ${seed}; writing to ${out}`);
   const started = performance.now();
   const outcome = await runScenario({
@@ -85,6 +90,7 @@ if (import.meta.main) {
     budgetMs: minutes * 60_000,
     brokers,
     partitions,
+    client,
     log: (line) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${line}`),
   });
   const history = plant === undefined ? outcome.history : planted(outcome.history, plant as "lost" | "duplicate");
@@ -102,7 +108,7 @@ if (import.meta.main) {
   await Deno.writeTextFile(`${out}/history.jsonl`, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
   for (const [id, text] of outcome.brokerLogs) await Deno.writeTextFile(`${out}/node-${id}.log`, text);
   const summary = [
-    `seed ${seed}, ${brokers} brokers, ${partitions} partitions, nemeses ${nemeses.join(",")}, ` +
+    `seed ${seed}, ${brokers} brokers, ${partitions} partitions, nemeses ${nemeses.join(",")}, client ${client}, ` +
     `${((performance.now() - started) / 1000).toFixed(0)} s${plant ? `, planted: ${plant}` : ""}`,
     `faults injected: ${history.faults.length}`,
     describeResult(result, 10),

@@ -16,7 +16,7 @@ import { clusterView, createTopics, TestCluster, waitFor } from "../integration/
 import { readSegmentBatches } from "../harness/segment_files.ts";
 import { type Ack, check, type CheckResult, type Fault, type History, type PartitionReplicas } from "./checker.ts";
 import { inject, type NemesisName, partitionLeadership, runningNodes } from "./nemesis.ts";
-import { consumeAll, WorkloadProducer } from "./workload.ts";
+import { consumeAll, type WorkloadClient, WorkloadProducer } from "./workload.ts";
 
 /** One fault of a schedule: which, on which partition, and for how many acknowledgements it lasts. */
 export interface FaultStep {
@@ -52,6 +52,8 @@ export interface ScenarioOptions {
   log?: (line: string) => void;
   /** Keep every node's data folder (the chaos run copies the logs out). */
   keepData?: boolean;
+  /** The real client of the producer and the final read (default confluent-kafka; `java`: the Java client). */
+  client?: WorkloadClient;
 }
 
 /** What a scenario produced. */
@@ -165,6 +167,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
       partitions,
       intervalMs: options.intervalMs,
       maxSeconds: 600,
+      client: options.client,
     });
     const acksBefore = options.acksBefore ?? 200;
     if (!await producer.waitUntil((acks) => acks.length >= acksBefore, 30_000)) {
@@ -219,7 +222,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
     } catch (e) {
       notes.push(`replicas not in sync before the final read: ${(e as Error).message}`);
     }
-    const consumed = await consumeAll(bootstrap, CHAOS_TOPIC, partitions, 30);
+    const consumed = await consumeAll(bootstrap, CHAOS_TOPIC, partitions, 30, options.client);
     log(`consumer read ${consumed.reads.length} records`);
     if (!consumed.complete) {
       notes.push(

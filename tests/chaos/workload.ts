@@ -1,5 +1,6 @@
 /**
- * The chaos workload's processes: the real producer and consumer of `workload.py` (confluent-kafka), driven
+ * The chaos workload's processes: the real producer and consumer of `workload.py` (confluent-kafka), or of its
+ * Java twin `tests/compat/java` `ChaosWorkload` (the official Java client, same arguments and lines), driven
  * from Deno. The producer's delivery reports are recorded as they arrive, so a scenario can wait for
  * acknowledgements before and after a fault; the consumer's reads come back at the end.
  *
@@ -8,9 +9,20 @@
 import type { Ack, Read, SendFailure } from "./checker.ts";
 
 const WORKLOAD = new URL("./workload.py", import.meta.url).pathname;
+const JAVA_RUN = new URL("../compat/java/run.sh", import.meta.url).pathname;
+
+/** Which real client runs the workload: confluent-kafka (librdkafka, the default) or the Java client. */
+export type WorkloadClient = "confluent-kafka" | "java";
+
+/** The command that runs the workload's `args` (mode first) with `client`. */
+export function workloadCommand(client: WorkloadClient, args: string[]): { command: string; args: string[] } {
+  return client === "java"
+    ? { command: "bash", args: [JAVA_RUN, "workload", ...args] }
+    : { command: "python3", args: [WORKLOAD, ...args] };
+}
 
 /** One JSON line of the workload (the fields its `type` carries). */
-type WorkloadLine =
+export type WorkloadLine =
   | ({ type: "ack" } & Ack)
   | ({ type: "fail" } & SendFailure)
   | ({ type: "read" } & Read)
@@ -18,7 +30,7 @@ type WorkloadLine =
   | { type: "done"; sent?: number; unflushed?: number; highWatermarks?: Record<string, number>; complete?: boolean };
 
 /** Splits a stream into lines and hands each parsed JSON line on; other lines go to `other`. */
-async function readLines(
+export async function readLines(
   stream: ReadableStream<Uint8Array>,
   onLine: (line: WorkloadLine) => void,
   other: (text: string) => void,
@@ -53,6 +65,8 @@ export interface ProducerOptions {
   intervalMs?: number;
   /** How long librdkafka keeps retrying one record (`message.timeout.ms`, default 30 s). */
   messageTimeoutMs?: number;
+  /** The client (default confluent-kafka). */
+  client?: WorkloadClient;
 }
 
 /** A running idempotent acks=all producer and what it has been told so far. */
@@ -70,7 +84,6 @@ export class WorkloadProducer {
 
   constructor(options: ProducerOptions) {
     const args = [
-      WORKLOAD,
       "produce",
       options.bootstrap,
       options.topic,
@@ -84,7 +97,9 @@ export class WorkloadProducer {
       "--message-timeout-ms",
       String(options.messageTimeoutMs ?? 30_000),
     ];
-    this.#child = new Deno.Command("python3", { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+    const run = workloadCommand(options.client ?? "confluent-kafka", args);
+    this.#child = new Deno.Command(run.command, { args: run.args, stdin: "piped", stdout: "piped", stderr: "piped" })
+      .spawn();
     this.#reading = Promise.all([
       readLines(this.#child.stdout, (line) => this.#record(line), (text) => this.#stderr += `${text}\n`),
       readLines(this.#child.stderr, () => {}, (text) => this.#stderr += `${text}\n`),
@@ -196,9 +211,18 @@ export async function consumeAll(
   topic: string,
   partitions: number,
   maxSeconds: number,
+  client: WorkloadClient = "confluent-kafka",
 ): Promise<Consumed> {
-  const args = [WORKLOAD, "consume", bootstrap, topic, String(partitions), "--max-seconds", String(maxSeconds)];
-  const child = new Deno.Command("python3", { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+  const run = workloadCommand(client, [
+    "consume",
+    bootstrap,
+    topic,
+    String(partitions),
+    "--max-seconds",
+    `${maxSeconds}`,
+  ]);
+  const child = new Deno.Command(run.command, { args: run.args, stdin: "null", stdout: "piped", stderr: "piped" })
+    .spawn();
   const timer = setTimeout(() => child.kill("SIGKILL"), (maxSeconds + 15) * 1000);
   const out: Consumed = { reads: [], highWatermarks: new Map(), complete: false, clientErrors: [], stderr: "" };
   try {
@@ -229,10 +253,18 @@ export class WorkloadGroupMember {
   readonly #child: Deno.ChildProcess;
   readonly #reading: Promise<void>;
 
-  /** Joins `group` on `topic` with the classic protocol or KIP-848's (`consumer`). */
-  constructor(bootstrap: string, topic: string, group: string, protocol: "classic" | "consumer") {
-    const args = [WORKLOAD, "group", bootstrap, topic, group, "--group-protocol", protocol, "--max-seconds", "300"];
-    this.#child = new Deno.Command("python3", { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+  /** Joins `group` on `topic` with the classic protocol or KIP-848's (`consumer`), as `client` (confluent-kafka). */
+  constructor(
+    bootstrap: string,
+    topic: string,
+    group: string,
+    protocol: "classic" | "consumer",
+    client: WorkloadClient = "confluent-kafka",
+  ) {
+    const args = ["group", bootstrap, topic, group, "--group-protocol", protocol, "--max-seconds", "300"];
+    const run = workloadCommand(client, args);
+    this.#child = new Deno.Command(run.command, { args: run.args, stdin: "piped", stdout: "piped", stderr: "piped" })
+      .spawn();
     this.#reading = Promise.all([
       readLines(this.#child.stdout, (line) => {
         if (line.type === "read") {
