@@ -80,6 +80,7 @@ export const handleDeleteRecords: Handler<typeof ApiKey.DeleteRecords> = async (
       let logStartOffset;
       try {
         logStartOffset = await replica.log.deleteRecordsBefore(target);
+        replica.announceLogStart();
       } catch (e) {
         if (!(e instanceof LogError)) throw e;
         answer(errorCodeForLogError(e));

@@ -703,7 +703,20 @@ export class PartitionRaft {
    */
   quiescence(isLive: (broker: NodeId) => boolean): Quiescence {
     if (this.#closed || this.#failure || !this.#replicated || this.#eagerTicks > 0) return "tick";
+    // A leader whose log start moved (DeleteRecords, retention) keeps heartbeating until every follower reported
+    // following it: the new log start travels only on messages, and DeleteRecords waits for the followers.
+    if (this.#node.raft.role === "leader") {
+      const start = this.log.logStartOffset;
+      for (const id of this.#node.raft.progress.keys()) {
+        if (id !== this.nodeId && (this.#followerLogStarts.get(id) ?? start) < start) return "tick";
+      }
+    }
     return quiescenceOf(this.#node.raft, this.#driving || this.#node.hasReady(), isLive);
+  }
+
+  /** Wakes a quiesced group (its leader's log start moved: the followers must hear of it). */
+  wake(): void {
+    this.#kick();
   }
 
   /** Hands leadership to `target` (an in-sync follower); false when this replica is not the leader. */

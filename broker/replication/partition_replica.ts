@@ -286,6 +286,11 @@ export class PartitionReplica {
     this.#checkIsr();
   }
 
+  /** Tells the followers of a moved log start now (DeleteRecords): a quiesced group starts ticking again. */
+  announceLogStart(): void {
+    this.#raft.wake();
+  }
+
   /** Whether the group may stop ticking now (`broker/replication/quiescence.ts`). */
   quiescence(isLive: (broker: number) => boolean): Quiescence {
     return this.#raft.quiescence(isLive);

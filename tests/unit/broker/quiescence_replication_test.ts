@@ -223,3 +223,22 @@ Deno.test("a follower whose broker dies leaves the ISR after replica.lag.time.ma
     assert.ok(!c.net.managers.get(leader)!.isQuiesced(c.replica(leader, 0)), "a leader with a silent peer ticks");
   }, 400);
 });
+
+Deno.test("DeleteRecords on a quiesced leader wakes its group: every follower's log starts there before it quiesces again", async () => {
+  await withCluster(async (c) => {
+    await allQuiet(c);
+    const leader = c.leader(0)!;
+    for (const v of ["a", "b", "c"]) {
+      await c.replica(leader, 0).append(batch(v), TEST_PRODUCE_SETTINGS, Date.now(), -1).durable;
+    }
+    await allQuiet(c);
+    const target = c.replica(leader, 0).highWatermark - 1;
+    await c.replica(leader, 0).log.deleteRecordsBefore(target);
+    c.replica(leader, 0).announceLogStart();
+    await c.tickUntil(
+      () => NODES.every((id) => c.replica(id, 0).logStartOffset === target),
+      "every replica's log starts at the new log start",
+    );
+    await allQuiet(c);
+  });
+});
