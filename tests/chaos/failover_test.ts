@@ -16,8 +16,8 @@ import { runScenario } from "./scenario.ts";
 
 const OPTIONS = { sanitizeOps: false, sanitizeResources: false };
 
-async function failover(faults: NemesisName[]): Promise<void> {
-  const outcome = await runScenario({ faults });
+async function failover(faults: NemesisName[], availableWithinMs?: number): Promise<void> {
+  const outcome = await runScenario({ faults, availableWithinMs });
   const verdict = describeResult(outcome.result);
   console.log(
     `${faults.join(", ")}: ${verdict}${outcome.notes.length ? `\nnotes: ${outcome.notes.join("\n  ")}` : ""}`,
@@ -34,7 +34,11 @@ Deno.test({
 Deno.test({
   name: "SIGSTOP of the partition leader: the others elect a new leader; after SIGCONT the old one follows it",
   ...OPTIONS,
-  fn: () => failover(["pause-leader"]),
+  // The cluster elects a new leader within about a second of the SIGSTOP, but the frozen broker's connections stay
+  // open: librdkafka waits on them (its request timeout, then the retry of an idempotent batch in order) before it
+  // sends the batch to the new leader, 3-10 s in the runs seen. The bound allows that, and the fault is still healed
+  // only after the acknowledgement from the new leader (or the bound) came.
+  fn: () => failover(["pause-leader"], 20_000),
 });
 
 Deno.test({

@@ -141,9 +141,21 @@ export class RawClient {
     });
   }
 
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let written = 0;
-    while (written < bytes.length) written += await this.#conn.write(bytes.subarray(written));
+  /** The previous frame's write: frames go out one after another, never interleaved. */
+  #writing: Promise<void> = Promise.resolve();
+
+  /**
+   * Writes a whole frame after the frames before it. A large frame takes several `write` calls; without the chain,
+   * two pipelined requests written at once would interleave their pieces and the broker would read garbage.
+   */
+  #writeAll(bytes: Uint8Array): Promise<void> {
+    const write = async () => {
+      let written = 0;
+      while (written < bytes.length) written += await this.#conn.write(bytes.subarray(written));
+    };
+    const done = this.#writing.then(write);
+    this.#writing = done.catch(() => {});
+    return done;
   }
 
   async #readLoop(): Promise<void> {
