@@ -163,7 +163,13 @@ function def(
  * Keys marked "Samsa" are not Kafka's.
  */
 export const BROKER_CONFIGS: readonly BrokerConfigDef[] = Object.freeze([
-  def("node.id", "int", "1", "This node's id in the cluster.", { min: 0 }),
+  def(
+    "node.id",
+    "int",
+    "1",
+    "This node's id in the cluster, 1 or more (Kafka allows 0; Samsa's Raft groups keep 0 for 'no node').",
+    { min: 1 },
+  ),
   def("process.roles", "list", "broker,controller", "The roles of this node.", { choices: ["broker", "controller"] }),
   def("cluster.id", "string", null, "The cluster id; when unset, generated on first start and kept in log.dirs."),
   def("listeners", "list", "PLAINTEXT://127.0.0.1:9092", "Where to accept connections: NAME://host:port,..."),

@@ -77,7 +77,9 @@ export function parseQuorumVoters(entries: readonly string[], config: BrokerConf
     if (!m) fail(config, key, `'${entry}' is not id@host:port`);
     const id = Number(m[1]);
     const port = Number(m[3]);
-    if (!Number.isSafeInteger(id) || id < 0 || id > 0x7fffffff) fail(config, key, `'${entry}' has a bad node id`);
+    if (!Number.isSafeInteger(id) || id < 1 || id > 0x7fffffff) {
+      fail(config, key, `'${entry}' has a bad node id (1 or more: Samsa's Raft keeps 0 for 'no node')`);
+    }
     if (port < 1 || port > 65535) fail(config, key, `'${entry}' has a bad port (1..65535)`);
     if (voters.some((v) => v.id === id)) fail(config, key, `node id ${id} appears twice`);
     voters.push({ id, host: m[2].replace(/^\[|\]$/g, ""), port });

@@ -442,3 +442,8 @@ Deno.test("every key the broker reads is a known key, so none of them is warned 
   assert.deepEqual(config.unknownKeys(), []);
   assert.deepEqual(BrokerConfig.from([flag("num.partition", "3")]).unknownKeys(), ["num.partition"]);
 });
+
+Deno.test("node.id 0 is refused with a clear error: Samsa's Raft groups keep 0 for 'no node'", () => {
+  assert.throws(() => BrokerConfig.from([flag("node.id", "0")]), /node\.id.*must be at least 1/);
+  assert.equal(BrokerConfig.from([flag("node.id", "1")]).nodeId, 1);
+});
