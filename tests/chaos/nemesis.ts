@@ -39,6 +39,12 @@ export interface InjectedFault {
   partitionWide: boolean;
   /** Undoes the fault: restarts or resumes the nodes it took. */
   heal(): Promise<void>;
+  /**
+   * The node frozen by SIGSTOP, if that is the fault. A frozen broker keeps its connections open, so how soon a
+   * client gives up on it is the client's affair (librdkafka waited 3-20 s); what the cluster owes is a new leader
+   * named by the metadata, which the scenario checks instead of the client's next acknowledgement.
+   */
+  frozen?: number;
 }
 
 /** The ids of the nodes running now. */
@@ -146,6 +152,7 @@ export async function inject(
       majoritySurvives: true,
       partitionWide: false,
       heal: () => Promise.resolve(node.signal("SIGCONT")),
+      frozen: leader,
     };
   }
   const target = name === "kill-leader" ? leader : replicas.find((r) => r !== leader && cluster.nodes.has(r));

@@ -121,6 +121,32 @@ async function replicasInSync(cluster: TestCluster, topic: string, partitions: n
 }
 
 /**
+ * When the metadata, asked through the brokers other than `frozen`, first names a live leader of `partition` other
+ * than `frozen` (wall-clock ms), or undefined if none by `deadlineMs`.
+ */
+async function newLeaderNamed(
+  cluster: TestCluster,
+  partition: number,
+  frozen: number,
+  deadlineMs: number,
+): Promise<number | undefined> {
+  while (Date.now() < deadlineMs) {
+    for (const id of runningNodes(cluster)) {
+      if (id === frozen) continue;
+      try {
+        const view = await clusterView(cluster.bootstrap(id));
+        const p = view.topics.find((t) => t.name === CHAOS_TOPIC)?.partitions.find((x) => x.partition === partition);
+        if (p && p.leader >= 0 && p.leader !== frozen) return Date.now();
+      } catch {
+        // that broker is busy or starting: ask the next
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
+}
+
+/**
  * Runs one scenario and returns the checker's verdict with the history. Throws only when the cluster cannot be
  * set up at all (no broker starts, the topic cannot be created, nothing is acknowledged before the first fault).
  *
@@ -185,10 +211,17 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioOut
         name: fault.description,
         atMs: fault.atMs,
         ...(fault.partitionWide ? {} : { partition }),
-        ...(fault.majoritySurvives ? { availableWithinMs } : {}),
+        ...(fault.majoritySurvives && fault.frozen === undefined ? { availableWithinMs } : {}),
       };
       faults.push(recorded);
       log(`fault ${i + 1}: ${fault.description}`);
+      if (fault.frozen !== undefined) {
+        const electedMs = await newLeaderNamed(cluster, partition, fault.frozen, fault.atMs + availableWithinMs);
+        if (electedMs === undefined) {
+          throw new Error(`${fault.description}: no other leader named by the metadata within ${availableWithinMs} ms`);
+        }
+        notes.push(`${fault.description}: a new leader named by the metadata ${electedMs - fault.atMs} ms after it`);
+      }
       if (fault.majoritySurvives) {
         const acksDuring = step.acksDuring ?? options.acksDuring ?? 100;
         const ofPartition = (a: Ack) => fault.partitionWide || a.partition === partition;
